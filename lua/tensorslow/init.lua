@@ -1,0 +1,180 @@
+--- tensorslow: computational graphs and automatic differentiation for Lua 5.4.
+-- This module re-exports the C module tensorslow.core and adds what reads
+-- better in Lua: graph/eager dispatch of ops, operators, constructors.
+local core = require "tensorslow.core"
+
+local ts = {}
+for k, v in pairs(core) do
+  if not k:match("_mt$") and not k:match("_methods$") then ts[k] = v end
+end
+ts.core = core
+
+local Node_mt, Tensor_mt = core.Node_mt, core.Tensor_mt
+local node_methods, tensor_methods = core.node_methods, core.tensor_methods
+local graph_methods, session_methods = core.graph_methods, core.session_methods
+
+local function is_node(v) return getmetatable(v) == Node_mt end
+local function is_tensor(v) return getmetatable(v) == Tensor_mt end
+ts.is_node, ts.is_tensor = is_node, is_tensor
+
+------------------------------------------------------------------ graphs
+
+function graph_methods.as_default(g)
+  core.set_default_graph(g)
+  return g
+end
+
+--- The graph new nodes go to when none of their inputs says otherwise.
+function ts.get_default_graph() return core.get_default_graph() end
+
+------------------------------------------------------------- sources
+
+local function opt_table(t, what)
+  if t == nil then return {} end
+  if type(t) ~= "table" or is_tensor(t) or is_node(t) then
+    error(what .. ": options must be a table", 3)
+  end
+  return t
+end
+
+--- placeholder{shape=, dtype=, name=}: a value fed at run time.
+function ts.placeholder(opts)
+  opts = opt_table(opts, "placeholder")
+  local g = opts.graph or core.get_default_graph()
+  return core.source(g, "placeholder", opts.name, opts.dtype, opts.shape)
+end
+
+--- Variable(value [, {name=, dtype=}]): a node holding a value that training updates.
+function ts.Variable(value, opts)
+  opts = opt_table(opts, "Variable")
+  if value == nil then error("Variable: a value is required", 2) end
+  local g = opts.graph or core.get_default_graph()
+  return core.source(g, "variable", opts.name, opts.dtype, nil, value)
+end
+
+--- constant(value [, {name=, dtype=}])
+function ts.constant(value, opts)
+  opts = opt_table(opts, "constant")
+  if value == nil then error("constant: a value is required", 2) end
+  local g = opts.graph or core.get_default_graph()
+  return core.source(g, "constant", opts.name, opts.dtype, nil, value)
+end
+
+------------------------------------------------------------- op dispatch
+
+-- The dtype Lua values adopt among these inputs: the first float node or
+-- tensor's, else the first node or tensor's, else float64.
+local function adopted_dtype(args, n)
+  local first
+  for i = 1, n do
+    local a = args[i]
+    if is_node(a) or is_tensor(a) then
+      local d = a.dtype
+      if d == "float32" or d == "float64" then return d end
+      first = first or d
+    end
+  end
+  return first or "float64"
+end
+
+-- Graph of the first node among the inputs, or nil (eager).
+local function graph_of(args, n)
+  for i = 1, n do
+    if is_node(args[i]) then return args[i].graph end
+  end
+end
+
+--- Converts op inputs for graph mode (constants in g) or eager mode (tensors).
+-- dtypes[i], when given, forces the dtype of a Lua value at position i.
+local function prepare(g, args, n, dtypes)
+  local dt = adopted_dtype(args, n)
+  for i = 1, n do
+    local a = args[i]
+    if g then
+      if not is_node(a) then
+        if a == nil then error("input " .. i .. " is nil", 4) end
+        args[i] = core.source(g, "constant", nil,
+          (not is_tensor(a)) and (dtypes and dtypes[i] or dt) or nil, nil, a)
+      end
+    elseif not is_tensor(a) then
+      if a == nil then error("input " .. i .. " is nil", 4) end
+      args[i] = ts.tensor(a, dtypes and dtypes[i] or dt)
+    end
+  end
+end
+
+--- Applies op `name` with attributes to inputs: a node when any input is a
+-- node, otherwise a tensor computed at once. Shared by every op wrapper.
+function ts.apply(name, attrs, inputs, opname, dtypes)
+  local n = inputs.n or #inputs
+  local g = graph_of(inputs, n)
+  prepare(g, inputs, n, dtypes)
+  if g then
+    local node_name = attrs and attrs.name
+    return core.node(g, name, node_name, attrs, table.unpack(inputs, 1, n))
+  end
+  local ok, r = pcall(core.apply, name, attrs, table.unpack(inputs, 1, n))
+  if not ok then error(r, 3) end
+  return r
+end
+local apply = ts.apply
+
+-- Options table at the end of an op call: a plain table with a known key.
+local function is_opts(t)
+  return type(t) == "table" and not is_node(t) and not is_tensor(t) and t[1] == nil
+    and next(t) ~= nil
+end
+ts._is_opts = is_opts
+
+--- Defines ts.NAME, node:NAME and tensor:NAME for a binary op.
+local function binary(name)
+  local f = function(a, b, opts)
+    local attrs = is_opts(opts) and { name = opts.name } or nil
+    return apply(name, attrs, { a, b, n = 2 })
+  end
+  ts[name], node_methods[name], tensor_methods[name] = f, f, f
+  return f
+end
+
+--- Defines a unary op; attrs_of(opts) maps user options to core attributes.
+local function unary(name, attrs_of)
+  local f = function(x, opts)
+    local attrs = attrs_of and attrs_of(opts or {}) or (is_opts(opts) and {} or nil)
+    if attrs and is_opts(opts) then attrs.name = opts.name end
+    return apply(name, attrs, { x, n = 1 })
+  end
+  ts[name], node_methods[name], tensor_methods[name] = f, f, f
+  return f
+end
+ts._binary, ts._unary = binary, unary
+
+local add, sub, mul, div, pow = binary("add"), binary("subtract"), binary("multiply"),
+  binary("divide"), binary("pow")
+local neg = unary("negative")
+
+--- matmul(a, b [, {transpose_a=, transpose_b=, name=}])
+function ts.matmul(a, b, opts)
+  local attrs
+  if is_opts(opts) then
+    attrs = { transpose_a = opts.transpose_a, transpose_b = opts.transpose_b, name = opts.name }
+  end
+  return apply("matmul", attrs, { a, b, n = 2 })
+end
+node_methods.matmul, tensor_methods.matmul = ts.matmul, ts.matmul
+
+-- Operators on nodes and tensors (a node on either side builds a node).
+for _, mt in ipairs { Node_mt, Tensor_mt } do
+  mt.__add = function(a, b) return add(a, b) end
+  mt.__sub = function(a, b) return sub(a, b) end
+  mt.__mul = function(a, b) return mul(a, b) end
+  mt.__div = function(a, b) return div(a, b) end
+  mt.__pow = function(a, b) return pow(a, b) end
+  mt.__unm = function(a) return neg(a) end
+end
+
+------------------------------------------------------------- sessions
+
+local Session = core.Session
+ts.Session = Session
+
+return ts

@@ -1,0 +1,76 @@
+/* Shared declarations of the Lua binding (lua_*.c). Only these files include
+ * lua.h; they turn core statuses into Lua errors. Statics are named after the
+ * Lua function they implement; shared functions use the prefix tsb_. */
+#ifndef TS_BINDING_H
+#define TS_BINDING_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "core.h"
+#include "plan.h"
+
+#define TSB_TENSOR "tensorslow.Tensor"
+#define TSB_NODE "tensorslow.Node"
+#define TSB_GRAPH "tensorslow.Graph"
+#define TSB_SESSION "tensorslow.Session"
+
+/* Per-lua_State data, kept in the registry. */
+typedef struct tsb_state {
+  tsi_alloc alloc;  /* where tensor, graph and plan memory comes from */
+  int host_alloc;   /* set by ts_setallocator: tensor data lives outside Lua */
+  tsi_rng rng;
+  int nthreads;
+} tsb_state;
+
+tsb_state *tsb_getstate(lua_State *L);
+
+enum { TSB_INLINE = 0, TSB_HOST = 1, TSB_ALLOC = 2 };
+
+/* The Tensor userdata. view is what the public API hands out. */
+typedef struct tsb_tensor {
+  ts_TensorView view;
+  tsi_tensor t;
+  int kind;
+  ts_Release release;
+  void *release_ud;
+  tsi_alloc alloc; /* TSB_ALLOC */
+} tsb_tensor;
+
+/* Raises a Lua error from a core error (after the caller freed what it holds). */
+int tsb_raise(lua_State *L, const tsi_err *e);
+
+/* Tensors */
+tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shape);
+tsb_tensor *tsb_checktensor(lua_State *L, int idx);
+tsb_tensor *tsb_totensor(lua_State *L, int idx);
+/* Converts the value at idx (tensor, number, nested table) to a tensor of
+ * dtype (-1: keep a tensor's dtype, float64 for Lua values); pushes it. */
+tsb_tensor *tsb_value_to_tensor(lua_State *L, int idx, int dtype, const char *what);
+/* Reads a shape table {2, 3} (or a number) at idx. */
+int tsb_checkshape(lua_State *L, int idx, int64_t *shape, const char *what);
+int tsb_checkdtype(lua_State *L, int idx, int def);
+/* Parses an attribute table at idx into at (axis given 1-based). */
+void tsb_attrs(lua_State *L, int idx, tsi_attrs *at);
+
+/* Graphs and nodes */
+typedef struct tsb_graph {
+  tsi_graph *g;
+} tsb_graph;
+typedef struct tsb_node {
+  tsi_graph *g;
+  int id;
+} tsb_node;
+tsb_graph *tsb_checkgraph(lua_State *L, int idx);
+tsb_node *tsb_checknode(lua_State *L, int idx);
+tsb_node *tsb_tonode(lua_State *L, int idx);
+/* Pushes the node userdata of id in the graph at gidx. */
+void tsb_pushnode(lua_State *L, int gidx, int id);
+/* Pushes a graph's custom-op compute function for ref. */
+void tsb_pushcustom(lua_State *L, int gidx, int ref);
+
+void tsb_open_tensor(lua_State *L);
+void tsb_open_graph(lua_State *L);
+void tsb_open_session(lua_State *L);
+
+#endif

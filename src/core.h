@@ -1,0 +1,177 @@
+/* Internal types shared by the core files (tensors, ops, graph, plan, kernels).
+ * Nothing here includes lua.h: the core reports failures as a status plus a
+ * message in a tsi_err and never longjmps or aborts on user input.
+ * Internal names use the prefix tsi_ (public ones, in tensorslow.h, use ts_). */
+#ifndef TS_CORE_H
+#define TS_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tensorslow.h"
+
+#define TSI_MAXDIM 8
+
+enum {
+  TSI_OK = 0,
+  TSI_EARG,    /* bad argument: shape, dtype, attribute */
+  TSI_EMEM,    /* allocation failed */
+  TSI_ERUN     /* error raised while running (custom op, ...) */
+};
+
+typedef struct tsi_err {
+  int status;
+  char msg[480];
+} tsi_err;
+
+int tsi_fail(tsi_err *e, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int tsi_nomem(tsi_err *e, const char *what);
+
+/* Allocator with lua_Alloc's contract: nsize == 0 frees. */
+typedef struct tsi_alloc {
+  ts_Alloc f;
+  void *ud;
+} tsi_alloc;
+
+/* 64-byte aligned blocks through the allocator; NULL on failure. */
+void *tsi_malloc(const tsi_alloc *a, size_t n);
+void tsi_free(const tsi_alloc *a, void *p);
+/* Checked n * m (+ add) in size_t; returns 0 on overflow. */
+int tsi_mulsize(size_t n, size_t m, size_t *out);
+
+/* A tensor view: dtype, shape and a pointer to contiguous C-order data.
+ * Ownership is kept by whoever holds the view (userdata, graph, plan).
+ * ndim == -1 means unknown rank; a dimension of -1 is unknown (shapes only). */
+typedef struct tsi_tensor {
+  int dtype; /* ts_dtype */
+  int ndim;
+  int64_t numel;
+  int64_t shape[TSI_MAXDIM];
+  void *data;
+} tsi_tensor;
+
+/* X-macro over every dtype: X(enum, C type). */
+#define TSI_DTYPES(X) \
+  X(TS_FLOAT32, float) X(TS_FLOAT64, double) X(TS_INT64, int64_t) X(TS_UINT8, uint8_t)
+
+size_t tsi_dtype_size(int dtype);
+const char *tsi_dtype_name(int dtype);
+int tsi_dtype_from_name(const char *s); /* -1 if unknown */
+int tsi_is_float(int dtype);
+
+/* Sets ndim/shape and numel (-1 if any dim unknown). Checks rank and overflow. */
+int tsi_set_shape(tsi_tensor *t, int ndim, const int64_t *shape, tsi_err *e);
+int64_t tsi_numel(int ndim, const int64_t *shape); /* -1 if unknown, -2 overflow */
+size_t tsi_nbytes(const tsi_tensor *t);
+/* "[2, 3]" or "[?, 3]" or "<unknown>" into buf. */
+const char *tsi_shape_str(const tsi_tensor *t, char *buf, size_t n);
+int tsi_same_shape(const tsi_tensor *a, const tsi_tensor *b);
+
+/* Element access as double / int64 (for printing, conversions, small loops). */
+double tsi_get_f(const tsi_tensor *t, int64_t i);
+int64_t tsi_get_i(const tsi_tensor *t, int64_t i);
+void tsi_set_f(tsi_tensor *t, int64_t i, double v);
+void tsi_set_i(tsi_tensor *t, int64_t i, int64_t v);
+/* Converts src into dst (same numel) with C casts; uint8 saturates nothing:
+ * it wraps like a C conversion of an integer, floats are truncated. */
+void tsi_convert(tsi_tensor *dst, const tsi_tensor *src);
+
+/* Random generator (xoshiro256**, seeded by splitmix64): bit-identical
+ * uniform numbers on every platform. One per lua_State, kept by the binding. */
+typedef struct tsi_rng {
+  uint64_t s[4];
+} tsi_rng;
+void tsi_rng_seed(tsi_rng *r, uint64_t seed);
+uint64_t tsi_rng_next(tsi_rng *r);
+double tsi_rng_uniform(tsi_rng *r); /* [0, 1) with 53 random bits */
+double tsi_rng_normal(tsi_rng *r);  /* Marsaglia polar method */
+
+/* ------------------------------------------------------------------ ops */
+
+/* Attributes of a node, interpreted by its op (see each op's comment). */
+typedef struct tsi_attrs {
+  int has_axes;            /* 0: axis = nil (all axes) */
+  int naxes;
+  int64_t axes[TSI_MAXDIM]; /* 0-based after normalisation */
+  int keepdims;
+  int transpose_a, transpose_b;
+  int dtype;               /* cast target, output dtype */
+  int n1, n2;              /* lengths of v1 / v2 (-1: not given) */
+  int64_t v1[TSI_MAXDIM];  /* reshape/tile/perm/begin/pad-before ... */
+  int64_t v2[TSI_MAXDIM];  /* size/pad-after ... */
+  int64_t i1;              /* depth of one_hot, ... */
+  double f[4];             /* alpha, value, rate, optimizer hyper-parameters */
+  uint64_t seed;
+} tsi_attrs;
+
+typedef struct tsi_node tsi_node;
+typedef struct tsi_runctx tsi_runctx;
+
+enum {
+  TSI_OP_SOURCE = 1,     /* placeholder, variable, constant: no kernel */
+  TSI_OP_STATEFUL = 2,   /* updates a variable: runs after every pure node */
+  TSI_OP_NOOUTPUT = 4,   /* yields no value (group, optimizer steps) */
+  TSI_OP_ELEMENTWISE = 8 /* same-shape map of its inputs (fusable) */
+};
+
+typedef struct tsi_opdef {
+  const char *name;
+  int nin_min, nin_max;  /* nin_max -1: any number */
+  unsigned flags;
+  /* Output dtype and shape from the inputs' (possibly partly unknown) ones. */
+  int (*infer)(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+               tsi_err *e);
+  /* Compute out (allocated with the inferred concrete shape) from ins. */
+  int (*run)(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+             tsi_tensor *out, tsi_err *e);
+  const void *impl; /* the family's per-op data, e.g. its kernels per dtype */
+} tsi_opdef;
+
+/* Looks an op up by name; NULL if there is none. */
+const tsi_opdef *tsi_op_find(const char *name);
+extern const tsi_opdef tsi_op_placeholder, tsi_op_variable, tsi_op_constant,
+    tsi_op_custom;
+
+/* ---------------------------------------------------------------- graph */
+
+struct tsi_node {
+  int id;
+  const tsi_opdef *op;
+  char *name;
+  int ninputs;
+  int *inputs;
+  int nconsumers, capconsumers;
+  int *consumers;
+  tsi_attrs *attrs;   /* NULL when the op takes none */
+  tsi_tensor info;    /* inferred dtype and shape (data NULL) */
+  tsi_tensor *value;  /* variables and constants: owned by the graph */
+  int custom;         /* custom ops: the binding's reference to its callbacks */
+};
+
+typedef struct tsi_graph {
+  tsi_alloc alloc;
+  int n, cap;
+  tsi_node **nodes;
+  unsigned version;   /* bumped when a node is added */
+} tsi_graph;
+
+tsi_graph *tsi_graph_new(const tsi_alloc *a);
+void tsi_graph_free(tsi_graph *g);
+/* Adds a node; inputs are node ids. attrs is copied (may be NULL). For
+ * sources, value (may be NULL) is copied into graph-owned memory.
+ * Infers the output; on error nothing is added. Returns the id or -1. */
+int tsi_graph_add(tsi_graph *g, const tsi_opdef *op, const char *name, int nin,
+                  const int *inputs, const tsi_attrs *attrs, const tsi_tensor *info,
+                  const tsi_tensor *value, tsi_err *e);
+/* Replaces a variable's value (shape may change only if the declared shape
+ * allows it). */
+int tsi_graph_assign(tsi_graph *g, int id, const tsi_tensor *v, tsi_err *e);
+
+/* Allocates a tensor of t's shape/dtype with memory from a; t->data set. */
+int tsi_tensor_alloc(const tsi_alloc *a, tsi_tensor *t, tsi_err *e);
+
+#endif

@@ -1,0 +1,139 @@
+/* The module opener, per-state data and the public C API of tensorslow.h. */
+#include <string.h>
+
+#include "binding.h"
+
+/* Registry keys: addresses of constant objects, unique per process. */
+static const char STATE_KEY = 's';
+#define DEFAULT_GRAPH "tensorslow.default_graph"
+
+static tsb_state *make_state(lua_State *L) {
+  tsb_state *S = lua_newuserdatauv(L, sizeof *S, 0);
+  memset(S, 0, sizeof *S);
+  S->alloc.f = lua_getallocf(L, &S->alloc.ud);
+  tsi_rng_seed(&S->rng, 0);
+  S->nthreads = 1;
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
+  return S;
+}
+
+tsb_state *tsb_getstate(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
+  tsb_state *S = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!S) S = make_state(L);
+  return S;
+}
+
+static int l_get_default_graph(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  return 1;
+}
+
+static int l_set_default_graph(lua_State *L) {
+  tsb_checkgraph(L, 1);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_set_num_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 1 || n > 256) return luaL_error(L, "set_num_threads: %d is not in 1..256", (int)n);
+  tsb_getstate(L)->nthreads = (int)n;
+  return 0;
+}
+
+static int l_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, tsb_getstate(L)->nthreads);
+  return 1;
+}
+
+static const luaL_Reg module_funcs[] = {{"get_default_graph", l_get_default_graph},
+                                        {"set_default_graph", l_set_default_graph},
+                                        {"set_num_threads", l_set_num_threads},
+                                        {"get_num_threads", l_get_num_threads},
+                                        {NULL, NULL}};
+
+TS_API int luaopen_tensorslow_core(lua_State *L) {
+  tsb_getstate(L);
+  lua_newtable(L);
+  luaL_setfuncs(L, module_funcs, 0);
+  tsb_open_tensor(L);
+  tsb_open_graph(L);
+  tsb_open_session(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  int has = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (!has) { /* one default graph exists as soon as the module loads */
+    lua_getfield(L, -1, "Graph");
+    lua_call(L, 0, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  }
+  lua_pushliteral(L, "0.1.0");
+  lua_setfield(L, -2, "_VERSION");
+  return 1;
+}
+
+/* ------------------------------------------------------------ public API */
+
+TS_API void ts_pushtensor(lua_State *L, ts_dtype dtype, int ndim, const int64_t *shape,
+                          void *data, ts_Release release, void *ud) {
+  tsi_err e;
+  tsi_tensor t;
+  memset(&t, 0, sizeof t);
+  if ((int)dtype < 0 || dtype >= TS_NDTYPES) luaL_error(L, "ts_pushtensor: bad dtype %d", (int)dtype);
+  if (ndim < 0) luaL_error(L, "ts_pushtensor: bad rank %d", ndim);
+  for (int i = 0; i < ndim && i < TSI_MAXDIM; i++)
+    if (shape[i] < 0) luaL_error(L, "ts_pushtensor: dimension %d is negative", i + 1);
+  t.dtype = dtype;
+  if (tsi_set_shape(&t, ndim, shape, &e)) tsb_raise(L, &e);
+  if (!data && t.numel > 0) luaL_error(L, "ts_pushtensor: data is NULL");
+  tsb_tensor *u = lua_newuserdatauv(L, sizeof(tsb_tensor), 0);
+  memset(u, 0, sizeof *u);
+  u->kind = TSB_HOST;
+  t.data = data;
+  u->t = t;
+  u->release = release;
+  u->release_ud = ud;
+  u->view.dtype = dtype;
+  u->view.ndim = ndim;
+  u->view.shape = u->t.shape;
+  u->view.numel = t.numel;
+  u->view.data = data;
+  luaL_setmetatable(L, TSB_TENSOR);
+}
+
+TS_API void ts_pushtensorcopy(lua_State *L, ts_dtype dtype, int ndim, const int64_t *shape,
+                              const void *data) {
+  if ((int)dtype < 0 || dtype >= TS_NDTYPES) luaL_error(L, "ts_pushtensorcopy: bad dtype %d", (int)dtype);
+  if (ndim < 0 || ndim > TSI_MAXDIM) luaL_error(L, "ts_pushtensorcopy: bad rank %d", ndim);
+  tsb_tensor *u = tsb_newtensor(L, dtype, ndim, shape);
+  size_t nb = tsi_nbytes(&u->t);
+  if (nb) {
+    if (data) memcpy(u->t.data, data, nb);
+    else memset(u->t.data, 0, nb);
+  }
+}
+
+TS_API const ts_TensorView *ts_totensor(lua_State *L, int idx) {
+  tsb_tensor *u = tsb_totensor(L, idx);
+  return u ? &u->view : NULL;
+}
+
+TS_API const ts_TensorView *ts_checktensor(lua_State *L, int idx) {
+  return &tsb_checktensor(L, idx)->view;
+}
+
+TS_API void ts_setallocator(lua_State *L, ts_Alloc f, void *ud) {
+  tsb_state *S = tsb_getstate(L);
+  if (f) {
+    S->alloc.f = f;
+    S->alloc.ud = ud;
+    S->host_alloc = 1;
+  } else {
+    S->alloc.f = lua_getallocf(L, &S->alloc.ud);
+    S->host_alloc = 0;
+  }
+}

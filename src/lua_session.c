@@ -1,0 +1,301 @@
+/* The Session: runs fetches with feeds through the core's cached plans.
+ * User values: 1 = its graph, 2 = the last custom-op result (kept alive
+ * while the core copies it). */
+#include <string.h>
+
+#include "binding.h"
+
+typedef struct tsb_session {
+  tsi_session s;
+  int open;
+} tsb_session;
+
+static tsb_session *check_session(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, TSB_SESSION);
+}
+
+static tsb_session *check_open(lua_State *L, int idx, const char *what) {
+  tsb_session *s = check_session(L, idx);
+  if (!s->open) luaL_error(L, "%s: the session is closed", what);
+  return s;
+}
+
+/* Session([graph]) */
+static int l_session(lua_State *L) {
+  lua_settop(L, 1);
+  if (lua_isnil(L, 1)) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "tensorslow.default_graph");
+    lua_replace(L, 1);
+  }
+  tsb_graph *g = tsb_checkgraph(L, 1);
+  tsb_session *s = lua_newuserdatauv(L, sizeof *s, 2);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, TSB_SESSION);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  tsi_session_init(&s->s, g->g, &tsb_getstate(L)->alloc);
+  s->open = 1;
+  return 1;
+}
+
+/* __gc, __close and :close() alike; safe twice and on a half-built session. */
+static int session_close(lua_State *L) {
+  tsb_session *s = check_session(L, 1);
+  if (s->open) {
+    tsi_session_clear(&s->s);
+    s->open = 0;
+  }
+  return 0;
+}
+
+typedef struct cb_ctx {
+  lua_State *L;
+  int gidx, sidx;
+} cb_ctx;
+
+/* Protected part of a custom op: (node, inputs, nin, graph) -> tensor. */
+static int custom_call(lua_State *L) {
+  const tsi_node *n = lua_touserdata(L, 1);
+  const tsi_tensor *ins = lua_touserdata(L, 2);
+  int nin = (int)lua_tointeger(L, 3);
+  luaL_checkstack(L, nin + 4, "too many inputs");
+  tsb_pushcustom(L, 4, n->custom);
+  lua_rawgeti(L, -1, 1);
+  for (int i = 0; i < nin; i++) {
+    tsb_tensor *t = tsb_newtensor(L, ins[i].dtype, ins[i].ndim, ins[i].shape);
+    if (tsi_nbytes(&ins[i])) memcpy(t->t.data, ins[i].data, tsi_nbytes(&ins[i]));
+  }
+  lua_call(L, nin, 1);
+  if (lua_isnil(L, -1)) return luaL_error(L, "compute returned nil, expected a tensor");
+  tsb_value_to_tensor(L, -1, -1, "compute's result");
+  return 1;
+}
+
+static int custom_cb(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin,
+                     tsi_tensor *result, tsi_err *e) {
+  cb_ctx *c = ud;
+  lua_State *L = c->L;
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 8)) return tsi_nomem(e, "a custom op call");
+  lua_pushcfunction(L, custom_call);
+  lua_pushlightuserdata(L, (void *)n);
+  lua_pushlightuserdata(L, (void *)ins);
+  lua_pushinteger(L, nin);
+  lua_pushvalue(L, c->gidx);
+  if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    tsi_fail(e, TSI_ERUN, "op '%s' failed: %s", n->name, msg ? msg : "(error object is not a string)");
+    lua_settop(L, top);
+    return TSI_ERUN;
+  }
+  *result = ((tsb_tensor *)lua_touserdata(L, -1))->t;
+  lua_setiuservalue(L, c->sidx, 2); /* keeps it alive while the core copies */
+  lua_settop(L, top);
+  return TSI_OK;
+}
+
+/* Node id of the value at idx, checked against the session's graph. */
+static int session_node(lua_State *L, int idx, tsi_graph *g, const char *what) {
+  tsb_node *n = tsb_tonode(L, idx);
+  if (!n) luaL_error(L, "run: %s must be a node, got %s", what, luaL_typename(L, idx));
+  if (n->g != g)
+    luaL_error(L, "run: %s '%s' belongs to another graph than the session's", what,
+               n->g->nodes[n->id]->name);
+  return n->id;
+}
+
+/* Collects fetches from arg 2 into a box; returns count and shape kind:
+ * 0 single node, 1 array, 2 string-keyed table (keys pushed in a table). */
+static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int *keys) {
+  int n;
+  *keys = 0;
+  if (tsb_tonode(L, 2)) {
+    *kind = 0;
+    *ids = lua_newuserdatauv(L, sizeof(int), 0);
+    (*ids)[0] = session_node(L, 2, g, "fetch");
+    return 1;
+  }
+  if (!lua_istable(L, 2))
+    luaL_error(L, "run: fetch must be a node, an array of nodes or a table of nodes, got %s",
+               luaL_typename(L, 2));
+  lua_Integer len = luaL_len(L, 2);
+  if (len > 0) {
+    *kind = 1;
+    if (len > 1 << 20) luaL_error(L, "run: too many fetches");
+    n = (int)len;
+    *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
+    for (int i = 0; i < n; i++) {
+      lua_geti(L, 2, i + 1);
+      (*ids)[i] = session_node(L, -1, g, "fetch");
+      lua_pop(L, 1);
+    }
+    return n;
+  }
+  *kind = 2;
+  n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    n++;
+    lua_pop(L, 1);
+  }
+  if (n == 0) luaL_error(L, "run: nothing to fetch (empty table)");
+  *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
+  lua_createtable(L, n, 0);
+  *keys = lua_gettop(L);
+  int k = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "run: a fetch table must be an array or have string keys");
+    (*ids)[k] = session_node(L, -1, g, "fetch");
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, *keys, ++k);
+  }
+  return n;
+}
+
+static void push_result(lua_State *L, const tsi_tensor *t) {
+  if (t->dtype < 0) { /* an op that yields nothing */
+    lua_pushnil(L);
+    return;
+  }
+  tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
+  if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
+}
+
+/* sess:run(fetch [, feed]) */
+static int session_run(lua_State *L) {
+  tsb_session *s = check_open(L, 1, "run");
+  lua_settop(L, 3);
+  tsi_graph *g = s->s.g;
+  lua_getiuservalue(L, 1, 1);
+  int gidx = lua_gettop(L);
+  int *fetch, kind, keys;
+  int nfetch = collect_fetches(L, g, &fetch, &kind, &keys);
+  /* feeds: ids, views, and the converted tensors kept alive in a table */
+  int nfeed = 0;
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      nfeed++;
+      lua_pop(L, 1);
+    }
+  }
+  int *feed_ids = lua_newuserdatauv(L, sizeof(int) * (size_t)(nfeed ? nfeed : 1), 0);
+  tsi_tensor *feeds = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)(nfeed ? nfeed : 1), 0);
+  lua_createtable(L, nfeed, 0);
+  int anchor = lua_gettop(L);
+  if (nfeed) {
+    int k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      tsb_node *n = tsb_tonode(L, -2);
+      if (!n)
+        luaL_error(L, "run: feed keys must be placeholder nodes, got %s", luaL_typename(L, -2));
+      if (n->g != g)
+        luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
+                   n->g->nodes[n->id]->name);
+      const tsi_node *pn = g->nodes[n->id];
+      if (pn->op != &tsi_op_placeholder)
+        luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
+                   pn->op->name);
+      lua_pushfstring(L, "feed for '%s'", pn->name);
+      tsb_tensor *t = tsb_value_to_tensor(L, -2, tsb_totensor(L, -2) ? -1 : pn->info.dtype,
+                                          lua_tostring(L, -1));
+      feeds[k] = t->t;
+      feed_ids[k] = n->id;
+      lua_rawseti(L, anchor, ++k);
+      lua_pop(L, 2);
+    }
+  }
+  tsi_tensor *outs = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  tsb_state *S = tsb_getstate(L);
+  cb_ctx cb = {L, gidx, 1};
+  tsi_runctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.alloc = S->alloc;
+  ctx.rng = &S->rng;
+  ctx.nthreads = S->nthreads;
+  ctx.custom = custom_cb;
+  ctx.custom_ud = &cb;
+  tsi_err e;
+  if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, outs, &e))
+    return tsb_raise(L, &e);
+  if (kind == 0) {
+    push_result(L, &outs[0]);
+    return 1;
+  }
+  lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
+  for (int i = 0; i < nfetch; i++) {
+    if (kind == 1) {
+      push_result(L, &outs[i]);
+      lua_rawseti(L, -2, i + 1);
+    } else {
+      lua_rawgeti(L, keys, i + 1);
+      push_result(L, &outs[i]);
+      lua_rawset(L, -3);
+    }
+  }
+  return 1;
+}
+
+static int session_graph(lua_State *L) {
+  check_session(L, 1);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
+
+/* sess:plan_steps(fetch): steps of the cached plan for these fetches and
+ * feeds (nil if none): lets specs check pruning and caching. */
+static int session_plan_steps(lua_State *L) {
+  tsb_session *s = check_open(L, 1, "plan_steps");
+  lua_settop(L, 3);
+  int *fetch, kind, keys;
+  int nfetch = collect_fetches(L, s->s.g, &fetch, &kind, &keys);
+  int nfeed = 0;
+  int ids[256];
+  if (lua_istable(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3) && nfeed < 256) {
+      tsb_node *n = tsb_tonode(L, -2);
+      if (n) ids[nfeed++] = n->id;
+      lua_pop(L, 1);
+    }
+  }
+  int n = tsi_session_plan_steps(&s->s, nfetch, fetch, nfeed, ids);
+  if (n < 0) lua_pushnil(L);
+  else lua_pushinteger(L, n);
+  return 1;
+}
+
+static int session_tostring(lua_State *L) {
+  tsb_session *s = check_session(L, 1);
+  lua_pushfstring(L, "Session(%s, %d cached plans)", s->open ? "open" : "closed",
+                  s->open ? s->s.nplans : 0);
+  return 1;
+}
+
+static const luaL_Reg session_methods[] = {{"run", session_run},
+                                           {"close", session_close},
+                                           {"graph", session_graph},
+                                           {"plan_steps", session_plan_steps},
+                                           {NULL, NULL}};
+
+static const luaL_Reg session_meta[] = {{"__gc", session_close},
+                                        {"__close", session_close},
+                                        {"__tostring", session_tostring},
+                                        {NULL, NULL}};
+
+void tsb_open_session(lua_State *L) {
+  lua_pushcfunction(L, l_session);
+  lua_setfield(L, -2, "Session");
+  luaL_newmetatable(L, TSB_SESSION);
+  luaL_setfuncs(L, session_meta, 0);
+  luaL_newlib(L, session_methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -4, "session_methods");
+  lua_setfield(L, -2, "__index");
+  lua_setfield(L, -2, "Session_mt");
+}

@@ -1,0 +1,87 @@
+/* Helpers shared by the op families (ops_*.c): the run context, inference
+ * helpers and the broadcasting walker used by element-wise kernels. */
+#ifndef TS_OPS_H
+#define TS_OPS_H
+
+#include "core.h"
+
+/* What a kernel may use while a plan runs. */
+struct tsi_runctx {
+  tsi_alloc alloc;
+  tsi_graph *g;
+  tsi_rng *rng;     /* the state's generator (dropout) */
+  int training;     /* dropout active */
+  int nthreads;
+  /* Custom ops: the binding computes the value into a temporary view. */
+  int (*custom)(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin,
+                tsi_tensor *result, tsi_err *e);
+  void *custom_ud;
+  /* Gives out (shape and dtype set) a buffer, for ops whose output shape is
+   * only known while running (TSI_OP_DYNAMIC). */
+  int (*alloc_out)(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e);
+  void *plan;
+};
+
+#define TSI_OP_DYNAMIC 16 /* run() sets the output shape and calls alloc_out */
+
+/* Op families; each table ends with an entry whose name is NULL. */
+extern const tsi_opdef tsi_ops_source[];
+extern const tsi_opdef tsi_ops_arith[];
+extern const tsi_opdef tsi_ops_linalg[];
+
+/* "op 'name'" for messages. */
+const char *tsi_opname(const tsi_node *n, char *buf, size_t len);
+
+/* The inputs' dtypes must agree (float32 and float64 never mix). */
+int tsi_same_dtype(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_err *e);
+/* Checks the dtype is one of the mask's bits (1 << TS_FLOAT32 | ...). */
+int tsi_check_dtype(const tsi_node *n, int dtype, unsigned mask, tsi_err *e);
+#define TSI_FLOATS ((1u << TS_FLOAT32) | (1u << TS_FLOAT64))
+#define TSI_NUMERIC (TSI_FLOATS | (1u << TS_INT64))
+#define TSI_ALL (TSI_NUMERIC | (1u << TS_UINT8))
+
+/* NumPy broadcasting of two shapes (unknown dims allowed) into out. */
+int tsi_broadcast_infer(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
+                        tsi_tensor *out, tsi_err *e);
+
+/* Element strides of a and b against out's shape, with adjacent dims merged
+ * where possible so the innermost loop is as long as can be. */
+typedef struct tsi_bcast {
+  int ndim;
+  int64_t shape[TSI_MAXDIM];
+  int64_t sa[TSI_MAXDIM], sb[TSI_MAXDIM];
+} tsi_bcast;
+void tsi_bcast_make(const tsi_tensor *a, const tsi_tensor *b, const tsi_tensor *out,
+                    tsi_bcast *p);
+
+/* Walks the outer dims of a broadcast; for each innermost row calls
+ * BODY with: n (row length), ia/ib (0 or 1: row strides), oa/ob/oo (offsets). */
+#define TSI_BCAST_WALK(P, ...)                                             \
+  do {                                                                     \
+    const tsi_bcast *p_ = (P);                                             \
+    int nd_ = p_->ndim;                                                    \
+    int64_t n = nd_ ? p_->shape[nd_ - 1] : 1;                              \
+    int64_t ia = nd_ ? p_->sa[nd_ - 1] : 0, ib = nd_ ? p_->sb[nd_ - 1] : 0; \
+    int64_t idx_[TSI_MAXDIM] = {0};                                        \
+    int64_t oa = 0, ob = 0, oo = 0, rows_ = 1;                             \
+    for (int d_ = 0; d_ + 1 < nd_; d_++) rows_ *= p_->shape[d_];           \
+    if (n == 0) rows_ = 0;                                                 \
+    for (int64_t r_ = 0; r_ < rows_; r_++) {                               \
+      __VA_ARGS__;                                                         \
+      oo += n;                                                             \
+      for (int d_ = nd_ - 2; d_ >= 0; d_--) {                              \
+        oa += p_->sa[d_];                                                  \
+        ob += p_->sb[d_];                                                  \
+        if (++idx_[d_] < p_->shape[d_]) break;                             \
+        oa -= p_->sa[d_] * p_->shape[d_];                                  \
+        ob -= p_->sb[d_] * p_->shape[d_];                                  \
+        idx_[d_] = 0;                                                      \
+      }                                                                    \
+    }                                                                      \
+  } while (0)
+
+/* Normalises a 1-based Lua axis (negative from the end) already turned
+ * 0-based by the binding: axis in [-ndim, ndim) to [0, ndim). */
+int tsi_norm_axis(const tsi_node *n, int64_t axis, int ndim, int64_t *out, tsi_err *e);
+
+#endif

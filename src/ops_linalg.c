@@ -1,0 +1,133 @@
+/* Linear algebra: matmul through CBLAS (2-D, vector right/left operands,
+ * batched 3-D with a shared 2-D operand). */
+#include <cblas.h>
+#include <string.h>
+
+#include "ops.h"
+
+/* The logical (m, k) of a and (k, n) of b after the transpose flags; batch
+ * sizes (0 when the operand is not batched). */
+typedef struct mm_dims {
+  int64_t m, k, n, kb, batch_a, batch_b;
+  int vec_a, vec_b;
+} mm_dims;
+
+static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
+                    mm_dims *d, tsi_tensor *out, tsi_err *e) {
+  char nb[128], sa[96], sb[96];
+  int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;
+  memset(d, 0, sizeof *d);
+  if (a->ndim < 1 || a->ndim > 3 || b->ndim < 1 || b->ndim > 3)
+    return tsi_fail(e, TSI_EARG, "%s: operands must have rank 1, 2 or 3, got %s and %s",
+                    tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
+                    tsi_shape_str(b, sb, sizeof sb));
+  if (a->ndim == 1) {
+    d->vec_a = 1, d->m = 1, d->k = a->shape[0];
+  } else {
+    int r = a->ndim;
+    d->m = ta ? a->shape[r - 1] : a->shape[r - 2];
+    d->k = ta ? a->shape[r - 2] : a->shape[r - 1];
+    if (r == 3) d->batch_a = a->shape[0];
+  }
+  if (b->ndim == 1) {
+    d->vec_b = 1, d->kb = b->shape[0], d->n = 1;
+  } else {
+    int r = b->ndim;
+    d->kb = tb ? b->shape[r - 1] : b->shape[r - 2];
+    d->n = tb ? b->shape[r - 2] : b->shape[r - 1];
+    if (r == 3) d->batch_b = b->shape[0];
+  }
+  if (d->k >= 0 && d->kb >= 0 && d->k != d->kb)
+    return tsi_fail(e, TSI_EARG,
+                    "%s: inner dimensions do not match: %s%s times %s%s (%lld vs %lld)",
+                    tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
+                    ta ? " transposed" : "", tsi_shape_str(b, sb, sizeof sb),
+                    tb ? " transposed" : "", (long long)d->k, (long long)d->kb);
+  if (d->batch_a > 0 && d->batch_b > 0 && d->batch_a != d->batch_b)
+    return tsi_fail(e, TSI_EARG, "%s: batch sizes differ: %s and %s",
+                    tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
+                    tsi_shape_str(b, sb, sizeof sb));
+  int64_t shape[3];
+  int nd = 0;
+  if (a->ndim == 3 || b->ndim == 3)
+    shape[nd++] = a->ndim == 3 ? (d->batch_a >= 0 ? d->batch_a : d->batch_b) : d->batch_b;
+  if (!d->vec_a) shape[nd++] = d->m;
+  if (!d->vec_b) shape[nd++] = d->n;
+  out->dtype = a->dtype;
+  return tsi_set_shape(out, nd, shape, e);
+}
+
+static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                        tsi_err *e) {
+  (void)nin;
+  int st;
+  mm_dims d;
+  if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
+  if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e))) return st;
+  if (ins[0].ndim < 0 || ins[1].ndim < 0) {
+    out->dtype = ins[0].dtype;
+    out->ndim = -1;
+    out->numel = -1;
+    return TSI_OK;
+  }
+  return mm_shape(n, &ins[0], &ins[1], &d, out, e);
+}
+
+/* One product, C[m,n] = op(A) op(B), on row-major storage. */
+#define GEMM(T, GEMM_FN, GEMV_FN)                                                   \
+  static void gemm_##T(const mm_dims *d, int ta, int tb, const T *A, const T *B,    \
+                       T *C) {                                                      \
+    int m = (int)d->m, n = (int)d->n, k = (int)d->k;                                \
+    if (m == 0 || n == 0) return;                                                   \
+    if (k == 0) {                                                                   \
+      memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                              \
+      return;                                                                       \
+    }                                                                               \
+    if (d->vec_b) { /* y = op(A) x */                                               \
+      if (d->vec_a) {                                                               \
+        T s = 0;                                                                    \
+        for (int i = 0; i < k; i++) s += A[i] * B[i];                               \
+        C[0] = s;                                                                   \
+        return;                                                                     \
+      }                                                                             \
+      GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m, ta ? m : k, \
+              1, A, ta ? m : k, B, 1, 0, C, 1);                                     \
+      return;                                                                       \
+    }                                                                               \
+    if (d->vec_a) { /* y = op(B)^T x */                                             \
+      GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k, tb ? k : n, \
+              1, B, tb ? k : n, A, 1, 0, C, 1);                                     \
+      return;                                                                       \
+    }                                                                               \
+    GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, \
+            m, n, k, 1, A, ta ? m : k, B, tb ? k : n, 0, C, n);                     \
+  }
+GEMM(float, cblas_sgemm, cblas_sgemv)
+GEMM(double, cblas_dgemm, cblas_dgemv)
+
+static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                      tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  mm_dims d;
+  tsi_tensor o2;
+  int st = mm_shape(n, &ins[0], &ins[1], &d, &o2, e);
+  if (st) return st;
+  int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;
+  int64_t batch = d.batch_a > d.batch_b ? d.batch_a : d.batch_b;
+  if (d.batch_a == 0 && d.batch_b == 0) batch = 1;
+  int64_t sa = d.batch_a ? d.m * d.k : 0, sb = d.batch_b ? d.k * d.n : 0, sc = d.m * d.n;
+  for (int64_t i = 0; i < batch; i++) {
+    if (ins[0].dtype == TS_FLOAT32)
+      gemm_float(&d, ta, tb, (const float *)ins[0].data + i * sa,
+                 (const float *)ins[1].data + i * sb, (float *)out->data + i * sc);
+    else
+      gemm_double(&d, ta, tb, (const double *)ins[0].data + i * sa,
+                  (const double *)ins[1].data + i * sb, (double *)out->data + i * sc);
+  }
+  return TSI_OK;
+}
+
+const tsi_opdef tsi_ops_linalg[] = {
+    {"matmul", 2, 2, 0, infer_matmul, run_matmul, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};

@@ -1,0 +1,342 @@
+/* Planning (once per fetch/feed set) and execution (every run).
+ * The traversal is iterative so that long chains cannot overflow the C stack. */
+#include <string.h>
+
+#include "plan.h"
+
+#define MAX_PLANS 32
+
+struct tsi_plan {
+  tsi_plan *next;
+  int nfetch, nfeed;
+  int *fetch, *feed;   /* the cache key, as given */
+  int nsteps;
+  int *node;           /* node id of each step, in execution order */
+  int *in_off, *in;    /* inputs of step i: in[in_off[i] .. in_off[i+1]) as step indices */
+  int *fetch_step;     /* step of each fetch */
+  int *feed_of;        /* per step: index into feeds, or -1 */
+  unsigned char *snapshot; /* copy the source's value (read before an update) */
+  tsi_tensor *val;     /* value of each step during a run */
+  void **buf;          /* owned buffer of each step */
+  size_t *cap;
+  tsi_tensor *scratch; /* input views for one step */
+  int maxin;
+};
+
+#define PFREE(p, n) do { if (p) a->f(a->ud, (p), (n), 0); } while (0)
+
+static void plan_free(const tsi_alloc *a, tsi_plan *p) {
+  if (!p) return;
+  size_t ns = (size_t)p->nsteps;
+  if (p->buf)
+    for (size_t i = 0; i < ns; i++) tsi_free(a, p->buf[i]);
+  PFREE(p->fetch, sizeof(int) * (size_t)p->nfetch);
+  PFREE(p->feed, sizeof(int) * (size_t)p->nfeed);
+  PFREE(p->node, sizeof(int) * ns);
+  if (p->in_off) PFREE(p->in, sizeof(int) * (size_t)p->in_off[ns]);
+  PFREE(p->in_off, sizeof(int) * (ns + 1));
+  PFREE(p->fetch_step, sizeof(int) * (size_t)p->nfetch);
+  PFREE(p->feed_of, sizeof(int) * ns);
+  PFREE(p->snapshot, ns);
+  PFREE(p->val, sizeof(tsi_tensor) * ns);
+  PFREE(p->buf, sizeof(void *) * ns);
+  PFREE(p->cap, sizeof(size_t) * ns);
+  PFREE(p->scratch, sizeof(tsi_tensor) * (size_t)(p->maxin ? p->maxin : 1));
+  a->f(a->ud, p, sizeof *p, 0);
+}
+
+void tsi_session_init(tsi_session *s, tsi_graph *g, const tsi_alloc *a) {
+  memset(s, 0, sizeof *s);
+  s->g = g;
+  s->alloc = *a;
+}
+
+void tsi_session_clear(tsi_session *s) {
+  while (s->plans) {
+    tsi_plan *p = s->plans;
+    s->plans = p->next;
+    plan_free(&s->alloc, p);
+  }
+  s->nplans = 0;
+}
+
+static void *zalloc(const tsi_alloc *a, size_t n) {
+  void *p = a->f(a->ud, NULL, 0, n ? n : 1);
+  if (p) memset(p, 0, n ? n : 1);
+  return p;
+}
+
+static int same_ints(const int *a, const int *b, int n) {
+  return n == 0 || memcmp(a, b, sizeof(int) * (size_t)n) == 0;
+}
+
+static tsi_plan *plan_lookup(tsi_session *s, int nfetch, const int *fetch, int nfeed,
+                             const int *feed) {
+  tsi_plan *prev = NULL;
+  for (tsi_plan *p = s->plans; p; prev = p, p = p->next) {
+    if (p->nfetch == nfetch && p->nfeed == nfeed && same_ints(p->fetch, fetch, nfetch) &&
+        same_ints(p->feed, feed, nfeed)) {
+      if (prev) { /* move to front */
+        prev->next = p->next;
+        p->next = s->plans;
+        s->plans = p;
+      }
+      return p;
+    }
+  }
+  return NULL;
+}
+
+/* Builds the plan: post-order DFS with an explicit stack, then stateful
+ * nodes (and what depends on them) moved after every pure node. */
+static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
+                      const int *feed, tsi_plan **out, tsi_err *e) {
+  const tsi_alloc *a = &s->alloc;
+  tsi_graph *g = s->g;
+  size_t gn = (size_t)g->n;
+  int st = TSI_OK;
+  /* mark: 0 unseen, 1 on stack, 2 done; step index of each node afterwards */
+  int *mark = zalloc(a, sizeof(int) * gn);
+  int *stack = zalloc(a, sizeof(int) * 2 * gn);  /* (node, next input) pairs */
+  int *order = zalloc(a, sizeof(int) * gn);
+  int *feedidx = zalloc(a, sizeof(int) * gn);
+  unsigned char *late = zalloc(a, gn);
+  tsi_plan *p = zalloc(a, sizeof *p);
+  if (!mark || !stack || !order || !feedidx || !late || !p) {
+    st = tsi_nomem(e, "a plan");
+    goto done;
+  }
+  for (size_t i = 0; i < gn; i++) feedidx[i] = -1;
+  for (int i = 0; i < nfeed; i++) feedidx[feed[i]] = i;
+  int norder = 0;
+  for (int f = 0; f < nfetch; f++) {
+    if (mark[fetch[f]]) continue;
+    int sp = 0;
+    stack[0] = fetch[f], stack[1] = 0, sp = 1;
+    mark[fetch[f]] = 1;
+    while (sp > 0) {
+      int id = stack[2 * (sp - 1)], k = stack[2 * (sp - 1) + 1];
+      tsi_node *n = g->nodes[id];
+      if (feedidx[id] < 0 && k < n->ninputs) {
+        stack[2 * (sp - 1) + 1] = k + 1;
+        int in = n->inputs[k];
+        if (!mark[in]) {
+          mark[in] = 1;
+          stack[2 * sp] = in, stack[2 * sp + 1] = 0;
+          sp++;
+        }
+        continue;
+      }
+      sp--;
+      mark[id] = 2;
+      if (n->op == &tsi_op_placeholder && feedidx[id] < 0) {
+        /* name the consumer that needs it, if any on the path */
+        const char *by = sp > 0 ? g->nodes[stack[2 * (sp - 1)]]->name : NULL;
+        if (by)
+          st = tsi_fail(e, TSI_EARG, "placeholder '%s' must be fed a value (needed by '%s')",
+                        n->name, by);
+        else
+          st = tsi_fail(e, TSI_EARG, "placeholder '%s' must be fed a value", n->name);
+        goto done;
+      }
+      int isl = (n->op->flags & TSI_OP_STATEFUL) != 0;
+      if (feedidx[id] < 0)
+        for (int j = 0; j < n->ninputs && !isl; j++) isl = late[n->inputs[j]];
+      late[id] = (unsigned char)isl;
+      order[norder++] = id;
+    }
+  }
+  /* stable partition: pure nodes first */
+  int ns = norder, k = 0, any_late = 0;
+  p->nsteps = ns;
+  p->node = zalloc(a, sizeof(int) * (size_t)ns);
+  p->in_off = zalloc(a, sizeof(int) * ((size_t)ns + 1));
+  p->feed_of = zalloc(a, sizeof(int) * (size_t)ns);
+  p->snapshot = zalloc(a, (size_t)ns);
+  p->val = zalloc(a, sizeof(tsi_tensor) * (size_t)ns);
+  p->buf = zalloc(a, sizeof(void *) * (size_t)ns);
+  p->cap = zalloc(a, sizeof(size_t) * (size_t)ns);
+  p->fetch = zalloc(a, sizeof(int) * (size_t)nfetch);
+  p->feed = zalloc(a, sizeof(int) * (size_t)nfeed);
+  p->fetch_step = zalloc(a, sizeof(int) * (size_t)nfetch);
+  p->nfetch = nfetch, p->nfeed = nfeed;
+  if (!p->node || !p->in_off || !p->feed_of || !p->snapshot || !p->val || !p->buf ||
+      !p->cap || !p->fetch || !p->feed || !p->fetch_step) {
+    st = tsi_nomem(e, "a plan");
+    goto done;
+  }
+  for (int i = 0; i < norder; i++)
+    if (!late[order[i]]) p->node[k++] = order[i];
+  for (int i = 0; i < norder; i++)
+    if (late[order[i]]) p->node[k++] = order[i], any_late = 1;
+  size_t nin = 0;
+  int maxin = 0;
+  for (int i = 0; i < ns; i++) {
+    tsi_node *n = g->nodes[p->node[i]];
+    mark[n->id] = i; /* node -> step */
+    p->feed_of[i] = feedidx[n->id];
+    int ni = p->feed_of[i] >= 0 ? 0 : n->ninputs;
+    p->in_off[i] = (int)nin;
+    nin += (size_t)ni;
+    if (ni > maxin) maxin = ni;
+  }
+  p->in_off[ns] = (int)nin;
+  p->in = zalloc(a, sizeof(int) * nin);
+  p->maxin = maxin;
+  p->scratch = zalloc(a, sizeof(tsi_tensor) * (size_t)(maxin ? maxin : 1));
+  if (!p->in || !p->scratch) {
+    st = tsi_nomem(e, "a plan");
+    goto done;
+  }
+  for (int i = 0; i < ns; i++) {
+    tsi_node *n = g->nodes[p->node[i]];
+    for (int j = 0; j < p->in_off[i + 1] - p->in_off[i]; j++)
+      p->in[p->in_off[i] + j] = mark[n->inputs[j]];
+  }
+  for (int f = 0; f < nfetch; f++) {
+    p->fetch[f] = fetch[f];
+    p->fetch_step[f] = mark[fetch[f]];
+    /* a variable fetched beside an update is read before the update */
+    if (any_late && g->nodes[fetch[f]]->op == &tsi_op_variable)
+      p->snapshot[mark[fetch[f]]] = 1;
+  }
+  for (int i = 0; i < nfeed; i++) p->feed[i] = feed[i];
+done:
+  if (st) {
+    plan_free(a, p);
+    p = NULL;
+  }
+  PFREE(mark, sizeof(int) * gn);
+  PFREE(stack, sizeof(int) * 2 * gn);
+  PFREE(order, sizeof(int) * gn);
+  PFREE(feedidx, sizeof(int) * gn);
+  PFREE(late, gn);
+  *out = p;
+  return st;
+}
+
+/* Gives step i's buffer at least the bytes out needs. */
+static int step_buffer(const tsi_alloc *a, tsi_plan *p, int i, tsi_tensor *out, tsi_err *e) {
+  size_t nb = tsi_nbytes(out);
+  if (nb > p->cap[i] || !p->buf[i]) {
+    tsi_free(a, p->buf[i]);
+    p->buf[i] = NULL;
+    p->cap[i] = 0;
+    void *b = tsi_malloc(a, nb ? nb : 1);
+    if (!b) return tsi_nomem(e, "a result");
+    p->buf[i] = b;
+    p->cap[i] = nb;
+  }
+  out->data = p->buf[i];
+  return TSI_OK;
+}
+
+typedef struct dyn_ctx {
+  tsi_plan *p;
+  int step;
+  const tsi_alloc *a;
+} dyn_ctx;
+
+static int alloc_dynamic(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e) {
+  dyn_ctx *d = ctx->plan;
+  return step_buffer(d->a, d->p, d->step, out, e);
+}
+
+static int check_feed(const tsi_node *n, const tsi_tensor *v, tsi_err *e) {
+  char a[96], b[96];
+  const tsi_tensor *want = &n->info;
+  if (v->dtype != want->dtype)
+    return tsi_fail(e, TSI_EARG, "placeholder '%s' expects dtype %s, was fed %s", n->name,
+                    tsi_dtype_name(want->dtype), tsi_dtype_name(v->dtype));
+  if (want->ndim < 0) return TSI_OK;
+  int ok = v->ndim == want->ndim;
+  for (int i = 0; ok && i < want->ndim; i++)
+    ok = want->shape[i] < 0 || want->shape[i] == v->shape[i];
+  if (!ok)
+    return tsi_fail(e, TSI_EARG, "placeholder '%s' expects shape %s, was fed shape %s",
+                    n->name, tsi_shape_str(want, a, sizeof a), tsi_shape_str(v, b, sizeof b));
+  return TSI_OK;
+}
+
+static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
+                     tsi_err *e) {
+  tsi_graph *g = s->g;
+  const tsi_alloc *a = &s->alloc;
+  dyn_ctx dc = {p, 0, a};
+  ctx->plan = &dc;
+  ctx->alloc_out = alloc_dynamic;
+  ctx->g = g;
+  for (int i = 0; i < p->nsteps; i++) {
+    const tsi_node *n = g->nodes[p->node[i]];
+    tsi_tensor *out = &p->val[i];
+    int st;
+    if (p->feed_of[i] >= 0) {
+      const tsi_tensor *v = &feeds[p->feed_of[i]];
+      if ((st = check_feed(n, v, e))) return st;
+      *out = *v;
+      continue;
+    }
+    if (n->op->flags & TSI_OP_SOURCE) {
+      *out = *n->value;
+      if (p->snapshot[i]) {
+        if ((st = step_buffer(a, p, i, out, e))) return st;
+        if (tsi_nbytes(out)) memcpy(out->data, n->value->data, tsi_nbytes(out));
+      }
+      continue;
+    }
+    int ni = p->in_off[i + 1] - p->in_off[i];
+    tsi_tensor *ins = p->scratch;
+    for (int j = 0; j < ni; j++) ins[j] = p->val[p->in[p->in_off[i] + j]];
+    memset(out, 0, sizeof *out);
+    if (n->op->flags & TSI_OP_DYNAMIC) {
+      dc.step = i;
+    } else {
+      if (n->op->infer && (st = n->op->infer(n, ins, ni, out, e))) return st;
+      if (n->op->flags & TSI_OP_NOOUTPUT) {
+        out->data = NULL;
+        out->dtype = -1;
+      } else if ((st = step_buffer(a, p, i, out, e))) {
+        return st;
+      }
+    }
+    if (n->op->run && (st = n->op->run(ctx, n, ins, ni, out, e))) return st;
+  }
+  return TSI_OK;
+}
+
+int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
+                    int nfeed, const int *feed_ids, const tsi_tensor *feeds,
+                    tsi_tensor *outs, tsi_err *e) {
+  tsi_graph *g = s->g;
+  for (int i = 0; i < nfeed; i++) {
+    const tsi_node *n = g->nodes[feed_ids[i]];
+    if (n->op != &tsi_op_placeholder)
+      return tsi_fail(e, TSI_EARG, "cannot feed '%s': it is a %s, not a placeholder", n->name,
+                      n->op->name);
+  }
+  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
+  if (!p) {
+    int st = plan_build(s, nfetch, fetch, nfeed, feed_ids, &p, e);
+    if (st) return st;
+    if (s->nplans >= MAX_PLANS) { /* drop the least recently used */
+      tsi_plan **pp = &s->plans;
+      while ((*pp)->next) pp = &(*pp)->next;
+      plan_free(&s->alloc, *pp);
+      *pp = NULL;
+      s->nplans--;
+    }
+    p->next = s->plans;
+    s->plans = p;
+    s->nplans++;
+  }
+  int st = plan_exec(s, p, ctx, feeds, e);
+  if (st) return st;
+  for (int f = 0; f < nfetch; f++) outs[f] = p->val[p->fetch_step[f]];
+  return TSI_OK;
+}
+
+int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,
+                           const int *feed_ids) {
+  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
+  return p ? p->nsteps : -1;
+}

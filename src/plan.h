@@ -1,0 +1,33 @@
+/* Plans (the ordered steps for one set of fetches and feeds, with their
+ * buffers) and the session that caches them and runs them. */
+#ifndef TS_PLAN_H
+#define TS_PLAN_H
+
+#include "ops.h"
+
+typedef struct tsi_plan tsi_plan;
+
+typedef struct tsi_session {
+  tsi_graph *g;
+  tsi_alloc alloc;
+  tsi_plan *plans; /* most recently used first */
+  int nplans;
+} tsi_session;
+
+void tsi_session_init(tsi_session *s, tsi_graph *g, const tsi_alloc *a);
+void tsi_session_clear(tsi_session *s); /* frees every plan */
+
+/* Runs the fetches. feeds[i] is the value of placeholder feed_ids[i] (the
+ * caller keeps it alive during the call). On success outs[i] views the value
+ * of fetch[i] (valid until the next run or clear); data is NULL for an op
+ * that yields nothing. */
+int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
+                    int nfeed, const int *feed_ids, const tsi_tensor *feeds,
+                    tsi_tensor *outs, tsi_err *e);
+
+/* Number of steps the cached plan for these fetches has (-1 if none): for
+ * specs that check caching and pruning. */
+int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,
+                           const int *feed_ids);
+
+#endif

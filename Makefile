@@ -19,12 +19,10 @@ WARN     += -Werror
 endif
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
               $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc
-LIBS     := $(BLAS_LIBS) -lm -lpthread
+LIBS     := $(BLAS_LIBS) -lcjson -lz -lm -lpthread
 
 BUILD    ?= build
-CORE_SRC := src/tensor.c src/graph.c src/ops.c src/ops_arith.c src/ops_linalg.c src/plan.c
-BIND_SRC := src/lua_tensor.c src/lua_graph.c src/lua_session.c src/lua_module.c
-SRC      := $(CORE_SRC) $(BIND_SRC)
+SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 MODULE   := $(BUILD)/tensorslow/core.so
 STATIC   := $(BUILD)/libtensorslow.a

@@ -72,5 +72,6 @@ void tsb_pushcustom(lua_State *L, int gidx, int ref);
 void tsb_open_tensor(lua_State *L);
 void tsb_open_graph(lua_State *L);
 void tsb_open_session(lua_State *L);
+void tsb_open_io(lua_State *L);
 
 #endif

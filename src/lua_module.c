@@ -63,6 +63,7 @@ TS_API int luaopen_tensorslow_core(lua_State *L) {
   tsb_open_tensor(L);
   tsb_open_graph(L);
   tsb_open_session(L);
+  tsb_open_io(L);
   lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
   int has = !lua_isnil(L, -1);
   lua_pop(L, 1);

@@ -8,6 +8,10 @@ static const tsi_opdef *const families[] = {
     tsi_ops_source,
     tsi_ops_arith,
     tsi_ops_linalg,
+    tsi_ops_reduce,
+    tsi_ops_shape,
+    tsi_ops_nn,
+    tsi_ops_train,
 };
 
 const tsi_opdef *tsi_op_find(const char *name) {

@@ -28,6 +28,10 @@ struct tsi_runctx {
 extern const tsi_opdef tsi_ops_source[];
 extern const tsi_opdef tsi_ops_arith[];
 extern const tsi_opdef tsi_ops_linalg[];
+extern const tsi_opdef tsi_ops_reduce[];
+extern const tsi_opdef tsi_ops_shape[];
+extern const tsi_opdef tsi_ops_nn[];
+extern const tsi_opdef tsi_ops_train[];
 
 /* "op 'name'" for messages. */
 const char *tsi_opname(const tsi_node *n, char *buf, size_t len);

@@ -11,7 +11,7 @@ ts.core = core
 
 local Node_mt, Tensor_mt = core.Node_mt, core.Tensor_mt
 local node_methods, tensor_methods = core.node_methods, core.tensor_methods
-local graph_methods, session_methods = core.graph_methods, core.session_methods
+local graph_methods = core.graph_methods
 
 local function is_node(v) return getmetatable(v) == Node_mt end
 local function is_tensor(v) return getmetatable(v) == Tensor_mt end
@@ -105,7 +105,7 @@ end
 
 --- Applies op `name` with attributes to inputs: a node when any input is a
 -- node, otherwise a tensor computed at once. Shared by every op wrapper.
-function ts.apply(name, attrs, inputs, opname, dtypes)
+function ts.apply(name, attrs, inputs, dtypes)
   local n = inputs.n or #inputs
   local g = graph_of(inputs, n)
   prepare(g, inputs, n, dtypes)
@@ -176,5 +176,10 @@ end
 
 local Session = core.Session
 ts.Session = Session
+
+-- The rest of the API, one file per area; each extends ts.
+for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data" } do
+  require("tensorslow." .. m)(ts)
+end
 
 return ts

@@ -55,7 +55,8 @@ describe("Session:run", function()
 
   it("refuses to feed a non-placeholder", function()
     local s = ts.Session()
-    H.fails(function() s:run(z, { [y] = { 1 } }) end, "cannot feed 'multiply': it is a multiply, not a placeholder")
+    H.fails(function() s:run(z, { [y] = { 1 } }) end,
+      "cannot feed 'multiply': it is a multiply, not a placeholder")
     H.fails(function() s:run(z, { x = { 1 } }) end, "feed keys must be placeholder nodes, got string")
   end)
 

@@ -35,7 +35,7 @@ INCDIR   ?= $(PREFIX)/include
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test spec lint example examples install clean check-globals asan
+.PHONY: all deps test spec lint example examples install install-rock clean check-globals asan
 
 all: $(MODULE) $(STATIC)
 
@@ -103,3 +103,9 @@ install: all
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# What luarocks installs (module and Lua files into the rock's tree).
+install-rock: all
+	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow
+	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/tensorslow/core.so
+	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/

@@ -21,6 +21,11 @@ struct tsi_plan {
   size_t *cap;
   tsi_tensor *scratch; /* input views for one step */
   int maxin;
+  /* Shapes of the last run's feeds: when a run is fed the same shapes, every
+   * step's output shape and buffer are those of the last run, and inference
+   * is skipped (unless an op's shape is only known while running). */
+  int64_t *feed_shapes; /* nfeed * (2 + TSI_MAXDIM): ndim, dims */
+  int shapes_valid, has_dynamic;
 };
 
 #define PFREE(p, n) do { if (p) a->f(a->ud, (p), (n), 0); } while (0)
@@ -42,6 +47,7 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->buf, sizeof(void *) * ns);
   PFREE(p->cap, sizeof(size_t) * ns);
   PFREE(p->scratch, sizeof(tsi_tensor) * (size_t)(p->maxin ? p->maxin : 1));
+  PFREE(p->feed_shapes, sizeof(int64_t) * (2 + TSI_MAXDIM) * (size_t)(p->nfeed ? p->nfeed : 1));
   a->f(a->ud, p, sizeof *p, 0);
 }
 
@@ -159,8 +165,9 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
   p->fetch = zalloc(a, sizeof(int) * (size_t)nfetch);
   p->feed = zalloc(a, sizeof(int) * (size_t)nfeed);
   p->fetch_step = zalloc(a, sizeof(int) * (size_t)nfetch);
+  p->feed_shapes = zalloc(a, sizeof(int64_t) * (2 + TSI_MAXDIM) * (size_t)(nfeed ? nfeed : 1));
   p->nfetch = nfetch, p->nfeed = nfeed;
-  if (!p->node || !p->in_off || !p->feed_of || !p->snapshot || !p->val || !p->buf ||
+  if (!p->feed_shapes || !p->node || !p->in_off || !p->feed_of || !p->snapshot || !p->val || !p->buf ||
       !p->cap || !p->fetch || !p->feed || !p->fetch_step) {
     st = tsi_nomem(e, "a plan");
     goto done;
@@ -179,6 +186,7 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
     p->in_off[i] = (int)nin;
     nin += (size_t)ni;
     if (ni > maxin) maxin = ni;
+    if (n->op->flags & TSI_OP_DYNAMIC) p->has_dynamic = 1;
   }
   p->in_off[ns] = (int)nin;
   p->in = zalloc(a, sizeof(int) * nin);
@@ -266,6 +274,22 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
   ctx->plan = &dc;
   ctx->alloc_out = alloc_dynamic;
   ctx->g = g;
+  /* Same feed shapes as last time: reuse the inferred shapes and buffers. */
+  int same = p->shapes_valid && !p->has_dynamic;
+  for (int f = 0; f < p->nfeed; f++) {
+    int64_t *fs = p->feed_shapes + (size_t)f * (2 + TSI_MAXDIM);
+    const tsi_tensor *v = &feeds[f];
+    if (fs[0] != v->ndim || fs[1] != v->dtype) {
+      same = 0;
+    } else {
+      for (int d = 0; d < v->ndim; d++)
+        if (fs[2 + d] != v->shape[d]) same = 0;
+    }
+    fs[0] = v->ndim;
+    fs[1] = v->dtype;
+    for (int d = 0; d < v->ndim; d++) fs[2 + d] = v->shape[d];
+  }
+  p->shapes_valid = 0; /* set again only if the whole run succeeds */
   for (int i = 0; i < p->nsteps; i++) {
     const tsi_node *n = g->nodes[p->node[i]];
     tsi_tensor *out = &p->val[i];
@@ -287,10 +311,13 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
     int ni = p->in_off[i + 1] - p->in_off[i];
     tsi_tensor *ins = p->scratch;
     for (int j = 0; j < ni; j++) ins[j] = p->val[p->in[p->in_off[i] + j]];
-    memset(out, 0, sizeof *out);
-    if (n->op->flags & TSI_OP_DYNAMIC) {
+    if (same) {
+      /* out still holds last run's shape and buffer */
+    } else if (n->op->flags & TSI_OP_DYNAMIC) {
+      memset(out, 0, sizeof *out);
       dc.step = i;
     } else {
+      memset(out, 0, sizeof *out);
       if (n->op->infer && (st = n->op->infer(n, ins, ni, out, e))) return st;
       if (n->op->flags & TSI_OP_NOOUTPUT) {
         out->data = NULL;
@@ -301,6 +328,7 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
     }
     if (n->op->run && (st = n->op->run(ctx, n, ins, ni, out, e))) return st;
   }
+  p->shapes_valid = 1;
   return TSI_OK;
 }
 

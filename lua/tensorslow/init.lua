@@ -178,7 +178,7 @@ local Session = core.Session
 ts.Session = Session
 
 -- The rest of the API, one file per area; each extends ts.
-for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data" } do
+for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz" } do
   require("tensorslow." .. m)(ts)
 end
 

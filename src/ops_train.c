@@ -1,6 +1,443 @@
-/* Optimizer update ops (stateful, run after every pure node). */
+/* Ops for learning: shape-agnostic helpers the gradient graphs are built from
+ * (their output takes the run-time shape of a "like" input, so gradients work
+ * when shapes are unknown at build time) and the optimizer updates.
+ *
+ *   reduce_sum_like(g, x)   g summed over the axes along which x was broadcast
+ *                           to g's shape: the result has x's shape (i1 = 1:
+ *                           the mean instead)
+ *   broadcast_like(g, x)    g broadcast to x's shape; with axis (and keepdims
+ *                           false) g is a reduction of x over those axes and
+ *                           size-1 axes are put back first; i1 = 1 divides by
+ *                           numel(x) / numel(g) (the gradient of a mean)
+ *   reshape_like(g, x)      g's data with x's shape
+ *   slice_like(g, x)        the block of x's shape at v1 (0-based begin,
+ *                           negative from the end) of g
+ *   pad_like(g, x)          zeros of x's shape with g placed at v1
+ *   tile_like(g, x)         g (a tiling of x) summed back to x's shape
+ *   group(...)              nothing: runs its inputs (stateful)
+ *   apply_*(var, slots..., grad, lr)   in-place optimizer steps; var and slots
+ *                           are variables, updated in the graph's own value.
+ */
+#include <math.h>
+#include <string.h>
+
 #include "ops.h"
 
+#define OPN(n) tsi_opname(n, nb, sizeof nb)
+
+/* ------------------------------------------------------ "like" helpers */
+
+/* Output: g's dtype, x's (inferred or run-time) shape. */
+static int infer_like(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                      tsi_err *e) {
+  (void)nin;
+  int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
+  if (st) return st;
+  *out = ins[1];
+  out->data = NULL;
+  out->dtype = ins[0].dtype;
+  return TSI_OK;
+}
+
+/* g viewed with rank nd (leading 1s added). */
+static void pad_rank(const tsi_tensor *g, int nd, tsi_tensor *v) {
+  *v = *g;
+  int k = nd - g->ndim;
+  v->ndim = nd;
+  for (int i = nd - 1; i >= 0; i--) v->shape[i] = i - k >= 0 ? g->shape[i - k] : 1;
+}
+
+#define DEF_SUMLIKE(NAME, T)                                                          \
+  static void NAME(const tsi_bcast *p, T *restrict O, const T *restrict G) {          \
+    TSI_BCAST_WALK(p, {                                                               \
+      const T *restrict pg = G + ob; (void)ib;                                              \
+      if (ia) {                                                                       \
+        T *restrict po = O + oa;                                                      \
+        for (int64_t i = 0; i < n; i++) po[i] += pg[i];                               \
+      } else {                                                                        \
+        T s = 0;                                                                      \
+        for (int64_t i = 0; i < n; i++) s += pg[i];                                   \
+        O[oa] += s;                                                                   \
+      }                                                                               \
+    });                                                                               \
+  }
+DEF_SUMLIKE(sumlike_f32, float)
+DEF_SUMLIKE(sumlike_f64, double)
+
+static int run_reduce_sum_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
+                               int nin, tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  char nb[128], sa[96], sb[96];
+  const tsi_tensor *g = &ins[0], *x = &ins[1];
+  int nd = g->ndim > x->ndim ? g->ndim : x->ndim;
+  tsi_tensor gv, xv;
+  pad_rank(g, nd, &gv);
+  pad_rank(x, nd, &xv);
+  for (int i = 0; i < nd; i++)
+    if (xv.shape[i] != 1 && xv.shape[i] != gv.shape[i])
+      return tsi_fail(e, TSI_EARG, "%s: shape %s does not broadcast to the gradient's %s",
+                      OPN(n), tsi_shape_str(x, sa, sizeof sa), tsi_shape_str(g, sb, sizeof sb));
+  if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
+  if (gv.numel <= 0) return TSI_OK;
+  tsi_bcast p;
+  tsi_bcast_make(&xv, &gv, &gv, &p);
+  if (g->dtype == TS_FLOAT32) sumlike_f32(&p, out->data, g->data);
+  else sumlike_f64(&p, out->data, g->data);
+  if (n->attrs && n->attrs->i1) { /* a mean */
+    double scale = (double)out->numel / (double)g->numel;
+    for (int64_t i = 0; i < out->numel; i++) tsi_set_f(out, i, tsi_get_f(out, i) * scale);
+  }
+  return TSI_OK;
+}
+
+#define DEF_BCASTLIKE(NAME, T)                                                        \
+  static void NAME(const tsi_bcast *p, T *restrict O, const T *restrict G, T scale) { \
+    TSI_BCAST_WALK(p, {                                                               \
+      const T *restrict pg = G + oa; (void)ib;                                              \
+      T *restrict po = O + oo;                                                        \
+      if (ia)                                                                         \
+        for (int64_t i = 0; i < n; i++) po[i] = pg[i] * scale;                        \
+      else {                                                                          \
+        T v = pg[0] * scale;                                                          \
+        for (int64_t i = 0; i < n; i++) po[i] = v;                                    \
+      }                                                                               \
+    });                                                                               \
+  }
+DEF_BCASTLIKE(bcastlike_f32, float)
+DEF_BCASTLIKE(bcastlike_f64, double)
+
+static int run_broadcast_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
+                              int nin, tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  char nb[128], sa[96], sb[96];
+  const tsi_tensor *g = &ins[0], *x = &ins[1];
+  const tsi_attrs *at = n->attrs;
+  int nd = x->ndim, st;
+  tsi_tensor gv = *g;
+  if (at && at->has_axes && !at->keepdims) {
+    int red[TSI_MAXDIM] = {0};
+    for (int i = 0; i < at->naxes; i++) {
+      int64_t ax;
+      if ((st = tsi_norm_axis(n, at->axes[i], nd, &ax, e))) return st;
+      red[ax] = 1;
+    }
+    int j = 0;
+    gv.ndim = nd;
+    for (int d = 0; d < nd; d++) gv.shape[d] = red[d] ? 1 : (j < g->ndim ? g->shape[j++] : -1);
+    if (j != g->ndim) gv.ndim = -1;
+  } else if (!(at && at->keepdims) && g->numel == 1) {
+    gv.ndim = nd;
+    for (int d = 0; d < nd; d++) gv.shape[d] = 1;
+  } else if (g->ndim <= nd) {
+    pad_rank(g, nd, &gv);
+  } else {
+    gv.ndim = -1;
+  }
+  int ok = gv.ndim == nd;
+  for (int d = 0; ok && d < nd; d++) ok = gv.shape[d] == 1 || gv.shape[d] == x->shape[d];
+  if (!ok)
+    return tsi_fail(e, TSI_EARG, "%s: gradient of shape %s does not broadcast to %s", OPN(n),
+                    tsi_shape_str(g, sa, sizeof sa), tsi_shape_str(x, sb, sizeof sb));
+  if (out->numel <= 0) return TSI_OK;
+  double scale = 1;
+  if (at && at->i1 && g->numel > 0) scale = (double)g->numel / (double)out->numel;
+  tsi_bcast p;
+  tsi_bcast_make(&gv, out, out, &p);
+  if (g->dtype == TS_FLOAT32) bcastlike_f32(&p, out->data, g->data, (float)scale);
+  else bcastlike_f64(&p, out->data, g->data, scale);
+  return TSI_OK;
+}
+
+static int run_reshape_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
+                            int nin, tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  char nb[128], sa[96], sb[96];
+  if (ins[0].numel != out->numel)
+    return tsi_fail(e, TSI_EARG, "%s: cannot reshape %s to %s", OPN(n),
+                    tsi_shape_str(&ins[0], sa, sizeof sa), tsi_shape_str(out, sb, sizeof sb));
+  if (tsi_nbytes(out)) memcpy(out->data, ins[0].data, tsi_nbytes(out));
+  return TSI_OK;
+}
+
+/* Calls BODY(go, bo) for each element of the block of shape bshape placed at
+ * begin inside a tensor of shape full: go = offset in the block, bo = in full. */
+static void block_walk(int nd, const int64_t *full, const int64_t *begin,
+                       const int64_t *bshape, size_t esz, char *blk, char *big, int to_big) {
+  int64_t numel = 1;
+  for (int d = 0; d < nd; d++) numel *= bshape[d];
+  if (numel <= 0) return;
+  int64_t st[TSI_MAXDIM], s = 1, idx[TSI_MAXDIM] = {0}, off = 0;
+  for (int d = nd - 1; d >= 0; d--) st[d] = s, s *= full[d];
+  for (int d = 0; d < nd; d++) off += begin[d] * st[d];
+  int64_t inner = nd ? bshape[nd - 1] : 1, rows = numel / inner;
+  for (int64_t r = 0; r < rows; r++) {
+    if (to_big) memcpy(big + (size_t)off * esz, blk, (size_t)inner * esz);
+    else memcpy(blk, big + (size_t)off * esz, (size_t)inner * esz);
+    blk += (size_t)inner * esz;
+    for (int d = nd - 2; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < bshape[d]) break;
+      off -= st[d] * bshape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/* The begin offsets (v1) of a block of shape small inside big. */
+static int block_begin(const tsi_node *n, const tsi_tensor *small, const tsi_tensor *big,
+                       int64_t *begin, tsi_err *e) {
+  char nb[128], sa[96], sb[96];
+  const tsi_attrs *at = n->attrs;
+  int nd = big->ndim, ok = small->ndim == nd;
+  for (int d = 0; ok && d < nd; d++) {
+    int64_t b = at && d < at->n1 ? at->v1[d] : 0;
+    if (b < 0) b += big->shape[d];
+    begin[d] = b;
+    ok = b >= 0 && b + small->shape[d] <= big->shape[d];
+  }
+  if (!ok)
+    return tsi_fail(e, TSI_EARG, "%s: a block of shape %s does not fit in %s at the given begin",
+                    OPN(n), tsi_shape_str(small, sa, sizeof sa), tsi_shape_str(big, sb, sizeof sb));
+  return TSI_OK;
+}
+
+static int run_slice_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                          tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  int64_t begin[TSI_MAXDIM];
+  int st = block_begin(n, out, &ins[0], begin, e);
+  if (st) return st;
+  block_walk(out->ndim, ins[0].shape, begin, out->shape, tsi_dtype_size(out->dtype), out->data,
+             ins[0].data, 0);
+  return TSI_OK;
+}
+
+static int run_pad_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                        tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  int64_t begin[TSI_MAXDIM];
+  int st = block_begin(n, &ins[0], out, begin, e);
+  if (st) return st;
+  if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
+  block_walk(out->ndim, out->shape, begin, ins[0].shape, tsi_dtype_size(out->dtype),
+             ins[0].data, out->data, 1);
+  return TSI_OK;
+}
+
+static int run_tile_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                         tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  char nb[128], sa[96], sb[96];
+  const tsi_tensor *g = &ins[0];
+  int nd = out->ndim, ok = g->ndim == nd;
+  for (int d = 0; ok && d < nd; d++)
+    ok = out->shape[d] > 0 ? g->shape[d] % out->shape[d] == 0 : g->shape[d] == 0;
+  if (!ok)
+    return tsi_fail(e, TSI_EARG, "%s: %s is not a tiling of %s", OPN(n),
+                    tsi_shape_str(g, sa, sizeof sa), tsi_shape_str(out, sb, sizeof sb));
+  for (int64_t i = 0; i < out->numel; i++) tsi_set_f(out, i, 0);
+  int64_t idx[TSI_MAXDIM] = {0};
+  for (int64_t i = 0; i < g->numel; i++) {
+    int64_t o = 0;
+    for (int d = 0; d < nd; d++) o = o * out->shape[d] + idx[d] % out->shape[d];
+    tsi_set_f(out, o, tsi_get_f(out, o) + tsi_get_f(g, i));
+    for (int d = nd - 1; d >= 0; d--) {
+      if (++idx[d] < g->shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return TSI_OK;
+}
+
+/* ------------------------------------------------------------ group */
+
+static int infer_none(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                      tsi_err *e) {
+  (void)n, (void)ins, (void)nin, (void)e;
+  out->dtype = -1;
+  out->ndim = 0;
+  out->numel = 0;
+  return TSI_OK;
+}
+
+static int run_none(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                    tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)n, (void)ins, (void)nin, (void)out, (void)e;
+  return TSI_OK;
+}
+
+/* ------------------------------------------------------------ optimizers */
+
+/* Each optimizer: nvars variables (var, then its slots), then grad, then lr. */
+typedef struct opt_impl {
+  int nvars;
+  void (*f32)(int64_t n, float **v, const float *g, double lr, const tsi_attrs *at, double t);
+  void (*f64)(int64_t n, double **v, const double *g, double lr, const tsi_attrs *at, double t);
+  int has_step; /* last variable is a float64 scalar step count */
+} opt_impl;
+
+static int infer_opt(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                     tsi_err *e) {
+  char nb[128], sa[96], sb[96];
+  const opt_impl *k = n->op->impl;
+  int nv = k->nvars, st;
+  if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e))) return st;
+  const tsi_tensor *g = &ins[nv];
+  for (int i = 1; i <= nv; i++) {
+    if (k->has_step && i == nv - 1) continue;
+    const tsi_tensor *t = i < nv ? &ins[i] : g;
+    if (t->dtype != ins[0].dtype)
+      return tsi_fail(e, TSI_EARG, "%s: input %d has dtype %s, the variable %s", OPN(n), i + 1,
+                      tsi_dtype_name(t->dtype), tsi_dtype_name(ins[0].dtype));
+    int same = t->ndim < 0 || ins[0].ndim < 0 || t->ndim == ins[0].ndim;
+    for (int d = 0; same && t->ndim >= 0 && ins[0].ndim >= 0 && d < t->ndim; d++)
+      same = t->shape[d] < 0 || ins[0].shape[d] < 0 || t->shape[d] == ins[0].shape[d];
+    if (!same)
+      return tsi_fail(e, TSI_EARG, "%s: input %d has shape %s, the variable %s", OPN(n), i + 1,
+                      tsi_shape_str(t, sa, sizeof sa), tsi_shape_str(&ins[0], sb, sizeof sb));
+  }
+  if (ins[nin - 1].numel > 1)
+    return tsi_fail(e, TSI_EARG, "%s: the learning rate must be a scalar, got shape %s", OPN(n),
+                    tsi_shape_str(&ins[nin - 1], sa, sizeof sa));
+  return infer_none(n, ins, nin, out, e);
+}
+
+static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                   tsi_tensor *out, tsi_err *e) {
+  (void)out;
+  char nb[128], sa[96], sb[96];
+  const opt_impl *k = n->op->impl;
+  int nv = k->nvars;
+  void *vp[4];
+  tsi_tensor *vars[4];
+  for (int i = 0; i < nv; i++) {
+    tsi_node *vn = ctx->g ? ctx->g->nodes[n->inputs[i]] : NULL;
+    if (!vn || vn->op != &tsi_op_variable)
+      return tsi_fail(e, TSI_EARG, "%s: input %d must be a variable", OPN(n), i + 1);
+    vars[i] = vn->value;
+    vp[i] = vn->value->data;
+    if (i < nv - (k->has_step ? 1 : 0) && !tsi_same_shape(vars[i], &ins[nv]))
+      return tsi_fail(e, TSI_EARG, "%s: gradient of shape %s for '%s' of shape %s", OPN(n),
+                      tsi_shape_str(&ins[nv], sa, sizeof sa), vn->name,
+                      tsi_shape_str(vars[i], sb, sizeof sb));
+  }
+  if (ins[nin - 1].numel != 1)
+    return tsi_fail(e, TSI_EARG, "%s: the learning rate must be a scalar", OPN(n));
+  double lr = tsi_get_f(&ins[nin - 1], 0), t = 0;
+  if (k->has_step) {
+    tsi_tensor *ts = vars[nv - 1];
+    if (ts->numel != 1 || !tsi_is_float(ts->dtype))
+      return tsi_fail(e, TSI_EARG, "%s: the step count must be a float scalar", OPN(n));
+    t = tsi_get_f(ts, 0) + 1;
+    tsi_set_f(ts, 0, t);
+  }
+  if (ins[0].dtype == TS_FLOAT32)
+    k->f32(ins[nv].numel, (float **)vp, ins[nv].data, lr, n->attrs, t);
+  else
+    k->f64(ins[nv].numel, (double **)vp, ins[nv].data, lr, n->attrs, t);
+  return TSI_OK;
+}
+
+#define ATTR(i, def) (at ? at->f[i] : (def))
+
+/* var -= lr * g */
+#define DEF_SGD(T)                                                                    \
+  static void sgd_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at,   \
+                      double t) {                                                     \
+    (void)at, (void)t;                                                                \
+    T *restrict w = v[0];                                                             \
+    T a = (T)lr;                                                                      \
+    for (int64_t i = 0; i < n; i++) w[i] -= a * g[i];                                 \
+  }
+/* accum = m accum + g; var -= lr accum, or with Nesterov lr (g + m accum) */
+#define DEF_MOMENTUM(T)                                                               \
+  static void momentum_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at, \
+                           double t) {                                                \
+    (void)t;                                                                          \
+    T *restrict w = v[0], *restrict acc = v[1];                                       \
+    T a = (T)lr, m = (T)ATTR(0, 0);                                                   \
+    int nesterov = at ? (int)at->i1 : 0;                                              \
+    for (int64_t i = 0; i < n; i++) {                                                 \
+      acc[i] = acc[i] * m + g[i];                                                     \
+      if (nesterov) w[i] -= g[i] * a + acc[i] * m * a;                                \
+      else w[i] -= a * acc[i];                                                        \
+    }                                                                                 \
+  }
+/* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * var -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps) */
+#define DEF_ADAM(T, SQRT)                                                             \
+  static void adam_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at,  \
+                       double t) {                                                    \
+    T *restrict w = v[0], *restrict m = v[1], *restrict s = v[2];                     \
+    double b1 = ATTR(0, 0.9), b2 = ATTR(1, 0.999);                                    \
+    T eps = (T)ATTR(2, 1e-8);                                                         \
+    T lrt = (T)(lr * sqrt(1 - pow(b2, t)) / (1 - pow(b1, t)));                        \
+    T c1 = (T)(1 - b1), c2 = (T)(1 - b2);                                             \
+    for (int64_t i = 0; i < n; i++) {                                                 \
+      m[i] += (g[i] - m[i]) * c1;                                                     \
+      s[i] += (g[i] * g[i] - s[i]) * c2;                                              \
+      w[i] -= lrt * m[i] / (SQRT(s[i]) + eps);                                        \
+    }                                                                                 \
+  }
+/* ms = d ms + (1-d) g^2; mom = mu mom + lr g / sqrt(ms + eps); var -= mom */
+#define DEF_RMSPROP(T, SQRT)                                                          \
+  static void rmsprop_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at, \
+                          double t) {                                                 \
+    (void)t;                                                                          \
+    T *restrict w = v[0], *restrict ms = v[1], *restrict mom = v[2];                  \
+    T d = (T)ATTR(0, 0.9), mu = (T)ATTR(1, 0), eps = (T)ATTR(2, 1e-10), a = (T)lr;   \
+    for (int64_t i = 0; i < n; i++) {                                                 \
+      ms[i] += (g[i] * g[i] - ms[i]) * (1 - d);                                       \
+      mom[i] = mom[i] * mu + a * g[i] / SQRT(ms[i] + eps);                            \
+      w[i] -= mom[i];                                                                 \
+    }                                                                                 \
+  }
+/* accum += g^2; var -= lr g / sqrt(accum) */
+#define DEF_ADAGRAD(T, SQRT)                                                          \
+  static void adagrad_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at, \
+                          double t) {                                                 \
+    (void)at, (void)t;                                                                \
+    T *restrict w = v[0], *restrict acc = v[1];                                       \
+    T a = (T)lr;                                                                      \
+    for (int64_t i = 0; i < n; i++) {                                                 \
+      acc[i] += g[i] * g[i];                                                          \
+      w[i] -= a * g[i] / SQRT(acc[i]);                                                \
+    }                                                                                 \
+  }
+
+DEF_SGD(float)
+DEF_SGD(double)
+DEF_MOMENTUM(float)
+DEF_MOMENTUM(double)
+DEF_ADAM(float, sqrtf)
+DEF_ADAM(double, sqrt)
+DEF_RMSPROP(float, sqrtf)
+DEF_RMSPROP(double, sqrt)
+DEF_ADAGRAD(float, sqrtf)
+DEF_ADAGRAD(double, sqrt)
+
+static const opt_impl k_sgd = {1, sgd_float, sgd_double, 0};
+static const opt_impl k_momentum = {2, momentum_float, momentum_double, 0};
+static const opt_impl k_adam = {4, adam_float, adam_double, 1};
+static const opt_impl k_rmsprop = {3, rmsprop_float, rmsprop_double, 0};
+static const opt_impl k_adagrad = {2, adagrad_float, adagrad_double, 0};
+
+#define LIKE(NAME, RUN) {NAME, 2, 2, 0, infer_like, RUN, NULL}
+#define OPT(NAME, K, NIN) \
+  {NAME, NIN, NIN, TSI_OP_STATEFUL | TSI_OP_NOOUTPUT, infer_opt, run_opt, &K}
+
 const tsi_opdef tsi_ops_train[] = {
+    LIKE("reduce_sum_like", run_reduce_sum_like),
+    LIKE("broadcast_like", run_broadcast_like),
+    LIKE("reshape_like", run_reshape_like),
+    LIKE("slice_like", run_slice_like),
+    LIKE("pad_like", run_pad_like),
+    LIKE("tile_like", run_tile_like),
+    {"group", 0, -1, TSI_OP_STATEFUL | TSI_OP_NOOUTPUT, infer_none, run_none, NULL},
+    OPT("apply_gradient_descent", k_sgd, 3),
+    OPT("apply_momentum", k_momentum, 4),
+    OPT("apply_adam", k_adam, 6),
+    OPT("apply_rmsprop", k_rmsprop, 5),
+    OPT("apply_adagrad", k_adagrad, 4),
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -103,6 +103,10 @@ local function prepare(g, args, n, dtypes)
   end
 end
 
+-- The attribute table each node was built with (weak keys: nodes live as
+-- long as their graph).
+ts._node_attrs = setmetatable({}, { __mode = "k" })
+
 --- Applies op `name` with attributes to inputs: a node when any input is a
 -- node, otherwise a tensor computed at once. Shared by every op wrapper.
 function ts.apply(name, attrs, inputs, dtypes)
@@ -111,7 +115,9 @@ function ts.apply(name, attrs, inputs, dtypes)
   prepare(g, inputs, n, dtypes)
   if g then
     local node_name = attrs and attrs.name
-    return core.node(g, name, node_name, attrs, table.unpack(inputs, 1, n))
+    local node = core.node(g, name, node_name, attrs, table.unpack(inputs, 1, n))
+    if attrs then ts._node_attrs[node] = attrs end -- read back by gradients
+    return node
   end
   local ok, r = pcall(core.apply, name, attrs, table.unpack(inputs, 1, n))
   if not ok then error(r, 3) end

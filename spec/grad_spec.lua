@@ -1,0 +1,326 @@
+local ts = require "tensorslow"
+local H = require "helpers"
+
+local gradcheck = ts.test.gradcheck
+
+-- Marks the running test pending when an op it needs is not merged yet.
+local function needs(...)
+  for _, name in ipairs { ... } do
+    if ts[name] == nil then
+      pending(("ts.%s is not available yet (its branch is not merged)"):format(name))
+      return false
+    end
+  end
+  return true
+end
+
+local function check(f, inputs, opts)
+  local ok, err = gradcheck(f, inputs, opts)
+  assert(ok, err)
+end
+
+-- Random inputs: normal, or uniform in [lo, hi).
+local function randn(shape) return ts.randn(shape, "float64") end
+local function uniform(shape, lo, hi) return ts.rand(shape, "float64") * (hi - lo) + lo end
+-- Normal values kept away from 0 (kinks of abs, relu, ...).
+local function away(shape)
+  local t = randn(shape)
+  local v = t:reshape({ t:numel() }):totable()
+  for i = 1, #v do v[i] = v[i] + (v[i] < 0 and -0.1 or 0.1) end
+  return ts.tensor(v, "float64"):reshape(shape)
+end
+
+describe("ts.gradients", function()
+  before_each(function() ts.seed(42) end)
+
+  it("differentiates the affine graph and sums a node with several consumers", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { 2, 3 } }
+    local b = ts.Variable({ 1, 2, 3 }, { graph = g })
+    local y = x * b + b / x - x -- b used twice, x three times
+    local gx, gb = table.unpack(ts.gradients(y, { x, b }), 1, 2)
+    local sess <close> = ts.Session(g)
+    local xv = { { 1, 2, 3 }, { 4, 5, 6 } }
+    local r = sess:run({ gx, gb }, { [x] = xv })
+    local ex, eb = {}, { 0, 0, 0 }
+    for i = 1, 2 do
+      ex[i] = {}
+      for j = 1, 3 do
+        local xi, bj = xv[i][j], j
+        ex[i][j] = bj - bj / (xi * xi) - 1
+        eb[j] = eb[j] + xi + 1 / xi
+      end
+    end
+    H.tensor(r[1], ex, "float64", 1e-14)
+    H.tensor(r[2], eb, "float64", 1e-14)
+  end)
+
+  it("returns nil for an x the ys do not depend on, and nodes in the same graph", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g }
+    local z = ts.placeholder { graph = g }
+    local y = x * 3
+    local r = ts.gradients(y, { x, z })
+    assert.is_nil(r[2])
+    assert.equal(2, r.n)
+    assert.equal(g, r[1].graph)
+  end)
+
+  it("weights ys by grad_ys and sums several ys", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { 2 } }
+    local r = ts.gradients({ x * 2, x * x }, { x }, { ts.constant({ 1, 10 }, { graph = g }), nil })
+    local sess <close> = ts.Session(g)
+    H.tensor(sess:run(r[1], { [x] = { 3, 4 } }), { 2 + 6, 20 + 8 })
+  end)
+
+  it("undoes broadcasting when shapes are unknown at build time", function()
+    local g = ts.Graph()
+    local a = ts.placeholder { graph = g } -- unknown rank
+    local b = ts.placeholder { graph = g }
+    local gr = ts.gradients(a * b, { a, b })
+    local sess <close> = ts.Session(g)
+    local r = sess:run(gr, { [a] = { { 1, 2, 3 }, { 4, 5, 6 } }, [b] = { { 10 }, { 20 } } })
+    H.tensor(r[1], { { 10, 10, 10 }, { 20, 20, 20 } })
+    H.tensor(r[2], { { 6 }, { 15 } })
+    -- the same graph with other shapes
+    r = sess:run(gr, { [a] = { 1, 2 }, [b] = 5 })
+    H.tensor(r[1], { 5, 5 })
+    H.tensor(r[2], 3)
+  end)
+
+  it("handles a long chain without recursion", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g }
+    local y = x
+    for _ = 1, 5000 do y = y + x * 0.001 end
+    local gx = ts.gradients(y, { x })[1]
+    local sess <close> = ts.Session(g)
+    H.close(1 + 5000 * 0.001, sess:run(gx, { [x] = 2 }):item(), 1e-12)
+  end)
+
+  it("refuses integer ys and names an op without a gradient", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, dtype = "int64" }
+    H.fails(function() ts.gradients(x * 2, { x }) end, "only float tensors")
+    local f = ts.placeholder { graph = g }
+    local c = ts.Operation { type = "mystery", inputs = { f }, compute = function(t) return t end }
+    H.fails(function() ts.gradients(c, { f }) end, "no gradient is defined for op type 'mystery'")
+  end)
+
+  it("second derivatives of multiply, divide and matmul", function()
+    check(function(a) return ts.gradients(a * a * a, { a })[1] end, { randn { 3 } })
+    check(function(a, b) return ts.gradients(a / b, { b })[1] end,
+      { randn { 2, 3 }, uniform({ 3 }, 0.5, 2) })
+    check(function(a, b)
+      local p = ts.matmul(a, b)
+      return ts.gradients(p * p, { a })[1]
+    end, { randn { 2, 3 }, randn { 3, 2 } })
+    check(function(a, b)
+      local p = ts.matmul(a, b, { transpose_b = true })
+      return ts.gradients(p * p * a:matmul(b, { transpose_b = true }), { b })[1]
+    end, { randn { 2, 3 }, randn { 4, 3 } })
+  end)
+end)
+
+describe("ts.RegisterGradient and ts.Operation", function()
+  it("a custom op computes in Lua and uses its own gradient", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { 3 } }
+    local cube = ts.Operation {
+      type = "cube", inputs = { x },
+      compute = function(t) return t * t * t end,
+      shape = function(s) return s end,
+      gradient = function(op, grad) local a = op.inputs[1]; return { grad * a * a * 3 } end,
+    }
+    assert.same({ 3 }, cube.shape)
+    assert.equal("cube", cube.op)
+    local gx = ts.gradients(cube, { x })[1]
+    local sess <close> = ts.Session(g)
+    local r = sess:run({ cube, gx }, { [x] = { 1, 2, 3 } })
+    H.tensor(r[1], { 1, 8, 27 })
+    H.tensor(r[2], { 3, 12, 27 })
+    check(cube, { [x] = { 0.5, -1, 2 } })
+  end)
+
+  it("RegisterGradient defines the gradient of an op type", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g }
+    local sq = ts.Operation { type = "my_square", inputs = { x }, compute = function(t) return t * t end }
+    ts.RegisterGradient("my_square", function(op, grad) return { grad * op.inputs[1] * 2 } end)
+    local sess <close> = ts.Session(g)
+    H.close(6, sess:run(ts.gradients(sq, { x })[1], { [x] = 3 }):item())
+    -- override: false marks it not differentiable
+    ts.RegisterGradient("my_square", false)
+    assert.is_nil(ts.gradients(sq, { x })[1])
+    H.fails(function() ts.RegisterGradient("my_square", 3) end, "expected a function")
+  end)
+
+  it("an error in compute surfaces from sess:run naming the op", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g }
+    local bad = ts.Operation { type = "bad", name = "broken", inputs = { x },
+                               compute = function() error("no luck") end }
+    local sess <close> = ts.Session(g)
+    local err = H.fails(function() sess:run(bad, { [x] = 1 }) end, "op 'broken' failed")
+    assert.truthy(err:find("no luck", 1, true))
+  end)
+end)
+
+describe("ts.test.gradcheck", function()
+  it("reports a wrong gradient", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g }
+    local wrong = ts.Operation { type = "wrong_sq", inputs = { x }, compute = function(t) return t * t end,
+                                 gradient = function(_, grad) return { grad * 3 } end }
+    local ok, err = gradcheck(wrong, { [x] = { 1, 2 } })
+    assert.is_false(ok)
+    assert.truthy(err:find("analytic", 1, true))
+  end)
+
+  it("accepts a graph with variables", function()
+    local g = ts.Graph()
+    local w = ts.Variable({ { 1, 2 }, { 3, 4 } }, { graph = g })
+    local x = ts.placeholder { graph = g, shape = { 2, 1 } }
+    check(ts.matmul(w, x) * x, { [w] = { { 0.5, 1 }, { -1, 2 } }, [x] = { { 1 }, { -2 } } })
+    H.tensor(w:value(), { { 0.5, 1 }, { -1, 2 } })
+  end)
+end)
+
+------------------------------------------------------------------ every op
+
+describe("gradcheck of every differentiable op", function()
+  before_each(function() ts.seed(7) end)
+
+  local pos = function(shape) return uniform(shape, 0.5, 2) end
+  local unit = function(shape) return uniform(shape, -0.9, 0.9) end
+  local unary = {
+    { "negative", randn }, { "abs", away }, { "exp", randn }, { "log", pos }, { "log1p", pos },
+    { "sqrt", pos }, { "rsqrt", pos }, { "square", randn }, { "reciprocal", pos },
+    { "sin", randn }, { "cos", randn }, { "tanh", randn }, { "sigmoid", randn }, { "relu", away },
+    { "leaky_relu", away }, { "elu", away }, { "softplus", randn }, { "gelu", away },
+    { "identity", randn }, { "sign", away }, { "softmax", randn }, { "log_softmax", randn },
+    { "l2_loss", randn },
+  }
+  for _, c in ipairs(unary) do
+    local name, gen = c[1], c[2]
+    it(name .. " and its second derivative", function()
+      if not needs(name) then return end
+      check(function(x) return ts[name](x) end, { gen { 2, 3 } })
+      check(function(x) return ts.gradients(ts[name](x) * ts[name](x), { x })[1] end, { gen { 3, 2 } },
+        { tol = 1e-5 })
+    end)
+  end
+
+  local binary = {
+    { "add", randn, randn }, { "subtract", randn, randn }, { "multiply", randn, randn },
+    { "divide", randn, pos }, { "pow", pos, randn, "log" }, { "maximum", randn, randn },
+    { "minimum", randn, randn }, { "squared_difference", randn, randn },
+  }
+  local shapes = { { { 2, 3 }, { 2, 3 } }, { { 2, 3 }, { 3 } }, { { 2, 1 }, { 1, 3 } }, { {}, { 2, 3 } },
+                   { { 4, 1, 3 }, { 2, 1 } } }
+  for _, c in ipairs(binary) do
+    local name, ga, gb = c[1], c[2], c[3]
+    it(name .. " with broadcasting, and its second derivative", function()
+      if not needs(name, c[4]) then return end
+      for _, s in ipairs(shapes) do
+        check(function(a, b) return ts[name](a, b) end, { ga(s[1]), gb(s[2]) })
+      end
+      check(function(a, b) return ts.gradients(ts[name](a, b) * ts[name](a, b), { a, b })[2] end,
+        { ga { 2, 3 }, gb { 3 } }, { tol = 1e-5 })
+    end)
+  end
+
+  it("matmul: plain, transposed, vectors and batched", function()
+    for _, ta in ipairs { false, true } do
+      for _, tb in ipairs { false, true } do
+        local a = ta and randn { 3, 2 } or randn { 2, 3 }
+        local b = tb and randn { 4, 3 } or randn { 3, 4 }
+        check(function(x, y) return ts.matmul(x, y, { transpose_a = ta, transpose_b = tb }) end, { a, b })
+      end
+    end
+    check(function(x, y) return ts.matmul(x, y) end, { randn { 5, 2, 3 }, randn { 3, 4 } })
+    check(function(x, y) return ts.matmul(x, y) end, { randn { 2, 3 }, randn { 5, 3, 4 } })
+    check(function(x, y) return ts.matmul(x, y) end, { randn { 5, 2, 3 }, randn { 5, 3, 4 } })
+  end)
+
+  it("matmul with vector operands (needs expand_dims)", function()
+    if not needs("expand_dims") then return end
+    check(function(x, y) return ts.matmul(x, y) end, { randn { 2, 3 }, randn { 3 } })
+    check(function(x, y) return ts.matmul(x, y, { transpose_a = true }) end, { randn { 3, 2 }, randn { 3 } })
+    check(function(x, y) return ts.matmul(x, y) end, { randn { 3 }, randn { 3, 4 } })
+    check(function(x, y) return ts.matmul(x, y, { transpose_b = true }) end, { randn { 3 }, randn { 4, 3 } })
+    check(function(x, y) return ts.matmul(x, y) end, { randn { 3 }, randn { 3 } })
+  end)
+
+  local reductions = { "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
+                       "reduce_logsumexp" }
+  for _, name in ipairs(reductions) do
+    it(name .. " over each axis, with and without keepdims", function()
+      if not needs(name) then return end
+      local gen = name == "reduce_prod" and pos or randn
+      for _, axis in ipairs { false, 1, 2, 3, -1, { 1, 3 } } do
+        for _, keep in ipairs { false, true } do
+          check(function(x) return ts[name](x, axis or nil, keep) end, { gen { 2, 3, 4 } })
+        end
+      end
+      check(function(x) return ts.gradients(ts[name](x, 2) * ts[name](x, 2), { x })[1] end,
+        { gen { 2, 3 } }, { tol = 1e-5 })
+    end)
+  end
+
+  it("where", function()
+    if not needs("where", "greater") then return end
+    check(function(a, b) return ts.where(ts.greater(a, b), a * 2, b) end, { randn { 2, 3 }, randn { 2, 3 } })
+  end)
+
+  it("shape ops", function()
+    if not needs("transpose", "reshape", "squeeze", "expand_dims", "concat", "stack", "slice", "tile",
+      "pad", "cast") then return end
+    check(function(x) return ts.transpose(x, { 2, 3, 1 }) end, { randn { 2, 3, 4 } })
+    check(function(x) return ts.transpose(x) end, { randn { 2, 3 } })
+    check(function(x) return ts.reshape(x, { 3, -1 }) end, { randn { 2, 3 } })
+    check(function(x) return ts.squeeze(x) end, { randn { 2, 1, 3 } })
+    check(function(x) return ts.expand_dims(x, 2) end, { randn { 2, 3 } })
+    check(function(a, b) return ts.concat({ a, b }, 2) end, { randn { 2, 3 }, randn { 2, 2 } })
+    check(function(a, b) return ts.concat({ a, b }, 1) end, { randn { 2, 3 }, randn { 1, 3 } })
+    check(function(a, b) return ts.stack({ a, b }, 2) end, { randn { 2, 3 }, randn { 2, 3 } })
+    check(function(x) return ts.slice(x, { 2, 1 }, { 1, 2 }) end, { randn { 3, 4 } })
+    check(function(x) return ts.slice(x, { -2, 2 }, { -1, -1 }) end, { randn { 3, 4 } })
+    check(function(x) return ts.tile(x, { 2, 3 }) end, { randn { 2, 3 } })
+    check(function(x) return ts.pad(x, { { 1, 2 }, { 0, 1 } }) end, { randn { 2, 3 } })
+    check(function(x) return ts.cast(ts.cast(x, "float32"), "float64") end, { randn { 2 } }, { tol = 1e-3 })
+  end)
+
+  it("gather", function()
+    if not needs("gather") then return end
+    check(function(x) return ts.gather(x, { 3, 1, 3 }, 1) end, { randn { 3, 2 } })
+    check(function(x) return ts.gather(x, { 2, 2 }, 2) end, { randn { 3, 2 } })
+  end)
+
+  it("losses", function()
+    if not needs("softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits",
+      "sigmoid_cross_entropy_with_logits", "mean_squared_error", "bias_add", "softmax") then return end
+    local labels = ts.tensor { { 0.2, 0.3, 0.5 }, { 1, 0, 0 } }
+    check(function(l, x) return ts.softmax_cross_entropy_with_logits { labels = l, logits = x } end,
+      { labels, randn { 2, 3 } })
+    check(function(x)
+      return ts.sparse_softmax_cross_entropy_with_logits { labels = ts.tensor({ 3, 1 }, "int64"), logits = x }
+    end, { randn { 2, 3 } })
+    check(function(z, x) return ts.sigmoid_cross_entropy_with_logits { labels = z, logits = x } end,
+      { uniform({ 2, 3 }, 0, 1), randn { 2, 3 } })
+    check(function(l, p) return ts.mean_squared_error(l, p) end, { randn { 2, 3 }, randn { 2, 3 } })
+    check(function(x, b) return ts.bias_add(x, b) end, { randn { 2, 3 }, randn { 3 } })
+    check(function(x) return ts.gradients(ts.softmax(x) * ts.softmax(x), { x })[1] end, { unit { 2, 3 } },
+      { tol = 1e-5 })
+  end)
+
+  it("non-differentiable ops give no gradient", function()
+    if not needs("greater", "argmax", "stop_gradient") then return end
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { 3 } }
+    assert.is_nil(ts.gradients(ts.stop_gradient(x) * 2, { x })[1])
+    assert.is_nil(ts.gradients(ts.cast(ts.greater(x, 0), "float64"), { x })[1])
+    assert.is_nil(ts.gradients(ts.cast(ts.argmax(x), "float64"), { x })[1])
+  end)
+end)

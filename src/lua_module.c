@@ -50,7 +50,14 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg module_funcs[] = {{"get_default_graph", l_get_default_graph},
+static int l_set_profile_builder(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "tensorslow.profile_builder");
+  return 0;
+}
+
+static const luaL_Reg module_funcs[] = {{"set_profile_builder", l_set_profile_builder},{"get_default_graph", l_get_default_graph},
                                         {"set_default_graph", l_set_default_graph},
                                         {"set_num_threads", l_set_num_threads},
                                         {"get_num_threads", l_get_num_threads},

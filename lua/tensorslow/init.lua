@@ -177,6 +177,47 @@ end
 local Session = core.Session
 ts.Session = Session
 
+-- sess:run(fetch, feed, {profile = true}) returns the values and a profile:
+-- per node and per op type, time and bytes, sorted by cost (like TF's RunMetadata).
+local Profile = {}
+Profile.__index = Profile
+function Profile.__tostring(p)
+  local lines = { ("%-28s %-16s %12s %8s %12s"):format("node", "op", "ms", "%", "bytes") }
+  local total = p.total > 0 and p.total or 1
+  for i = 1, math.min(#p.nodes, 20) do
+    local n = p.nodes[i]
+    lines[#lines + 1] = ("%-28s %-16s %12.4f %7.1f%% %12d"):format(n.name, n.op, n.seconds * 1e3,
+      100 * n.seconds / total, n.bytes)
+  end
+  if #p.nodes > 20 then lines[#lines + 1] = ("... %d more nodes"):format(#p.nodes - 20) end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = ("%-28s %-16s %12s %8s %12s"):format("op type", "count", "ms", "%", "bytes")
+  for _, o in ipairs(p.ops) do
+    lines[#lines + 1] = ("%-28s %-16d %12.4f %7.1f%% %12d"):format(o.op, o.count, o.seconds * 1e3,
+      100 * o.seconds / total, o.bytes)
+  end
+  lines[#lines + 1] = ("total %.4f ms in %d steps"):format(p.total * 1e3, #p.nodes)
+  return table.concat(lines, "\n")
+end
+core.set_profile_builder(function(steps)
+  local by_op, ops, total = {}, {}, 0
+  local nodes = {}
+  for i, s in ipairs(steps) do
+    nodes[i] = s
+    total = total + s.seconds
+    local o = by_op[s.op]
+    if not o then
+      o = { op = s.op, count = 0, seconds = 0, bytes = 0 }
+      by_op[s.op] = o
+      ops[#ops + 1] = o
+    end
+    o.count, o.seconds, o.bytes = o.count + 1, o.seconds + s.seconds, o.bytes + s.bytes
+  end
+  table.sort(nodes, function(a, b) return a.seconds > b.seconds end)
+  table.sort(ops, function(a, b) return a.seconds > b.seconds end)
+  return setmetatable({ steps = steps, nodes = nodes, ops = ops, total = total }, Profile)
+end)
+
 -- The rest of the API, one file per area; each extends ts.
 for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz" } do
   require("tensorslow." .. m)(ts)

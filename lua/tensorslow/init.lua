@@ -219,7 +219,7 @@ core.set_profile_builder(function(steps)
 end)
 
 -- The rest of the API, one file per area; each extends ts.
-for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz" } do
+for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz", "saver" } do
   require("tensorslow." .. m)(ts)
 end
 

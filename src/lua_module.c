@@ -1,5 +1,6 @@
 /* The module opener, per-state data and the public C API of tensorslow.h. */
 #include <string.h>
+#include <unistd.h>
 
 #include "binding.h"
 
@@ -12,7 +13,8 @@ static tsb_state *make_state(lua_State *L) {
   memset(S, 0, sizeof *S);
   S->alloc.f = lua_getallocf(L, &S->alloc.ud);
   tsi_rng_seed(&S->rng, 0);
-  S->nthreads = 1;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  S->nthreads = cores > 0 ? (cores < 256 ? (int)cores : 256) : 1;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
   return S;
 }

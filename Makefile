@@ -35,7 +35,8 @@ INCDIR   ?= $(PREFIX)/include
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test spec lint example examples install clean check-globals asan
+.PHONY: all deps test spec lint example examples install clean check-globals asan \
+        embed-test host-test asan-host-test tsan-test
 
 all: $(MODULE) $(STATIC)
 
@@ -72,6 +73,9 @@ test: deps
 	$(MAKE) all
 	$(MAKE) lint
 	$(MAKE) spec
+	$(MAKE) check-globals
+	$(MAKE) embed-test
+	$(MAKE) host-test
 
 example: deps
 	$(MAKE) all
@@ -79,9 +83,13 @@ example: deps
 
 examples: example
 
-# No writable static or global data in the objects (.data/.bss symbols).
+# No writable static or global data in the objects: symbols in .data*,
+# .bss*, thread-local or common sections (.data.rel.ro is read-only).
 check-globals: $(OBJ)
-	@bad=$$(for o in $(OBJ); do objdump -t $$o | awk -v o=$$o '($$4 == ".data" || $$4 == ".bss") && $$NF !~ /^\./ {print o": "$$NF}'; done); \
+	@bad=$$(for o in $(OBJ); do objdump -t $$o | awk -v o=$$o '{ \
+	    sec = ""; for (i = 2; i < NF; i++) if ($$i ~ /^[.*]/) { sec = $$i; break } \
+	    if (sec ~ /^\.(data|bss|tdata|tbss)/ && sec !~ /^\.data\.rel\.ro/ || sec == "*COM*") \
+	      if ($$NF !~ /^\./) print o": "$$NF" ("sec")" }'; done); \
 	if [ -n "$$bad" ]; then echo "writable global or static data:"; echo "$$bad"; exit 1; fi; \
 	echo "check-globals: no writable global data"
 
@@ -92,6 +100,52 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=.ci/lsan.supp \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(BUSTED) --cpath="build-asan/?.so"
+
+# C hosts (examples/embed, tests/*.c) include the public header alone: -I src
+# is the only project path they see; they link libtensorslow.a, Lua and BLAS.
+HOST_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(LUA_CFLAGS) -I src -pthread
+HOST_LIBS  := $(STATIC) $(LUA_LIBS) $(LIBS)
+HOST_ENV   := LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'
+HOST_TESTS := $(basename $(notdir $(wildcard tests/*.c)))
+
+$(BUILD)/embed/host: examples/embed/host.c src/tensorslow.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -DTS_LUA_DIR='"$(CURDIR)/lua"' \
+	  -DTS_MODEL='"$(CURDIR)/examples/embed/model.lua"' $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
+# The example at the top of tensorslow.h, cut out of the comment.
+$(BUILD)/tests/header_example.c: src/tensorslow.h
+	@mkdir -p $(dir $@)
+	sed -n '/^ \* Example:/,/^ \* Build/s/^ \*   //p' $< > $@
+
+$(BUILD)/tests/header_example: $(BUILD)/tests/header_example.c $(STATIC)
+	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
+$(BUILD)/tests/%: tests/%.c src/tensorslow.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
+embed-test: $(BUILD)/embed/host $(BUILD)/tests/header_example
+	$(BUILD)/embed/host > $(BUILD)/embed/out.txt
+	diff -u examples/embed/expected.txt $(BUILD)/embed/out.txt
+	$(HOST_ENV) $(BUILD)/tests/header_example > $(BUILD)/tests/header_example.txt
+	echo "1.5 3.5 3.5 7.5" | diff -u - $(BUILD)/tests/header_example.txt
+	@echo "embed-test: ok"
+
+host-test: $(HOST_TESTS:%=$(BUILD)/tests/%)
+	@for t in $(HOST_TESTS); do echo "== $$t"; $(HOST_ENV) $(HOST_RUN) $(BUILD)/tests/$$t || exit 1; done
+
+# The host tests with AddressSanitizer (leaks included) and the threads test
+# with ThreadSanitizer; any report fails.
+asan-host-test:
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+	  HOST_RUN="env ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp" \
+	  host-test embed-test
+
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+tsan-test:
+	$(MAKE) BUILD=build-tsan CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" build-tsan/tests/threads
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" OPENBLAS_NUM_THREADS=1 $(HOST_ENV) build-tsan/tests/threads
 
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow \

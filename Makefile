@@ -36,7 +36,7 @@ INCDIR   ?= $(PREFIX)/include
 BUSTED   := $(LUA) /usr/bin/busted
 
 .PHONY: all deps test spec lint example examples install clean check-globals asan \
-        embed-test host-test asan-host-test tsan-test
+        embed-test host-test asan-host-test tsan-test install-test
 
 all: $(MODULE) $(STATIC)
 
@@ -156,6 +156,21 @@ install: all
 	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 644 src/tensorslow.h $(DESTDIR)$(INCDIR)/
+
+# make install into a scratch DESTDIR, then the header's example built against
+# what was installed alone (no project path), and the module loaded from there.
+install-test: $(BUILD)/tests/header_example.c
+	rm -rf $(BUILD)/dest
+	$(MAKE) install DESTDIR=$(CURDIR)/$(BUILD)/dest PREFIX=/usr/local
+	d=$(CURDIR)/$(BUILD)/dest/usr/local; \
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(LUA_CFLAGS) -I$$d/include \
+	  $< -o $(BUILD)/dest/header_example $(LDFLAGS) -L$$d/lib -ltensorslow $(LUA_LIBS) $(LIBS) && \
+	LUA_PATH="$$d/share/lua/5.4/?.lua;$$d/share/lua/5.4/?/init.lua;;" \
+	  $(BUILD)/dest/header_example | grep -qx "1.5 3.5 3.5 7.5" && \
+	LUA_PATH="$$d/share/lua/5.4/?.lua;$$d/share/lua/5.4/?/init.lua;;" \
+	LUA_CPATH="$$d/lib/x86_64-linux-gnu/lua/5.4/?.so;;" \
+	  $(LUA) -e 'local ts = require "tensorslow"; assert(package.searchpath("tensorslow.core", package.cpath):find("$(BUILD)/dest", 1, true)); assert((ts.tensor{1, 2} * 2):get(2) == 4)'
+	@echo "install-test: ok"
 
 clean:
 	rm -rf build build-asan build-tsan

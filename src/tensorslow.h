@@ -109,7 +109,8 @@ TS_API int luaopen_tensorslow_core(struct lua_State *L);
 /* Pushes a tensor over data without copying it (shape is copied). The host
  * keeps data valid until release(ud, data) is called: exactly once, when the
  * tensor is collected or at lua_close (release may be NULL: then the data
- * must outlive the state or the tensor). data must be aligned for its dtype.
+ * must outlive the state or the tensor). data must be aligned for its dtype;
+ * Lua code may write into it (t:set).
  * Raises a Lua error on a bad dtype, shape or alignment or when memory runs
  * out; release is then not called and data stays the host's. */
 TS_API void ts_pushtensor(struct lua_State *L, ts_dtype dtype, int ndim,

@@ -126,6 +126,9 @@ $(BUILD)/tests/%: tests/%.c src/tensorslow.h $(STATIC)
 	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
 
 embed-test: $(BUILD)/embed/host $(BUILD)/tests/header_example
+	echo '#include "tensorslow.h"' | $(CC) -std=c99 -pedantic $(WARN) -fsyntax-only -I src -x c -
+	if command -v $(CXX) >/dev/null; then echo '#include "tensorslow.h"' | \
+	  $(CXX) -std=c++11 $(WARN) -fsyntax-only -I src -x c++ -; fi
 	$(BUILD)/embed/host > $(BUILD)/embed/out.txt
 	diff -u examples/embed/expected.txt $(BUILD)/embed/out.txt
 	$(HOST_ENV) $(BUILD)/tests/header_example > $(BUILD)/tests/header_example.txt

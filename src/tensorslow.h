@@ -23,6 +23,7 @@
  *     double *x = lua_touserdata(L, 1);
  *     luaL_openlibs(L);
  *     luaL_requiref(L, "tensorslow.core", luaopen_tensorslow_core, 0);
+ *     lua_pop(L, 1);
  *     if (luaL_dostring(L, model) != LUA_OK) return lua_error(L);
  *     int64_t shape[2] = {2, 2};
  *     ts_pushtensor(L, TS_FLOAT64, 2, shape, x, NULL, NULL); // no copy

@@ -14,11 +14,12 @@
 
 enum { NTHREADS = 6, N = 48, STEPS = 200 };
 
-/* Random data from ts.seed/ts.randn, a graph whose Variable W is updated by
- * matmul/add/multiply steps and assigned back; returns W's final value. */
+/* Random data from ts.seed/ts.randn, a graph whose Variables W and b are
+ * updated by matmul/add/multiply steps and assigned back, b with a shift the
+ * host passes without a copy; returns W's final value. */
 static const char script[] =
     "local ts = require 'tensorslow'\n"
-    "local seed, n, steps = ...\n"
+    "local seed, n, steps, shift = ...\n"
     "ts.seed(seed)\n"
     "local g = ts.Graph()\n"
     "local W = ts.Variable(ts.randn({n, n}) * 0.1, {graph = g, name = 'W'})\n"
@@ -26,7 +27,7 @@ static const char script[] =
     "local x = ts.placeholder{graph = g, name = 'x', shape = {-1, n}}\n"
     "local y = ts.matmul(x, W) + b\n"
     "local W_next = W - ts.matmul(x, y, {transpose_a = true}) * 0.001\n"
-    "local b_next = (b + 0.01) * 0.5\n"
+    "local b_next = (b + shift) * 0.5\n"
     "local sess <close> = ts.Session(g)\n"
     "for _ = 1, steps do\n"
     "  local xb = ts.randn({n, n})\n"
@@ -38,9 +39,16 @@ static const char script[] =
 
 typedef struct job {
   long long seed;
+  double shift[N]; /* the host's buffer, seen by Lua through ts_pushtensor */
   double out[N * N];
+  int released;
   char err[256];
 } job;
+
+static void release(void *ud, void *data) {
+  job *j = ud;
+  if (data == j->shift) j->released++;
+}
 
 static void *run_job(void *arg) {
   job *j = arg;
@@ -57,7 +65,10 @@ static void *run_job(void *arg) {
     lua_pushinteger(L, j->seed);
     lua_pushinteger(L, N);
     lua_pushinteger(L, STEPS);
-    rc = lua_pcall(L, 3, 1, 0);
+    for (int i = 0; i < N; i++) j->shift[i] = 0.01 * (double)((j->seed + i) % 7);
+    int64_t shape[2] = {1, N};
+    ts_pushtensor(L, TS_FLOAT64, 2, shape, j->shift, release, j);
+    rc = lua_pcall(L, 4, 1, 0);
   }
   if (rc != LUA_OK) {
     snprintf(j->err, sizeof j->err, "%s", lua_tostring(L, -1));
@@ -69,6 +80,8 @@ static void *run_job(void *arg) {
       memcpy(j->out, v->data, sizeof j->out);
   }
   lua_close(L);
+  if (j->released != 1 && !j->err[0])
+    snprintf(j->err, sizeof j->err, "release called %d times", j->released);
   return NULL;
 }
 

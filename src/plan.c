@@ -31,7 +31,10 @@ struct tsi_plan {
   int profiled;
 };
 
-#define PFREE(p, n) do { if (p) a->f(a->ud, (p), (n), 0); } while (0)
+/* Frees a zalloc block with the size it was allocated with (osize matters to
+ * host allocators). */
+#define PFREE(p, n) do { if (p) a->f(a->ud, (p), zsize(n), 0); } while (0)
+static size_t zsize(size_t n) { return n ? n : 1; }
 
 static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   if (!p) return;
@@ -71,8 +74,8 @@ void tsi_session_clear(tsi_session *s) {
 }
 
 static void *zalloc(const tsi_alloc *a, size_t n) {
-  void *p = a->f(a->ud, NULL, 0, n ? n : 1);
-  if (p) memset(p, 0, n ? n : 1);
+  void *p = a->f(a->ud, NULL, 0, zsize(n));
+  if (p) memset(p, 0, zsize(n));
   return p;
 }
 

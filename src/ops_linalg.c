@@ -1,5 +1,5 @@
 /* Linear algebra: matmul through CBLAS (2-D, vector right/left operands,
- * batched 3-D with a shared 2-D operand). */
+ * batched 3-D with a shared 2-D operand) and transpose. */
 #include <cblas.h>
 #include <string.h>
 
@@ -127,7 +127,97 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   return TSI_OK;
 }
 
+/* ---------------------------------------------------------- transpose */
+/* transpose: v1 = perm (0-based; the Lua wrapper converts from 1-based);
+ * without v1 the axes are reversed. Moves bytes: every dtype. */
+
+static int transpose_perm(const tsi_node *n, const tsi_tensor *x, int64_t *perm, tsi_err *e) {
+  char nb[128], sb[96];
+  const tsi_attrs *at = n->attrs;
+  int nd = x->ndim;
+  if (!at || at->n1 < 0) {
+    for (int i = 0; i < nd; i++) perm[i] = nd - 1 - i;
+    return TSI_OK;
+  }
+  if (at->n1 != nd)
+    return tsi_fail(e, TSI_EARG, "%s: perm has %d entries, shape %s has rank %d",
+                    tsi_opname(n, nb, sizeof nb), at->n1, tsi_shape_str(x, sb, sizeof sb), nd);
+  int seen[TSI_MAXDIM] = {0};
+  for (int i = 0; i < nd; i++) {
+    int64_t p = at->v1[i];
+    if (p < 0 || p >= nd || seen[p])
+      return tsi_fail(e, TSI_EARG, "%s: perm is not a permutation of 1..%d (entry %d is %lld)",
+                      tsi_opname(n, nb, sizeof nb), nd, i + 1, (long long)p + 1);
+    seen[p] = 1;
+    perm[i] = p;
+  }
+  return TSI_OK;
+}
+
+static int infer_transpose(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                           tsi_err *e) {
+  (void)nin;
+  const tsi_tensor *x = &ins[0];
+  int64_t perm[TSI_MAXDIM], shape[TSI_MAXDIM];
+  out->dtype = x->dtype;
+  if (x->ndim < 0) {
+    out->ndim = -1;
+    out->numel = -1;
+    return TSI_OK;
+  }
+  int st = transpose_perm(n, x, perm, e);
+  if (st) return st;
+  for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[perm[i]];
+  return tsi_set_shape(out, x->ndim, shape, e);
+}
+
+/* Walks the output in order; the source offset follows the permuted strides. */
+#define DEF_TRANSPOSE(NAME, T)                                                       \
+  static void NAME(const tsi_tensor *x, tsi_tensor *out, const int64_t *perm) {     \
+    const T *restrict X = x->data;                                                   \
+    T *restrict O = out->data;                                                       \
+    int nd = out->ndim;                                                              \
+    int64_t xst[TSI_MAXDIM], st[TSI_MAXDIM], idx[TSI_MAXDIM] = {0}, s = 1;           \
+    for (int d = nd - 1; d >= 0; d--) xst[d] = s, s *= x->shape[d];                  \
+    for (int d = 0; d < nd; d++) st[d] = xst[perm[d]];                               \
+    int64_t inner = out->shape[nd - 1], is = st[nd - 1], off = 0;                    \
+    int64_t rows = out->numel / inner;                                               \
+    for (int64_t r = 0; r < rows; r++) {                                             \
+      for (int64_t i = 0; i < inner; i++) O[i] = X[off + i * is];                    \
+      O += inner;                                                                    \
+      for (int d = nd - 2; d >= 0; d--) {                                            \
+        off += st[d];                                                                \
+        if (++idx[d] < out->shape[d]) break;                                         \
+        off -= st[d] * out->shape[d];                                                \
+        idx[d] = 0;                                                                  \
+      }                                                                              \
+    }                                                                                \
+  }
+DEF_TRANSPOSE(transpose_1, uint8_t)
+DEF_TRANSPOSE(transpose_4, uint32_t)
+DEF_TRANSPOSE(transpose_8, uint64_t)
+
+static int run_transpose(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                         tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  int64_t perm[TSI_MAXDIM];
+  int st = transpose_perm(n, &ins[0], perm, e);
+  if (st) return st;
+  if (out->numel <= 0) return TSI_OK;
+  if (out->ndim == 0) {
+    memcpy(out->data, ins[0].data, tsi_dtype_size(out->dtype));
+    return TSI_OK;
+  }
+  switch (tsi_dtype_size(out->dtype)) {
+    case 1: transpose_1(&ins[0], out, perm); break;
+    case 4: transpose_4(&ins[0], out, perm); break;
+    default: transpose_8(&ins[0], out, perm); break;
+  }
+  return TSI_OK;
+}
+
 const tsi_opdef tsi_ops_linalg[] = {
     {"matmul", 2, 2, 0, infer_matmul, run_matmul, NULL},
+    {"transpose", 1, 1, 0, infer_transpose, run_transpose, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

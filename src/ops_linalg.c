@@ -6,10 +6,11 @@
 #include "ops.h"
 
 /* The logical (m, k) of a and (k, n) of b after the transpose flags; batch
- * sizes (0 when the operand is not batched). */
+ * sizes (meaningful when has_batch_a/b: a batch may be empty). */
 typedef struct mm_dims {
   int64_t m, k, n, kb, batch_a, batch_b;
   int vec_a, vec_b;
+  int has_batch_a, has_batch_b;
 } mm_dims;
 
 static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
@@ -27,7 +28,7 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
     int r = a->ndim;
     d->m = ta ? a->shape[r - 1] : a->shape[r - 2];
     d->k = ta ? a->shape[r - 2] : a->shape[r - 1];
-    if (r == 3) d->batch_a = a->shape[0];
+    if (r == 3) d->batch_a = a->shape[0], d->has_batch_a = 1;
   }
   if (b->ndim == 1) {
     d->vec_b = 1, d->kb = b->shape[0], d->n = 1;
@@ -35,7 +36,7 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
     int r = b->ndim;
     d->kb = tb ? b->shape[r - 1] : b->shape[r - 2];
     d->n = tb ? b->shape[r - 2] : b->shape[r - 1];
-    if (r == 3) d->batch_b = b->shape[0];
+    if (r == 3) d->batch_b = b->shape[0], d->has_batch_b = 1;
   }
   if (d->k >= 0 && d->kb >= 0 && d->k != d->kb)
     return tsi_fail(e, TSI_EARG,
@@ -43,14 +44,15 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
                     tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
                     ta ? " transposed" : "", tsi_shape_str(b, sb, sizeof sb),
                     tb ? " transposed" : "", (long long)d->k, (long long)d->kb);
-  if (d->batch_a > 0 && d->batch_b > 0 && d->batch_a != d->batch_b)
+  if (d->has_batch_a && d->has_batch_b && d->batch_a >= 0 && d->batch_b >= 0 &&
+      d->batch_a != d->batch_b)
     return tsi_fail(e, TSI_EARG, "%s: batch sizes differ: %s and %s",
                     tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
                     tsi_shape_str(b, sb, sizeof sb));
   int64_t shape[3];
   int nd = 0;
   if (a->ndim == 3 || b->ndim == 3)
-    shape[nd++] = a->ndim == 3 ? (d->batch_a >= 0 ? d->batch_a : d->batch_b) : d->batch_b;
+    shape[nd++] = a->ndim == 3 && (d->batch_a >= 0 || !d->has_batch_b) ? d->batch_a : d->batch_b;
   if (!d->vec_a) shape[nd++] = d->m;
   if (!d->vec_b) shape[nd++] = d->n;
   out->dtype = a->dtype;
@@ -113,9 +115,9 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   int st = mm_shape(n, &ins[0], &ins[1], &d, &o2, e);
   if (st) return st;
   int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;
-  int64_t batch = d.batch_a > d.batch_b ? d.batch_a : d.batch_b;
-  if (d.batch_a == 0 && d.batch_b == 0) batch = 1;
-  int64_t sa = d.batch_a ? d.m * d.k : 0, sb = d.batch_b ? d.k * d.n : 0, sc = d.m * d.n;
+  int64_t batch = d.has_batch_a ? d.batch_a : d.has_batch_b ? d.batch_b : 1;
+  int64_t sa = d.has_batch_a ? d.m * d.k : 0, sb = d.has_batch_b ? d.k * d.n : 0;
+  int64_t sc = d.m * d.n;
   for (int64_t i = 0; i < batch; i++) {
     if (ins[0].dtype == TS_FLOAT32)
       gemm_float(&d, ta, tb, (const float *)ins[0].data + i * sa,

@@ -272,6 +272,11 @@ describe("tile and pad", function()
     H.fails(function() ts.tile(t23(), { 2 }) end, "1 multiples given for shape [2, 3]")
     H.fails(function() ts.pad(t23(), { { 1, 1 } }) end, "1 paddings given for shape [2, 3]")
     H.fails(function() ts.pad(t23(), { { -1, 1 }, { 0, 0 } }) end, "negative padding on axis 1")
+    H.fails(function() ts.pad(t23("uint8"), { { 1, 1 }, { 0, 0 } }, -1) end,
+      "constant value -1 does not fit dtype uint8")
+    H.fails(function() ts.pad(t23("int64"), { { 1, 1 }, { 0, 0 } }, 0.5) end, "does not fit dtype int64")
+    H.fails(function() ts.tile(t23(), { 1 << 62, 1 }) end, "too large")
+    H.fails(function() ts.reshape(t23(), { 1 << 62, 1 << 62, -1 }) end, "too large")
   end)
 end)
 

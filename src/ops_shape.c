@@ -142,6 +142,8 @@ static int infer_reshape(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
       return tsi_fail(e, TSI_EARG, "%s: invalid dimension %lld in the target shape", OPN(n),
                       (long long)shape[i]);
     } else {
+      if (shape[i] > 0 && known > INT64_MAX / shape[i])
+        return tsi_fail(e, TSI_EARG, "%s: the target shape is too large", OPN(n));
       known *= shape[i];
     }
   }
@@ -361,7 +363,7 @@ static int slice_box(const tsi_node *n, const tsi_tensor *x, int64_t *begin, int
       return tsi_fail(e, TSI_EARG, "%s: begin %lld on axis %d is out of range for shape %s",
                       OPN(n), (long long)(b >= 0 ? b + 1 : b), d + 1, SHP(x, sb));
     if (s == -1) s = dim - bb;
-    if (bb + s > dim)
+    if (s > dim - bb)
       return tsi_fail(e, TSI_EARG,
                       "%s: begin %lld with size %lld on axis %d goes past the end of shape %s",
                       OPN(n), (long long)(b >= 0 ? b + 1 : b), (long long)s, d + 1, SHP(x, sb));
@@ -472,6 +474,9 @@ static int infer_tile(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
     if (at->v1[d] < 0)
       return tsi_fail(e, TSI_EARG, "%s: multiple %lld on axis %d is negative", OPN(n),
                       (long long)at->v1[d], d + 1);
+    if (x->shape[d] > 0 && at->v1[d] > INT64_MAX / x->shape[d])
+      return tsi_fail(e, TSI_EARG, "%s: multiple %lld on axis %d is too large", OPN(n),
+                      (long long)at->v1[d], d + 1);
     shape[d] = x->shape[d] < 0 ? -1 : x->shape[d] * at->v1[d];
   }
   out->dtype = x->dtype;
@@ -523,10 +528,17 @@ static int infer_pad(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
   if (at->n1 != x->ndim)
     return tsi_fail(e, TSI_EARG, "%s: %d paddings given for shape %s (one pair per axis)",
                     OPN(n), at->n1, SHP(x, sb));
+  double v = at->f[0];
+  double lo = x->dtype == TS_INT64 ? -9.2e18 : 0, hi = x->dtype == TS_INT64 ? 9.2e18 : 255;
+  if (!tsi_is_float(x->dtype) && (!(v >= lo && v <= hi) || v != (double)(int64_t)v))
+    return tsi_fail(e, TSI_EARG, "%s: constant value %g does not fit dtype %s", OPN(n), v,
+                    tsi_dtype_name(x->dtype));
   int64_t shape[TSI_MAXDIM];
   for (int d = 0; d < x->ndim; d++) {
     if (at->v1[d] < 0 || at->v2[d] < 0)
       return tsi_fail(e, TSI_EARG, "%s: negative padding on axis %d", OPN(n), d + 1);
+    if (at->v1[d] > INT32_MAX || at->v2[d] > INT32_MAX)
+      return tsi_fail(e, TSI_EARG, "%s: padding on axis %d is too large", OPN(n), d + 1);
     shape[d] = x->shape[d] < 0 ? -1 : x->shape[d] + at->v1[d] + at->v2[d];
   }
   out->dtype = x->dtype;

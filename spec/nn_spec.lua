@@ -222,6 +222,22 @@ for dt, tol in pairs(FLOATS) do
       H.tensor(ts.dropout(x, 0.5, { training = true }), e1:totable(), dt, 0)
     end)
 
+    it("takes training = true in graphs and a scalar tensor eagerly", function()
+      local g = ts.Graph()
+      local p = ts.placeholder { graph = g, dtype = dt, shape = { -1 } }
+      local d = p:dropout(0.5, { training = true, seed = 3 })
+      assert.are.same({ -1 }, d.shape)
+      local sess <close> = ts.Session(g)
+      local r = sess:run(d, { [p] = x })
+      local zeros = 0
+      for i = 1, 1000 do if r:get(i) == 0 then zeros = zeros + 1 else H.close(2, r:get(i), tol) end end
+      assert.is_true(zeros > 400 and zeros < 600, "zeros: " .. zeros)
+      H.tensor(ts.dropout(x, 0.5, { training = ts.tensor(0, "uint8") }), x:totable(), dt, 0)
+      local on = ts.dropout(x, 0.5, { training = ts.tensor(1, "uint8") })
+      assert.is_true(on:totable()[1] == 0 or on:totable()[1] == 2)
+      both(function(a) return ts.dropout(a, 0.5) end, { ts.zeros({ 0, 2 }, dt) }, {}, { 0, 2 }, dt, 0)
+    end)
+
     it("rejects bad rates and training values", function()
       H.fails(function() ts.dropout(x, 1) end, "rate must be a number in [0, 1)")
       H.fails(function() ts.dropout(x, 0.5, { training = "yes" }) end, "training must be")

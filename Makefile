@@ -19,7 +19,8 @@ WARN     += -Werror
 endif
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
               $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc
-LIBS     := $(BLAS_LIBS) -lcjson -lz -lm -lpthread
+# OpenBLAS is opened with dlopen on first use (src/blas.c), not linked.
+LIBS     := -lcjson -lz -lm -lpthread -ldl
 
 BUILD    ?= build
 SRC      := $(wildcard src/*.c)

@@ -120,3 +120,48 @@ describe("matmul dtypes", function()
       "dtypes float32 and float64 do not match")
   end)
 end)
+
+describe("matmul through BLAS (products above the small-size loop)", function()
+  local function naive(a, b, ta, tb)
+    local AT, BT = a:totable(), b:totable()
+    local m = ta and #AT[1] or #AT
+    local k = ta and #AT or #AT[1]
+    local n = tb and #BT or #BT[1]
+    local C = {}
+    for i = 1, m do
+      C[i] = {}
+      for j = 1, n do
+        local s = 0
+        for p = 1, k do
+          s = s + (ta and AT[p][i] or AT[i][p]) * (tb and BT[j][p] or BT[p][j])
+        end
+        C[i][j] = s
+      end
+    end
+    return C
+  end
+
+  for _, dt in ipairs { "float64", "float32" } do
+    it("agrees with a plain product in " .. dt .. " with every transpose", function()
+      ts.seed(3)
+      local tol = dt == "float64" and 1e-12 or 1e-4
+      for _, flags in ipairs { { false, false }, { true, false }, { false, true }, { true, true } } do
+        local ta, tb = flags[1], flags[2]
+        local a = ts.randn(ta and { 40, 30 } or { 30, 40 }, dt)
+        local b = ts.randn(tb and { 50, 40 } or { 40, 50 }, dt)
+        local c = ts.matmul(a, b, { transpose_a = ta, transpose_b = tb })
+        assert.are.same({ 30, 50 }, c.shape)
+        H.close(naive(a, b, ta, tb), c:totable(), tol)
+      end
+    end)
+  end
+
+  it("matrix times a long vector", function()
+    local a = ts.ones { 100, 100 }
+    local v = ts.arange(100)
+    local r = a:matmul(v)
+    assert.are.same({ 100 }, r.shape)
+    assert.are.equal(4950, r:get(1))
+    assert.are.equal(4950, r:get(100))
+  end)
+end)

@@ -8,7 +8,7 @@
 
 #include "core.h"
 
-typedef struct tsi_blas {
+struct tsi_blas {
   int state; /* 0 not loaded, 1 loaded, -1 failed */
   void *handle;
   __typeof__(cblas_sgemm) *sgemm;
@@ -17,7 +17,8 @@ typedef struct tsi_blas {
   __typeof__(cblas_dgemv) *dgemv;
   void (*set_num_threads)(int);
   int threads; /* what this state last asked for */
-} tsi_blas;
+};
+typedef struct tsi_blas tsi_blas;
 
 /* Loads the library if needed and applies the thread count. */
 int tsi_blas_ready(tsi_blas *b, int nthreads, tsi_err *e);

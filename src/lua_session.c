@@ -251,6 +251,7 @@ static int session_run(lua_State *L) {
   ctx.alloc = S->alloc;
   ctx.rng = &S->rng;
   ctx.nthreads = S->nthreads;
+  ctx.blas = &S->blas;
   ctx.profile = profile;
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;

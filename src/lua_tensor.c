@@ -687,6 +687,7 @@ static int l_apply(lua_State *L) {
   ctx.alloc = S->alloc;
   ctx.rng = &S->rng;
   ctx.nthreads = S->nthreads;
+  ctx.blas = &S->blas;
   ctx.alloc_out = alloc_dyn_eager;
   if (op->run(&ctx, &n, ins, nin, &out, &e)) return tsb_raise(L, &e);
   return r ? 1 : 0;

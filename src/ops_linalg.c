@@ -1,8 +1,8 @@
 /* Linear algebra: matmul through CBLAS (2-D, vector right/left operands,
  * batched 3-D with a shared 2-D operand) and transpose. */
-#include <cblas.h>
 #include <string.h>
 
+#include "blas.h"
 #include "ops.h"
 
 /* The logical (m, k) of a and (k, n) of b after the transpose flags; batch
@@ -75,55 +75,73 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   return mm_shape(n, &ins[0], &ins[1], &d, out, e);
 }
 
-/* One product, C[m,n] = op(A) op(B), on row-major storage. */
+/* One product, C[m,n] = op(A) op(B), on row-major storage. Small products
+ * (the tutorial's 100x2 by 2x2) run in a plain loop: a BLAS call costs more
+ * than their arithmetic. The rest goes to OpenBLAS, loaded on first use. */
+#define SMALL_GEMM 4096 /* m * n * k */
 #define GEMM(T, GEMM_FN, GEMV_FN)                                                   \
-  static void gemm_##T(const mm_dims *d, int ta, int tb, const T *A, const T *B,    \
-                       T *C) {                                                      \
+  static void gemm_##T(const tsi_blas *bl, const mm_dims *d, int ta, int tb,        \
+                       const T *A, const T *B, T *C) {                              \
     int m = (int)d->m, n = (int)d->n, k = (int)d->k;                                \
     if (m == 0 || n == 0) return;                                                   \
     if (k == 0) {                                                                   \
       memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                              \
       return;                                                                       \
     }                                                                               \
+    if ((int64_t)m * n * k <= SMALL_GEMM || (d->vec_a && d->vec_b)) {               \
+      /* element (i, p) of op(A) and (p, j) of op(B) */                             \
+      int64_t ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;   \
+      if (d->vec_a) ai = 0, ap = 1;                                                 \
+      if (d->vec_b) bp = 1, bj = 0;                                                 \
+      for (int i = 0; i < m; i++)                                                   \
+        for (int j = 0; j < n; j++) {                                               \
+          T s = 0;                                                                  \
+          for (int p = 0; p < k; p++) s += A[i * ai + p * ap] * B[p * bp + j * bj]; \
+          C[(int64_t)i * n + j] = s;                                                \
+        }                                                                           \
+      return;                                                                       \
+    }                                                                               \
     if (d->vec_b) { /* y = op(A) x */                                               \
-      if (d->vec_a) {                                                               \
-        T s = 0;                                                                    \
-        for (int i = 0; i < k; i++) s += A[i] * B[i];                               \
-        C[0] = s;                                                                   \
-        return;                                                                     \
-      }                                                                             \
-      GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m, ta ? m : k, \
-              1, A, ta ? m : k, B, 1, 0, C, 1);                                     \
+      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,        \
+                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                     \
       return;                                                                       \
     }                                                                               \
     if (d->vec_a) { /* y = op(B)^T x */                                             \
-      GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k, tb ? k : n, \
-              1, B, tb ? k : n, A, 1, 0, C, 1);                                     \
+      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,        \
+                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                     \
       return;                                                                       \
     }                                                                               \
-    GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, \
-            m, n, k, 1, A, ta ? m : k, B, tb ? k : n, 0, C, n);                     \
+    bl->GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,                      \
+                tb ? CblasTrans : CblasNoTrans, m, n, k, 1, A, ta ? m : k, B,       \
+                tb ? k : n, 0, C, n);                                               \
   }
-GEMM(float, cblas_sgemm, cblas_sgemv)
-GEMM(double, cblas_dgemm, cblas_dgemv)
+GEMM(float, sgemm, sgemv)
+GEMM(double, dgemm, dgemv)
 
 static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
+  (void)nin;
   mm_dims d;
   tsi_tensor o2;
+  char nb[128];
   int st = mm_shape(n, &ins[0], &ins[1], &d, &o2, e);
   if (st) return st;
+  if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
+    return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS",
+                    tsi_opname(n, nb, sizeof nb));
+  if ((d.m * d.n * d.k > SMALL_GEMM) && !(d.vec_a && d.vec_b) &&
+      (st = tsi_blas_ready(ctx->blas, ctx->nthreads, e)))
+    return st;
   int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;
   int64_t batch = d.has_batch_a ? d.batch_a : d.has_batch_b ? d.batch_b : 1;
   int64_t sa = d.has_batch_a ? d.m * d.k : 0, sb = d.has_batch_b ? d.k * d.n : 0;
   int64_t sc = d.m * d.n;
   for (int64_t i = 0; i < batch; i++) {
     if (ins[0].dtype == TS_FLOAT32)
-      gemm_float(&d, ta, tb, (const float *)ins[0].data + i * sa,
+      gemm_float(ctx->blas, &d, ta, tb, (const float *)ins[0].data + i * sa,
                  (const float *)ins[1].data + i * sb, (float *)out->data + i * sc);
     else
-      gemm_double(&d, ta, tb, (const double *)ins[0].data + i * sa,
+      gemm_double(ctx->blas, &d, ta, tb, (const double *)ins[0].data + i * sa,
                   (const double *)ins[1].data + i * sb, (double *)out->data + i * sc);
   }
   return TSI_OK;

@@ -196,6 +196,27 @@ describe("reductions", function()
     assert.is_true(v ~= v)
     v = t:min():item()
     assert.is_true(v ~= v)
+    local long = {}
+    for i = 1, 37 do long[i] = i end
+    long[13] = 0 / 0
+    for _, f in ipairs { "max", "min", "sum", "reduce_logsumexp" } do
+      v = ts.tensor(long)[f](ts.tensor(long)):item()
+      assert.is_true(v ~= v, f)
+    end
+  end)
+
+  it("long rows with infinities (accumulator lanes)", function()
+    local long = {}
+    for i = 1, 37 do long[i] = -math.huge end
+    long[20] = 5
+    H.close(5, ts.reduce_logsumexp(ts.tensor(long)):item(), 0)
+    H.close(5, ts.reduce_max(ts.tensor(long)):item(), 0)
+    long[30] = math.huge
+    assert.are.equal(math.huge, ts.reduce_logsumexp(ts.tensor(long)):item())
+    assert.are.equal(math.huge, ts.reduce_max(ts.tensor(long)):item())
+    local big = {}
+    for i = 1, 40 do big[i] = 1000 + (i % 2) end
+    H.close(1000 + math.log(20 + 20 * math.exp(1)), ts.reduce_logsumexp(ts.tensor(big)):item(), 1e-12)
   end)
 
   describe("of empty tensors", function()

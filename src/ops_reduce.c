@@ -34,8 +34,10 @@ typedef struct reduce_kernels {
 #define CHUNK 256
 
 /* INIT(acc, first) (first is only read by ops with nonempty), STEP(acc, v),
- * FIN(dst, acc, count). */
-#define DEF_REDUCE(NAME, T, ACC, INIT, STEP, FIN)                                       \
+ * COMBINE(acc, acc2), FIN(dst, acc, count). Contiguous rows accumulate in
+ * LANES independent accumulators so that the loop vectorises. */
+#define LANES 8
+#define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                                       \
   static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) {            \
     const T *restrict X = xv;                                                           \
     T *restrict O = ov;                                                                 \
@@ -47,12 +49,18 @@ typedef struct reduce_kernels {
         FIN(O[o], acc, cnt);                                                            \
       }                                                                                 \
     } else if (p->kind == R_CONTIG) {                                                   \
-      const int64_t R = p->R;                                                           \
+      const int64_t R = p->R, R8 = R - R % LANES;                                       \
       for (int64_t o = 0; o < p->outer; o++) {                                          \
         const T *restrict x = X + o * R;                                                \
-        ACC acc;                                                                        \
+        ACC acc, lane[LANES];                                                           \
         INIT(acc, x[0]);                                                                \
-        for (int64_t r = 0; r < R; r++) { T v = x[r]; STEP(acc, v); }                   \
+        if (R8) {                                                                       \
+          for (int l = 0; l < LANES; l++) INIT(lane[l], x[0]);                          \
+          for (int64_t r = 0; r < R8; r += LANES)                                       \
+            for (int l = 0; l < LANES; l++) { T v = x[r + l]; STEP(lane[l], v); }      \
+          for (int l = 0; l < LANES; l++) COMBINE(acc, lane[l]);                        \
+        }                                                                               \
+        for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \
         FIN(O[o], acc, cnt);                                                            \
       }                                                                                 \
     } else if (p->kind == R_COLS) {                                                     \
@@ -117,22 +125,22 @@ typedef struct reduce_kernels {
 #define FIN_MEAN_F32(dst, acc, cnt) ((dst) = (float)((acc) / (double)(cnt)))
 #define FIN_MEAN_F64(dst, acc, cnt) ((dst) = (acc) / (double)(cnt))
 
-DEF_REDUCE(sum_f32, float, double, INIT_ZERO, STEP_ADD, FIN_F32)
-DEF_REDUCE(sum_f64, double, double, INIT_ZERO, STEP_ADD, FIN_F64)
-DEF_REDUCE(sum_i64, int64_t, uint64_t, INIT_ZERO, STEP_ADD_U, FIN_I64)
-DEF_REDUCE(prod_f32, float, double, INIT_ONE, STEP_MUL, FIN_F32)
-DEF_REDUCE(prod_f64, double, double, INIT_ONE, STEP_MUL, FIN_F64)
-DEF_REDUCE(prod_i64, int64_t, uint64_t, INIT_ONE, STEP_MUL_U, FIN_I64)
-DEF_REDUCE(mean_f32, float, double, INIT_ZERO, STEP_ADD, FIN_MEAN_F32)
-DEF_REDUCE(mean_f64, double, double, INIT_ZERO, STEP_ADD, FIN_MEAN_F64)
-DEF_REDUCE(max_f32, float, float, INIT_FIRST, STEP_MAX, FIN_F32)
-DEF_REDUCE(max_f64, double, double, INIT_FIRST, STEP_MAX, FIN_F64)
-DEF_REDUCE(max_i64, int64_t, int64_t, INIT_FIRST, STEP_MAX, FIN_I64)
-DEF_REDUCE(max_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MAX, FIN_U8)
-DEF_REDUCE(min_f32, float, float, INIT_FIRST, STEP_MIN, FIN_F32)
-DEF_REDUCE(min_f64, double, double, INIT_FIRST, STEP_MIN, FIN_F64)
-DEF_REDUCE(min_i64, int64_t, int64_t, INIT_FIRST, STEP_MIN, FIN_I64)
-DEF_REDUCE(min_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MIN, FIN_U8)
+DEF_REDUCE(sum_f32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F32)
+DEF_REDUCE(sum_f64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F64)
+DEF_REDUCE(sum_i64, int64_t, uint64_t, INIT_ZERO, STEP_ADD_U, STEP_ADD, FIN_I64)
+DEF_REDUCE(prod_f32, float, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F32)
+DEF_REDUCE(prod_f64, double, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F64)
+DEF_REDUCE(prod_i64, int64_t, uint64_t, INIT_ONE, STEP_MUL_U, STEP_MUL, FIN_I64)
+DEF_REDUCE(mean_f32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F32)
+DEF_REDUCE(mean_f64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F64)
+DEF_REDUCE(max_f32, float, float, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F32)
+DEF_REDUCE(max_f64, double, double, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F64)
+DEF_REDUCE(max_i64, int64_t, int64_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_I64)
+DEF_REDUCE(max_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_U8)
+DEF_REDUCE(min_f32, float, float, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F32)
+DEF_REDUCE(min_f64, double, double, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F64)
+DEF_REDUCE(min_i64, int64_t, int64_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_I64)
+DEF_REDUCE(min_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_U8)
 
 /* logsumexp in one pass: running maximum m and sum s of exp(v - m). */
 typedef struct lse_acc {
@@ -158,12 +166,27 @@ static inline double lse_fin(const lse_acc *a) {
   return a->m + log(a->s);
 }
 
+static inline void lse_combine(lse_acc *a, const lse_acc *b) {
+  if (a->m != a->m || a->m == INFINITY || b->m == -INFINITY) return;
+  if (b->m != b->m || b->m == INFINITY || a->m == -INFINITY) {
+    *a = *b;
+    return;
+  }
+  if (b->m <= a->m) {
+    a->s += b->s * exp(b->m - a->m);
+  } else {
+    a->s = a->s * exp(a->m - b->m) + b->s;
+    a->m = b->m;
+  }
+}
+
+#define COMBINE_LSE(acc, acc2) lse_combine(&(acc), &(acc2))
 #define INIT_LSE(acc, first) ((acc).m = -INFINITY, (acc).s = 0.0)
 #define STEP_LSE(acc, v) lse_step(&(acc), (double)(v))
 #define FIN_LSE_F32(dst, acc, cnt) ((dst) = (float)lse_fin(&(acc)))
 #define FIN_LSE_F64(dst, acc, cnt) ((dst) = lse_fin(&(acc)))
-DEF_REDUCE(lse_f32, float, lse_acc, INIT_LSE, STEP_LSE, FIN_LSE_F32)
-DEF_REDUCE(lse_f64, double, lse_acc, INIT_LSE, STEP_LSE, FIN_LSE_F64)
+DEF_REDUCE(lse_f32, float, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F32)
+DEF_REDUCE(lse_f64, double, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F64)
 
 static const reduce_kernels k_sum = {{sum_f32, sum_f64, sum_i64, NULL}, 0};
 static const reduce_kernels k_prod = {{prod_f32, prod_f64, prod_i64, NULL}, 0};

@@ -28,10 +28,12 @@ return function(ts)
       local alpha = default
       if type(opts) == "number" then
         alpha = opts
-      elseif type(opts) == "table" and opts.alpha ~= nil then
-        alpha = opts.alpha
+      elseif type(opts) == "table" then
+        if opts.alpha ~= nil then alpha = opts.alpha end
+      else
+        alpha = opts
       end
-      if type(alpha) ~= "number" then error("alpha must be a number", 4) end
+      if type(alpha) ~= "number" then error("alpha must be a number, got " .. tostring(alpha), 3) end
       return { f1 = alpha }
     end
   end

@@ -293,7 +293,7 @@ describe("reductions", function()
       local g = ts.Graph()
       local x = ts.placeholder { graph = g, shape = { 2, 3 } }
       H.fails(function() return ts.reduce_sum(x, 3, { name = "s" }) end,
-        "reduce_sum 's': axis 3 is out of range for rank 2")
+        "reduce_sum 's': axis 3 is out of range for rank 2 (input shape [2, 3])")
       H.fails(function() return ts.reduce_mean(x, { -3 }) end, "reduce_mean: axis -3 is out of range")
     end)
   end)
@@ -335,6 +335,8 @@ describe("argmax and argmin", function()
   it("takes exactly one axis and no scalar", function()
     local m = ts.zeros { 2, 2 }
     H.fails(function() return m:argmax { 1, 2 } end, "argmax takes exactly one axis, got 2")
+    H.fails(function() return m:argmin(3) end,
+      "argmin: axis 3 is out of range for rank 2 (input shape [2, 2])")
     H.fails(function() return ts.argmin(ts.tensor(1)) end, "argmin: the input is a scalar")
   end)
 end)

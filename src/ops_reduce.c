@@ -9,6 +9,7 @@
  * (last axis, every axis); one reduced group followed by kept dims sums rows
  * into a stack buffer of columns; anything else walks strided. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ops.h"
@@ -202,6 +203,8 @@ static unsigned mask_of(const reduce_kernels *k) {
   return m;
 }
 
+static int with_shape(int st, const tsi_tensor *x, tsi_err *e);
+
 /* Marks the reduced axes of a rank-nd input in red[]; checks range and
  * duplicates. */
 static int reduced_axes(const tsi_node *n, const tsi_tensor *x, int nd, unsigned char *red,
@@ -215,7 +218,7 @@ static int reduced_axes(const tsi_node *n, const tsi_tensor *x, int nd, unsigned
   for (int i = 0; i < at->naxes; i++) {
     int64_t a;
     int st = tsi_norm_axis(n, at->axes[i], nd, &a, e);
-    if (st) return st;
+    if (st) return with_shape(st, x, e);
     if (red[a]) {
       char nb[128], sb[96];
       return tsi_fail(e, TSI_EARG, "%s: axis %lld is given twice (input shape %s)",
@@ -225,6 +228,15 @@ static int reduced_axes(const tsi_node *n, const tsi_tensor *x, int nd, unsigned
     red[a] = 1;
   }
   return TSI_OK;
+}
+
+/* Appends the input's shape to an axis error. */
+static int with_shape(int st, const tsi_tensor *x, tsi_err *e) {
+  char sb[96];
+  size_t l = strlen(e->msg);
+  if (l < sizeof e->msg)
+    snprintf(e->msg + l, sizeof e->msg - l, " (input shape %s)", tsi_shape_str(x, sb, sizeof sb));
+  return st;
 }
 
 static int keepdims_of(const tsi_node *n) { return n->attrs ? n->attrs->keepdims : 0; }
@@ -359,7 +371,7 @@ static int infer_arg(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
     return TSI_OK;
   }
   int64_t axis;
-  if ((st = arg_axis(n, ins[0].ndim, &axis, e))) return st;
+  if ((st = arg_axis(n, ins[0].ndim, &axis, e))) return ins[0].ndim ? with_shape(st, &ins[0], e) : st;
   unsigned char red[TSI_MAXDIM] = {0};
   red[axis] = 1;
   if ((st = reduce_shape(n, &ins[0], red, 1, out, e))) return st;

@@ -103,6 +103,24 @@ local function prepare(g, args, n, dtypes)
   end
 end
 
+--- Raises msg at the first stack level outside tensorslow's own Lua files, so
+-- that an error points at the user's line whatever path led to it.
+local function raise(msg)
+  if type(msg) == "string" then
+    msg = msg:gsub("^[^:]*tensorslow[/\\][%w_]+%.lua:%d+: ", "")
+    local level = 2
+    while true do
+      local info = debug.getinfo(level, "S")
+      if not info then break end
+      if info.what ~= "C" and not info.source:find("tensorslow[/\\][%w_]+%.lua$") then break end
+      level = level + 1
+    end
+    error(msg, level)
+  end
+  error(msg, 2)
+end
+ts._raise = raise
+
 --- Applies op `name` with attributes to inputs: a node when any input is a
 -- node, otherwise a tensor computed at once. Shared by every op wrapper.
 function ts.apply(name, attrs, inputs, dtypes)
@@ -110,11 +128,12 @@ function ts.apply(name, attrs, inputs, dtypes)
   local g = graph_of(inputs, n)
   prepare(g, inputs, n, dtypes)
   if g then
-    local node_name = attrs and attrs.name
-    return core.node(g, name, node_name, attrs, table.unpack(inputs, 1, n))
+    local ok, r = pcall(core.node, g, name, attrs and attrs.name, attrs, table.unpack(inputs, 1, n))
+    if not ok then raise(r) end
+    return r
   end
   local ok, r = pcall(core.apply, name, attrs, table.unpack(inputs, 1, n))
-  if not ok then error(r, 3) end
+  if not ok then raise(r) end
   return r
 end
 local apply = ts.apply

@@ -19,7 +19,8 @@ WARN     += -Werror
 endif
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
               $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc
-LIBS     := $(BLAS_LIBS) -lcjson -lz -lm -lpthread
+# OpenBLAS is opened with dlopen on first use (src/blas.c), not linked.
+LIBS     := -lcjson -lz -lm -lpthread -ldl
 
 BUILD    ?= build
 SRC      := $(wildcard src/*.c)
@@ -35,7 +36,8 @@ INCDIR   ?= $(PREFIX)/include
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test spec lint example examples install install-rock clean check-globals asan
+.PHONY: all deps test spec lint example examples install install-rock clean check-globals asan \
+        embed-test host-test asan-host-test tsan-test install-test
 
 all: $(MODULE) $(STATIC)
 
@@ -72,6 +74,9 @@ test: deps
 	$(MAKE) all
 	$(MAKE) lint
 	$(MAKE) spec
+	$(MAKE) check-globals
+	$(MAKE) embed-test
+	$(MAKE) host-test
 
 example: deps
 	$(MAKE) all
@@ -79,9 +84,13 @@ example: deps
 
 examples: example
 
-# No writable static or global data in the objects (.data/.bss symbols).
+# No writable static or global data in the objects: symbols in .data*,
+# .bss*, thread-local or common sections (.data.rel.ro is read-only).
 check-globals: $(OBJ)
-	@bad=$$(for o in $(OBJ); do objdump -t $$o | awk -v o=$$o '($$4 == ".data" || $$4 == ".bss") && $$NF !~ /^\./ {print o": "$$NF}'; done); \
+	@bad=$$(for o in $(OBJ); do objdump -t $$o | awk -v o=$$o '{ \
+	    sec = ""; for (i = 2; i < NF; i++) if ($$i ~ /^[.*]/) { sec = $$i; break } \
+	    if (sec ~ /^\.(data|bss|tdata|tbss)/ && sec !~ /^\.data\.rel\.ro/ || sec == "*COM*") \
+	      if ($$NF !~ /^\./) print o": "$$NF" ("sec")" }'; done); \
 	if [ -n "$$bad" ]; then echo "writable global or static data:"; echo "$$bad"; exit 1; fi; \
 	echo "check-globals: no writable global data"
 
@@ -93,6 +102,57 @@ asan:
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(BUSTED) --cpath="build-asan/?.so"
 
+# C hosts (examples/embed, tests/*.c) include the public header alone: -I src
+# is the only project path they see; they link libtensorslow.a, Lua and BLAS.
+HOST_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(LUA_CFLAGS) -I src -pthread
+HOST_LIBS  := $(STATIC) $(LUA_LIBS) $(LIBS)
+HOST_ENV   := LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'
+HOST_TESTS := $(basename $(notdir $(wildcard tests/*.c)))
+
+$(BUILD)/embed/host: examples/embed/host.c src/tensorslow.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -DTS_LUA_DIR='"$(CURDIR)/lua"' \
+	  -DTS_MODEL='"$(CURDIR)/examples/embed/model.lua"' $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
+# The example at the top of tensorslow.h, cut out of the comment.
+$(BUILD)/tests/header_example.c: src/tensorslow.h
+	@mkdir -p $(dir $@)
+	sed -n '/^ \* Example:/,/^ \* Build/s/^ \*   //p' $< > $@
+
+$(BUILD)/tests/header_example: $(BUILD)/tests/header_example.c $(STATIC)
+	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
+$(BUILD)/tests/%: tests/%.c src/tensorslow.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
+embed-test: $(BUILD)/embed/host $(BUILD)/tests/header_example
+	echo '#include "tensorslow.h"' | $(CC) -std=c99 -pedantic $(WARN) -fsyntax-only -I src -x c -
+	if command -v $(CXX) >/dev/null; then echo '#include "tensorslow.h"' | \
+	  $(CXX) -std=c++11 $(WARN) -fsyntax-only -I src -x c++ -; fi
+	$(BUILD)/embed/host > $(BUILD)/embed/out.txt
+	diff -u examples/embed/expected.txt $(BUILD)/embed/out.txt
+	$(HOST_ENV) $(BUILD)/tests/header_example > $(BUILD)/tests/header_example.txt
+	echo "1.5 3.5 3.5 7.5" | diff -u - $(BUILD)/tests/header_example.txt
+	@echo "embed-test: ok"
+
+host-test: $(HOST_TESTS:%=$(BUILD)/tests/%)
+	@for t in $(HOST_TESTS); do echo "== $$t"; $(HOST_ENV) $(HOST_RUN) $(BUILD)/tests/$$t || exit 1; done
+
+# The host tests with AddressSanitizer (leaks included, no suppressions: a
+# host's lua_close must give everything back) and the threads test with
+# ThreadSanitizer (OpenBLAS kept to one thread: its pool is not instrumented);
+# any report fails.
+asan-host-test:
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+	  HOST_RUN="env ASAN_OPTIONS=detect_leaks=1" \
+	  host-test embed-test
+
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+tsan-test:
+	$(MAKE) BUILD=build-tsan CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" build-tsan/tests/threads
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" OPENBLAS_NUM_THREADS=1 $(HOST_ENV) build-tsan/tests/threads
+
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow \
 	  $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
@@ -100,6 +160,21 @@ install: all
 	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 644 src/tensorslow.h $(DESTDIR)$(INCDIR)/
+
+# make install into a scratch DESTDIR, then the header's example built against
+# what was installed alone (no project path), and the module loaded from there.
+install-test: $(BUILD)/tests/header_example.c
+	rm -rf $(BUILD)/dest
+	$(MAKE) install DESTDIR=$(CURDIR)/$(BUILD)/dest PREFIX=/usr/local
+	d=$(CURDIR)/$(BUILD)/dest/usr/local; \
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(LUA_CFLAGS) -I$$d/include \
+	  $< -o $(BUILD)/dest/header_example $(LDFLAGS) -L$$d/lib -ltensorslow $(LUA_LIBS) $(LIBS) && \
+	LUA_PATH="$$d/share/lua/5.4/?.lua;$$d/share/lua/5.4/?/init.lua;;" \
+	  $(BUILD)/dest/header_example | grep -qx "1.5 3.5 3.5 7.5" && \
+	LUA_PATH="$$d/share/lua/5.4/?.lua;$$d/share/lua/5.4/?/init.lua;;" \
+	LUA_CPATH="$$d/lib/x86_64-linux-gnu/lua/5.4/?.so;;" \
+	  $(LUA) -e 'local ts = require "tensorslow"; assert(package.searchpath("tensorslow.core", package.cpath):find("$(BUILD)/dest", 1, true)); assert((ts.tensor{1, 2} * 2):get(2) == 4)'
+	@echo "install-test: ok"
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -207,6 +207,7 @@ describe("gradcheck of every differentiable op", function()
     it(name .. " and its second derivative", function()
       if not needs(name) then return end
       check(function(x) return ts[name](x) end, { gen { 2, 3 } })
+      if name == "sign" then return end -- no gradient to differentiate again
       check(function(x) return ts.gradients(ts[name](x) * ts[name](x), { x })[1] end, { gen { 3, 2 } },
         { tol = 1e-5 })
     end)
@@ -289,13 +290,17 @@ describe("gradcheck of every differentiable op", function()
     check(function(x) return ts.slice(x, { -2, 2 }, { -1, -1 }) end, { randn { 3, 4 } })
     check(function(x) return ts.tile(x, { 2, 3 }) end, { randn { 2, 3 } })
     check(function(x) return ts.pad(x, { { 1, 2 }, { 0, 1 } }) end, { randn { 2, 3 } })
-    check(function(x) return ts.cast(ts.cast(x, "float32"), "float64") end, { randn { 2 } }, { tol = 1e-3 })
+    check(function(x) return ts.cast(ts.cast(x, "float32"), "float64") end, { randn { 2 } },
+      { eps = 1e-2, tol = 1e-3 })
   end)
 
   it("gather", function()
     if not needs("gather") then return end
     check(function(x) return ts.gather(x, { 3, 1, 3 }, 1) end, { randn { 3, 2 } })
     check(function(x) return ts.gather(x, { 2, 2 }, 2) end, { randn { 3, 2 } })
+    check(function(x) return ts.gather(x, ts.tensor({ { 1, 2 }, { 2, 2 } }, "int64"), -1) end,
+      { randn { 2, 2 } })
+    check(function(x) return ts.gradients(ts.gather(x, { 1, 1 }) ^ 2, { x })[1] end, { randn { 3 } })
   end)
 
   it("losses", function()

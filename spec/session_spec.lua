@@ -158,3 +158,42 @@ describe("custom compute errors", function()
     H.tensor(s:run(x + 1, { [x] = 1 }), 2)
   end)
 end)
+
+describe("profiling and allocations", function()
+  it("run with {profile = true} returns time and bytes per node and per op", function()
+    ts.Graph():as_default()
+    local x = ts.placeholder { name = "x" }
+    local y = ts.matmul(x, x, { name = "mm" }) + 1
+    local s = ts.Session()
+    local v, prof = s:run(y, { [x] = ts.ones { 64, 64 } }, { profile = true })
+    assert.are.equal(65, v:get(1, 1))
+    assert.are.equal(4, #prof.steps) -- x, mm, constant, add
+    assert.are.equal("mm", prof.steps[2].name)
+    assert.are.equal(64 * 64 * 8, prof.steps[2].bytes)
+    assert.is_true(prof.total >= prof.steps[2].seconds)
+    local ops = {}
+    for _, o in ipairs(prof.ops) do ops[o.op] = o end
+    assert.are.equal(1, ops.matmul.count)
+    assert.truthy(tostring(prof):find("op type", 1, true))
+    assert.truthy(tostring(prof):find("matmul", 1, true))
+    assert.is_nil(select(2, s:run(y, { [x] = ts.ones { 2, 2 } })))
+  end)
+
+  it("a repeated run with the same shapes allocates nothing", function()
+    ts.Graph():as_default()
+    local x = ts.placeholder { shape = { -1, 4 } }
+    local W = ts.Variable(ts.ones { 4, 3 })
+    local y = (ts.matmul(x, W) + 1) * 2 - x:matmul(W)
+    local s = ts.Session()
+    local feed = { [x] = ts.ones { 5, 4 } }
+    s:run(y, feed)
+    local after_first = s:stats().allocations
+    assert.is_true(after_first > 0)
+    for _ = 1, 10 do s:run(y, feed) end
+    assert.are.equal(after_first, s:stats().allocations)
+    -- a smaller batch fits the buffers already there
+    s:run(y, { [x] = ts.ones { 2, 4 } })
+    assert.are.equal(after_first, s:stats().allocations)
+    assert.are.equal(1, s:stats().plans)
+  end)
+end)

@@ -181,6 +181,8 @@ describe("initializers", function()
     for _, x in ipairs(I.random_normal({ mean = 5, stddev = 2 })({ n }):totable()) do sum = sum + x end
     H.close(5, sum / n, 0.03)
     local sd = math.sqrt(2 / 50) / 0.87962566103423978
-    for _, x in ipairs(I.he_normal({ 50, 10 }):reshape({ 500 }):totable()) do assert(math.abs(x) <= 2 * sd) end
+    for _, x in ipairs(I.he_normal({ 50, 10 }):reshape({ 500 }):totable()) do
+      assert(math.abs(x) <= 2 * sd)
+    end
   end)
 end)

@@ -8,6 +8,7 @@
 #include <lua.h>
 
 #include "core.h"
+#include "blas.h"
 #include "plan.h"
 
 #define TSB_TENSOR "tensorslow.Tensor"
@@ -21,6 +22,7 @@ typedef struct tsb_state {
   int host_alloc;   /* set by ts_setallocator: tensor data lives outside Lua */
   tsi_rng rng;
   int nthreads;
+  tsi_blas blas;
 } tsb_state;
 
 tsb_state *tsb_getstate(lua_State *L);

@@ -18,7 +18,7 @@ tsi_graph *tsi_graph_new(const tsi_alloc *a) {
 
 static void node_free(tsi_graph *g, tsi_node *n) {
   if (!n) return;
-  gfree(g, n->name, strlen(n->name) + 1);
+  if (n->name) gfree(g, n->name, strlen(n->name) + 1); /* NULL when its allocation failed */
   gfree(g, n->inputs, sizeof(int) * (size_t)n->ninputs);
   gfree(g, n->consumers, sizeof(int) * (size_t)n->capconsumers);
   gfree(g, n->attrs, sizeof *n->attrs);

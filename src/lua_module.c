@@ -1,5 +1,6 @@
 /* The module opener, per-state data and the public C API of tensorslow.h. */
 #include <string.h>
+#include <unistd.h>
 
 #include "binding.h"
 
@@ -12,7 +13,8 @@ static tsb_state *make_state(lua_State *L) {
   memset(S, 0, sizeof *S);
   S->alloc.f = lua_getallocf(L, &S->alloc.ud);
   tsi_rng_seed(&S->rng, 0);
-  S->nthreads = 1;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  S->nthreads = cores > 0 ? (cores < 256 ? (int)cores : 256) : 1;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
   return S;
 }
@@ -50,7 +52,14 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg module_funcs[] = {{"get_default_graph", l_get_default_graph},
+static int l_set_profile_builder(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "tensorslow.profile_builder");
+  return 0;
+}
+
+static const luaL_Reg module_funcs[] = {{"set_profile_builder", l_set_profile_builder},{"get_default_graph", l_get_default_graph},
                                         {"set_default_graph", l_set_default_graph},
                                         {"set_num_threads", l_set_num_threads},
                                         {"get_num_threads", l_get_num_threads},
@@ -79,18 +88,37 @@ TS_API int luaopen_tensorslow_core(lua_State *L) {
 
 /* ------------------------------------------------------------ public API */
 
+/* The Tensor metatable must exist before a tensor is made: without it the
+ * userdata would have no __gc and a host release would never run. */
+static void check_open(lua_State *L, const char *what) {
+  if (luaL_getmetatable(L, TSB_TENSOR) != LUA_TTABLE)
+    luaL_error(L, "%s: tensorslow.core is not open (call luaopen_tensorslow_core first)", what);
+  lua_pop(L, 1);
+}
+
+static void check_args(lua_State *L, ts_dtype dtype, int ndim, const int64_t *shape,
+                       const char *what) {
+  if ((int)dtype < 0 || dtype >= TS_NDTYPES) luaL_error(L, "%s: bad dtype %d", what, (int)dtype);
+  if (ndim < 0 || ndim > TSI_MAXDIM)
+    luaL_error(L, "%s: rank %d is not in 0..%d", what, ndim, TSI_MAXDIM);
+  if (ndim > 0 && !shape) luaL_error(L, "%s: shape is NULL", what);
+  for (int i = 0; i < ndim; i++)
+    if (shape[i] < 0) luaL_error(L, "%s: dimension %d is negative", what, i + 1);
+  check_open(L, what);
+}
+
 TS_API void ts_pushtensor(lua_State *L, ts_dtype dtype, int ndim, const int64_t *shape,
                           void *data, ts_Release release, void *ud) {
   tsi_err e;
   tsi_tensor t;
   memset(&t, 0, sizeof t);
-  if ((int)dtype < 0 || dtype >= TS_NDTYPES) luaL_error(L, "ts_pushtensor: bad dtype %d", (int)dtype);
-  if (ndim < 0) luaL_error(L, "ts_pushtensor: bad rank %d", ndim);
-  for (int i = 0; i < ndim && i < TSI_MAXDIM; i++)
-    if (shape[i] < 0) luaL_error(L, "ts_pushtensor: dimension %d is negative", i + 1);
+  check_args(L, dtype, ndim, shape, "ts_pushtensor");
   t.dtype = dtype;
   if (tsi_set_shape(&t, ndim, shape, &e)) tsb_raise(L, &e);
   if (!data && t.numel > 0) luaL_error(L, "ts_pushtensor: data is NULL");
+  if ((uintptr_t)data % tsi_dtype_size(dtype))
+    luaL_error(L, "ts_pushtensor: data is not aligned for %s", tsi_dtype_name(dtype));
+  /* Only this can raise now (memory): release is not called then. */
   tsb_tensor *u = lua_newuserdatauv(L, sizeof(tsb_tensor), 0);
   memset(u, 0, sizeof *u);
   u->kind = TSB_HOST;
@@ -108,8 +136,7 @@ TS_API void ts_pushtensor(lua_State *L, ts_dtype dtype, int ndim, const int64_t 
 
 TS_API void ts_pushtensorcopy(lua_State *L, ts_dtype dtype, int ndim, const int64_t *shape,
                               const void *data) {
-  if ((int)dtype < 0 || dtype >= TS_NDTYPES) luaL_error(L, "ts_pushtensorcopy: bad dtype %d", (int)dtype);
-  if (ndim < 0 || ndim > TSI_MAXDIM) luaL_error(L, "ts_pushtensorcopy: bad rank %d", ndim);
+  check_args(L, dtype, ndim, shape, "ts_pushtensorcopy");
   tsb_tensor *u = tsb_newtensor(L, dtype, ndim, shape);
   size_t nb = tsi_nbytes(&u->t);
   if (nb) {

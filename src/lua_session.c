@@ -164,9 +164,42 @@ static void push_result(lua_State *L, const tsi_tensor *t) {
   if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
 }
 
-/* sess:run(fetch [, feed]) */
+/* The profile of the last run: an array of {name=, op=, seconds=, bytes=}
+ * in execution order, handed to the Lua builder (init.lua) when set. */
+static void push_profile(lua_State *L, tsb_session *s) {
+  int n = tsi_session_profile_steps(&s->s);
+  lua_getfield(L, LUA_REGISTRYINDEX, "tensorslow.profile_builder");
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    double sec;
+    size_t bytes;
+    const tsi_node *nd = tsi_session_profile_step(&s->s, i, &sec, &bytes);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, nd->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, nd->op->name);
+    lua_setfield(L, -2, "op");
+    lua_pushnumber(L, sec);
+    lua_setfield(L, -2, "seconds");
+    lua_pushinteger(L, (lua_Integer)bytes);
+    lua_setfield(L, -2, "bytes");
+    lua_rawseti(L, -2, i + 1);
+  }
+  if (lua_isfunction(L, -2)) lua_call(L, 1, 1);
+  else lua_remove(L, -2);
+}
+
+/* sess:run(fetch [, feed [, {profile=true}]]) */
 static int session_run(lua_State *L) {
   tsb_session *s = check_open(L, 1, "run");
+  lua_settop(L, 4);
+  int profile = 0;
+  if (!lua_isnil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_getfield(L, 4, "profile");
+    profile = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   lua_settop(L, 3);
   tsi_graph *g = s->s.g;
   lua_getiuservalue(L, 1, 1);
@@ -218,6 +251,8 @@ static int session_run(lua_State *L) {
   ctx.alloc = S->alloc;
   ctx.rng = &S->rng;
   ctx.nthreads = S->nthreads;
+  ctx.blas = &S->blas;
+  ctx.profile = profile;
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;
   tsi_err e;
@@ -225,9 +260,8 @@ static int session_run(lua_State *L) {
     return tsb_raise(L, &e);
   if (kind == 0) {
     push_result(L, &outs[0]);
-    return 1;
-  }
-  lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
+  } else {
+    lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
   for (int i = 0; i < nfetch; i++) {
     if (kind == 1) {
       push_result(L, &outs[i]);
@@ -238,6 +272,20 @@ static int session_run(lua_State *L) {
       lua_rawset(L, -3);
     }
   }
+  }
+  if (!profile) return 1;
+  push_profile(L, s);
+  return 2;
+}
+
+/* sess:stats(): {allocations=, plans=} (buffers the plans have allocated). */
+static int session_stats(lua_State *L) {
+  tsb_session *s = check_session(L, 1);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, (lua_Integer)s->s.nallocs);
+  lua_setfield(L, -2, "allocations");
+  lua_pushinteger(L, s->open ? s->s.nplans : 0);
+  lua_setfield(L, -2, "plans");
   return 1;
 }
 
@@ -281,6 +329,7 @@ static const luaL_Reg session_methods[] = {{"run", session_run},
                                            {"close", session_close},
                                            {"graph", session_graph},
                                            {"plan_steps", session_plan_steps},
+                                           {"stats", session_stats},
                                            {NULL, NULL}};
 
 static const luaL_Reg session_meta[] = {{"__gc", session_close},

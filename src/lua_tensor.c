@@ -28,7 +28,8 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   tsb_state *S = tsb_getstate(L);
   tsb_tensor *u;
   if (!S->host_alloc) {
-    if (nb > SIZE_MAX - sizeof(tsb_tensor) - 64) luaL_error(L, "tensor too large");
+    if (nb > SIZE_MAX - sizeof(tsb_tensor) - 64)
+      luaL_error(L, "not enough memory for a tensor of %I elements", (lua_Integer)t.numel);
     u = lua_newuserdatauv(L, sizeof(tsb_tensor) + nb + 64, 0);
     memset(u, 0, sizeof *u);
     u->kind = TSB_INLINE;
@@ -42,7 +43,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
     u->alloc = S->alloc;
     luaL_setmetatable(L, TSB_TENSOR);
     t.data = tsi_malloc(&S->alloc, nb ? nb : 1);
-    if (!t.data) luaL_error(L, "not enough memory for a tensor of %d bytes", (int)nb);
+    if (!t.data) luaL_error(L, "not enough memory for a tensor of %I bytes", (lua_Integer)nb);
     lua_gc(L, LUA_GCSTEP, (int)(nb >> 10));
   }
   u->t = t;
@@ -686,6 +687,7 @@ static int l_apply(lua_State *L) {
   ctx.alloc = S->alloc;
   ctx.rng = &S->rng;
   ctx.nthreads = S->nthreads;
+  ctx.blas = &S->blas;
   ctx.alloc_out = alloc_dyn_eager;
   if (op->run(&ctx, &n, ins, nin, &out, &e)) return tsb_raise(L, &e);
   return r ? 1 : 0;

@@ -12,6 +12,8 @@ struct tsi_runctx {
   tsi_rng *rng;     /* the state's generator (dropout) */
   int training;     /* dropout active */
   int nthreads;
+  int profile;      /* time every step */
+  struct tsi_blas *blas; /* the state's OpenBLAS entry points, loaded on first use */
   /* Custom ops: the binding computes the value into a temporary view. */
   int (*custom)(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin,
                 tsi_tensor *result, tsi_err *e);

@@ -54,6 +54,23 @@ BIN_INT(mul, (int64_t)((uint64_t)x * (uint64_t)y))
 BIN_FLOAT(div, x / y)
 DEF_BINARY(pow_f32, float, float, powf(x, y))
 DEF_BINARY(pow_f64, double, double, pow(x, y))
+/* maximum/minimum propagate NaN like NumPy (x != x is false for integers) */
+#define MAX_EXPR ((x > y || x != x) ? x : y)
+#define MIN_EXPR ((x < y || x != x) ? x : y)
+BIN_FLOAT(max, MAX_EXPR)
+BIN_INT(max, MAX_EXPR)
+DEF_BINARY(max_u8, uint8_t, uint8_t, MAX_EXPR)
+BIN_FLOAT(min, MIN_EXPR)
+BIN_INT(min, MIN_EXPR)
+DEF_BINARY(min_u8, uint8_t, uint8_t, MIN_EXPR)
+BIN_FLOAT(sqd, (x - y) * (x - y))
+BIN_INT(sqd, (int64_t)(((uint64_t)x - (uint64_t)y) * ((uint64_t)x - (uint64_t)y)))
+BIN_CMP(eq, x == y)
+BIN_CMP(ne, x != y)
+BIN_CMP(lt, x < y)
+BIN_CMP(le, x <= y)
+BIN_CMP(gt, x > y)
+BIN_CMP(ge, x >= y)
 
 /* kernels indexed by dtype; NULL where the dtype is not supported */
 typedef struct binary_kernels {
@@ -66,6 +83,15 @@ static const binary_kernels k_sub = {{sub_f32, sub_f64, sub_i64, NULL}, 0};
 static const binary_kernels k_mul = {{mul_f32, mul_f64, mul_i64, NULL}, 0};
 static const binary_kernels k_div = {{div_f32, div_f64, NULL, NULL}, 0};
 static const binary_kernels k_pow = {{pow_f32, pow_f64, NULL, NULL}, 0};
+static const binary_kernels k_max = {{max_f32, max_f64, max_i64, max_u8}, 0};
+static const binary_kernels k_min = {{min_f32, min_f64, min_i64, min_u8}, 0};
+static const binary_kernels k_sqd = {{sqd_f32, sqd_f64, sqd_i64, NULL}, 0};
+static const binary_kernels k_eq = {{eq_f32, eq_f64, eq_i64, eq_u8}, 1};
+static const binary_kernels k_ne = {{ne_f32, ne_f64, ne_i64, ne_u8}, 1};
+static const binary_kernels k_lt = {{lt_f32, lt_f64, lt_i64, lt_u8}, 1};
+static const binary_kernels k_le = {{le_f32, le_f64, le_i64, le_u8}, 1};
+static const binary_kernels k_gt = {{gt_f32, gt_f64, gt_i64, gt_u8}, 1};
+static const binary_kernels k_ge = {{ge_f32, ge_f64, ge_i64, ge_u8}, 1};
 
 
 static unsigned mask_of(const binary_kernels *k) {
@@ -99,24 +125,70 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
 
 /* ------------------------------------------------------------- unary */
 
-#define DEF_UNARY(NAME, T, EXPR)                                                   \
+/* EXPR sees x (the element, type T) and al (the op's alpha attribute as T:
+ * attrs->f[0], or DEF when the node has no attributes). */
+#define DEF_UNARY_A(NAME, T, DEF, EXPR)                                            \
   static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) {     \
     const T *restrict A = av;                                                      \
     T *restrict O = ov;                                                            \
-    (void)at;                                                                      \
-    for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (EXPR); }                 \
+    const T al = (T)(at ? at->f[0] : (DEF));                                       \
+    (void)al;                                                                      \
+    for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (T)(EXPR); }              \
   }
+#define DEF_UNARY(NAME, T, EXPR) DEF_UNARY_A(NAME, T, 0, EXPR)
+
+/* Float kernels: F is the float-type suffix of <math.h> (f for float). */
+#define UN_FLOAT_A(NAME, DEF, EXPR_F, EXPR_D)     \
+  DEF_UNARY_A(NAME##_f32, float, DEF, EXPR_F)     \
+  DEF_UNARY_A(NAME##_f64, double, DEF, EXPR_D)
+#define UN_FLOAT(NAME, EXPR_F, EXPR_D) UN_FLOAT_A(NAME, 0, EXPR_F, EXPR_D)
 
 DEF_UNARY(neg_f32, float, -x)
 DEF_UNARY(neg_f64, double, -x)
 DEF_UNARY(neg_i64, int64_t, (int64_t)(0 - (uint64_t)x))
+UN_FLOAT(abs, fabsf(x), fabs(x))
+DEF_UNARY(abs_i64, int64_t, x < 0 ? (int64_t)(0 - (uint64_t)x) : x)
+/* sign keeps 0, -0 and NaN as they are */
+UN_FLOAT(sign, x > 0 ? 1.0f : (x < 0 ? -1.0f : x), x > 0 ? 1.0 : (x < 0 ? -1.0 : x))
+DEF_UNARY(sign_i64, int64_t, (x > 0) - (x < 0))
+UN_FLOAT(square, x * x, x * x)
+DEF_UNARY(square_i64, int64_t, (int64_t)((uint64_t)x * (uint64_t)x))
+UN_FLOAT(exp, expf(x), exp(x))
+UN_FLOAT(log, logf(x), log(x))
+UN_FLOAT(log1p, log1pf(x), log1p(x))
+UN_FLOAT(sqrt, sqrtf(x), sqrt(x))
+UN_FLOAT(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
+UN_FLOAT(recip, 1.0f / x, 1.0 / x)
+UN_FLOAT(sin, sinf(x), sin(x))
+UN_FLOAT(cos, cosf(x), cos(x))
+UN_FLOAT(tanh, tanhf(x), tanh(x))
+/* exp of a non-positive number only: no overflow, sigmoid(-1000) = 0 */
+UN_FLOAT(sigmoid, x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)),
+         x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)))
+/* x < 0 rather than x > 0 so that NaN goes through */
+UN_FLOAT(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)
+UN_FLOAT_A(lrelu, 0.2, x < 0 ? al * x : x, x < 0 ? al * x : x)
+UN_FLOAT_A(elu, 1.0, x < 0 ? al * expm1f(x) : x, x < 0 ? al * expm1(x) : x)
+/* max(x, 0) + log1p(exp(-|x|)): softplus(1000) = 1000 */
+UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))),
+         (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))))
+/* exact form: x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 */
+UN_FLOAT(gelu, 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)),
+         0.5 * x * (1.0 + erf(x * 0.70710678118654752440)))
 
 typedef struct unary_kernels {
   unary_fn k[TS_NDTYPES];
 } unary_kernels;
 
-static const unary_kernels k_neg = {{neg_f32, neg_f64, neg_i64, NULL}};
-
+#define UK_F(NAME) {{NAME##_f32, NAME##_f64, NULL, NULL}}
+#define UK_I(NAME) {{NAME##_f32, NAME##_f64, NAME##_i64, NULL}}
+static const unary_kernels k_neg = UK_I(neg), k_abs = UK_I(abs), k_sign = UK_I(sign),
+                           k_square = UK_I(square), k_exp = UK_F(exp), k_log = UK_F(log),
+                           k_log1p = UK_F(log1p), k_sqrt = UK_F(sqrt), k_rsqrt = UK_F(rsqrt),
+                           k_recip = UK_F(recip), k_sin = UK_F(sin), k_cos = UK_F(cos),
+                           k_tanh = UK_F(tanh), k_sigmoid = UK_F(sigmoid), k_relu = UK_F(relu),
+                           k_lrelu = UK_F(lrelu), k_elu = UK_F(elu),
+                           k_softplus = UK_F(softplus), k_gelu = UK_F(gelu);
 
 static int infer_unary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
@@ -139,6 +211,88 @@ static int run_unary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, 
   return TSI_OK;
 }
 
+/* ------------------------------------------------------------- where */
+
+/* where(cond, a, b): cond (uint8, nonzero = true) broadcast with a and b;
+ * the result has a's (= b's) dtype. */
+static int infer_where(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                       tsi_err *e) {
+  (void)nin;
+  char nb[128];
+  int st;
+  if (ins[0].dtype != TS_UINT8)
+    return tsi_fail(e, TSI_EARG, "%s: the condition must be uint8 (a comparison), got %s",
+                    tsi_opname(n, nb, sizeof nb), tsi_dtype_name(ins[0].dtype));
+  if ((st = tsi_same_dtype(n, ins + 1, 2, e))) return st;
+  tsi_tensor ab;
+  memset(&ab, 0, sizeof ab);
+  if ((st = tsi_broadcast_infer(n, &ins[1], &ins[2], &ab, e))) return st;
+  if ((st = tsi_broadcast_infer(n, &ins[0], &ab, out, e))) return st;
+  out->dtype = ins[1].dtype;
+  return TSI_OK;
+}
+
+/* Element strides of t against an output of rank nd (0 where broadcast). */
+static void bstrides(const tsi_tensor *t, const tsi_tensor *out, int64_t *s) {
+  int nd = out->ndim;
+  int64_t r = 1;
+  for (int i = nd - 1; i >= 0; i--) {
+    int it = i - (nd - t->ndim);
+    int64_t d = it >= 0 ? t->shape[it] : 1;
+    s[i] = d == 1 ? 0 : r;
+    r *= d;
+  }
+}
+
+#define DEF_WHERE(NAME, T)                                                          \
+  static void NAME(const tsi_tensor *ins, tsi_tensor *out) {                        \
+    const uint8_t *C = ins[0].data;                                                 \
+    const T *A = ins[1].data, *B = ins[2].data;                                     \
+    T *restrict O = out->data;                                                      \
+    if (out->numel == 0) return;                                                    \
+    if (ins[0].numel == out->numel && ins[1].numel == out->numel &&                 \
+        ins[2].numel == out->numel) {                                               \
+      for (int64_t i = 0; i < out->numel; i++) O[i] = C[i] ? A[i] : B[i];           \
+      return;                                                                       \
+    }                                                                               \
+    int nd = out->ndim;                                                             \
+    int64_t sc[TSI_MAXDIM] = {0}, sa[TSI_MAXDIM] = {0}, sb[TSI_MAXDIM] = {0};       \
+    int64_t idx[TSI_MAXDIM] = {0};                                                  \
+    bstrides(&ins[0], out, sc);                                                     \
+    bstrides(&ins[1], out, sa);                                                     \
+    bstrides(&ins[2], out, sb);                                                     \
+    int64_t n = nd ? out->shape[nd - 1] : 1;                                        \
+    int64_t ic = nd ? sc[nd - 1] : 0, ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0; \
+    int64_t oc = 0, oa = 0, ob = 0;                                                 \
+    for (int64_t oo = 0; oo < out->numel; oo += n) {                                \
+      for (int64_t i = 0; i < n; i++)                                               \
+        O[oo + i] = C[oc + i * ic] ? A[oa + i * ia] : B[ob + i * ib];               \
+      for (int d = nd - 2; d >= 0; d--) {                                           \
+        oc += sc[d], oa += sa[d], ob += sb[d];                                      \
+        if (++idx[d] < out->shape[d]) break;                                        \
+        oc -= sc[d] * out->shape[d], oa -= sa[d] * out->shape[d];                   \
+        ob -= sb[d] * out->shape[d];                                                \
+        idx[d] = 0;                                                                 \
+      }                                                                             \
+    }                                                                               \
+  }
+DEF_WHERE(where_f32, float)
+DEF_WHERE(where_f64, double)
+DEF_WHERE(where_i64, int64_t)
+DEF_WHERE(where_u8, uint8_t)
+
+static int run_where(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                     tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)n, (void)nin, (void)e;
+  switch (out->dtype) {
+    case TS_FLOAT32: where_f32(ins, out); break;
+    case TS_FLOAT64: where_f64(ins, out); break;
+    case TS_INT64: where_i64(ins, out); break;
+    default: where_u8(ins, out); break;
+  }
+  return TSI_OK;
+}
+
 #define BINARY(NAME, K) {NAME, 2, 2, TSI_OP_ELEMENTWISE, infer_binary, run_binary, &K}
 #define UNARY(NAME, K) {NAME, 1, 1, TSI_OP_ELEMENTWISE, infer_unary, run_unary, &K}
 
@@ -148,6 +302,34 @@ const tsi_opdef tsi_ops_arith[] = {
     BINARY("multiply", k_mul),
     BINARY("divide", k_div),
     BINARY("pow", k_pow),
+    BINARY("maximum", k_max),
+    BINARY("minimum", k_min),
+    BINARY("squared_difference", k_sqd),
+    BINARY("equal", k_eq),
+    BINARY("not_equal", k_ne),
+    BINARY("less", k_lt),
+    BINARY("less_equal", k_le),
+    BINARY("greater", k_gt),
+    BINARY("greater_equal", k_ge),
+    {"where", 3, 3, TSI_OP_ELEMENTWISE, infer_where, run_where, NULL},
     UNARY("negative", k_neg),
+    UNARY("abs", k_abs),
+    UNARY("sign", k_sign),
+    UNARY("square", k_square),
+    UNARY("exp", k_exp),
+    UNARY("log", k_log),
+    UNARY("log1p", k_log1p),
+    UNARY("sqrt", k_sqrt),
+    UNARY("rsqrt", k_rsqrt),
+    UNARY("reciprocal", k_recip),
+    UNARY("sin", k_sin),
+    UNARY("cos", k_cos),
+    UNARY("tanh", k_tanh),
+    UNARY("sigmoid", k_sigmoid),
+    UNARY("relu", k_relu),
+    UNARY("leaky_relu", k_lrelu),
+    UNARY("elu", k_elu),
+    UNARY("softplus", k_softplus),
+    UNARY("gelu", k_gelu),
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

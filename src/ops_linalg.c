@@ -1,15 +1,16 @@
 /* Linear algebra: matmul through CBLAS (2-D, vector right/left operands,
- * batched 3-D with a shared 2-D operand). */
-#include <cblas.h>
+ * batched 3-D with a shared 2-D operand) and transpose. */
 #include <string.h>
 
+#include "blas.h"
 #include "ops.h"
 
 /* The logical (m, k) of a and (k, n) of b after the transpose flags; batch
- * sizes (0 when the operand is not batched). */
+ * sizes (meaningful when has_batch_a/b: a batch may be empty). */
 typedef struct mm_dims {
   int64_t m, k, n, kb, batch_a, batch_b;
   int vec_a, vec_b;
+  int has_batch_a, has_batch_b;
 } mm_dims;
 
 static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
@@ -27,7 +28,7 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
     int r = a->ndim;
     d->m = ta ? a->shape[r - 1] : a->shape[r - 2];
     d->k = ta ? a->shape[r - 2] : a->shape[r - 1];
-    if (r == 3) d->batch_a = a->shape[0];
+    if (r == 3) d->batch_a = a->shape[0], d->has_batch_a = 1;
   }
   if (b->ndim == 1) {
     d->vec_b = 1, d->kb = b->shape[0], d->n = 1;
@@ -35,7 +36,7 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
     int r = b->ndim;
     d->kb = tb ? b->shape[r - 1] : b->shape[r - 2];
     d->n = tb ? b->shape[r - 2] : b->shape[r - 1];
-    if (r == 3) d->batch_b = b->shape[0];
+    if (r == 3) d->batch_b = b->shape[0], d->has_batch_b = 1;
   }
   if (d->k >= 0 && d->kb >= 0 && d->k != d->kb)
     return tsi_fail(e, TSI_EARG,
@@ -43,14 +44,15 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
                     tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
                     ta ? " transposed" : "", tsi_shape_str(b, sb, sizeof sb),
                     tb ? " transposed" : "", (long long)d->k, (long long)d->kb);
-  if (d->batch_a > 0 && d->batch_b > 0 && d->batch_a != d->batch_b)
+  if (d->has_batch_a && d->has_batch_b && d->batch_a >= 0 && d->batch_b >= 0 &&
+      d->batch_a != d->batch_b)
     return tsi_fail(e, TSI_EARG, "%s: batch sizes differ: %s and %s",
                     tsi_opname(n, nb, sizeof nb), tsi_shape_str(a, sa, sizeof sa),
                     tsi_shape_str(b, sb, sizeof sb));
   int64_t shape[3];
   int nd = 0;
   if (a->ndim == 3 || b->ndim == 3)
-    shape[nd++] = a->ndim == 3 ? (d->batch_a >= 0 ? d->batch_a : d->batch_b) : d->batch_b;
+    shape[nd++] = a->ndim == 3 && (d->batch_a >= 0 || !d->has_batch_b) ? d->batch_a : d->batch_b;
   if (!d->vec_a) shape[nd++] = d->m;
   if (!d->vec_b) shape[nd++] = d->n;
   out->dtype = a->dtype;
@@ -73,61 +75,169 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   return mm_shape(n, &ins[0], &ins[1], &d, out, e);
 }
 
-/* One product, C[m,n] = op(A) op(B), on row-major storage. */
+/* One product, C[m,n] = op(A) op(B), on row-major storage. Small products
+ * (the tutorial's 100x2 by 2x2) run in a plain loop: a BLAS call costs more
+ * than their arithmetic. The rest goes to OpenBLAS, loaded on first use. */
+#define SMALL_GEMM 4096 /* m * n * k */
 #define GEMM(T, GEMM_FN, GEMV_FN)                                                   \
-  static void gemm_##T(const mm_dims *d, int ta, int tb, const T *A, const T *B,    \
-                       T *C) {                                                      \
+  static void gemm_##T(const tsi_blas *bl, const mm_dims *d, int ta, int tb,        \
+                       const T *A, const T *B, T *C) {                              \
     int m = (int)d->m, n = (int)d->n, k = (int)d->k;                                \
     if (m == 0 || n == 0) return;                                                   \
     if (k == 0) {                                                                   \
       memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                              \
       return;                                                                       \
     }                                                                               \
+    if ((int64_t)m * n * k <= SMALL_GEMM || (d->vec_a && d->vec_b)) {               \
+      /* element (i, p) of op(A) and (p, j) of op(B) */                             \
+      int64_t ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;   \
+      if (d->vec_a) ai = 0, ap = 1;                                                 \
+      if (d->vec_b) bp = 1, bj = 0;                                                 \
+      for (int i = 0; i < m; i++)                                                   \
+        for (int j = 0; j < n; j++) {                                               \
+          T s = 0;                                                                  \
+          for (int p = 0; p < k; p++) s += A[i * ai + p * ap] * B[p * bp + j * bj]; \
+          C[(int64_t)i * n + j] = s;                                                \
+        }                                                                           \
+      return;                                                                       \
+    }                                                                               \
     if (d->vec_b) { /* y = op(A) x */                                               \
-      if (d->vec_a) {                                                               \
-        T s = 0;                                                                    \
-        for (int i = 0; i < k; i++) s += A[i] * B[i];                               \
-        C[0] = s;                                                                   \
-        return;                                                                     \
-      }                                                                             \
-      GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m, ta ? m : k, \
-              1, A, ta ? m : k, B, 1, 0, C, 1);                                     \
+      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,        \
+                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                     \
       return;                                                                       \
     }                                                                               \
     if (d->vec_a) { /* y = op(B)^T x */                                             \
-      GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k, tb ? k : n, \
-              1, B, tb ? k : n, A, 1, 0, C, 1);                                     \
+      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,        \
+                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                     \
       return;                                                                       \
     }                                                                               \
-    GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, \
-            m, n, k, 1, A, ta ? m : k, B, tb ? k : n, 0, C, n);                     \
+    bl->GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,                      \
+                tb ? CblasTrans : CblasNoTrans, m, n, k, 1, A, ta ? m : k, B,       \
+                tb ? k : n, 0, C, n);                                               \
   }
-GEMM(float, cblas_sgemm, cblas_sgemv)
-GEMM(double, cblas_dgemm, cblas_dgemv)
+GEMM(float, sgemm, sgemv)
+GEMM(double, dgemm, dgemv)
 
 static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
+  (void)nin;
   mm_dims d;
   tsi_tensor o2;
+  char nb[128];
   int st = mm_shape(n, &ins[0], &ins[1], &d, &o2, e);
   if (st) return st;
+  if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
+    return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS",
+                    tsi_opname(n, nb, sizeof nb));
+  if ((d.m * d.n * d.k > SMALL_GEMM) && !(d.vec_a && d.vec_b) &&
+      (st = tsi_blas_ready(ctx->blas, ctx->nthreads, e)))
+    return st;
   int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;
-  int64_t batch = d.batch_a > d.batch_b ? d.batch_a : d.batch_b;
-  if (d.batch_a == 0 && d.batch_b == 0) batch = 1;
-  int64_t sa = d.batch_a ? d.m * d.k : 0, sb = d.batch_b ? d.k * d.n : 0, sc = d.m * d.n;
+  int64_t batch = d.has_batch_a ? d.batch_a : d.has_batch_b ? d.batch_b : 1;
+  int64_t sa = d.has_batch_a ? d.m * d.k : 0, sb = d.has_batch_b ? d.k * d.n : 0;
+  int64_t sc = d.m * d.n;
   for (int64_t i = 0; i < batch; i++) {
     if (ins[0].dtype == TS_FLOAT32)
-      gemm_float(&d, ta, tb, (const float *)ins[0].data + i * sa,
+      gemm_float(ctx->blas, &d, ta, tb, (const float *)ins[0].data + i * sa,
                  (const float *)ins[1].data + i * sb, (float *)out->data + i * sc);
     else
-      gemm_double(&d, ta, tb, (const double *)ins[0].data + i * sa,
+      gemm_double(ctx->blas, &d, ta, tb, (const double *)ins[0].data + i * sa,
                   (const double *)ins[1].data + i * sb, (double *)out->data + i * sc);
+  }
+  return TSI_OK;
+}
+
+/* ---------------------------------------------------------- transpose */
+/* transpose: v1 = perm (0-based; the Lua wrapper converts from 1-based);
+ * without v1 the axes are reversed. Moves bytes: every dtype. */
+
+static int transpose_perm(const tsi_node *n, const tsi_tensor *x, int64_t *perm, tsi_err *e) {
+  char nb[128], sb[96];
+  const tsi_attrs *at = n->attrs;
+  int nd = x->ndim;
+  if (!at || at->n1 < 0) {
+    for (int i = 0; i < nd; i++) perm[i] = nd - 1 - i;
+    return TSI_OK;
+  }
+  if (at->n1 != nd)
+    return tsi_fail(e, TSI_EARG, "%s: perm has %d entries, shape %s has rank %d",
+                    tsi_opname(n, nb, sizeof nb), at->n1, tsi_shape_str(x, sb, sizeof sb), nd);
+  int seen[TSI_MAXDIM] = {0};
+  for (int i = 0; i < nd; i++) {
+    int64_t p = at->v1[i];
+    if (p < 0 || p >= nd || seen[p])
+      return tsi_fail(e, TSI_EARG, "%s: perm is not a permutation of 1..%d (entry %d is %lld)",
+                      tsi_opname(n, nb, sizeof nb), nd, i + 1, (long long)p + 1);
+    seen[p] = 1;
+    perm[i] = p;
+  }
+  return TSI_OK;
+}
+
+static int infer_transpose(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                           tsi_err *e) {
+  (void)nin;
+  const tsi_tensor *x = &ins[0];
+  int64_t perm[TSI_MAXDIM], shape[TSI_MAXDIM];
+  out->dtype = x->dtype;
+  if (x->ndim < 0) {
+    out->ndim = -1;
+    out->numel = -1;
+    return TSI_OK;
+  }
+  int st = transpose_perm(n, x, perm, e);
+  if (st) return st;
+  for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[perm[i]];
+  return tsi_set_shape(out, x->ndim, shape, e);
+}
+
+/* Walks the output in order; the source offset follows the permuted strides. */
+#define DEF_TRANSPOSE(NAME, T)                                                       \
+  static void NAME(const tsi_tensor *x, tsi_tensor *out, const int64_t *perm) {     \
+    const T *restrict X = x->data;                                                   \
+    T *restrict O = out->data;                                                       \
+    int nd = out->ndim;                                                              \
+    int64_t xst[TSI_MAXDIM], st[TSI_MAXDIM], idx[TSI_MAXDIM] = {0}, s = 1;           \
+    for (int d = nd - 1; d >= 0; d--) xst[d] = s, s *= x->shape[d];                  \
+    for (int d = 0; d < nd; d++) st[d] = xst[perm[d]];                               \
+    int64_t inner = out->shape[nd - 1], is = st[nd - 1], off = 0;                    \
+    int64_t rows = out->numel / inner;                                               \
+    for (int64_t r = 0; r < rows; r++) {                                             \
+      for (int64_t i = 0; i < inner; i++) O[i] = X[off + i * is];                    \
+      O += inner;                                                                    \
+      for (int d = nd - 2; d >= 0; d--) {                                            \
+        off += st[d];                                                                \
+        if (++idx[d] < out->shape[d]) break;                                         \
+        off -= st[d] * out->shape[d];                                                \
+        idx[d] = 0;                                                                  \
+      }                                                                              \
+    }                                                                                \
+  }
+DEF_TRANSPOSE(transpose_1, uint8_t)
+DEF_TRANSPOSE(transpose_4, uint32_t)
+DEF_TRANSPOSE(transpose_8, uint64_t)
+
+static int run_transpose(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                         tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  int64_t perm[TSI_MAXDIM];
+  int st = transpose_perm(n, &ins[0], perm, e);
+  if (st) return st;
+  if (out->numel <= 0) return TSI_OK;
+  if (out->ndim == 0) {
+    memcpy(out->data, ins[0].data, tsi_dtype_size(out->dtype));
+    return TSI_OK;
+  }
+  switch (tsi_dtype_size(out->dtype)) {
+    case 1: transpose_1(&ins[0], out, perm); break;
+    case 4: transpose_4(&ins[0], out, perm); break;
+    default: transpose_8(&ins[0], out, perm); break;
   }
   return TSI_OK;
 }
 
 const tsi_opdef tsi_ops_linalg[] = {
     {"matmul", 2, 2, 0, infer_matmul, run_matmul, NULL},
+    {"transpose", 1, 1, 0, infer_transpose, run_transpose, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

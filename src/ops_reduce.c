@@ -1,6 +1,446 @@
-/* Reductions (reduce_*, argmax/argmin). */
+/* Reductions (reduce_*, argmax/argmin).
+ *
+ * attrs: has_axes (0: every axis), naxes/axes (0-based or negative from the
+ * end), keepdims. argmax/argmin take one axis (default the first).
+ *
+ * A run turns the reduced-axis set into a plan (see rplan): size-1 dims are
+ * dropped and adjacent dims that are both kept or both reduced are merged.
+ * One reduced group with nothing kept after it is a set of contiguous rows
+ * (last axis, every axis); one reduced group followed by kept dims sums rows
+ * into a stack buffer of columns; anything else walks strided. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "ops.h"
 
+enum { R_CONTIG, R_COLS, R_GENERAL };
+
+typedef struct rplan {
+  int kind;
+  int64_t outer, R, inner; /* R_CONTIG, R_COLS */
+  int64_t count;           /* elements reduced into each output */
+  int nk, nr;              /* R_GENERAL: kept and reduced groups */
+  int64_t kshape[TSI_MAXDIM], kstride[TSI_MAXDIM];
+  int64_t rshape[TSI_MAXDIM], rstride[TSI_MAXDIM];
+} rplan;
+
+typedef void (*reduce_fn)(const rplan *p, const void *x, void *o, int64_t nout);
+
+typedef struct reduce_kernels {
+  reduce_fn k[TS_NDTYPES];
+  int nonempty; /* an empty reduced axis is an error (max, min) */
+} reduce_kernels;
+
+#define CHUNK 256
+
+/* INIT(acc, first) (first is only read by ops with nonempty), STEP(acc, v),
+ * COMBINE(acc, acc2), FIN(dst, acc, count). Contiguous rows accumulate in
+ * LANES independent accumulators so that the loop vectorises. */
+#define LANES 8
+#define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                                       \
+  static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) {            \
+    const T *restrict X = xv;                                                           \
+    T *restrict O = ov;                                                                 \
+    const int64_t cnt = p->count;                                                       \
+    if (cnt == 0) {                                                                     \
+      for (int64_t o = 0; o < nout; o++) {                                              \
+        ACC acc;                                                                        \
+        INIT(acc, (T)0);                                                                \
+        FIN(O[o], acc, cnt);                                                            \
+      }                                                                                 \
+    } else if (p->kind == R_CONTIG) {                                                   \
+      const int64_t R = p->R, R8 = R - R % LANES;                                       \
+      for (int64_t o = 0; o < p->outer; o++) {                                          \
+        const T *restrict x = X + o * R;                                                \
+        ACC acc, lane[LANES];                                                           \
+        INIT(acc, x[0]);                                                                \
+        if (R8) {                                                                       \
+          for (int l = 0; l < LANES; l++) INIT(lane[l], x[0]);                          \
+          for (int64_t r = 0; r < R8; r += LANES)                                       \
+            for (int l = 0; l < LANES; l++) { T v = x[r + l]; STEP(lane[l], v); }      \
+          for (int l = 0; l < LANES; l++) COMBINE(acc, lane[l]);                        \
+        }                                                                               \
+        for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \
+        FIN(O[o], acc, cnt);                                                            \
+      }                                                                                 \
+    } else if (p->kind == R_COLS) {                                                     \
+      const int64_t R = p->R, inner = p->inner;                                         \
+      ACC acc[CHUNK];                                                                   \
+      for (int64_t o = 0; o < p->outer; o++)                                            \
+        for (int64_t i0 = 0; i0 < inner; i0 += CHUNK) {                                 \
+          int64_t m = inner - i0 < CHUNK ? inner - i0 : CHUNK;                          \
+          const T *restrict x = X + o * R * inner + i0;                                 \
+          for (int64_t i = 0; i < m; i++) INIT(acc[i], x[i]);                           \
+          for (int64_t r = 0; r < R; r++) {                                             \
+            const T *restrict xr = x + r * inner;                                       \
+            for (int64_t i = 0; i < m; i++) { T v = xr[i]; STEP(acc[i], v); }           \
+          }                                                                             \
+          T *restrict po = O + o * inner + i0;                                          \
+          for (int64_t i = 0; i < m; i++) FIN(po[i], acc[i], cnt);                      \
+        }                                                                               \
+    } else {                                                                            \
+      int64_t kidx[TSI_MAXDIM] = {0}, base = 0;                                         \
+      const int nr = p->nr, last = p->nr - 1;                                           \
+      const int64_t rn = p->rshape[last], rs = p->rstride[last];                        \
+      for (int64_t o = 0; o < nout; o++) {                                              \
+        ACC acc;                                                                        \
+        INIT(acc, X[base]);                                                             \
+        int64_t ridx[TSI_MAXDIM] = {0}, off = base;                                     \
+        for (;;) {                                                                      \
+          for (int64_t r = 0; r < rn; r++) { T v = X[off + r * rs]; STEP(acc, v); }     \
+          int d = nr - 2;                                                               \
+          for (; d >= 0; d--) {                                                         \
+            off += p->rstride[d];                                                       \
+            if (++ridx[d] < p->rshape[d]) break;                                        \
+            off -= p->rstride[d] * p->rshape[d];                                        \
+            ridx[d] = 0;                                                                \
+          }                                                                             \
+          if (d < 0) break;                                                             \
+        }                                                                               \
+        FIN(O[o], acc, cnt);                                                            \
+        for (int k = p->nk - 1; k >= 0; k--) {                                          \
+          base += p->kstride[k];                                                        \
+          if (++kidx[k] < p->kshape[k]) break;                                          \
+          base -= p->kstride[k] * p->kshape[k];                                         \
+          kidx[k] = 0;                                                                  \
+        }                                                                               \
+      }                                                                                 \
+    }                                                                                   \
+  }
+
+/* sums and products: float32 accumulates in double, int64 wraps */
+#define INIT_ZERO(acc, first) ((acc) = 0)
+#define INIT_ONE(acc, first) ((acc) = 1)
+#define INIT_FIRST(acc, first) ((acc) = (first))
+#define STEP_ADD(acc, v) ((acc) += (v))
+#define STEP_MUL(acc, v) ((acc) *= (v))
+#define STEP_ADD_U(acc, v) ((acc) += (uint64_t)(v))
+#define STEP_MUL_U(acc, v) ((acc) *= (uint64_t)(v))
+#define STEP_MAX(acc, v) ((acc) = ((v) > (acc) || (v) != (v)) ? (v) : (acc))
+#define STEP_MIN(acc, v) ((acc) = ((v) < (acc) || (v) != (v)) ? (v) : (acc))
+#define FIN_F32(dst, acc, cnt) ((dst) = (float)(acc))
+#define FIN_F64(dst, acc, cnt) ((dst) = (double)(acc))
+#define FIN_I64(dst, acc, cnt) ((dst) = (int64_t)(acc))
+#define FIN_U8(dst, acc, cnt) ((dst) = (uint8_t)(acc))
+#define FIN_MEAN_F32(dst, acc, cnt) ((dst) = (float)((acc) / (double)(cnt)))
+#define FIN_MEAN_F64(dst, acc, cnt) ((dst) = (acc) / (double)(cnt))
+
+DEF_REDUCE(sum_f32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F32)
+DEF_REDUCE(sum_f64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F64)
+DEF_REDUCE(sum_i64, int64_t, uint64_t, INIT_ZERO, STEP_ADD_U, STEP_ADD, FIN_I64)
+DEF_REDUCE(prod_f32, float, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F32)
+DEF_REDUCE(prod_f64, double, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F64)
+DEF_REDUCE(prod_i64, int64_t, uint64_t, INIT_ONE, STEP_MUL_U, STEP_MUL, FIN_I64)
+DEF_REDUCE(mean_f32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F32)
+DEF_REDUCE(mean_f64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F64)
+DEF_REDUCE(max_f32, float, float, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F32)
+DEF_REDUCE(max_f64, double, double, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F64)
+DEF_REDUCE(max_i64, int64_t, int64_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_I64)
+DEF_REDUCE(max_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_U8)
+DEF_REDUCE(min_f32, float, float, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F32)
+DEF_REDUCE(min_f64, double, double, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F64)
+DEF_REDUCE(min_i64, int64_t, int64_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_I64)
+DEF_REDUCE(min_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_U8)
+
+/* logsumexp in one pass: running maximum m and sum s of exp(v - m). */
+typedef struct lse_acc {
+  double m, s;
+} lse_acc;
+
+static inline void lse_step(lse_acc *a, double v) {
+  if (a->m != a->m || a->m == INFINITY || v == -INFINITY) return;
+  if (v != v || v == INFINITY) {
+    a->m = v;
+    return;
+  }
+  if (v <= a->m) {
+    a->s += exp(v - a->m);
+  } else {
+    a->s = a->s * exp(a->m - v) + 1.0;
+    a->m = v;
+  }
+}
+
+static inline double lse_fin(const lse_acc *a) {
+  if (a->m != a->m || a->m == INFINITY || a->m == -INFINITY) return a->m;
+  return a->m + log(a->s);
+}
+
+static inline void lse_combine(lse_acc *a, const lse_acc *b) {
+  if (a->m != a->m || a->m == INFINITY || b->m == -INFINITY) return;
+  if (b->m != b->m || b->m == INFINITY || a->m == -INFINITY) {
+    *a = *b;
+    return;
+  }
+  if (b->m <= a->m) {
+    a->s += b->s * exp(b->m - a->m);
+  } else {
+    a->s = a->s * exp(a->m - b->m) + b->s;
+    a->m = b->m;
+  }
+}
+
+#define COMBINE_LSE(acc, acc2) lse_combine(&(acc), &(acc2))
+#define INIT_LSE(acc, first) ((acc).m = -INFINITY, (acc).s = 0.0)
+#define STEP_LSE(acc, v) lse_step(&(acc), (double)(v))
+#define FIN_LSE_F32(dst, acc, cnt) ((dst) = (float)lse_fin(&(acc)))
+#define FIN_LSE_F64(dst, acc, cnt) ((dst) = lse_fin(&(acc)))
+DEF_REDUCE(lse_f32, float, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F32)
+DEF_REDUCE(lse_f64, double, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F64)
+
+static const reduce_kernels k_sum = {{sum_f32, sum_f64, sum_i64, NULL}, 0};
+static const reduce_kernels k_prod = {{prod_f32, prod_f64, prod_i64, NULL}, 0};
+static const reduce_kernels k_mean = {{mean_f32, mean_f64, NULL, NULL}, 0};
+static const reduce_kernels k_max = {{max_f32, max_f64, max_i64, max_u8}, 1};
+static const reduce_kernels k_min = {{min_f32, min_f64, min_i64, min_u8}, 1};
+static const reduce_kernels k_lse = {{lse_f32, lse_f64, NULL, NULL}, 0};
+
+static unsigned mask_of(const reduce_kernels *k) {
+  unsigned m = 0;
+  for (int d = 0; d < TS_NDTYPES; d++)
+    if (k->k[d]) m |= 1u << d;
+  return m;
+}
+
+static int with_shape(int st, const tsi_tensor *x, tsi_err *e);
+
+/* Marks the reduced axes of a rank-nd input in red[]; checks range and
+ * duplicates. */
+static int reduced_axes(const tsi_node *n, const tsi_tensor *x, int nd, unsigned char *red,
+                        tsi_err *e) {
+  const tsi_attrs *at = n->attrs;
+  memset(red, 0, TSI_MAXDIM);
+  if (!at || !at->has_axes) {
+    memset(red, 1, (size_t)nd);
+    return TSI_OK;
+  }
+  for (int i = 0; i < at->naxes; i++) {
+    int64_t a;
+    int st = tsi_norm_axis(n, at->axes[i], nd, &a, e);
+    if (st) return with_shape(st, x, e);
+    if (red[a]) {
+      char nb[128], sb[96];
+      return tsi_fail(e, TSI_EARG, "%s: axis %lld is given twice (input shape %s)",
+                      tsi_opname(n, nb, sizeof nb), (long long)(a + 1),
+                      tsi_shape_str(x, sb, sizeof sb));
+    }
+    red[a] = 1;
+  }
+  return TSI_OK;
+}
+
+/* Appends the input's shape to an axis error. */
+static int with_shape(int st, const tsi_tensor *x, tsi_err *e) {
+  char sb[96];
+  size_t l = strlen(e->msg);
+  if (l < sizeof e->msg)
+    snprintf(e->msg + l, sizeof e->msg - l, " (input shape %s)", tsi_shape_str(x, sb, sizeof sb));
+  return st;
+}
+
+static int keepdims_of(const tsi_node *n) { return n->attrs ? n->attrs->keepdims : 0; }
+
+/* Output shape with the reduced axes removed (or 1 with keepdims). */
+static int reduce_shape(const tsi_node *n, const tsi_tensor *x, const unsigned char *red,
+                        int nonempty, tsi_tensor *out, tsi_err *e) {
+  int64_t shape[TSI_MAXDIM];
+  int nd = 0, keep = keepdims_of(n);
+  for (int i = 0; i < x->ndim; i++) {
+    if (red[i] && x->shape[i] == 0 && nonempty) {
+      char nb[128], sb[96];
+      return tsi_fail(e, TSI_EARG, "%s: cannot reduce an empty axis %d of shape %s",
+                      tsi_opname(n, nb, sizeof nb), i + 1, tsi_shape_str(x, sb, sizeof sb));
+    }
+    if (!red[i]) shape[nd++] = x->shape[i];
+    else if (keep) shape[nd++] = 1;
+  }
+  return tsi_set_shape(out, nd, shape, e);
+}
+
+static int infer_reduce(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                        tsi_err *e) {
+  (void)nin;
+  const reduce_kernels *k = n->op->impl;
+  int st;
+  if ((st = tsi_check_dtype(n, ins[0].dtype, mask_of(k), e))) return st;
+  out->dtype = ins[0].dtype;
+  if (ins[0].ndim < 0) {
+    out->ndim = -1;
+    out->numel = -1;
+    return TSI_OK;
+  }
+  unsigned char red[TSI_MAXDIM];
+  if ((st = reduced_axes(n, &ins[0], ins[0].ndim, red, e))) return st;
+  return reduce_shape(n, &ins[0], red, k->nonempty, out, e);
+}
+
+static void make_plan(const tsi_tensor *x, const unsigned char *red, rplan *p) {
+  int64_t gs[TSI_MAXDIM];
+  unsigned char gr[TSI_MAXDIM];
+  int ng = 0;
+  memset(p, 0, sizeof *p);
+  p->count = 1;
+  for (int i = 0; i < x->ndim; i++) {
+    if (red[i]) p->count *= x->shape[i];
+    if (x->shape[i] == 1) continue;
+    if (ng > 0 && gr[ng - 1] == red[i]) {
+      gs[ng - 1] *= x->shape[i];
+    } else {
+      gs[ng] = x->shape[i];
+      gr[ng] = red[i];
+      ng++;
+    }
+  }
+  int nred = 0, first = -1;
+  for (int g = 0; g < ng; g++)
+    if (gr[g]) {
+      nred++;
+      if (first < 0) first = g;
+    }
+  if (nred <= 1) {
+    p->outer = 1, p->R = 1, p->inner = 1;
+    for (int g = 0; g < ng; g++) {
+      if (first < 0 || g < first) p->outer *= gs[g];
+      else if (g == first) p->R = gs[g];
+      else p->inner *= gs[g];
+    }
+    p->kind = p->inner == 1 ? R_CONTIG : R_COLS;
+    return;
+  }
+  p->kind = R_GENERAL;
+  int64_t stride = 1;
+  int64_t st[TSI_MAXDIM];
+  for (int g = ng - 1; g >= 0; g--) {
+    st[g] = stride;
+    stride *= gs[g];
+  }
+  for (int g = 0; g < ng; g++) {
+    if (gr[g]) {
+      p->rshape[p->nr] = gs[g];
+      p->rstride[p->nr++] = st[g];
+    } else {
+      p->kshape[p->nk] = gs[g];
+      p->kstride[p->nk++] = st[g];
+    }
+  }
+}
+
+static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                      tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  const reduce_kernels *k = n->op->impl;
+  unsigned char red[TSI_MAXDIM];
+  int st = reduced_axes(n, &ins[0], ins[0].ndim, red, e);
+  if (st) return st;
+  if (out->numel == 0) return TSI_OK;
+  rplan p;
+  make_plan(&ins[0], red, &p);
+  k->k[ins[0].dtype](&p, ins[0].data, out->data, out->numel);
+  return TSI_OK;
+}
+
+/* ---------------------------------------------------------- argmax/argmin */
+
+/* The one axis of argmax/argmin (default the first), normalised. */
+static int arg_axis(const tsi_node *n, int ndim, int64_t *axis, tsi_err *e) {
+  const tsi_attrs *at = n->attrs;
+  char nb[128];
+  if (ndim == 0)
+    return tsi_fail(e, TSI_EARG, "%s: the input is a scalar (rank 0): there is no axis",
+                    tsi_opname(n, nb, sizeof nb));
+  if (!at || !at->has_axes) {
+    *axis = 0;
+    return TSI_OK;
+  }
+  if (at->naxes != 1)
+    return tsi_fail(e, TSI_EARG, "%s takes exactly one axis, got %d",
+                    tsi_opname(n, nb, sizeof nb), at->naxes);
+  return tsi_norm_axis(n, at->axes[0], ndim, axis, e);
+}
+
+static int infer_arg(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                     tsi_err *e) {
+  (void)nin;
+  int st;
+  if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_ALL, e))) return st;
+  out->dtype = TS_INT64;
+  if (ins[0].ndim < 0) {
+    out->ndim = -1;
+    out->numel = -1;
+    return TSI_OK;
+  }
+  int64_t axis;
+  if ((st = arg_axis(n, ins[0].ndim, &axis, e))) return ins[0].ndim ? with_shape(st, &ins[0], e) : st;
+  unsigned char red[TSI_MAXDIM] = {0};
+  red[axis] = 1;
+  if ((st = reduce_shape(n, &ins[0], red, 1, out, e))) return st;
+  out->dtype = TS_INT64;
+  return TSI_OK;
+}
+
+/* Index (1-based) of the first maximum (CMP >) or minimum (CMP <); NaN wins. */
+#define DEF_ARG(NAME, T, CMP)                                                       \
+  static void NAME(const void *xv, int64_t *restrict O, int64_t outer, int64_t R,   \
+                   int64_t inner) {                                                 \
+    const T *restrict X = xv;                                                       \
+    for (int64_t o = 0; o < outer; o++)                                             \
+      for (int64_t i = 0; i < inner; i++) {                                         \
+        const T *restrict x = X + o * R * inner + i;                                \
+        T best = x[0];                                                              \
+        int64_t bi = 0;                                                             \
+        if (best == best)                                                           \
+          for (int64_t r = 1; r < R; r++) {                                         \
+            T v = x[r * inner];                                                     \
+            if (v CMP best || v != v) {                                             \
+              best = v, bi = r;                                                     \
+              if (v != v) break;                                                    \
+            }                                                                       \
+          }                                                                         \
+        O[o * inner + i] = bi + 1;                                                  \
+      }                                                                             \
+  }
+DEF_ARG(argmax_f32, float, >)
+DEF_ARG(argmax_f64, double, >)
+DEF_ARG(argmax_i64, int64_t, >)
+DEF_ARG(argmax_u8, uint8_t, >)
+DEF_ARG(argmin_f32, float, <)
+DEF_ARG(argmin_f64, double, <)
+DEF_ARG(argmin_i64, int64_t, <)
+DEF_ARG(argmin_u8, uint8_t, <)
+
+typedef void (*arg_fn)(const void *x, int64_t *o, int64_t outer, int64_t R, int64_t inner);
+typedef struct arg_kernels {
+  arg_fn k[TS_NDTYPES];
+} arg_kernels;
+static const arg_kernels k_argmax = {{argmax_f32, argmax_f64, argmax_i64, argmax_u8}};
+static const arg_kernels k_argmin = {{argmin_f32, argmin_f64, argmin_i64, argmin_u8}};
+
+static int run_arg(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                   tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  int64_t axis;
+  int st = arg_axis(n, ins[0].ndim, &axis, e);
+  if (st) return st;
+  if (out->numel == 0) return TSI_OK;
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; i++) outer *= ins[0].shape[i];
+  for (int i = (int)axis + 1; i < ins[0].ndim; i++) inner *= ins[0].shape[i];
+  ((const arg_kernels *)n->op->impl)
+      ->k[ins[0].dtype](ins[0].data, out->data, outer, ins[0].shape[axis], inner);
+  return TSI_OK;
+}
+
+#define REDUCE(NAME, K) {NAME, 1, 1, 0, infer_reduce, run_reduce, &K}
+
 const tsi_opdef tsi_ops_reduce[] = {
+    REDUCE("reduce_sum", k_sum),
+    REDUCE("reduce_mean", k_mean),
+    REDUCE("reduce_max", k_max),
+    REDUCE("reduce_min", k_min),
+    REDUCE("reduce_prod", k_prod),
+    REDUCE("reduce_logsumexp", k_lse),
+    {"argmax", 1, 1, 0, infer_arg, run_arg, &k_argmax},
+    {"argmin", 1, 1, 0, infer_arg, run_arg, &k_argmin},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

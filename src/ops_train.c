@@ -14,6 +14,8 @@
  *                           negative from the end) of g
  *   pad_like(g, x)          zeros of x's shape with g placed at v1
  *   tile_like(g, x)         g (a tiling of x) summed back to x's shape
+ *   gather_like(g, i, x)    zeros of x's shape, slices of g added at indices i
+ *                           along axis (the gradient of gather)
  *   group(...)              nothing: runs its inputs (stateful)
  *   apply_*(var, slots..., grad, lr)   in-place optimizer steps; var and slots
  *                           are variables, updated in the graph's own value.
@@ -249,6 +251,61 @@ static int run_tile_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *i
   return TSI_OK;
 }
 
+/* gather_like(g, indices, x): the gradient of gather(x, indices, axis):
+ * zeros of x's shape with each slice of g added at its (1-based) index. */
+static int infer_gather_like(const tsi_node *n, const tsi_tensor *ins, int nin,
+                             tsi_tensor *out, tsi_err *e) {
+  (void)nin;
+  int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
+  if (st) return st;
+  *out = ins[2];
+  out->data = NULL;
+  out->dtype = ins[0].dtype;
+  return TSI_OK;
+}
+
+#define DEF_SCATTER(NAME, T)                                                          \
+  static void NAME(T *restrict o, const T *restrict g, int64_t outer, int64_t m,     \
+                   int64_t dim, int64_t inner, const tsi_tensor *ix) {               \
+    for (int64_t r = 0; r < outer; r++)                                               \
+      for (int64_t j = 0; j < m; j++) {                                               \
+        T *restrict dst = o + (r * dim + tsi_get_i(ix, j) - 1) * inner;               \
+        for (int64_t i = 0; i < inner; i++) dst[i] += g[i];                           \
+        g += inner;                                                                   \
+      }                                                                               \
+  }
+DEF_SCATTER(scatter_f32, float)
+DEF_SCATTER(scatter_f64, double)
+
+static int run_gather_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
+                           int nin, tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  char nb[128], sa[96], sb[96];
+  const tsi_tensor *g = &ins[0], *ix = &ins[1];
+  int64_t ax = 0;
+  int st;
+  if (out->ndim < 1) return tsi_fail(e, TSI_EARG, "%s: cannot scatter into a scalar", OPN(n));
+  if (n->attrs && n->attrs->has_axes &&
+      (st = tsi_norm_axis(n, n->attrs->axes[0], out->ndim, &ax, e)))
+    return st;
+  int64_t dim = out->shape[ax], m = ix->numel, outer = 1, inner = 1;
+  for (int d = 0; d < ax; d++) outer *= out->shape[d];
+  for (int d = (int)ax + 1; d < out->ndim; d++) inner *= out->shape[d];
+  if (g->numel != outer * m * inner)
+    return tsi_fail(e, TSI_EARG, "%s: gradient of shape %s does not match gathering from %s",
+                    OPN(n), tsi_shape_str(g, sa, sizeof sa), tsi_shape_str(out, sb, sizeof sb));
+  for (int64_t j = 0; j < m; j++) {
+    int64_t k = tsi_get_i(ix, j);
+    if (k < 1 || k > dim)
+      return tsi_fail(e, TSI_EARG, "%s: index %lld is out of range for size %lld", OPN(n),
+                      (long long)k, (long long)dim);
+  }
+  if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
+  if (out->dtype == TS_FLOAT32) scatter_f32(out->data, g->data, outer, m, dim, inner, ix);
+  else scatter_f64(out->data, g->data, outer, m, dim, inner, ix);
+  return TSI_OK;
+}
+
 /* ------------------------------------------------------------ group */
 
 static int infer_none(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
@@ -433,6 +490,7 @@ const tsi_opdef tsi_ops_train[] = {
     LIKE("slice_like", run_slice_like),
     LIKE("pad_like", run_pad_like),
     LIKE("tile_like", run_tile_like),
+    {"gather_like", 3, 3, 0, infer_gather_like, run_gather_like, NULL},
     {"group", 0, -1, TSI_OP_STATEFUL | TSI_OP_NOOUTPUT, infer_none, run_none, NULL},
     OPT("apply_gradient_descent", k_sgd, 3),
     OPT("apply_momentum", k_momentum, 4),

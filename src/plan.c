@@ -1,6 +1,7 @@
 /* Planning (once per fetch/feed set) and execution (every run).
  * The traversal is iterative so that long chains cannot overflow the C stack. */
 #include <string.h>
+#include <time.h>
 
 #include "plan.h"
 
@@ -26,9 +27,14 @@ struct tsi_plan {
    * is skipped (unless an op's shape is only known while running). */
   int64_t *feed_shapes; /* nfeed * (2 + TSI_MAXDIM): ndim, dims */
   int shapes_valid, has_dynamic;
+  double *prof_s;      /* per step, when profiled */
+  int profiled;
 };
 
-#define PFREE(p, n) do { if (p) a->f(a->ud, (p), (n), 0); } while (0)
+/* Frees a zalloc block with the size it was allocated with (osize matters to
+ * host allocators). */
+#define PFREE(p, n) do { if (p) a->f(a->ud, (p), zsize(n), 0); } while (0)
+static size_t zsize(size_t n) { return n ? n : 1; }
 
 static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   if (!p) return;
@@ -46,6 +52,7 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->val, sizeof(tsi_tensor) * ns);
   PFREE(p->buf, sizeof(void *) * ns);
   PFREE(p->cap, sizeof(size_t) * ns);
+  PFREE(p->prof_s, sizeof(double) * ns);
   PFREE(p->scratch, sizeof(tsi_tensor) * (size_t)(p->maxin ? p->maxin : 1));
   PFREE(p->feed_shapes, sizeof(int64_t) * (2 + TSI_MAXDIM) * (size_t)(p->nfeed ? p->nfeed : 1));
   a->f(a->ud, p, sizeof *p, 0);
@@ -67,8 +74,8 @@ void tsi_session_clear(tsi_session *s) {
 }
 
 static void *zalloc(const tsi_alloc *a, size_t n) {
-  void *p = a->f(a->ud, NULL, 0, n ? n : 1);
-  if (p) memset(p, 0, n ? n : 1);
+  void *p = a->f(a->ud, NULL, 0, zsize(n));
+  if (p) memset(p, 0, zsize(n));
   return p;
 }
 
@@ -224,7 +231,8 @@ done:
 }
 
 /* Gives step i's buffer at least the bytes out needs. */
-static int step_buffer(const tsi_alloc *a, tsi_plan *p, int i, tsi_tensor *out, tsi_err *e) {
+static int step_buffer(tsi_session *s, tsi_plan *p, int i, tsi_tensor *out, tsi_err *e) {
+  const tsi_alloc *a = &s->alloc;
   size_t nb = tsi_nbytes(out);
   if (nb > p->cap[i] || !p->buf[i]) {
     tsi_free(a, p->buf[i]);
@@ -232,6 +240,7 @@ static int step_buffer(const tsi_alloc *a, tsi_plan *p, int i, tsi_tensor *out, 
     p->cap[i] = 0;
     void *b = tsi_malloc(a, nb ? nb : 1);
     if (!b) return tsi_nomem(e, "a result");
+    s->nallocs++;
     p->buf[i] = b;
     p->cap[i] = nb;
   }
@@ -242,12 +251,18 @@ static int step_buffer(const tsi_alloc *a, tsi_plan *p, int i, tsi_tensor *out, 
 typedef struct dyn_ctx {
   tsi_plan *p;
   int step;
-  const tsi_alloc *a;
+  tsi_session *s;
 } dyn_ctx;
 
 static int alloc_dynamic(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e) {
   dyn_ctx *d = ctx->plan;
-  return step_buffer(d->a, d->p, d->step, out, e);
+  return step_buffer(d->s, d->p, d->step, out, e);
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int check_feed(const tsi_node *n, const tsi_tensor *v, tsi_err *e) {
@@ -269,8 +284,13 @@ static int check_feed(const tsi_node *n, const tsi_tensor *v, tsi_err *e) {
 static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
                      tsi_err *e) {
   tsi_graph *g = s->g;
-  const tsi_alloc *a = &s->alloc;
-  dyn_ctx dc = {p, 0, a};
+  dyn_ctx dc = {p, 0, s};
+  p->profiled = 0;
+  if (ctx->profile) {
+    if (!p->prof_s && !(p->prof_s = zalloc(&s->alloc, sizeof(double) * (size_t)p->nsteps)))
+      return tsi_nomem(e, "a profile");
+    memset(p->prof_s, 0, sizeof(double) * (size_t)p->nsteps);
+  }
   ctx->plan = &dc;
   ctx->alloc_out = alloc_dynamic;
   ctx->g = g;
@@ -303,7 +323,7 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
     if (n->op->flags & TSI_OP_SOURCE) {
       *out = *n->value;
       if (p->snapshot[i]) {
-        if ((st = step_buffer(a, p, i, out, e))) return st;
+        if ((st = step_buffer(s, p, i, out, e))) return st;
         if (tsi_nbytes(out)) memcpy(out->data, n->value->data, tsi_nbytes(out));
       }
       continue;
@@ -322,12 +342,19 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
       if (n->op->flags & TSI_OP_NOOUTPUT) {
         out->data = NULL;
         out->dtype = -1;
-      } else if ((st = step_buffer(a, p, i, out, e))) {
+      } else if ((st = step_buffer(s, p, i, out, e))) {
         return st;
       }
     }
-    if (n->op->run && (st = n->op->run(ctx, n, ins, ni, out, e))) return st;
+    if (ctx->profile) {
+      double t0 = now_s();
+      if (n->op->run && (st = n->op->run(ctx, n, ins, ni, out, e))) return st;
+      p->prof_s[i] = now_s() - t0;
+    } else if (n->op->run && (st = n->op->run(ctx, n, ins, ni, out, e))) {
+      return st;
+    }
   }
+  p->profiled = ctx->profile;
   p->shapes_valid = 1;
   return TSI_OK;
 }
@@ -367,4 +394,16 @@ int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfe
                            const int *feed_ids) {
   tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
   return p ? p->nsteps : -1;
+}
+
+int tsi_session_profile_steps(const tsi_session *s) {
+  return s->plans && s->plans->profiled ? s->plans->nsteps : 0;
+}
+
+const tsi_node *tsi_session_profile_step(const tsi_session *s, int i, double *seconds,
+                                         size_t *bytes) {
+  const tsi_plan *p = s->plans;
+  *seconds = p->prof_s[i];
+  *bytes = p->val[i].dtype >= 0 ? tsi_nbytes(&p->val[i]) : 0;
+  return s->g->nodes[p->node[i]];
 }

@@ -12,6 +12,7 @@ typedef struct tsi_session {
   tsi_alloc alloc;
   tsi_plan *plans; /* most recently used first */
   int nplans;
+  size_t nallocs;  /* buffers plans have allocated, for specs and stats */
 } tsi_session;
 
 void tsi_session_init(tsi_session *s, tsi_graph *g, const tsi_alloc *a);
@@ -29,5 +30,11 @@ int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetc
  * specs that check caching and pruning. */
 int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,
                            const int *feed_ids);
+
+/* Profile of the most recent run (the front plan) made with ctx->profile:
+ * the step count, and per step its node, seconds and output bytes. */
+int tsi_session_profile_steps(const tsi_session *s);
+const tsi_node *tsi_session_profile_step(const tsi_session *s, int i, double *seconds,
+                                         size_t *bytes);
 
 #endif

@@ -1,35 +1,56 @@
 /* tensorslow: computational graphs and automatic differentiation for Lua 5.4.
  *
  * Public C API for programs that embed Lua. Every function here works on a
- * lua_State; the library keeps no global state, so any number of states may
- * use it at once, one thread each.
+ * lua_State; the library keeps no writable global state, so any number of
+ * states may use it at once, one thread each.
  *
- * Example: a host that links libtensorslow.a statically, hands a C array to
- * a Lua model without copying it and reads the answer back.
+ * Example: a host linking libtensorslow.a statically hands a C array to a
+ * Lua model without copying it and reads the answer through a data pointer.
+ * Work that can raise runs under lua_pcall, as lua.c's own main does.
  *
- *   #include <lua.h>
+ *   #include <stdio.h>
  *   #include <lauxlib.h>
+ *   #include <lua.h>
  *   #include <lualib.h>
  *   #include "tensorslow.h"
  *
- *   int main(void) {
- *     lua_State *L = luaL_newstate();
+ *   static const char model[] =
+ *       "local ts = require 'tensorslow'\n"
+ *       "local W = ts.tensor({{1, 1}, {0, 1}})\n"
+ *       "return function(x) return ts.matmul(x, W) + 0.5 end\n";
+ *
+ *   static int run(lua_State *L) {
+ *     double *x = lua_touserdata(L, 1);
  *     luaL_openlibs(L);
  *     luaL_requiref(L, "tensorslow.core", luaopen_tensorslow_core, 0);
  *     lua_pop(L, 1);
- *     if (luaL_dostring(L, "ts = require 'tensorslow'\n"
- *                          "return function(x) return (x * 2):sum() end"))
- *       return 1;
- *     double batch[4] = {1, 2, 3, 4};
+ *     if (luaL_dostring(L, model) != LUA_OK) return lua_error(L);
  *     int64_t shape[2] = {2, 2};
- *     ts_pushtensor(L, TS_FLOAT64, 2, shape, batch, NULL, NULL); // no copy
- *     if (lua_pcall(L, 1, 1, 0) != LUA_OK) return 1;
- *     const double *y = ts_checktensor(L, -1)->data;                // 20
- *     lua_close(L);
+ *     ts_pushtensor(L, TS_FLOAT64, 2, shape, x, NULL, NULL); // no copy
+ *     lua_call(L, 1, 1);
+ *     const ts_TensorView *y = ts_checktensor(L, -1);
+ *     const double *v = y->data;
+ *     printf("%g %g %g %g\n", v[0], v[1], v[2], v[3]);  // 1.5 3.5 3.5 7.5
+ *     return 0;
  *   }
  *
- * Build: cc host.c -Isrc libtensorslow.a $(pkg-config --cflags --libs lua5.4)
- *          -lopenblas -lcjson -lz -lm -lpthread
+ *   int main(void) {
+ *     double x[4] = {1, 2, 3, 4};  // a batch of two rows, owned by the host
+ *     lua_State *L = luaL_newstate();
+ *     if (!L) return 1;
+ *     lua_pushcfunction(L, run);
+ *     lua_pushlightuserdata(L, x);
+ *     int rc = lua_pcall(L, 1, 0, 0);
+ *     if (rc != LUA_OK) fprintf(stderr, "%s\n", lua_tostring(L, -1));
+ *     lua_close(L);
+ *     return rc != LUA_OK;
+ *   }
+ *
+ * Build (the header is the only project file the host includes):
+ *   cc host.c -I src build/libtensorslow.a $(pkg-config --cflags --libs lua5.4)
+ *      -lopenblas -lcjson -lz -lm -lpthread
+ * Run with the Lua part on the path, e.g. LUA_PATH='lua/?.lua;lua/?/init.lua;;'
+ * (nothing to set after `make install`).
  */
 #ifndef TENSORSLOW_H
 #define TENSORSLOW_H
@@ -41,8 +62,14 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
+/* TS_API marks what the library exports. The objects are compiled with
+ * hidden visibility, so only these names leave the Lua module core.so; a
+ * static link (libtensorslow.a) sees them all the same. On Windows define
+ * TS_BUILD_DLL when building a DLL and TS_DLL when using one. */
+#if defined(_WIN32) && defined(TS_BUILD_DLL)
 #define TS_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(TS_DLL)
+#define TS_API __declspec(dllimport)
 #elif defined(__GNUC__)
 #define TS_API __attribute__((visibility("default")))
 #else
@@ -74,26 +101,38 @@ typedef struct ts_TensorView {
   void *data;
 } ts_TensorView;
 
-/* Opens the module "tensorslow.core" (for luaL_requiref when linked
- * statically). The Lua part, require "tensorslow", needs the files of lua/. */
+/* Opens the module "tensorslow.core": require finds it in core.so, or a
+ * static host registers it with luaL_requiref(L, "tensorslow.core",
+ * luaopen_tensorslow_core, 0). require "tensorslow" then loads the Lua part
+ * (the files of lua/tensorslow) through package.path. */
 TS_API int luaopen_tensorslow_core(struct lua_State *L);
 
-/* Pushes a tensor over data without copying it. The host keeps data valid
- * until release(ud, data) is called (release may be NULL). The data must be
- * aligned for its dtype. Raises a Lua error on a bad dtype/shape. */
+/* Pushes a tensor over data without copying it (shape is copied). The host
+ * keeps data valid until release(ud, data) is called: exactly once, when the
+ * tensor is collected or at lua_close (release may be NULL: then the data
+ * must outlive the state or the tensor). data must be aligned for its dtype;
+ * Lua code may write into it (t:set).
+ * Raises a Lua error on a bad dtype, shape or alignment or when memory runs
+ * out; release is then not called and data stays the host's. */
 TS_API void ts_pushtensor(struct lua_State *L, ts_dtype dtype, int ndim,
                           const int64_t *shape, void *data, ts_Release release,
                           void *ud);
-/* Pushes a new tensor holding a copy of data (may be NULL: zero-filled). */
+/* Pushes a new tensor holding a copy of data (NULL: zero-filled); raises
+ * like ts_pushtensor. */
 TS_API void ts_pushtensorcopy(struct lua_State *L, ts_dtype dtype, int ndim,
                               const int64_t *shape, const void *data);
-/* Returns a view of the tensor at idx, or NULL if it is not a tensor. */
+/* Returns a view of the tensor at idx, or NULL if it is not a tensor. The
+ * view and its data stay valid while the tensor is reachable from Lua. */
 TS_API const ts_TensorView *ts_totensor(struct lua_State *L, int idx);
 /* Like ts_totensor but raises a Lua argument error if it is not a tensor. */
 TS_API const ts_TensorView *ts_checktensor(struct lua_State *L, int idx);
 
-/* Sets the allocator used for this state's tensor memory (NULL: the state's
- * own, lua_getallocf). Must be called before tensors are made. */
+/* Sets where the memory of tensors, graphs and plans made from now on comes
+ * from: f (a host allocator; tensor data then lives outside the Lua heap) or,
+ * with f NULL, the state's own allocator (lua_getallocf), the default. Each
+ * object frees through the allocator it was made with, so f and ud must stay
+ * valid until lua_close. Call it before luaopen_tensorslow_core to cover the
+ * default graph too. A failed allocation raises "not enough memory ...". */
 TS_API void ts_setallocator(struct lua_State *L, ts_Alloc f, void *ud);
 
 #ifdef __cplusplus

@@ -18,7 +18,9 @@ return function(ts)
   local function need(i) return needed == nil or needed[i] end
   local function node(op_name, attrs, ...)
     local first = ...
-    return core.node(first.graph, op_name, nil, attrs, ...)
+    local n = core.node(first.graph, op_name, nil, attrs, ...)
+    if attrs then ts._node_attrs[n] = attrs end
+    return n
   end
 
   --- RegisterGradient(op_type, function(op, grad) return {grad_input1, ...} end)
@@ -244,6 +246,13 @@ return function(ts)
       out[k] = need(k) and node("reshape_like", nil, ts.gather(g, { k }, axis), x) or nil
     end
     return out
+  end)
+  reg("gather", function(op, g)
+    local x, idx = op.inputs[1], op.inputs[2]
+    return { node("gather_like", { axis = attrs_of(op).axis }, g, idx, x) }
+  end)
+  reg("gather_like", function(op, g)
+    return { need(1) and ts.gather(g, op.inputs[2], attrs_of(op).axis) or nil }
   end)
   reg("cast", function(op, g)
     local x = op.inputs[1]

@@ -107,6 +107,24 @@ end
 -- long as their graph).
 ts._node_attrs = setmetatable({}, { __mode = "k" })
 
+--- Raises msg at the first stack level outside tensorslow's own Lua files, so
+-- that an error points at the user's line whatever path led to it.
+local function raise(msg)
+  if type(msg) == "string" then
+    msg = msg:gsub("^[^:]*tensorslow[/\\][%w_]+%.lua:%d+: ", "")
+    local level = 2
+    while true do
+      local info = debug.getinfo(level, "S")
+      if not info then break end
+      if info.what ~= "C" and not info.source:find("tensorslow[/\\][%w_]+%.lua$") then break end
+      level = level + 1
+    end
+    error(msg, level)
+  end
+  error(msg, 2)
+end
+ts._raise = raise
+
 --- Applies op `name` with attributes to inputs: a node when any input is a
 -- node, otherwise a tensor computed at once. Shared by every op wrapper.
 function ts.apply(name, attrs, inputs, dtypes)
@@ -114,13 +132,13 @@ function ts.apply(name, attrs, inputs, dtypes)
   local g = graph_of(inputs, n)
   prepare(g, inputs, n, dtypes)
   if g then
-    local node_name = attrs and attrs.name
-    local node = core.node(g, name, node_name, attrs, table.unpack(inputs, 1, n))
-    if attrs then ts._node_attrs[node] = attrs end -- read back by gradients
-    return node
+    local ok, r = pcall(core.node, g, name, attrs and attrs.name, attrs, table.unpack(inputs, 1, n))
+    if not ok then raise(r) end
+    if attrs then ts._node_attrs[r] = attrs end -- read back by gradients
+    return r
   end
   local ok, r = pcall(core.apply, name, attrs, table.unpack(inputs, 1, n))
-  if not ok then error(r, 3) end
+  if not ok then raise(r) end
   return r
 end
 local apply = ts.apply
@@ -183,8 +201,49 @@ end
 local Session = core.Session
 ts.Session = Session
 
+-- sess:run(fetch, feed, {profile = true}) returns the values and a profile:
+-- per node and per op type, time and bytes, sorted by cost (like TF's RunMetadata).
+local Profile = {}
+Profile.__index = Profile
+function Profile.__tostring(p)
+  local lines = { ("%-28s %-16s %12s %8s %12s"):format("node", "op", "ms", "%", "bytes") }
+  local total = p.total > 0 and p.total or 1
+  for i = 1, math.min(#p.nodes, 20) do
+    local n = p.nodes[i]
+    lines[#lines + 1] = ("%-28s %-16s %12.4f %7.1f%% %12d"):format(n.name, n.op, n.seconds * 1e3,
+      100 * n.seconds / total, n.bytes)
+  end
+  if #p.nodes > 20 then lines[#lines + 1] = ("... %d more nodes"):format(#p.nodes - 20) end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = ("%-28s %-16s %12s %8s %12s"):format("op type", "count", "ms", "%", "bytes")
+  for _, o in ipairs(p.ops) do
+    lines[#lines + 1] = ("%-28s %-16d %12.4f %7.1f%% %12d"):format(o.op, o.count, o.seconds * 1e3,
+      100 * o.seconds / total, o.bytes)
+  end
+  lines[#lines + 1] = ("total %.4f ms in %d steps"):format(p.total * 1e3, #p.nodes)
+  return table.concat(lines, "\n")
+end
+core.set_profile_builder(function(steps)
+  local by_op, ops, total = {}, {}, 0
+  local nodes = {}
+  for i, s in ipairs(steps) do
+    nodes[i] = s
+    total = total + s.seconds
+    local o = by_op[s.op]
+    if not o then
+      o = { op = s.op, count = 0, seconds = 0, bytes = 0 }
+      by_op[s.op] = o
+      ops[#ops + 1] = o
+    end
+    o.count, o.seconds, o.bytes = o.count + 1, o.seconds + s.seconds, o.bytes + s.bytes
+  end
+  table.sort(nodes, function(a, b) return a.seconds > b.seconds end)
+  table.sort(ops, function(a, b) return a.seconds > b.seconds end)
+  return setmetatable({ steps = steps, nodes = nodes, ops = ops, total = total }, Profile)
+end)
+
 -- The rest of the API, one file per area; each extends ts.
-for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz" } do
+for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz", "saver" } do
   require("tensorslow." .. m)(ts)
 end
 

@@ -1,4 +1,231 @@
--- Shape op wrappers.
+-- Shape op wrappers (and transpose). Every op is ts.OP(x, ...), node:OP(...)
+-- and tensor:OP(...), all through ts.apply and one C kernel
+-- (src/ops_shape.c, src/ops_linalg.c). Axes, perm, begin and indices are
+-- 1-based here (negative from the end); the wrappers convert what the C
+-- attributes store 0-based. A trailing options table may give {name=}.
 -- Loaded by tensorslow/init.lua as require("tensorslow.shape")(ts).
-return function(ts) -- luacheck: no unused args
+return function(ts)
+  local apply, is_opts = ts.apply, ts._is_opts
+  local node_methods, tensor_methods = ts.core.node_methods, ts.core.tensor_methods
+  local is_node, is_tensor = ts.is_node, ts.is_tensor
+
+  -- ts.NAME and node:NAME; tensor:NAME unless the tensor has its own C method
+  -- of that name (reshape, cast: kept as they are).
+  local function define(name, f)
+    ts[name] = f
+    node_methods[name] = f
+    if tensor_methods[name] == nil then tensor_methods[name] = f end
+  end
+
+  local function with_name(attrs, opts)
+    if is_opts(opts) then attrs.name = opts.name end
+    return attrs
+  end
+
+  local function int_list(v, what)
+    if math.type(v) == "integer" then return { v } end
+    if type(v) ~= "table" or is_node(v) or is_tensor(v) then
+      error(what .. " must be a table of integers", 3)
+    end
+    local r = {}
+    for i = 1, #v do
+      if math.type(v[i]) ~= "integer" then
+        error(("%s: entry %d is not an integer"):format(what, i), 3)
+      end
+      r[i] = v[i]
+    end
+    return r
+  end
+
+  --- transpose(x [, perm] [, {name=}]): perm is 1-based; default reverses the axes.
+  define("transpose", function(x, perm, opts)
+    if opts == nil and is_opts(perm) then perm, opts = nil, perm end
+    local attrs = {}
+    if perm ~= nil then
+      local p = int_list(perm, "transpose: perm")
+      for i = 1, #p do
+        if p[i] < 1 then error(("transpose: perm entry %d is %d (axes are 1-based)"):format(i, p[i]), 2) end
+        p[i] = p[i] - 1
+      end
+      attrs.v1 = p
+    end
+    return apply("transpose", with_name(attrs, opts), { x, n = 1 })
+  end)
+
+  --- reshape(x, shape [, {name=}]): one entry may be -1.
+  define("reshape", function(x, shape, opts)
+    return apply("reshape", with_name({ v1 = int_list(shape, "reshape: shape") }, opts), { x, n = 1 })
+  end)
+
+  --- squeeze(x [, axis] [, {name=}]): removes the given size-1 axes (all when nil).
+  define("squeeze", function(x, axis, opts)
+    if opts == nil and is_opts(axis) then axis, opts = nil, axis end
+    return apply("squeeze", with_name({ axis = axis }, opts), { x, n = 1 })
+  end)
+
+  --- expand_dims(x, axis [, {name=}]): inserts a size-1 axis at position axis
+  -- (1 .. rank+1; -1 appends).
+  define("expand_dims", function(x, axis, opts)
+    if math.type(axis) ~= "integer" then error("expand_dims: axis must be an integer", 2) end
+    return apply("expand_dims", with_name({ axis = axis }, opts), { x, n = 1 })
+  end)
+
+  -- The inputs of a list op: list (array), or for the method form x then list
+  -- (or a single node/tensor).
+  local function list_inputs(first, rest, what)
+    local inputs = {}
+    local function add(v) inputs[#inputs + 1] = v end
+    if is_node(first) or is_tensor(first) then
+      add(first)
+      if is_node(rest) or is_tensor(rest) then add(rest)
+      elseif type(rest) == "table" then for i = 1, #rest do add(rest[i]) end end
+    elseif type(first) == "table" then
+      for i = 1, #first do add(first[i]) end
+    else
+      error(what .. ": expected a list of nodes or tensors", 3)
+    end
+    if #inputs == 0 then error(what .. ": the list is empty", 3) end
+    if #inputs > 64 then error(what .. ": more than 64 inputs", 3) end
+    inputs.n = #inputs
+    return inputs
+  end
+
+  -- ts.concat(list, axis) or x:concat(y_or_list, axis).
+  local function list_op(name)
+    define(name, function(a, b, c, d)
+      local inputs, axis, opts
+      if is_node(a) or is_tensor(a) then
+        inputs, axis, opts = list_inputs(a, b, name), c, d
+      else
+        inputs, axis, opts = list_inputs(a, nil, name), b, c
+      end
+      if is_opts(axis) and opts == nil then axis, opts = nil, axis end
+      return apply(name, with_name({ axis = axis or 1 }, opts), inputs)
+    end)
+  end
+  --- concat(list, axis): joins along an existing axis (default 1).
+  list_op("concat")
+  --- stack(list, axis): joins along a new axis (default 1).
+  list_op("stack")
+
+  local function slice_attrs(begin, size)
+    local b = int_list(begin, "slice: begin")
+    for i = 1, #b do
+      if b[i] == 0 then error(("slice: begin %d is 0 (indices are 1-based)"):format(i), 3) end
+      if b[i] > 0 then b[i] = b[i] - 1 end
+    end
+    local attrs = { v1 = b }
+    if size ~= nil then attrs.v2 = int_list(size, "slice: size") end
+    return attrs
+  end
+
+  --- slice(x, begin, size): begin 1-based (negative from the end), size -1 = to the end.
+  define("slice", function(x, begin, size, opts)
+    if opts == nil and is_opts(size) then size, opts = nil, size end
+    return apply("slice", with_name(slice_attrs(begin, size), opts), { x, n = 1 })
+  end)
+
+  local function shape_of(x)
+    if is_node(x) or is_tensor(x) then return x.shape end
+    return ts.tensor(x).shape
+  end
+
+  --- split(x, n_or_sizes, axis): a Lua array of pieces (through slice); n equal
+  -- pieces or the given sizes (one may be -1). The split axis must have a known size.
+  define("split", function(x, spec, axis, opts)
+    if opts == nil and is_opts(axis) then axis, opts = nil, axis end
+    axis = axis or 1
+    if not (is_node(x) or is_tensor(x)) then x = ts.tensor(x) end
+    local shape = shape_of(x)
+    if shape == nil then error("split: the rank of the input must be known", 2) end
+    local r = #shape
+    if math.type(axis) ~= "integer" then error("split: axis must be an integer", 2) end
+    local ax = axis < 0 and axis + r + 1 or axis
+    if ax < 1 or ax > r then
+      error(("split: axis %s is out of range for rank %d"):format(tostring(axis), r), 2)
+    end
+    local dim = shape[ax]
+    if dim < 0 then error(("split: the size of axis %d must be known"):format(ax), 2) end
+    local sizes = {}
+    if math.type(spec) == "integer" then
+      if spec < 1 or dim % spec ~= 0 then
+        error(("split: axis %d of size %d cannot be split into %d equal pieces"):format(ax, dim, spec), 2)
+      end
+      for i = 1, spec do sizes[i] = dim // spec end
+    else
+      sizes = int_list(spec, "split: sizes")
+      local hole, total = nil, 0
+      for i, s in ipairs(sizes) do
+        if s == -1 and not hole then hole = i
+        elseif s < 0 then error(("split: size %d is invalid"):format(s), 2)
+        else total = total + s end
+      end
+      if hole and total <= dim then sizes[hole] = dim - total; total = dim end
+      if total ~= dim then
+        error(("split: sizes add up to %d, axis %d has size %d"):format(total, ax, dim), 2)
+      end
+    end
+    local out, start = {}, 1
+    for i, s in ipairs(sizes) do
+      local begin, size = {}, {}
+      for d = 1, r do begin[d], size[d] = 1, -1 end
+      begin[ax], size[ax] = start, s
+      local o = opts and opts.name and { name = opts.name .. "_" .. i } or nil
+      out[i] = ts.slice(x, begin, size, o)
+      start = start + s
+    end
+    return out
+  end)
+
+  --- gather(x, indices [, axis]): indices int64/uint8 (Lua tables become int64),
+  -- 1-based; an index out of range is an error when the op runs.
+  define("gather", function(x, indices, axis, opts)
+    if opts == nil and is_opts(axis) then axis, opts = nil, axis end
+    return apply("gather", with_name({ axis = axis or 1 }, opts), { x, indices, n = 2 },
+      { nil, "int64" })
+  end)
+
+  --- tile(x, multiples)
+  define("tile", function(x, multiples, opts)
+    return apply("tile", with_name({ v1 = int_list(multiples, "tile: multiples") }, opts),
+      { x, n = 1 })
+  end)
+
+  --- pad(x, paddings {{before, after}, ...} [, constant_value = 0])
+  define("pad", function(x, paddings, value, opts)
+    if opts == nil and is_opts(value) then value, opts = nil, value end
+    if type(paddings) ~= "table" then error("pad: paddings must be {{before, after}, ...}", 2) end
+    local before, after = {}, {}
+    for i = 1, #paddings do
+      local p = paddings[i]
+      if type(p) ~= "table" or math.type(p[1]) ~= "integer" or math.type(p[2]) ~= "integer" then
+        error(("pad: paddings[%d] must be {before, after}"):format(i), 2)
+      end
+      before[i], after[i] = p[1], p[2]
+    end
+    if value ~= nil and type(value) ~= "number" then error("pad: constant_value must be a number", 2) end
+    return apply("pad", with_name({ v1 = before, v2 = after, f1 = value or 0 }, opts), { x, n = 1 })
+  end)
+
+  --- cast(x, dtype)
+  define("cast", function(x, dtype, opts)
+    if type(dtype) ~= "string" then error("cast: dtype must be a string", 2) end
+    return apply("cast", with_name({ dtype = dtype }, opts), { x, n = 1 })
+  end)
+
+  --- one_hot(indices, depth [, {dtype=, name=}]): 1-based indices give rows with a
+  -- 1 at that position; 0 or an index above depth gives a row of zeros.
+  define("one_hot", function(indices, depth, opts)
+    if math.type(depth) ~= "integer" then error("one_hot: depth must be an integer", 2) end
+    local attrs = { i1 = depth, dtype = is_opts(opts) and opts.dtype or "float64" }
+    return apply("one_hot", with_name(attrs, opts), { indices, n = 1 }, { "int64" })
+  end)
+
+  -- identity, stop_gradient (same kernel; the gradient code tells them apart),
+  -- zeros_like, ones_like.
+  for _, name in ipairs { "identity", "stop_gradient", "zeros_like", "ones_like" } do
+    define(name, function(x, opts)
+      return apply(name, is_opts(opts) and { name = opts.name } or nil, { x, n = 1 })
+    end)
+  end
 end

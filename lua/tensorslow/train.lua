@@ -40,7 +40,9 @@ return function(ts)
     return o
   end
 
-  function Optimizer:__tostring() return self.kind .. "(learning_rate=" .. tostring(self.learning_rate) .. ")" end
+  function Optimizer:__tostring()
+    return self.kind .. "(learning_rate=" .. tostring(self.learning_rate) .. ")"
+  end
 
   --- compute_gradients(loss [, var_list]) -> { {grad, var}, ... } (grad nil
   -- when the loss does not depend on var).
@@ -62,7 +64,9 @@ return function(ts)
   function Optimizer:_lr(v)
     local lr = self.learning_rate
     if is_node(lr) then
-      if lr.graph ~= v.graph then error(self.kind .. ": the learning rate node belongs to another graph", 4) end
+      if lr.graph ~= v.graph then
+        error(self.kind .. ": the learning rate node belongs to another graph", 4)
+      end
       return lr
     end
     return ts.constant(lr, { graph = v.graph, dtype = v.dtype, name = self.kind .. "/learning_rate" })
@@ -91,7 +95,9 @@ return function(ts)
   --- apply_gradients({ {grad, var}, ... }): one node that updates every var
   -- with a gradient when run.
   function Optimizer:apply_gradients(grads_and_vars)
-    if type(grads_and_vars) ~= "table" then error(self.kind .. ".apply_gradients: expected { {grad, var}, ... }", 2) end
+    if type(grads_and_vars) ~= "table" then
+      error(self.kind .. ".apply_gradients: expected { {grad, var}, ... }", 2)
+    end
     local ops, graph = {}, nil
     for i, gv in ipairs(grads_and_vars) do
       local g, v = gv[1], gv[2]
@@ -100,7 +106,9 @@ return function(ts)
       end
       graph = graph or v.graph
       if g ~= nil then
-        if not is_node(g) then error(("%s.apply_gradients: the gradient of '%s' is not a node"):format(self.kind, v.name), 2) end
+        if not is_node(g) then
+          error(("%s.apply_gradients: the gradient of '%s' is not a node"):format(self.kind, v.name), 2)
+        end
         ops[#ops + 1] = self:_apply(g, v)
       end
     end
@@ -180,8 +188,8 @@ return function(ts)
     o.slot_name = "RMSProp"
     function o._apply(self, g, v)
       local s = self:_get_slots(v, { 1, 0 })
-      return core.node(v.graph, "apply_rmsprop", nil, { f1 = self.decay, f2 = self.momentum, f3 = self.epsilon },
-        v, s[1], s[2], g, self:_lr(v))
+      local at = { f1 = self.decay, f2 = self.momentum, f3 = self.epsilon }
+      return core.node(v.graph, "apply_rmsprop", nil, at, v, s[1], s[2], g, self:_lr(v))
     end
     return o
   end
@@ -190,7 +198,8 @@ return function(ts)
   -- accum += g^2; var -= lr g / sqrt(accum). Slot "<var>/Adagrad".
   function train.AdagradOptimizer(lr, opts)
     lr, opts = opts_of("AdagradOptimizer", lr, opts)
-    local o = new_optimizer("Adagrad", lr, { initial_accumulator_value = opts.initial_accumulator_value or 0.1 })
+    local o = new_optimizer("Adagrad", lr,
+      { initial_accumulator_value = opts.initial_accumulator_value or 0.1 })
     o.slot_name = "Adagrad"
     function o._apply(self, g, v)
       local s = self:_get_slots(v, { self.initial_accumulator_value })

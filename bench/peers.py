@@ -1,0 +1,120 @@
+"""Peers of bench/ts_bench.lua: NumPy and PyTorch doing the same work.
+Prints "<peer>:<key> seconds" lines, median of REPS runs after a warm-up."""
+import os, sys, time
+import numpy as np
+import torch
+
+REPS = int(os.environ.get("REPS", "7"))
+only = sys.argv[1] if len(sys.argv) > 1 else None
+torch.set_num_threads(int(os.environ.get("TS_THREADS", "2")))
+
+
+def median(f, reps=REPS):
+    f()
+    t = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        t.append(time.perf_counter() - t0)
+    t.sort()
+    return t[(reps - 1) // 2]
+
+
+def emit(peer, key, v):
+    print(f"{peer}:{key} {v:.9g}", flush=True)
+
+
+def want(name):
+    return only is None or only in name
+
+
+if want("overhead"):
+    def np_chain():
+        for _ in range(100):
+            y = np.float64(0.0)
+            one = np.float64(1.0)
+            for _ in range(1000):
+                y = y + one
+    emit("numpy", "overhead_chain1000x100", median(np_chain))
+
+    def torch_chain():
+        one = torch.tensor(1.0, dtype=torch.float64)
+        for _ in range(100):
+            y = torch.tensor(0.0, dtype=torch.float64)
+            for _ in range(1000):
+                y = y + one
+    emit("torch", "overhead_chain1000x100", median(torch_chain, 5))
+
+if want("gemm"):
+    for n in (256, 512, 1024, 2048):
+        for dt in ("float32", "float64"):
+            a = np.full((n, n), 0.25, dtype=dt)
+            emit("numpy", f"gemm_{dt}_{n}", median(lambda: a @ a, 5))
+            ta = torch.from_numpy(a)
+            emit("torch", f"gemm_{dt}_{n}", median(lambda: ta @ ta, 5))
+
+if want("elementwise"):
+    n = 1 << 20
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(n, dtype=np.float32)
+    y = rng.standard_normal(n, dtype=np.float32)
+    z = rng.standard_normal(n, dtype=np.float32)
+    emit("numpy", "ew_exp_mul_add", median(lambda: np.exp(x) * y + z))
+    tx, ty, tz = (torch.from_numpy(a) for a in (x, y, z))
+    emit("torch", "ew_exp_mul_add", median(lambda: torch.exp(tx) * ty + tz))
+    s = x.reshape(1024, 1024)
+
+    def np_softmax():
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    emit("numpy", "ew_softmax", median(np_softmax))
+    ts_ = torch.from_numpy(s)
+    emit("torch", "ew_softmax", median(lambda: torch.softmax(ts_, dim=1)))
+
+
+def load_mlp_fixture():
+    import re
+    here = os.path.dirname(os.path.abspath(__file__))
+    import json
+    with open(os.path.join(here, "..", "spec", "fixtures", "tensorslow_mlp.json")) as f:
+        return json.load(f)
+
+
+if want("mlp"):
+    fx = load_mlp_fixture()
+    X = np.array(fx["X"], dtype=np.float64)
+    C = np.array(fx["c"], dtype=np.float64)
+    init = fx["initial"]
+    lr, steps = fx["learning_rate"], fx["steps"]
+
+    def np_mlp():
+        Wh, bh = np.array(init["W_hidden"]), np.array(init["b_hidden"])
+        Wo, bo = np.array(init["W_output"]), np.array(init["b_output"])
+        for _ in range(steps):
+            H = 1 / (1 + np.exp(-(X @ Wh + bh)))
+            A = H @ Wo + bo
+            E = np.exp(A - A.max(axis=1, keepdims=True))
+            P = E / E.sum(axis=1, keepdims=True)
+            J = -np.sum(C * np.log(P))
+            dA = P - C
+            dWo, dbo = H.T @ dA, dA.sum(axis=0)
+            dH = dA @ Wo.T
+            dZ = dH * H * (1 - H)
+            dWh, dbh = X.T @ dZ, dZ.sum(axis=0)
+            Wh -= lr * dWh; bh -= lr * dbh; Wo -= lr * dWo; bo -= lr * dbo
+        return J
+    emit("numpy", "mlp_1000_steps", median(np_mlp, 5))
+
+    def torch_mlp():
+        Xt, Ct = torch.from_numpy(X), torch.from_numpy(C)
+        params = [torch.tensor(init[k], dtype=torch.float64, requires_grad=True)
+                  for k in ("W_hidden", "b_hidden", "W_output", "b_output")]
+        opt = torch.optim.SGD(params, lr=lr)
+        Wh, bh, Wo, bo = params
+        for _ in range(steps):
+            opt.zero_grad()
+            P = torch.softmax(torch.sigmoid(Xt @ Wh + bh) @ Wo + bo, dim=1)
+            J = -(Ct * torch.log(P)).sum()
+            J.backward()
+            opt.step()
+    emit("torch", "mlp_1000_steps", median(torch_mlp, 5))

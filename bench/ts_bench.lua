@@ -1,0 +1,65 @@
+-- tensorslow's side of `make bench`: prints "key seconds" lines (median of REPS runs after a
+-- warm-up). Keys match bench/peers.py so bench/report.lua can set them side by side.
+local ts = require "tensorslow"
+local REPS = tonumber(os.getenv("REPS")) or 7
+local only = arg[1]
+
+-- wall-clock time from luasystem (installed with busted); os.clock counts CPU time of all threads
+local clock = require("system").gettime
+
+local function median(f, reps)
+  reps = reps or REPS
+  f()
+  local t = {}
+  for r = 1, reps do
+    local t0 = clock()
+    f()
+    t[r] = clock() - t0
+  end
+  table.sort(t)
+  return t[(reps + 1) // 2]
+end
+
+local function emit(key, v) print(("%s %.9g"):format(key, v)) end
+local function want(name) return not only or name:find(only, 1, true) end
+
+if want("overhead") then
+  local g = ts.Graph():as_default()
+  local x = ts.placeholder { shape = {} }
+  local one = ts.constant(1)
+  local y = x
+  for _ = 1, 1000 do y = y + one end
+  local s = ts.Session(g)
+  local feed = { [x] = ts.tensor(0) }
+  emit("overhead_chain1000x100", median(function() for _ = 1, 100 do s:run(y, feed) end end))
+end
+
+if want("gemm") then
+  for _, n in ipairs { 256, 512, 1024, 2048 } do
+    for _, dt in ipairs { "float32", "float64" } do
+      local g = ts.Graph():as_default()
+      local a = ts.placeholder { shape = { n, n }, dtype = dt }
+      local b = ts.placeholder { shape = { n, n }, dtype = dt }
+      local c = ts.matmul(a, b)
+      local s = ts.Session(g)
+      local ta = ts.fill({ n, n }, 0.25, dt)
+      local feed = { [a] = ta, [b] = ta }
+      emit(("gemm_%s_%d"):format(dt, n), median(function() s:run(c, feed) end, 5))
+    end
+  end
+end
+
+if want("startup") then
+  local cmd = "lua5.4 -e 'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path;"
+    .. "package.cpath=\"build/?.so;\"..package.cpath; require \"tensorslow\"'"
+  local base = "lua5.4 -e ''"
+  local function run(c, n)
+    local t0 = clock()
+    for _ = 1, n do os.execute(c) end
+    return (clock() - t0) / n
+  end
+  local total = median(function() return run(cmd, 20) end, 5)
+  local bare = median(function() return run(base, 20) end, 5)
+  emit("startup", total)
+  emit("startup_bare_lua", bare)
+end

@@ -1,0 +1,14 @@
+-- A perceptron with fixed weights for the C host (host.c): scores = x W + b,
+-- one row of x per sample, one column per class. Returns the predict function.
+local ts = require "tensorslow"
+
+local g = ts.Graph()
+local W = ts.Variable({ { 1, -1 }, { 0.5, 2 }, { -2, 0.25 } }, { name = "W", graph = g })
+local b = ts.Variable({ 0.5, -1 }, { name = "b", graph = g })
+local x = ts.placeholder { name = "x", shape = { -1, 3 }, graph = g }
+local scores = ts.matmul(x, W) + b
+local sess = ts.Session(g)
+
+return function(batch)
+  return sess:run(scores, { [x] = batch })
+end

@@ -1,0 +1,68 @@
+-- ts.train.Saver: checkpoints of variables as one safetensors file.
+return function(ts)
+  ts.train = ts.train or {}
+
+  local Saver = {}
+  Saver.__index = Saver
+
+  local function shape_str(s) return "[" .. table.concat(s, ", ") .. "]" end
+
+  --- Saver([var_list]): var_list defaults to every variable of the session's graph
+  -- at save/restore time (optimizer slots included: they are variables too).
+  function ts.train.Saver(var_list)
+    if var_list ~= nil and type(var_list) ~= "table" then
+      error("Saver: var_list must be an array of variables", 2)
+    end
+    return setmetatable({ var_list = var_list }, Saver)
+  end
+
+  local function variables(self, sess)
+    local list = self.var_list or sess:graph():variables()
+    for i, v in ipairs(list) do
+      if not ts.is_node(v) or v.op ~= "variable" then
+        error(("Saver: entry %d of var_list is not a variable"):format(i), 3)
+      end
+    end
+    return list
+  end
+
+  --- saver:save(sess, path): writes every variable's value keyed by its name
+  -- (atomically: a temporary file renamed over path). Returns path.
+  function Saver:save(sess, path)
+    if type(path) ~= "string" then error("save: path must be a string", 2) end
+    local tensors = {}
+    for _, v in ipairs(variables(self, sess)) do
+      if tensors[v.name] then error("save: two variables are named '" .. v.name .. "'", 2) end
+      tensors[v.name] = v:value()
+    end
+    ts.io.save_safetensors(path, tensors, { format = "tensorslow" })
+    return path
+  end
+
+  --- saver:restore(sess, path): assigns the saved values back, checking that every
+  -- variable is present with the same shape and dtype.
+  function Saver:restore(sess, path)
+    if type(path) ~= "string" then error("restore: path must be a string", 2) end
+    local tensors = ts.io.load_safetensors(path)
+    local vars = variables(self, sess)
+    for _, v in ipairs(vars) do
+      local t = tensors[v.name]
+      if not t then
+        error(("restore: variable '%s' is missing from %s"):format(v.name, path), 2)
+      end
+      if t.dtype ~= v.dtype then
+        error(("restore: variable '%s' has dtype %s, %s holds %s"):format(v.name, v.dtype, path,
+          t.dtype), 2)
+      end
+      local vs, saved = v.shape, t.shape
+      local same = #vs == #saved
+      for i = 1, #vs do same = same and vs[i] == saved[i] end
+      if not same then
+        error(("restore: variable '%s' has shape %s, %s holds %s"):format(v.name, shape_str(vs),
+          path, shape_str(saved)), 2)
+      end
+    end
+    for _, v in ipairs(vars) do v:assign(tensors[v.name]) end
+    return path
+  end
+end

@@ -1,0 +1,312 @@
+local ts = require "tensorslow"
+local H = require "helpers"
+
+local FLOATS = { float32 = 1e-6, float64 = 1e-12 }
+
+-- Runs f(dtype, tol) for both float dtypes.
+local function each_float(f)
+  for dt, tol in pairs(FLOATS) do f(dt, tol) end
+end
+
+-- Runs node in a fresh session with feeds.
+local function run(g, node, feeds)
+  local sess <close> = ts.Session(g)
+  return sess:run(node, feeds or {})
+end
+
+local function erf(x) -- Abramowitz-Stegun 7.1.26 is too coarse; use a series
+  local sum, term, n = x, x, 0
+  repeat
+    n = n + 1
+    term = -term * x * x / n
+    local add = term / (2 * n + 1)
+    sum = sum + add
+  until math.abs(add) < 1e-17
+  return 2 / math.sqrt(math.pi) * sum
+end
+
+local function map(t, f)
+  local r = {}
+  for i, v in ipairs(t) do r[i] = f(v) end
+  return r
+end
+
+local XS = { -2.5, -1, -0.25, 0, 0.5, 1, 3 }
+local POS = { 0.25, 0.5, 1, 2, 9 }
+
+describe("unary maps", function()
+  local cases = {
+    { "negative", XS, function(x) return -x end },
+    { "abs", XS, math.abs },
+    { "sign", XS, function(x) return x > 0 and 1 or (x < 0 and -1 or 0) end },
+    { "square", XS, function(x) return x * x end },
+    { "exp", XS, math.exp },
+    { "log", POS, math.log },
+    { "log1p", POS, function(x) return math.log(1 + x) end },
+    { "sqrt", POS, math.sqrt },
+    { "rsqrt", POS, function(x) return 1 / math.sqrt(x) end },
+    { "reciprocal", POS, function(x) return 1 / x end },
+    { "sin", XS, math.sin },
+    { "cos", XS, math.cos },
+    { "tanh", XS, function(x) return (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1) end },
+    { "sigmoid", XS, function(x) return 1 / (1 + math.exp(-x)) end },
+    { "relu", XS, function(x) return math.max(x, 0) end },
+    { "leaky_relu", XS, function(x) return x < 0 and 0.2 * x or x end },
+    { "elu", XS, function(x) return x < 0 and math.exp(x) - 1 or x end },
+    { "softplus", XS, function(x) return math.log(1 + math.exp(x)) end },
+    { "gelu", XS, function(x) return 0.5 * x * (1 + erf(x / math.sqrt(2))) end },
+  }
+  for _, c in ipairs(cases) do
+    local name, xs, f = c[1], c[2], c[3]
+    it(name .. " matches the closed form in float32 and float64, eagerly", function()
+      each_float(function(dt, tol)
+        local t = ts.tensor(xs, dt)
+        H.tensor(ts[name](t), map(xs, f), dt, tol)
+        H.tensor(t[name](t), map(xs, f), dt, tol)
+      end)
+    end)
+    it(name .. " builds a node that a Session runs", function()
+      each_float(function(dt, tol)
+        local g = ts.Graph()
+        local x = ts.placeholder { graph = g, dtype = dt, shape = { -1 } }
+        local y = x[name](x)
+        assert.are.equal(dt, y.dtype)
+        assert.are.same({ -1 }, y.shape)
+        H.tensor(run(g, y, { [x] = xs }), map(xs, f), dt, tol)
+      end)
+    end)
+  end
+
+  it("keeps the shape of a rank-2 input and of a scalar", function()
+    local r = ts.exp(ts.tensor { { 0, 1 }, { 2, 3 } })
+    assert.are.same({ 2, 2 }, r.shape)
+    local s = ts.sqrt(ts.tensor(4))
+    assert.are.same({}, s.shape)
+    H.close(2, s:item())
+  end)
+
+  it("maps an empty tensor to an empty tensor", function()
+    local r = ts.exp(ts.zeros { 0, 3 })
+    assert.are.same({ 0, 3 }, r.shape)
+  end)
+
+  it("negative, abs, sign and square work on int64", function()
+    local t = ts.tensor({ -3, 0, 2 }, "int64")
+    H.tensor(ts.negative(t), { 3, 0, -2 }, "int64", 0)
+    H.tensor(ts.abs(t), { 3, 0, 2 }, "int64", 0)
+    H.tensor(ts.sign(t), { -1, 0, 1 }, "int64", 0)
+    H.tensor(ts.square(t), { 9, 0, 4 }, "int64", 0)
+    H.tensor(-t, { 3, 0, -2 }, "int64", 0)
+  end)
+
+  it("math needing floats on an int64 tensor says to cast", function()
+    local t = ts.tensor({ 1, 2 }, "int64")
+    H.fails(function() return ts.exp(t) end, "exp does not support dtype int64 (use cast")
+    H.fails(function() return t:sigmoid() end, "sigmoid does not support dtype int64")
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, dtype = "int64", shape = { 2 } }
+    H.fails(function() return ts.log(x, { name = "mylog" }) end,
+      "log 'mylog' does not support dtype int64 (use cast")
+  end)
+
+  it("leaky_relu and elu take alpha as a number or an option", function()
+    each_float(function(dt, tol)
+      local t = ts.tensor({ -2, 3 }, dt)
+      H.tensor(ts.leaky_relu(t, 0.5), { -1, 3 }, dt, tol)
+      H.fails(function() return ts.leaky_relu(t, "x") end, "alpha must be a number, got x")
+      H.tensor(t:leaky_relu { alpha = 0.1 }, { -0.2, 3 }, dt, tol)
+      H.tensor(ts.elu(t, { alpha = 2 }), { 2 * (math.exp(-2) - 1), 3 }, dt, tol)
+      local g = ts.Graph()
+      local x = ts.placeholder { graph = g, dtype = dt }
+      local y = ts.leaky_relu(x, { alpha = 0.5, name = "lr" })
+      assert.are.equal("lr", y.name)
+      H.tensor(run(g, y, { [x] = { -2, 3 } }), { -1, 3 }, dt, tol)
+      H.tensor(run(g, ts.leaky_relu(x), { [x] = { -2, 3 } }), { -0.4, 3 }, dt, tol)
+    end)
+  end)
+
+  it("is numerically stable at large magnitudes", function()
+    each_float(function(dt)
+      local t = ts.tensor({ -1000, 1000 }, dt)
+      H.tensor(ts.sigmoid(t), { 0, 1 }, dt, 0)
+      H.tensor(ts.softplus(t), { 0, 1000 }, dt, 0)
+      H.tensor(ts.tanh(t), { -1, 1 }, dt, 0)
+      H.tensor(ts.elu(t), { -1, 1000 }, dt, 0)
+      H.tensor(ts.gelu(t), { 0, 1000 }, dt, 0)
+    end)
+  end)
+
+  it("relu and sign let NaN through", function()
+    local nan = 0 / 0
+    local r = ts.relu(ts.tensor { nan, -1 }):totable()
+    assert.is_true(r[1] ~= r[1])
+    assert.are.equal(0, r[2])
+    local s = ts.sign(ts.tensor { nan }):totable()
+    assert.is_true(s[1] ~= s[1])
+  end)
+end)
+
+describe("binary ops", function()
+  it("maximum, minimum and squared_difference in both float dtypes", function()
+    each_float(function(dt, tol)
+      local a, b = ts.tensor({ 1, 5, -2 }, dt), ts.tensor({ 3, 4, -2 }, dt)
+      H.tensor(ts.maximum(a, b), { 3, 5, -2 }, dt, tol)
+      H.tensor(a:minimum(b), { 1, 4, -2 }, dt, tol)
+      H.tensor(ts.squared_difference(a, b), { 4, 1, 0 }, dt, tol)
+    end)
+  end)
+
+  it("maximum and minimum work on int64 and propagate NaN", function()
+    local a, b = ts.tensor({ 1, 5 }, "int64"), ts.tensor({ 3, 4 }, "int64")
+    H.tensor(ts.maximum(a, b), { 3, 5 }, "int64", 0)
+    H.tensor(ts.minimum(a, b), { 1, 4 }, "int64", 0)
+    H.tensor(ts.squared_difference(a, b), { 4, 1 }, "int64", 0)
+    local m = ts.maximum(ts.tensor { 0 / 0, 1 }, ts.tensor { 1, 0 / 0 }):totable()
+    assert.is_true(m[1] ~= m[1] and m[2] ~= m[2])
+  end)
+
+  it("broadcasts a scalar, a row, a column and a lower-rank operand", function()
+    each_float(function(dt, tol)
+      local m = ts.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, dt)
+      H.tensor(ts.maximum(m, 3.5), { { 3.5, 3.5, 3.5 }, { 4, 5, 6 } }, dt, tol)
+      H.tensor(ts.minimum(2, m), { { 1, 2, 2 }, { 2, 2, 2 } }, dt, tol)
+      local row = ts.tensor({ { 10, 0, 10 } }, dt)
+      H.tensor(ts.maximum(m, row), { { 10, 2, 10 }, { 10, 5, 10 } }, dt, tol)
+      local col = ts.tensor({ { 2 }, { 5 } }, dt)
+      H.tensor(ts.squared_difference(m, col), { { 1, 0, 1 }, { 1, 0, 1 } }, dt, tol)
+      local vec = ts.tensor({ 3, 2, 1 }, dt)
+      local r = ts.minimum(ts.tensor({ { { 1, 2, 3 } }, { { 4, 5, 6 } } }, dt), vec)
+      assert.are.same({ 2, 1, 3 }, r.shape)
+      H.tensor(r, { { { 1, 2, 1 } }, { { 3, 2, 1 } } }, dt, tol)
+      -- column against row: outer broadcast
+      H.tensor(ts.maximum(col, ts.tensor({ 1, 3, 6 }, dt)), { { 2, 3, 6 }, { 5, 5, 6 } }, dt, tol)
+    end)
+  end)
+
+  it("builds nodes with broadcast shapes, unknown dims included", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { -1, 3 } }
+    local y = ts.placeholder { graph = g, shape = { 3 } }
+    local z = ts.maximum(x, y)
+    assert.are.same({ -1, 3 }, z.shape)
+    local u = ts.placeholder { graph = g }
+    assert.is_nil(ts.minimum(x, u).shape)
+    H.tensor(run(g, z, { [x] = { { 1, 5, 0 } }, [y] = { 2, 2, 2 } }), { { 2, 5, 2 } })
+  end)
+
+  it("mixing float32 and float64 is an error", function()
+    H.fails(function() return ts.maximum(ts.tensor({ 1 }, "float32"), ts.tensor { 1 }) end,
+      "maximum: dtypes float32 and float64 do not match")
+    local g = ts.Graph()
+    local a = ts.placeholder { graph = g, dtype = "float32" }
+    local b = ts.placeholder { graph = g, dtype = "float64" }
+    H.fails(function() return ts.less(a, b) end, "less: dtypes float32 and float64 do not match")
+  end)
+
+  it("a Lua number adopts the other operand's dtype", function()
+    H.tensor(ts.maximum(ts.tensor({ 1, 4 }, "float32"), 2), { 2, 4 }, "float32", 0)
+    H.tensor(ts.minimum(2, ts.tensor({ 1, 4 }, "int64")), { 1, 2 }, "int64", 0)
+  end)
+
+  it("incompatible shapes name both shapes", function()
+    H.fails(function() return ts.maximum(ts.zeros { 2, 3 }, ts.zeros { 4 }) end,
+      "maximum: shapes [2, 3] and [4] cannot be broadcast together")
+    local g = ts.Graph()
+    local a = ts.placeholder { graph = g, shape = { 2, 3 } }
+    local b = ts.placeholder { graph = g, shape = { 2 } }
+    H.fails(function() return ts.squared_difference(a, b, { name = "sd" }) end,
+      "squared_difference 'sd': shapes [2, 3] and [2] cannot be broadcast together")
+  end)
+
+  it("shape mismatch found at run time names the shapes", function()
+    local g = ts.Graph()
+    local a = ts.placeholder { graph = g, shape = { -1 } }
+    local b = ts.placeholder { graph = g, shape = { -1 } }
+    local c = ts.maximum(a, b)
+    H.fails(function() return run(g, c, { [a] = { 1, 2 }, [b] = { 1, 2, 3 } }) end,
+      "shapes [2] and [3] cannot be broadcast together")
+  end)
+
+  it("works on empty tensors", function()
+    local r = ts.maximum(ts.zeros { 0, 3 }, ts.zeros { 3 })
+    assert.are.same({ 0, 3 }, r.shape)
+  end)
+end)
+
+describe("comparisons", function()
+  local ops = {
+    equal = { 0, 1, 0 },
+    not_equal = { 1, 0, 1 },
+    less = { 1, 0, 0 },
+    less_equal = { 1, 1, 0 },
+    greater = { 0, 0, 1 },
+    greater_equal = { 0, 1, 1 },
+  }
+  for name, want in pairs(ops) do
+    it(name .. " returns uint8 0/1 for every dtype", function()
+      for _, dt in ipairs { "float32", "float64", "int64", "uint8" } do
+        local a, b = ts.tensor({ 1, 2, 3 }, dt), ts.tensor({ 2, 2, 2 }, dt)
+        H.tensor(ts[name](a, b), want, "uint8", 0)
+        H.tensor(a[name](a, 2), want, "uint8", 0)
+      end
+    end)
+  end
+
+  it("broadcasts and runs in a graph", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, dtype = "float32", shape = { 2, -1 } }
+    local c = ts.greater(x, ts.constant({ { 1 }, { 4 } }, { graph = g, dtype = "float32" }))
+    assert.are.equal("uint8", c.dtype)
+    assert.are.same({ 2, -1 }, c.shape)
+    H.tensor(run(g, c, { [x] = { { 0, 2 }, { 5, 3 } } }), { { 0, 1 }, { 1, 0 } }, "uint8", 0)
+  end)
+
+  it("NaN is unequal to everything", function()
+    local n = ts.tensor { 0 / 0 }
+    H.tensor(ts.equal(n, n), { 0 }, "uint8", 0)
+    H.tensor(ts.not_equal(n, n), { 1 }, "uint8", 0)
+    H.tensor(ts.less(n, 1), { 0 }, "uint8", 0)
+  end)
+end)
+
+describe("where", function()
+  it("picks from a or b element-wise in both float dtypes", function()
+    each_float(function(dt, tol)
+      local a, b = ts.tensor({ 1, 2, 3 }, dt), ts.tensor({ -1, -2, -3 }, dt)
+      local c = ts.greater(a, 1.5)
+      H.tensor(ts.where(c, a, b), { -1, 2, 3 }, dt, tol)
+      H.tensor(c:where(a, b), { -1, 2, 3 }, dt, tol)
+    end)
+  end)
+
+  it("broadcasts cond, a and b three ways", function()
+    local cond = ts.tensor({ { 1 }, { 0 } }, "uint8")     -- [2, 1]
+    local a = ts.tensor { 1, 2, 3 }                       -- [3]
+    local b = ts.tensor { { { 10 } }, { { 20 } } }        -- [2, 1, 1]
+    local r = ts.where(cond, a, b)
+    assert.are.same({ 2, 2, 3 }, r.shape)
+    H.tensor(r, { { { 1, 2, 3 }, { 10, 10, 10 } }, { { 1, 2, 3 }, { 20, 20, 20 } } })
+    H.tensor(ts.where(ts.tensor({ 1, 0 }, "uint8"), 5, 7), { 5, 7 }, "float64", 0)
+    H.tensor(ts.where({ 0, 1 }, ts.tensor({ 1, 2 }, "int64"), 0), { 0, 2 }, "int64", 0)
+  end)
+
+  it("runs in a graph with the dtype of a and b", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, dtype = "float32", shape = { -1 } }
+    local y = ts.where(ts.less(x, 0), ts.negative(x), x)
+    assert.are.equal("float32", y.dtype)
+    assert.are.same({ -1 }, y.shape)
+    H.tensor(run(g, y, { [x] = { -2, 3 } }), { 2, 3 }, "float32", 0)
+  end)
+
+  it("rejects a non-uint8 condition, mixed dtypes and bad shapes", function()
+    H.fails(function() return ts.where(ts.tensor { 1, 0 }, ts.tensor { 1, 2 }, ts.tensor { 3, 4 }) end,
+      "where: the condition must be uint8")
+    H.fails(function()
+      return ts.where(ts.tensor({ 1 }, "uint8"), ts.tensor({ 1 }, "float32"), ts.tensor { 1 })
+    end, "dtypes float32 and float64 do not match")
+    H.fails(function()
+      return ts.where(ts.tensor({ 1, 0, 1 }, "uint8"), ts.zeros { 2 }, ts.zeros { 2 })
+    end, "shapes [3] and [2] cannot be broadcast together")
+  end)
+end)

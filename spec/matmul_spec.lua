@@ -1,0 +1,167 @@
+local ts = require "tensorslow"
+local H = require "helpers"
+
+local FLOATS = { float32 = 1e-6, float64 = 1e-12 }
+
+-- Eager, then graph with known and unknown placeholder shapes.
+local function both(f, ins, expected, shape, dtype, tol)
+  local r = f(table.unpack(ins))
+  assert.are.same(shape, r.shape)
+  H.tensor(r, expected, dtype, tol)
+  for _, known in ipairs { true, false } do
+    local g = ts.Graph()
+    local phs, feed = {}, {}
+    for i, t in ipairs(ins) do
+      phs[i] = ts.placeholder { graph = g, dtype = t.dtype, shape = known and t.shape or nil }
+      feed[phs[i]] = t
+    end
+    local node = f(table.unpack(phs))
+    if known then assert.are.same(shape, node.shape) end
+    local sess <close> = ts.Session(g)
+    local v = sess:run(node, feed)
+    assert.are.same(shape, v.shape)
+    H.tensor(v, expected, dtype, tol)
+  end
+end
+
+local A = { { 1, 2 }, { 3, 4 } }
+local B = { { 5, 6 }, { 7, 8 } }
+local I = { { 1, 0 }, { 0, 1 } }
+local A2 = { { 2, 4 }, { 6, 8 } }
+local X = { { 1, 2, 3 }, { 4, 5, 6 } }
+
+for dt, tol in pairs(FLOATS) do
+  describe("matmul (" .. dt .. ")", function()
+    local a, b, x = ts.tensor(A, dt), ts.tensor(B, dt), ts.tensor(X, dt)
+    local mm = function(p, q, o) return ts.matmul(p, q, o) end
+
+    it("multiplies 2-D operands with each transpose flag", function()
+      both(function(p, q) return mm(p, q) end, { a, b }, { { 19, 22 }, { 43, 50 } }, { 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q, { transpose_a = true }) end, { a, b },
+        { { 26, 30 }, { 38, 44 } }, { 2, 2 }, dt, tol)
+      both(function(p, q) return p:matmul(q, { transpose_b = true }) end, { a, b },
+        { { 17, 23 }, { 39, 53 } }, { 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q, { transpose_a = true, transpose_b = true }) end, { a, b },
+        { { 23, 31 }, { 34, 46 } }, { 2, 2 }, dt, tol)
+    end)
+
+    it("uses the transposed shapes of non-square operands", function()
+      both(function(p) return mm(p, p, { transpose_a = true }) end, { x },
+        { { 17, 22, 27 }, { 22, 29, 36 }, { 27, 36, 45 } }, { 3, 3 }, dt, tol)
+      both(function(p) return mm(p, p, { transpose_b = true }) end, { x }, { { 14, 32 }, { 32, 77 } },
+        { 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { x, ts.tensor({ { 1 }, { 0 }, { -1 } }, dt) },
+        { { -2 }, { -2 } }, { 2, 1 }, dt, tol)
+    end)
+
+    it("multiplies matrices and vectors", function()
+      local v = ts.tensor({ 1, 1 }, dt)
+      both(function(p, q) return mm(p, q) end, { a, v }, { 3, 7 }, { 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { v, a }, { 4, 6 }, { 2 }, dt, tol)
+      both(function(p, q) return mm(p, q, { transpose_a = true }) end, { a, v }, { 4, 6 }, { 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { v, v }, 2, {}, dt, tol)
+    end)
+
+    it("batches 3-D operands, with a shared 2-D operand on either side", function()
+      local a3 = ts.tensor({ A, A2 }, dt)
+      local b3 = ts.tensor({ B, I }, dt)
+      both(function(p, q) return mm(p, q) end, { a3, b },
+        { { { 19, 22 }, { 43, 50 } }, { { 38, 44 }, { 86, 100 } } }, { 2, 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { a3, b3 },
+        { { { 19, 22 }, { 43, 50 } }, A2 }, { 2, 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { a, b3 }, { { { 19, 22 }, { 43, 50 } }, A },
+        { 2, 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q, { transpose_a = true }) end, { a3, b },
+        { { { 26, 30 }, { 38, 44 } }, { { 52, 60 }, { 76, 88 } } }, { 2, 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q, { transpose_b = true }) end, { a3, b3 },
+        { { { 17, 23 }, { 39, 53 } }, A2 }, { 2, 2, 2 }, dt, tol)
+      -- [2, 2, 3] x [3] -> [2, 2]
+      both(function(p, q) return mm(p, q) end, { ts.tensor({ X, X }, dt), ts.tensor({ 1, 0, 1 }, dt) },
+        { { 4, 10 }, { 4, 10 } }, { 2, 2 }, dt, tol)
+    end)
+
+    it("handles empty operands", function()
+      both(function(p, q) return mm(p, q) end, { ts.zeros({ 0, 2 }, dt), b }, {}, { 0, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { ts.zeros({ 2, 0 }, dt), ts.zeros({ 0, 3 }, dt) },
+        { { 0, 0, 0 }, { 0, 0, 0 } }, { 2, 3 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { ts.zeros({ 0, 2, 2 }, dt), b }, {}, { 0, 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { a, ts.zeros({ 0, 2, 2 }, dt) }, {}, { 0, 2, 2 }, dt, tol)
+      both(function(p, q) return mm(p, q) end, { ts.zeros({ 0, 2, 3 }, dt), ts.zeros({ 0, 3, 1 }, dt) }, {},
+        { 0, 2, 1 }, dt, tol)
+      H.fails(function() mm(ts.zeros({ 0, 2, 2 }, dt), ts.zeros({ 3, 2, 2 }, dt)) end, "batch sizes differ")
+    end)
+
+    it("reports mismatched shapes naming the op and both shapes", function()
+      H.fails(function() mm(x, x) end, "inner dimensions do not match: [2, 3] times [2, 3]")
+      H.fails(function() mm(x, x, { transpose_a = true, transpose_b = true }) end,
+        "[2, 3] transposed times [2, 3] transposed")
+      H.fails(function() mm(ts.zeros({ 2, 2, 2 }, dt), ts.zeros({ 3, 2, 2 }, dt)) end,
+        "batch sizes differ: [2, 2, 2] and [3, 2, 2]")
+      H.fails(function() mm(ts.zeros({ 1, 1, 1, 1 }, dt), a) end, "rank 1, 2 or 3")
+      local g = ts.Graph()
+      local p = ts.placeholder { graph = g, dtype = dt, shape = { -1, 3 } }
+      H.fails(function() ts.matmul(p, a, { name = "mm" }) end, "matmul 'mm': inner dimensions")
+      local pb = ts.placeholder { graph = g, dtype = dt, shape = { -1, 2, 2 } }
+      assert.are.same({ -1, 2, 2 }, ts.matmul(pb, a).shape)
+      assert.are.same({ -1, 2, 2 }, ts.matmul(a, pb).shape)
+      local q = ts.placeholder { graph = g, dtype = dt }
+      local y = ts.matmul(q, a, { name = "late" })
+      local sess <close> = ts.Session(g)
+      H.fails(function() sess:run(y, { [q] = x }) end, "matmul 'late': inner dimensions do not match")
+    end)
+  end)
+end
+
+describe("matmul dtypes", function()
+  it("refuses integers with a hint and mixed float dtypes", function()
+    H.fails(function() ts.matmul(ts.tensor({ { 1 } }, "int64"), ts.tensor({ { 1 } }, "int64")) end,
+      "use cast to float32 or float64")
+    H.fails(function() ts.matmul(ts.tensor({ { 1 } }, "float32"), ts.tensor { { 1 } }) end,
+      "dtypes float32 and float64 do not match")
+  end)
+end)
+
+describe("matmul through BLAS (products above the small-size loop)", function()
+  local function naive(a, b, ta, tb)
+    local AT, BT = a:totable(), b:totable()
+    local m = ta and #AT[1] or #AT
+    local k = ta and #AT or #AT[1]
+    local n = tb and #BT or #BT[1]
+    local C = {}
+    for i = 1, m do
+      C[i] = {}
+      for j = 1, n do
+        local s = 0
+        for p = 1, k do
+          s = s + (ta and AT[p][i] or AT[i][p]) * (tb and BT[j][p] or BT[p][j])
+        end
+        C[i][j] = s
+      end
+    end
+    return C
+  end
+
+  for _, dt in ipairs { "float64", "float32" } do
+    it("agrees with a plain product in " .. dt .. " with every transpose", function()
+      ts.seed(3)
+      local tol = dt == "float64" and 1e-12 or 1e-4
+      for _, flags in ipairs { { false, false }, { true, false }, { false, true }, { true, true } } do
+        local ta, tb = flags[1], flags[2]
+        local a = ts.randn(ta and { 40, 30 } or { 30, 40 }, dt)
+        local b = ts.randn(tb and { 50, 40 } or { 40, 50 }, dt)
+        local c = ts.matmul(a, b, { transpose_a = ta, transpose_b = tb })
+        assert.are.same({ 30, 50 }, c.shape)
+        H.close(naive(a, b, ta, tb), c:totable(), tol)
+      end
+    end)
+  end
+
+  it("matrix times a long vector", function()
+    local a = ts.ones { 100, 100 }
+    local v = ts.arange(100)
+    local r = a:matmul(v)
+    assert.are.same({ 100 }, r.shape)
+    assert.are.equal(4950, r:get(1))
+    assert.are.equal(4950, r:get(100))
+  end)
+end)

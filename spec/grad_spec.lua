@@ -213,6 +213,42 @@ describe("gradcheck of every differentiable op", function()
     end)
   end
 
+  it("leaky_relu and elu with their alpha", function()
+    check(function(x) return ts.leaky_relu(x, 0.1) end, { away { 2, 3 } })
+    check(function(x) return ts.elu(x, { alpha = 0.5 }) end, { away { 2, 3 } })
+    check(function(x) return ts.gradients(ts.elu(x, 0.5) ^ 2, { x })[1] end, { away { 2, 3 } })
+  end)
+
+  it("dropout: the gradient is the run's mask (kept and scaled, or 0)", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { 200 } }
+    local y = ts.dropout(x, 0.25, { training = true })
+    local gx = ts.gradients(y, { x })[1]
+    local sess <close> = ts.Session(g)
+    local r = sess:run({ y, gx }, { [x] = uniform({ 200 }, 0.5, 2) })
+    local yv, gv, kept = r[1]:totable(), r[2]:totable(), 0
+    for i = 1, 200 do
+      if yv[i] == 0 then assert.equal(0, gv[i]) else H.close(1 / 0.75, gv[i]); kept = kept + 1 end
+    end
+    assert(kept > 100 and kept < 200)
+    local off = ts.dropout(x, 0.25)
+    H.tensor(sess:run(ts.gradients(off, { x })[1], { [x] = uniform({ 200 }, 0.5, 2) }),
+      ts.ones({ 200 }):totable())
+  end)
+
+  it("float32 gradients", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, dtype = "float32", shape = { 2, 2 } }
+    local w = ts.Variable({ { 1, 2 }, { 3, 4 } }, { graph = g, dtype = "float32" })
+    local y = ts.reduce_mean(ts.sigmoid(ts.matmul(x, w)) * 2 + ts.square(x))
+    local gr = ts.gradients(y, { x, w })
+    assert.equal("float32", gr[1].dtype)
+    local sess <close> = ts.Session(g)
+    local r = sess:run(gr, { [x] = { { 0.1, 0.2 }, { 0.3, 0.4 } } })
+    assert.equal("float32", r[2].dtype)
+    assert.same({ 2, 2 }, r[2].shape)
+  end)
+
   local binary = {
     { "add", randn, randn }, { "subtract", randn, randn }, { "multiply", randn, randn },
     { "divide", randn, pos }, { "pow", pos, randn, "log" }, { "maximum", randn, randn },

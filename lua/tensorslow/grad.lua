@@ -113,9 +113,9 @@ return function(ts)
     local alpha = at.f1 or at.alpha or 0.2
     return g * (step(x) * (1 - alpha) + alpha)
   end)
-  unary("elu", function(x, y, g)
+  unary("elu", function(x, y, g, at) -- alpha expm1(x) below 0: derivative y + alpha
     local s = step(x)
-    return g * (s + one_minus(s) * (y + 1))
+    return g * (s + one_minus(s) * (y + (at.f1 or 1)))
   end)
   unary("softplus", function(x, _, g) return g * ts.sigmoid(x) end)
   -- gelu(x) = x Phi(x); Phi from the identity Phi(x) = sigmoid-free erf form

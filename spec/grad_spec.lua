@@ -325,6 +325,12 @@ describe("gradcheck of every differentiable op", function()
     check(function(x) return ts.slice(x, { 2, 1 }, { 1, 2 }) end, { randn { 3, 4 } })
     check(function(x) return ts.slice(x, { -2, 2 }, { -1, -1 }) end, { randn { 3, 4 } })
     check(function(x) return ts.tile(x, { 2, 3 }) end, { randn { 2, 3 } })
+    check(function(x) return ts.gradients(ts.tile(x, { 1, 2 }) ^ 3, { x })[1] end, { randn { 2, 3 } })
+    local function d3(y, x) return ts.gradients(y ^ 3, { x })[1] end
+    check(function(x) return d3(ts.slice(x, { 2, 1 }, { 1, 2 }), x) end, { randn { 3, 4 } })
+    check(function(x) return d3(ts.pad(x, { { 1, 0 }, { 0, 1 } }), x) end, { randn { 2, 2 } })
+    check(function(x) return ts.gradients(ts.reshape(x, { -1 }) ^ 3, { x })[1] end, { randn { 2, 2 } })
+    check(function(x) return ts.gradients(ts.transpose(x) ^ 3, { x })[1] end, { randn { 2, 3 } })
     check(function(x) return ts.pad(x, { { 1, 2 }, { 0, 1 } }) end, { randn { 2, 3 } })
     check(function(x) return ts.cast(ts.cast(x, "float32"), "float64") end, { randn { 2 } },
       { eps = 1e-2, tol = 1e-3 })

@@ -212,7 +212,13 @@ return function(ts)
     for i = 1, #perm do inv[perm[i] + 1] = i end
     return { ts.transpose(g, inv) }
   end)
-  reg("tile", function(op, g) return { node("tile_like", nil, g, op.inputs[1]) } end)
+  -- tile_like keeps the multiples (v1) for its own gradient
+  reg("tile", function(op, g) return { node("tile_like", { v1 = attrs_of(op).v1 }, g, op.inputs[1]) } end)
+  reg("tile_like", function(op, g)
+    local m = attrs_of(op).v1
+    if not m then error("gradient of tile_like: the multiples are not known", 0) end
+    return { need(1) and ts.tile(g, m) or nil }
+  end)
   reg("slice", function(op, g)
     return { node("pad_like", { v1 = attrs_of(op).v1 }, g, op.inputs[1]) }
   end)

@@ -92,6 +92,10 @@ describe("ts.io.load_idx", function()
     write("big.idx", "\0\0\8\2" .. string.pack(">I4>I4", 100000, 100000) .. "abc")
     assert(os.execute(CLEAN .. "gzip -n -q '" .. path("big.idx") .. "'"))
     H.fails(function() ts.io.load_idx(path("big.idx.gz")) end, "more than a gzip file")
+    -- a whole gzip stream whose data stops short: found while filling the result
+    write("short.idx", slurp(FIX .. "u8.idx"):sub(1, -4))
+    assert(os.execute(CLEAN .. "gzip -n -q '" .. path("short.idx") .. "'"))
+    H.fails(function() ts.io.load_idx(path("short.idx.gz")) end, "truncated file while reading the data")
   end)
 
   it("refuses directories and missing files", function()
@@ -273,6 +277,10 @@ describe("ts.io.load_safetensors", function()
       "span 4 bytes but F32 [2] needs 8")
     fails("overlap", st('{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},'
       .. '"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}', "xxxxxx"), "overlap")
+    fails("gap", st('{"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', "xxxx"),
+      "2 bytes of the data section before tensor 'a' belong to no tensor")
+    fails("tail", st('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}', "xxxx"),
+      "2 unexpected bytes after the last tensor's data")
     fails("neg", st('{"a":{"dtype":"U8","shape":[1],"data_offsets":[-1,0]}}', "x"),
       "invalid data_offsets")
     fails("frac", st('{"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}}', "x"), "invalid shape")

@@ -19,6 +19,16 @@
 #define ST_MAX_HEADER (100 << 20)
 #define MAX_EXACT 9007199254740992.0 /* 2^53: integers JSON numbers hold exactly */
 
+/* strerror is not thread-safe; the XSI strerror_r is (no _GNU_SOURCE here). */
+typedef struct errbuf {
+  char s[128];
+} errbuf;
+static const char *errstr(int err, errbuf *b) {
+  if (strerror_r(err, b->s, sizeof b->s) != 0) snprintf(b->s, sizeof b->s, "error %d", err);
+  return b->s;
+}
+#define ERRNO_STR (errstr(errno, &(errbuf){{0}}))
+
 static int host_le(void) {
   const uint16_t x = 1;
   return *(const unsigned char *)&x;
@@ -48,7 +58,7 @@ static int set_path(tsi_reader *r, const char *path, tsi_err *e) {
 static int check_regular(tsi_reader *r, int fd, tsi_err *e) {
   struct stat st;
   if (fstat(fd, &st) != 0)
-    return tsi_fail(e, TSI_EARG, "'%s': cannot stat: %s", r->path, strerror(errno));
+    return tsi_fail(e, TSI_EARG, "'%s': cannot stat: %s", r->path, ERRNO_STR);
   if (S_ISDIR(st.st_mode)) return tsi_fail(e, TSI_EARG, "'%s' is a directory, not a file", r->path);
   if (!S_ISREG(st.st_mode)) return tsi_fail(e, TSI_EARG, "'%s' is not a regular file", r->path);
   r->size = (int64_t)st.st_size;
@@ -58,14 +68,14 @@ static int check_regular(tsi_reader *r, int fd, tsi_err *e) {
 static int open_plain(tsi_reader *r, const char *path, tsi_err *e) {
   if (set_path(r, path, e)) return e->status;
   r->f = fopen(path, "rb");
-  if (!r->f) return tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, strerror(errno));
+  if (!r->f) return tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, ERRNO_STR);
   return check_regular(r, fileno(r->f), e);
 }
 
 static int open_gz(tsi_reader *r, const char *path, tsi_err *e) {
   if (set_path(r, path, e)) return e->status;
   int fd = open(path, O_RDONLY);
-  if (fd < 0) return tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, strerror(errno));
+  if (fd < 0) return tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, ERRNO_STR);
   if (check_regular(r, fd, e)) {
     close(fd);
     return e->status;
@@ -100,7 +110,7 @@ static int read_exact(tsi_reader *r, void *buf, size_t n, const char *what, tsi_
   if (n && fread(buf, 1, n, r->f) != n) {
     if (ferror(r->f))
       return tsi_fail(e, TSI_EARG, "'%s': read error while reading %s: %s", r->path, what,
-                      strerror(errno));
+                      ERRNO_STR);
     return tsi_fail(e, TSI_EARG, "'%s': truncated file while reading %s", r->path, what);
   }
   return TSI_OK;
@@ -109,7 +119,7 @@ static int read_exact(tsi_reader *r, void *buf, size_t n, const char *what, tsi_
 static int seek_to(tsi_reader *r, int64_t off, tsi_err *e) {
   if (fseeko(r->f, (off_t)off, SEEK_SET) != 0)
     return tsi_fail(e, TSI_EARG, "'%s': cannot seek to %lld: %s", r->path, (long long)off,
-                    strerror(errno));
+                    ERRNO_STR);
   return TSI_OK;
 }
 
@@ -464,7 +474,7 @@ int tsi_writer_open(tsi_writer *w, const char *path, tsi_err *e) {
   int fd = mkstemp(w->tmp);
   if (fd < 0)
     return tsi_fail(e, TSI_EARG, "'%s': cannot create a temporary file beside it: %s", path,
-                    strerror(errno));
+                    ERRNO_STR);
   w->done = 0;
   struct stat st;
   fchmod(fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644);
@@ -479,7 +489,7 @@ int tsi_writer_open(tsi_writer *w, const char *path, tsi_err *e) {
 
 int tsi_writer_write(tsi_writer *w, const void *p, size_t n, tsi_err *e) {
   if (n && fwrite(p, 1, n, w->f) != n)
-    return tsi_fail(e, TSI_EARG, "'%s': write failed: %s", w->path, strerror(errno));
+    return tsi_fail(e, TSI_EARG, "'%s': write failed: %s", w->path, ERRNO_STR);
   return TSI_OK;
 }
 
@@ -503,7 +513,8 @@ int tsi_writer_commit(tsi_writer *w, tsi_err *e) {
   if (!ok) {
     int err = errno;
     tsi_writer_abort(w);
-    return tsi_fail(e, TSI_EARG, "'%s': %s failed: %s", w->path, what, strerror(err));
+    errbuf b;
+    return tsi_fail(e, TSI_EARG, "'%s': %s failed: %s", w->path, what, errstr(err, &b));
   }
   w->done = 1;
   return TSI_OK;
@@ -668,11 +679,22 @@ static int st_parse(tsi_st_file *f, const char *h, size_t n, uint64_t datalen, t
         return tsi_fail(e, TSI_EARG, "'%s': tensor name '%s' appears twice", path, t->name);
     f->n++;
   }
+  /* As the reference implementation: the data is covered exactly, no overlap, no gap. */
   qsort(f->entries, (size_t)f->n, sizeof *f->entries, by_begin);
-  for (int i = 1; i < f->n; i++)
-    if (f->entries[i].begin < f->entries[i - 1].end)
+  uint64_t at = 0;
+  for (int i = 0; i < f->n; i++) {
+    if (f->entries[i].begin < at)
       return tsi_fail(e, TSI_EARG, "'%s': data of tensors '%s' and '%s' overlap", path,
                       f->entries[i - 1].name, f->entries[i].name);
+    if (f->entries[i].begin > at)
+      return tsi_fail(e, TSI_EARG, "'%s': %llu bytes of the data section before tensor '%s' "
+                      "belong to no tensor", path, (unsigned long long)(f->entries[i].begin - at),
+                      f->entries[i].name);
+    at = f->entries[i].end;
+  }
+  if (at != datalen)
+    return tsi_fail(e, TSI_EARG, "'%s': %llu unexpected bytes after the last tensor's data", path,
+                    (unsigned long long)(datalen - at));
   return TSI_OK;
 }
 

@@ -92,6 +92,9 @@ describe("ts.io.load_idx", function()
     write("big.idx", "\0\0\8\2" .. string.pack(">I4>I4", 100000, 100000) .. "abc")
     assert(os.execute(CLEAN .. "gzip -n -q '" .. path("big.idx") .. "'"))
     H.fails(function() ts.io.load_idx(path("big.idx.gz")) end, "more than a gzip file")
+    -- a damaged CRC
+    local bad = gz:sub(1, -9) .. string.char((gz:byte(-8) + 1) % 256) .. gz:sub(-7)
+    H.fails(function() ts.io.load_idx(write("crc.idx.gz", bad)) end, "corrupt gzip data")
     -- a whole gzip stream whose data stops short: found while filling the result
     write("short.idx", slurp(FIX .. "u8.idx"):sub(1, -4))
     assert(os.execute(CLEAN .. "gzip -n -q '" .. path("short.idx") .. "'"))

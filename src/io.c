@@ -239,9 +239,15 @@ int tsi_idx_read(tsi_reader *r, const tsi_idx_info *d, tsi_tensor *out, tsi_err 
   int es = d->code == 0x0B ? 2 : d->code == 0x0C || d->code == 0x0D ? 4 : d->code == 0x0E ? 8 : 1;
   if (read_elements(r, out->numel, kind, es, 1, out, e)) return e->status;
   if (!gzdirect((gzFile)r->gz)) {
-    char extra;
-    if (gzread((gzFile)r->gz, &extra, 1) > 0)
+    char extra; /* reading past the end also checks the gzip CRC */
+    int got = gzread((gzFile)r->gz, &extra, 1);
+    if (got > 0)
       return tsi_fail(e, TSI_EARG, "'%s': unexpected data after the end of the IDX data", r->path);
+    if (got < 0) {
+      int zerr;
+      const char *m = gzerror((gzFile)r->gz, &zerr);
+      return tsi_fail(e, TSI_EARG, "'%s': corrupt gzip data: %s", r->path, m ? m : "?");
+    }
   }
   return TSI_OK;
 }

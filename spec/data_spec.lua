@@ -22,6 +22,7 @@ local function order(n, opts)
 end
 
 describe("ts.data.batches", function()
+  teardown(function() ts.seed(0) end) -- the seed a fresh state starts with
   it("walks the rows in order, with a short last batch", function()
     local x = data(5)
     local bs = collect(ts.data.batches(x, 2))

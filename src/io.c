@@ -523,6 +523,16 @@ int tsi_writer_commit(tsi_writer *w, tsi_err *e) {
     return tsi_fail(e, TSI_EARG, "'%s': %s failed: %s", w->path, what, errstr(err, &b));
   }
   w->done = 1;
+  /* Best effort: make the rename itself durable. */
+  char dir[TSI_PATHMAX];
+  const char *slash = strrchr(w->path, '/');
+  if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - w->path) + 1, w->path);
+  else snprintf(dir, sizeof dir, ".");
+  int dfd = open(dir, O_RDONLY);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
   return TSI_OK;
 }
 

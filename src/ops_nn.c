@@ -127,8 +127,8 @@ DEF_SOFTMAX(double, exp, log)
         s += v;                                                                     \
       }                                                                             \
       if (logsm) {                                                                  \
-        T ls = LOG(s) + m;                                                          \
-        for (int64_t k = 0; k < len; k++) y[k] = x[k] - ls;                         \
+        T ls = LOG(s); /* (x - m) - ls keeps precision where x - (m + ls) would not */ \
+        for (int64_t k = 0; k < len; k++) y[k] = (x[k] - m) - ls;                   \
       } else {                                                                      \
         T inv = 1 / s;                                                              \
         for (int64_t k = 0; k < len; k++) y[k] *= inv;                              \

@@ -17,7 +17,7 @@ WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -fopenmp-simd -fno-trapping-math -fno-math-errno $(WARN) $(CFLAGS) \
               $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc
 # OpenBLAS is opened with dlopen on first use (src/blas.c), not linked.
 LIBS     := -lcjson -lz -lm -lpthread -ldl

@@ -134,6 +134,7 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
     T *restrict O = ov;                                                            \
     const T al = (T)(at ? at->f[0] : (DEF));                                       \
     (void)al;                                                                      \
+    _Pragma("omp simd")                                                            \
     for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (T)(EXPR); }              \
   }
 #define DEF_UNARY(NAME, T, EXPR) DEF_UNARY_A(NAME, T, 0, EXPR)

@@ -8,11 +8,10 @@
 #include <string.h>
 
 static inline float tsi_expf(float x) {
-  float c = x > 88.3762626647949f ? 88.3762626647949f : x;
-  c = c < -87.3365447505531f ? -87.3365447505531f : c;
-  float t = c * 1.44269504088896341f;
-  int32_t n = (int32_t)(t + (t >= 0 ? 0.5f : -0.5f));
-  float fn = (float)n;
+  float c = x < 88.3762626647949f ? x : 88.3762626647949f;
+  c = c > -87.3365447505531f ? c : -87.3365447505531f;
+  /* round to nearest with the 1.5 * 2^23 trick: float operations only */
+  float fn = (c * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = c - fn * 0.693359375f + fn * 2.12194440e-4f;
   float r2 = r * r;
   float p = 1.9875691500E-4f;
@@ -22,7 +21,7 @@ static inline float tsi_expf(float x) {
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
   float e = p * r2 + r + 1.0f;
-  int32_t bits = (n + 127) << 23;
+  int32_t bits = ((int32_t)fn + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   float y = e * scale;

@@ -6,18 +6,18 @@
 
 LUA      ?= lua5.4
 CC       ?= cc
-PKGS     := lua5.4 liblua5.4-dev lua-busted lua-check libopenblas-dev zlib1g-dev libcjson-dev pkg-config
+PKGS     := lua5.4 liblua5.4-dev lua-busted lua-check libopenblas-dev zlib1g-dev libcjson-dev pkg-config python3-numpy gzip
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS   := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS  := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-OPT      ?= -O2
+OPT      ?= -O3
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -fopenmp-simd -fno-trapping-math -fno-math-errno $(WARN) $(CFLAGS) \
               $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc
 # OpenBLAS is opened with dlopen on first use (src/blas.c), not linked.
 LIBS     := -lcjson -lz -lm -lpthread -ldl

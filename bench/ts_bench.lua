@@ -63,3 +63,21 @@ if want("startup") then
   emit("startup", total)
   emit("startup_bare_lua", bare)
 end
+
+if want("elementwise") then
+  local n = 1 << 20
+  local g = ts.Graph():as_default()
+  local x = ts.placeholder { shape = { n }, dtype = "float32" }
+  local y = ts.placeholder { shape = { n }, dtype = "float32" }
+  local z = ts.placeholder { shape = { n }, dtype = "float32" }
+  local e = ts.exp(x) * y + z
+  local s = ts.Session(g)
+  ts.seed(0)
+  local feed = { [x] = ts.randn({ n }, "float32"), [y] = ts.randn({ n }, "float32"),
+    [z] = ts.randn({ n }, "float32") }
+  emit("ew_exp_mul_add", median(function() s:run(e, feed) end))
+  local m = ts.placeholder { shape = { 1024, 1024 }, dtype = "float32" }
+  local sm = ts.softmax(m, -1)
+  local mfeed = { [m] = ts.randn({ 1024, 1024 }, "float32") }
+  emit("ew_softmax", median(function() s:run(sm, mfeed) end))
+end

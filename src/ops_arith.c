@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "vmath.h"
 
 typedef void (*binary_fn)(const tsi_bcast *p, const void *a, const void *b, void *o);
 typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at);
@@ -133,6 +134,7 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
     T *restrict O = ov;                                                            \
     const T al = (T)(at ? at->f[0] : (DEF));                                       \
     (void)al;                                                                      \
+    _Pragma("omp simd")                                                            \
     for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (T)(EXPR); }              \
   }
 #define DEF_UNARY(NAME, T, EXPR) DEF_UNARY_A(NAME, T, 0, EXPR)
@@ -153,7 +155,7 @@ UN_FLOAT(sign, x > 0 ? 1.0f : (x < 0 ? -1.0f : x), x > 0 ? 1.0 : (x < 0 ? -1.0 :
 DEF_UNARY(sign_i64, int64_t, (x > 0) - (x < 0))
 UN_FLOAT(square, x * x, x * x)
 DEF_UNARY(square_i64, int64_t, (int64_t)((uint64_t)x * (uint64_t)x))
-UN_FLOAT(exp, expf(x), exp(x))
+UN_FLOAT(exp, tsi_expf(x), exp(x))
 UN_FLOAT(log, logf(x), log(x))
 UN_FLOAT(log1p, log1pf(x), log1p(x))
 UN_FLOAT(sqrt, sqrtf(x), sqrt(x))
@@ -163,7 +165,7 @@ UN_FLOAT(sin, sinf(x), sin(x))
 UN_FLOAT(cos, cosf(x), cos(x))
 UN_FLOAT(tanh, tanhf(x), tanh(x))
 /* exp of a non-positive number only: no overflow, sigmoid(-1000) = 0 */
-UN_FLOAT(sigmoid, x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)),
+UN_FLOAT(sigmoid, x >= 0 ? 1.0f / (1.0f + tsi_expf(-x)) : tsi_expf(x) / (1.0f + tsi_expf(x)),
          x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)))
 /* x < 0 rather than x > 0 so that NaN goes through */
 UN_FLOAT(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "ops.h"
+#include "parallel.h"
+#include "vmath.h"
 
 #define OPN(n) tsi_opname(n, nb, sizeof nb)
 #define SHP(t, b) tsi_shape_str(t, b, sizeof b)
@@ -104,12 +106,62 @@ static int infer_softmax(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
         }                                                                            \
       }                                                                              \
   }
-DEF_SOFTMAX(float, expf, logf)
+DEF_SOFTMAX(float, tsi_expf, logf)
 DEF_SOFTMAX(double, exp, log)
+
+/* Rows contiguous in memory (softmax over the last axis): simple counted
+ * loops the compiler vectorises, rows split over threads. */
+#define DEF_SOFTMAX_ROWS(T, EXP, LOG)                                                \
+  static void softmax_rows_##T(const T *restrict X, T *restrict O, int64_t r0,      \
+                               int64_t r1, int64_t len, int logsm) {                \
+    for (int64_t r = r0; r < r1; r++) {                                             \
+      const T *restrict x = X + r * len;                                            \
+      T *restrict y = O + r * len;                                                  \
+      T m = -INFINITY;                                                              \
+      for (int64_t k = 0; k < len; k++) m = x[k] > m ? x[k] : m;                    \
+      if (!(m > -INFINITY)) m = 0;                                                  \
+      T s = 0;                                                                      \
+      for (int64_t k = 0; k < len; k++) {                                           \
+        T v = EXP(x[k] - m);                                                        \
+        y[k] = v;                                                                   \
+        s += v;                                                                     \
+      }                                                                             \
+      if (logsm) {                                                                  \
+        T ls = LOG(s); /* (x - m) - ls keeps precision where x - (m + ls) would not */ \
+        for (int64_t k = 0; k < len; k++) y[k] = (x[k] - m) - ls;                   \
+      } else {                                                                      \
+        T inv = 1 / s;                                                              \
+        for (int64_t k = 0; k < len; k++) y[k] *= inv;                              \
+      }                                                                             \
+    }                                                                               \
+  }
+DEF_SOFTMAX_ROWS(float, tsi_expf, logf)
+DEF_SOFTMAX_ROWS(double, exp, log)
+
+typedef struct rows_job {
+  const tsi_tensor *x;
+  tsi_tensor *out;
+  int64_t len;
+  int logsm;
+} rows_job;
+
+static void softmax_rows_range(void *arg, int64_t r0, int64_t r1) {
+  rows_job *j = arg;
+  if (j->x->dtype == TS_FLOAT32)
+    softmax_rows_float(j->x->data, j->out->data, r0, r1, j->len, j->logsm);
+  else
+    softmax_rows_double(j->x->data, j->out->data, r0, r1, j->len, j->logsm);
+}
+
+/* tsi_parallel_for works in elements; chunks are whole rows (align = rows * len). */
+static void softmax_rows_elems(void *arg, int64_t b, int64_t e) {
+  rows_job *j = arg;
+  softmax_rows_range(arg, b / j->len, (e + j->len - 1) / j->len);
+}
 
 static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                        tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
+  (void)nin;
   const tsi_tensor *x = &ins[0];
   int64_t ax = x->ndim - 1;
   int st;
@@ -120,6 +172,18 @@ static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
   int64_t outer = prod(x->shape, 0, (int)ax), len = x->shape[ax];
   int64_t inner = prod(x->shape, (int)ax + 1, x->ndim);
   if (x->numel <= 0) return TSI_OK;
+  if (inner == 1 && len > 0) {
+    rows_job j = {x, out, len, logsm};
+    /* split by rows: a chunk of `per` rows covers per * len elements */
+    int threads = x->numel >= TSI_PAR_GRAIN ? ctx->nthreads : 1;
+    int64_t rows_per = (outer + threads - 1) / (threads > 0 ? threads : 1);
+    if (threads <= 1 || outer < 2) {
+      softmax_rows_range(&j, 0, outer);
+    } else {
+      tsi_parallel_for(threads, outer * len, rows_per * len, softmax_rows_elems, &j);
+    }
+    return TSI_OK;
+  }
   if (x->dtype == TS_FLOAT32) softmax_float(x->data, out->data, outer, len, inner, logsm);
   else softmax_double(x->data, out->data, outer, len, inner, logsm);
   return TSI_OK;

@@ -1,4 +1,73 @@
 -- ts.data: mini-batch iteration.
 -- Loaded by tensorslow/init.lua as require("tensorslow.data")(ts).
-return function(ts) -- luacheck: no unused args
+return function(ts)
+  local helpers = ts.core._data
+  ts._data = nil
+  local data = {}
+  ts.data = data
+
+  local function per_tensor(v, i)
+    if type(v) == "table" then return v[i] or nil end
+    if i == 1 then return v end
+    return nil
+  end
+
+  --- batches(tensors, batch_size [, opts]): an iterator over mini-batches.
+  -- tensors is one tensor or an array of tensors sharing their first
+  -- dimension; each step yields one batch per tensor (rows along the first
+  -- dimension). opts:
+  --   shuffle    visit rows in a random order (default false: in order)
+  --   seed       seed of the shuffle's own generator (independent of ts.seed;
+  --              without it ts.seed's generator picks one); same seed, same order
+  --   drop_last  skip a last batch shorter than batch_size (default false)
+  --   dtype      convert to this dtype batch by batch ("float32" ...)
+  --   scale      multiply by this while converting (e.g. 1/255; dtype defaults to float32)
+  -- dtype and scale apply to the first tensor (the inputs); give a table
+  -- {dtype1, dtype2, ...} (false to keep one) to choose per tensor.
+  -- The yielded tensors are the same objects at every step: their contents are
+  -- overwritten by the next step, and a short last batch shrinks them in
+  -- place. Copy a batch (t:copy()) to keep it.
+  function data.batches(tensors, batch_size, opts)
+    opts = opts or {}
+    local list = ts.is_tensor(tensors) and { tensors } or tensors
+    if type(list) ~= "table" or #list == 0 then
+      error("batches: expected a tensor or an array of tensors", 2)
+    end
+    if math.type(batch_size) ~= "integer" or batch_size < 1 then
+      error("batches: batch_size must be a positive integer, got " .. tostring(batch_size), 2)
+    end
+    local n
+    for i, t in ipairs(list) do
+      if not ts.is_tensor(t) then error(("batches: entry %d is not a tensor"):format(i), 2) end
+      if t:dim() < 1 then error(("batches: tensor %d is a scalar"):format(i), 2) end
+      local rows = t.shape[1]
+      n = n or rows
+      if rows ~= n then
+        error(("batches: tensor %d has %d rows, tensor 1 has %d"):format(i, rows, n), 2)
+      end
+    end
+    local bufs, scales = {}, {}
+    for i, t in ipairs(list) do
+      local dtype, scale = per_tensor(opts.dtype, i), per_tensor(opts.scale, i)
+      if scale ~= nil and type(scale) ~= "number" then
+        error("batches: scale must be a number", 2)
+      end
+      dtype = dtype or (scale and (t.dtype == "float64" and "float64" or "float32")) or t.dtype
+      if scale and dtype ~= "float32" and dtype ~= "float64" then
+        error("batches: scale needs a float dtype, got " .. dtype, 2)
+      end
+      local shape = t.shape
+      shape[1] = math.min(batch_size, n)
+      bufs[i], scales[i] = ts.zeros(shape, dtype), scale
+    end
+    local order = opts.shuffle and helpers.permutation(n, opts.seed) or nil
+    local pos, k = 0, #list
+    return function()
+      local count = math.min(batch_size, n - pos)
+      if count <= 0 or (opts.drop_last and count < batch_size) then return nil end
+      for i = 1, k do helpers.gather_rows(bufs[i], list[i], order, pos, count, scales[i]) end
+      pos = pos + count
+      return table.unpack(bufs, 1, k)
+    end
+  end
 end

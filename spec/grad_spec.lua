@@ -89,6 +89,21 @@ describe("ts.gradients", function()
     H.tensor(r[2], 3)
   end)
 
+  it("builds shape-agnostic gradients of reductions, concat and slices", function()
+    local g = ts.Graph()
+    local a = ts.placeholder { graph = g }
+    local b = ts.placeholder { graph = g }
+    local y = ts.reduce_sum(ts.concat({ a, b }, 2) * 2, 2) + ts.reduce_max(ts.slice(a, { 1, 1 }, { 1, -1 }))
+    local gr = ts.gradients(y, { a, b })
+    local sess <close> = ts.Session(g)
+    local r = sess:run(gr, { [a] = { { 1, 5 }, { 3, 4 } }, [b] = { { 1 }, { 2 } } })
+    H.tensor(r[1], { { 2, 4 }, { 2, 2 } }) -- the max is broadcast over both rows
+    H.tensor(r[2], { { 2 }, { 2 } })
+    r = sess:run(gr, { [a] = { { 7 } }, [b] = { { 1, 2, 3 } } })
+    H.tensor(r[1], { { 3 } })
+    H.tensor(r[2], { { 2, 2, 2 } })
+  end)
+
   it("handles a long chain without recursion", function()
     local g = ts.Graph()
     local x = ts.placeholder { graph = g }
@@ -314,6 +329,7 @@ describe("gradcheck of every differentiable op", function()
   it("shape ops", function()
     if not needs("transpose", "reshape", "squeeze", "expand_dims", "concat", "stack", "slice", "tile",
       "pad", "cast") then return end
+    local function d3(y, x) return ts.gradients(y ^ 3, { x })[1] end
     check(function(x) return ts.transpose(x, { 2, 3, 1 }) end, { randn { 2, 3, 4 } })
     check(function(x) return ts.transpose(x) end, { randn { 2, 3 } })
     check(function(x) return ts.reshape(x, { 3, -1 }) end, { randn { 2, 3 } })
@@ -321,12 +337,14 @@ describe("gradcheck of every differentiable op", function()
     check(function(x) return ts.expand_dims(x, 2) end, { randn { 2, 3 } })
     check(function(a, b) return ts.concat({ a, b }, 2) end, { randn { 2, 3 }, randn { 2, 2 } })
     check(function(a, b) return ts.concat({ a, b }, 1) end, { randn { 2, 3 }, randn { 1, 3 } })
+    check(function(a, b, c) return ts.concat({ a, b, c }, -1) end,
+      { randn { 2, 1 }, randn { 2, 3 }, randn { 2, 2 } })
+    check(function(a, b) return d3(ts.concat({ a, b }, 2), b) end, { randn { 2, 1 }, randn { 2, 3 } })
     check(function(a, b) return ts.stack({ a, b }, 2) end, { randn { 2, 3 }, randn { 2, 3 } })
     check(function(x) return ts.slice(x, { 2, 1 }, { 1, 2 }) end, { randn { 3, 4 } })
     check(function(x) return ts.slice(x, { -2, 2 }, { -1, -1 }) end, { randn { 3, 4 } })
     check(function(x) return ts.tile(x, { 2, 3 }) end, { randn { 2, 3 } })
     check(function(x) return ts.gradients(ts.tile(x, { 1, 2 }) ^ 3, { x })[1] end, { randn { 2, 3 } })
-    local function d3(y, x) return ts.gradients(y ^ 3, { x })[1] end
     check(function(x) return d3(ts.slice(x, { 2, 1 }, { 1, 2 }), x) end, { randn { 3, 4 } })
     check(function(x) return d3(ts.pad(x, { { 1, 0 }, { 0, 1 } }), x) end, { randn { 2, 2 } })
     check(function(x) return ts.gradients(ts.reshape(x, { -1 }) ^ 3, { x })[1] end, { randn { 2, 2 } })

@@ -14,6 +14,7 @@
  *                           negative from the end) of g
  *   pad_like(g, x)          zeros of x's shape with g placed at v1
  *   tile_like(g, x)         g (a tiling of x) summed back to x's shape
+ *   concat_part(g, x1..xn)  the part of g = concat(x1..xn, axis) that is x_i1
  *   gather_like(g, i, x)    zeros of x's shape, slices of g added at indices i
  *                           along axis (the gradient of gather)
  *   group(...)              nothing: runs its inputs (stateful)
@@ -223,6 +224,42 @@ static int run_pad_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *in
   if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
   block_walk(out->ndim, out->shape, begin, ins[0].shape, tsi_dtype_size(out->dtype),
              ins[0].data, out->data, 1);
+  return TSI_OK;
+}
+
+/* concat_part(g, x_1, ..., x_n) with i1 = k (1-based) and axis: the part of
+ * g (a concatenation of the x's along axis) that came from x_k. */
+static int infer_concat_part(const tsi_node *n, const tsi_tensor *ins, int nin,
+                             tsi_tensor *out, tsi_err *e) {
+  char nb[128];
+  int64_t k = n->attrs ? n->attrs->i1 : 0;
+  if (k < 1 || k > nin - 1)
+    return tsi_fail(e, TSI_EARG, "%s: part %lld of %d", OPN(n), (long long)k, nin - 1);
+  int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
+  if (st) return st;
+  *out = ins[k];
+  out->data = NULL;
+  out->dtype = ins[0].dtype;
+  return TSI_OK;
+}
+
+static int run_concat_part(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                           tsi_tensor *out, tsi_err *e) {
+  (void)ctx;
+  char nb[128], sa[96], sb[96];
+  int64_t k = n->attrs->i1, ax = 0, off = 0;
+  int nd = ins[0].ndim, st;
+  if (n->attrs->has_axes && (st = tsi_norm_axis(n, n->attrs->axes[0], nd, &ax, e))) return st;
+  for (int j = 1; j < k && j < nin; j++) off += ins[j].ndim == nd ? ins[j].shape[ax] : 0;
+  int64_t begin[TSI_MAXDIM] = {0};
+  begin[ax] = off;
+  int ok = out->ndim == nd;
+  for (int d = 0; ok && d < nd; d++) ok = begin[d] + out->shape[d] <= ins[0].shape[d];
+  if (!ok)
+    return tsi_fail(e, TSI_EARG, "%s: part of shape %s does not fit in %s", OPN(n),
+                    tsi_shape_str(out, sa, sizeof sa), tsi_shape_str(&ins[0], sb, sizeof sb));
+  block_walk(nd, ins[0].shape, begin, out->shape, tsi_dtype_size(out->dtype), out->data,
+             ins[0].data, 0);
   return TSI_OK;
 }
 
@@ -491,6 +528,7 @@ const tsi_opdef tsi_ops_train[] = {
     LIKE("pad_like", run_pad_like),
     LIKE("tile_like", run_tile_like),
     {"gather_like", 3, 3, 0, infer_gather_like, run_gather_like, NULL},
+    {"concat_part", 2, -1, 0, infer_concat_part, run_concat_part, NULL},
     {"group", 0, -1, TSI_OP_STATEFUL | TSI_OP_NOOUTPUT, infer_none, run_none, NULL},
     OPT("apply_gradient_descent", k_sgd, 3),
     OPT("apply_momentum", k_momentum, 4),

@@ -225,25 +225,22 @@ return function(ts)
   reg("pad", function(op, g)
     return { node("slice_like", { v1 = attrs_of(op).v1 }, g, op.inputs[1]) }
   end)
+  -- concat: each input's part of g, its offset taken from the inputs' run-time shapes
   reg("concat", function(op, g)
-    local xs = op.inputs
-    local r = xs[1].shape and #xs[1].shape
-    if not r then error("gradient of concat: the inputs' rank must be known", 0) end
-    local axis = attrs_of(op).axis or 1
-    if axis < 0 then axis = axis + r + 1 end
-    local out, offset = {}, 0
-    for k, x in ipairs(xs) do
-      local begin = {}
-      for d = 1, r do begin[d] = 0 end
-      begin[axis] = offset
-      out[k] = need(k) and node("slice_like", { v1 = begin }, g, x) or nil
-      local size = x.shape[axis]
-      if size < 0 and k < #xs then
-        error("gradient of concat: the sizes along the axis must be known", 0)
-      end
-      offset = offset + size
+    local xs, axis = op.inputs, attrs_of(op).axis or 1
+    local out = {}
+    for k in ipairs(xs) do
+      out[k] = need(k) and node("concat_part", { i1 = k, axis = axis }, g, table.unpack(xs)) or nil
     end
     return out
+  end)
+  reg("concat_part", function(op, g)
+    if not need(1) then return {} end
+    local at, parts = attrs_of(op), {}
+    for j = 2, #op.inputs do
+      parts[j - 1] = j - 1 == at.i1 and g or ts.zeros_like(op.inputs[j])
+    end
+    return { ts.concat(parts, at.axis) }
   end)
   reg("stack", function(op, g)
     local axis = attrs_of(op).axis or 1

@@ -43,6 +43,41 @@ describe("the tutorial's multi-layer perceptron", function()
   end)
 end)
 
+describe("the examples", function()
+  -- Runs an example file with print captured; restores the default graph.
+  local function run_example(path)
+    local out, saved_print, saved_arg = {}, _G.print, _G.arg
+    local graph = ts.get_default_graph()
+    _G.print = function(...)
+      local t = table.pack(...)
+      for i = 1, t.n do t[i] = tostring(t[i]) end
+      out[#out + 1] = table.concat(t, "\t")
+    end
+    _G.arg = { [0] = path }
+    local ok, err = pcall(dofile, path)
+    _G.print, _G.arg = saved_print, saved_arg
+    graph:as_default()
+    assert(ok, err)
+    return table.concat(out, "\n")
+  end
+
+  it("mlp.lua prints the reference's losses", function()
+    local out = run_example("examples/mlp.lua")
+    for _, step in ipairs { 0, 100, 500, 900 } do
+      local want = ("Step: %4d Loss: %.10f"):format(step, ref.losses_every_100[step])
+      assert(out:find(want, 1, true), "missing line: " .. want)
+    end
+    assert.truthy(out:find("W_hidden =", 1, true))
+  end)
+
+  it("perceptron.lua trains to a small loss", function()
+    local out = run_example("examples/perceptron.lua")
+    local last = tonumber(out:match("Step:  900 Loss: (%S+)"))
+    assert(last and last < 1, "no small final loss in: " .. out)
+    assert.truthy(out:find("W =", 1, true))
+  end)
+end)
+
 describe("ts.layers.dense", function()
   it("creates <name>/kernel and <name>/bias, unique per layer", function()
     local g = ts.Graph()

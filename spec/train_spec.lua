@@ -116,6 +116,17 @@ describe("optimizers", function()
     local sess <close> = ts.Session(g)
     sess:run(step)
     H.tensor(w:value(), { 0.5, 1 }, "float32")
+    for _, opt in ipairs { ts.train.AdamOptimizer(0.1), ts.train.RMSPropOptimizer(0.1),
+                           ts.train.MomentumOptimizer(0.1, 0.5), ts.train.AdagradOptimizer(0.1) } do
+      local g2, w2, loss2 = setup("float32")
+      local step2 = opt:minimize(loss2)
+      local s2 <close> = ts.Session(g2)
+      local before = s2:run(loss2):totable()
+      for _ = 1, 20 do s2:run(step2) end
+      local after = s2:run(loss2):totable()
+      assert(after[1] < before[1] and after[2] < before[2], opt.kind)
+      assert.equal("float32", w2:value().dtype)
+    end
   end)
 
   it("errors: no gradient, not a variable, bad learning rate", function()
@@ -126,6 +137,9 @@ describe("optimizers", function()
       "no variable has a gradient")
     H.fails(function() ts.train.GradientDescentOptimizer(0.1):minimize(x * w, { x }) end, "not a variable")
     H.fails(function() ts.train.GradientDescentOptimizer("fast") end, "learning rate")
+    local other = ts.placeholder { graph = ts.Graph() }
+    H.fails(function() ts.gradients(x * w, { other }) end, "another graph")
+    H.fails(function() ts.train.GradientDescentOptimizer(other):minimize(x * w) end, "another graph")
   end)
 end)
 

@@ -53,6 +53,7 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->feed, sizeof(int) * (size_t)p->nfeed);
   PFREE(p->node, sizeof(int) * ns);
   if (p->in_off) PFREE(p->in, sizeof(int) * (size_t)p->in_off[ns]);
+  if (p->in_off) PFREE(p->fsrc, sizeof(int) * (size_t)p->in_off[ns]);
   PFREE(p->in_off, sizeof(int) * (ns + 1));
   PFREE(p->fetch_step, sizeof(int) * (size_t)p->nfetch);
   PFREE(p->feed_of, sizeof(int) * ns);
@@ -65,7 +66,6 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->goff, sizeof(int) * (ns + 1));
   PFREE(p->gmem, sizeof(int) * ns);
   PFREE(p->fuse_ok, ns);
-  if (p->in_off) PFREE(p->fsrc, sizeof(int) * (size_t)p->in_off[ns]);
   PFREE(p->scratch, sizeof(tsi_tensor) * (size_t)(p->maxin ? p->maxin : 1));
   PFREE(p->feed_shapes, sizeof(int64_t) * (2 + TSI_MAXDIM) * (size_t)(p->nfeed ? p->nfeed : 1));
   a->f(a->ud, p, sizeof *p, 0);

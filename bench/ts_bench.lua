@@ -81,3 +81,28 @@ if want("elementwise") then
   local mfeed = { [m] = ts.randn({ 1024, 1024 }, "float32") }
   emit("ew_softmax", median(function() s:run(sm, mfeed) end))
 end
+
+if want("mlp") then
+  -- The tutorial's MLP (the spec fixture): 1000 steps of loss + minimize, float64.
+  local fx = dofile("spec/fixtures/tensorslow_mlp.lua")
+  local function run_mlp()
+    local g = ts.Graph():as_default()
+    local X = ts.placeholder { name = "X" }
+    local c = ts.placeholder { name = "c" }
+    local Wh = ts.Variable(fx.initial.W_hidden)
+    local bh = ts.Variable(fx.initial.b_hidden)
+    local Wo = ts.Variable(fx.initial.W_output)
+    local bo = ts.Variable(fx.initial.b_output)
+    local p = ts.softmax(ts.sigmoid(X:matmul(Wh) + bh):matmul(Wo) + bo)
+    local J = -ts.reduce_sum(c * ts.log(p))
+    local step = ts.train.GradientDescentOptimizer(fx.learning_rate):minimize(J)
+    local s = ts.Session(g)
+    local feed = { [X] = ts.tensor(fx.X), [c] = ts.tensor(fx.c) }
+    local fetch = { J, step }
+    return function()
+      for _ = 1, fx.steps do s:run(fetch, feed) end
+    end
+  end
+  local f = run_mlp()
+  emit("mlp_1000_steps", median(f, 5))
+end

@@ -197,3 +197,59 @@ describe("profiling and allocations", function()
     assert.are.equal(1, s:stats().plans)
   end)
 end)
+
+describe("fused element-wise chains", function()
+  -- exp(x) * y + z - 1 with intermediates of one consumer: one fused pass
+  local function build(dtype, xshape, yshape)
+    ts.Graph():as_default()
+    local x = ts.placeholder { dtype = dtype }
+    local y = ts.placeholder { dtype = dtype }
+    local r = (ts.exp(x) * y + 2) - ts.sqrt(ts.abs(y))
+    return x, y, r, xshape, yshape
+  end
+
+  local function expected(xv, yv)
+    return math.exp(xv) * yv + 2 - math.sqrt(math.abs(yv))
+  end
+
+  for _, dt in ipairs { "float64", "float32" } do
+    for _, case in ipairs {
+      { "same shapes, above a block", { 3000 }, { 3000 } },
+      { "same shapes, below a block", { 7 }, { 7 } },
+      { "a scalar operand", { 2000 }, {} },
+      { "a broadcast row (op by op)", { 40, 50 }, { 50 } },
+    } do
+      it(case[1] .. " in " .. dt .. " agrees with op-by-op arithmetic", function()
+        local x, y, r = build(dt)
+        ts.seed(5)
+        local xv = ts.randn(case[2], dt)
+        local yv = ts.randn(case[3], dt)
+        local s = ts.Session()
+        for _ = 1, 2 do -- the second run takes the cached-shapes path
+          local out = s:run(r, { [x] = xv, [y] = yv })
+          assert.are.same(#case[2] >= #case[3] and case[2] or case[3], out.shape)
+          local ex = (ts.exp(xv) * yv + 2) - ts.sqrt(ts.abs(yv))
+          H.close(ex:totable(), out:totable(), dt == "float64" and 1e-12 or 1e-5)
+        end
+        local first = xv:reshape { -1 }:get(1)
+        local yfirst = #case[3] == 0 and yv:item() or yv:reshape { -1 }:get(1)
+        H.close(expected(first, yfirst), s:run(r, { [x] = xv, [y] = yv }):reshape { -1 }:get(1),
+          dt == "float64" and 1e-12 or 1e-5)
+      end)
+    end
+  end
+
+  it("gives the same results with 1 and 2 threads", function()
+    local x, y, r = build("float64")
+    ts.seed(9)
+    local feed = { [x] = ts.randn { 1 << 18 }, [y] = ts.randn { 1 << 18 } }
+    local s = ts.Session()
+    local n0 = ts.get_num_threads()
+    ts.set_num_threads(1)
+    local one = s:run(r, feed)
+    ts.set_num_threads(2)
+    local two = s:run(r, feed)
+    ts.set_num_threads(n0)
+    H.close(one:totable(), two:totable(), 1e-12)
+  end)
+end)

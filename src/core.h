@@ -129,6 +129,11 @@ typedef struct tsi_opdef {
   int (*run)(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
              tsi_tensor *out, tsi_err *e);
   const void *impl; /* the family's per-op data, e.g. its kernels per dtype */
+  /* Element-wise ops the plan may fuse: computes len contiguous output
+   * elements from inputs that are either len contiguous elements or, where
+   * scalar[i], one element. All of one dtype. NULL: not fusable. */
+  void (*block)(const tsi_node *n, int dtype, int64_t len, const void *const *ins,
+                const unsigned char *scalar, void *out);
 } tsi_opdef;
 
 /* Looks an op up by name; NULL if there is none. */

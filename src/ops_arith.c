@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "parallel.h"
 #include "vmath.h"
 
 typedef void (*binary_fn)(const tsi_bcast *p, const void *a, const void *b, void *o);
@@ -114,10 +115,45 @@ static int infer_binary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   return TSI_OK;
 }
 
+/* A contiguous run of len outputs from full or scalar operands. */
+static void block_binary(const tsi_node *n, int dtype, int64_t len, const void *const *ins,
+                         const unsigned char *scalar, void *out) {
+  const binary_kernels *k = n->op->impl;
+  tsi_bcast p = {1, {len}, {scalar[0] ? 0 : 1}, {scalar[1] ? 0 : 1}};
+  k->k[dtype](&p, ins[0], ins[1], out);
+}
+
+typedef struct binary_job {
+  const tsi_node *n;
+  const tsi_tensor *ins;
+  tsi_tensor *out;
+  unsigned char scalar[2];
+} binary_job;
+
+static void binary_range(void *arg, int64_t b, int64_t end) {
+  binary_job *j = arg;
+  size_t es = tsi_dtype_size(j->ins[0].dtype);
+  const void *in[2];
+  for (int i = 0; i < 2; i++)
+    in[i] = (const char *)j->ins[i].data + (j->scalar[i] ? 0 : (size_t)b * es);
+  block_binary(j->n, j->ins[0].dtype, end - b, in, j->scalar,
+               (char *)j->out->data + (size_t)b * tsi_dtype_size(j->out->dtype));
+}
+
 static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin, (void)e;
+  (void)nin, (void)e;
   const binary_kernels *k = n->op->impl;
+  int simple = 1;
+  binary_job j = {n, ins, out, {0, 0}};
+  for (int i = 0; i < 2; i++) {
+    j.scalar[i] = ins[i].numel == 1 && out->numel != 1;
+    simple &= j.scalar[i] || tsi_same_shape(&ins[i], out);
+  }
+  if (simple && out->numel >= TSI_PAR_GRAIN && ctx->nthreads > 1) {
+    tsi_parallel_for(ctx->nthreads, out->numel, 64, binary_range, &j);
+    return TSI_OK;
+  }
   tsi_bcast p;
   tsi_bcast_make(&ins[0], &ins[1], out, &p);
   k->k[ins[0].dtype](&p, ins[0].data, ins[1].data, out->data);
@@ -206,10 +242,30 @@ static int infer_unary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
   return TSI_OK;
 }
 
+static void block_unary(const tsi_node *n, int dtype, int64_t len, const void *const *ins,
+                        const unsigned char *scalar, void *out) {
+  (void)scalar; /* a unary op's input has its output's shape */
+  ((const unary_kernels *)n->op->impl)->k[dtype](len, ins[0], out, n->attrs);
+}
+
+typedef struct unary_job {
+  const tsi_node *n;
+  const tsi_tensor *in;
+  tsi_tensor *out;
+} unary_job;
+
+static void unary_range(void *arg, int64_t b, int64_t end) {
+  unary_job *j = arg;
+  size_t es = tsi_dtype_size(j->in->dtype);
+  const void *in = (const char *)j->in->data + (size_t)b * es;
+  block_unary(j->n, j->in->dtype, end - b, &in, NULL, (char *)j->out->data + (size_t)b * es);
+}
+
 static int run_unary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                      tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin, (void)e;
-  ((const unary_kernels *)n->op->impl)->k[ins[0].dtype](ins[0].numel, ins[0].data, out->data, n->attrs);
+  (void)nin, (void)e;
+  unary_job j = {n, &ins[0], out};
+  tsi_parallel_for(ctx->nthreads, ins[0].numel, 64, unary_range, &j);
   return TSI_OK;
 }
 
@@ -295,8 +351,10 @@ static int run_where(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, 
   return TSI_OK;
 }
 
-#define BINARY(NAME, K) {NAME, 2, 2, TSI_OP_ELEMENTWISE, infer_binary, run_binary, &K}
-#define UNARY(NAME, K) {NAME, 1, 1, TSI_OP_ELEMENTWISE, infer_unary, run_unary, &K}
+#define BINARY(NAME, K) \
+  {NAME, 2, 2, TSI_OP_ELEMENTWISE, infer_binary, run_binary, &K, block_binary}
+#define COMPARE(NAME, K) {NAME, 2, 2, TSI_OP_ELEMENTWISE, infer_binary, run_binary, &K, NULL}
+#define UNARY(NAME, K) {NAME, 1, 1, TSI_OP_ELEMENTWISE, infer_unary, run_unary, &K, block_unary}
 
 const tsi_opdef tsi_ops_arith[] = {
     BINARY("add", k_add),
@@ -307,13 +365,13 @@ const tsi_opdef tsi_ops_arith[] = {
     BINARY("maximum", k_max),
     BINARY("minimum", k_min),
     BINARY("squared_difference", k_sqd),
-    BINARY("equal", k_eq),
-    BINARY("not_equal", k_ne),
-    BINARY("less", k_lt),
-    BINARY("less_equal", k_le),
-    BINARY("greater", k_gt),
-    BINARY("greater_equal", k_ge),
-    {"where", 3, 3, TSI_OP_ELEMENTWISE, infer_where, run_where, NULL},
+    COMPARE("equal", k_eq),
+    COMPARE("not_equal", k_ne),
+    COMPARE("less", k_lt),
+    COMPARE("less_equal", k_le),
+    COMPARE("greater", k_gt),
+    COMPARE("greater_equal", k_ge),
+    {"where", 3, 3, TSI_OP_ELEMENTWISE, infer_where, run_where, NULL, NULL},
     UNARY("negative", k_neg),
     UNARY("abs", k_abs),
     UNARY("sign", k_sign),
@@ -333,5 +391,5 @@ const tsi_opdef tsi_ops_arith[] = {
     UNARY("elu", k_elu),
     UNARY("softplus", k_softplus),
     UNARY("gelu", k_gelu),
-    {NULL, 0, 0, 0, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

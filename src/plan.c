@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "parallel.h"
 #include "plan.h"
 
 #define MAX_PLANS 32
@@ -29,6 +30,13 @@ struct tsi_plan {
   int shapes_valid, has_dynamic;
   double *prof_s;      /* per step, when profiled */
   int profiled;
+  /* Fusion: chains of element-wise ops whose intermediates have one
+   * consumer run as one pass over memory, in cache-sized blocks, at the
+   * step of their last op (the root). gmem[goff[r] .. goff[r+1]) lists a
+   * root's members in order (root last); other steps have none. */
+  int *root, *goff, *gmem;
+  unsigned char *fuse_ok; /* per root: the last run's shapes allowed the fused pass */
+  int *fsrc; /* per step input (as p->in): position of the input in its group, or -1 */
 };
 
 /* Frees a zalloc block with the size it was allocated with (osize matters to
@@ -45,6 +53,7 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->feed, sizeof(int) * (size_t)p->nfeed);
   PFREE(p->node, sizeof(int) * ns);
   if (p->in_off) PFREE(p->in, sizeof(int) * (size_t)p->in_off[ns]);
+  if (p->in_off) PFREE(p->fsrc, sizeof(int) * (size_t)p->in_off[ns]);
   PFREE(p->in_off, sizeof(int) * (ns + 1));
   PFREE(p->fetch_step, sizeof(int) * (size_t)p->nfetch);
   PFREE(p->feed_of, sizeof(int) * ns);
@@ -53,6 +62,10 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->buf, sizeof(void *) * ns);
   PFREE(p->cap, sizeof(size_t) * ns);
   PFREE(p->prof_s, sizeof(double) * ns);
+  PFREE(p->root, sizeof(int) * ns);
+  PFREE(p->goff, sizeof(int) * (ns + 1));
+  PFREE(p->gmem, sizeof(int) * ns);
+  PFREE(p->fuse_ok, ns);
   PFREE(p->scratch, sizeof(tsi_tensor) * (size_t)(p->maxin ? p->maxin : 1));
   PFREE(p->feed_shapes, sizeof(int64_t) * (2 + TSI_MAXDIM) * (size_t)(p->nfeed ? p->nfeed : 1));
   a->f(a->ud, p, sizeof *p, 0);
@@ -98,6 +111,74 @@ static tsi_plan *plan_lookup(tsi_session *s, int nfetch, const int *fetch, int n
     }
   }
   return NULL;
+}
+
+#define FUSE_MAX 16   /* ops in one fused group */
+#define FUSE_BLOCK 512 /* elements per block: 4 KB of float64 per op */
+
+/* Groups element-wise steps (see tsi_plan). A step joins its consumer's
+ * group when both have a block kernel and it has no other use. */
+static int plan_fuse(tsi_plan *p, tsi_graph *g, const tsi_alloc *a, tsi_err *e) {
+  int ns = p->nsteps;
+  int *uses = zalloc(a, sizeof(int) * (size_t)ns), *size = zalloc(a, sizeof(int) * (size_t)ns);
+  p->root = zalloc(a, sizeof(int) * (size_t)ns);
+  p->goff = zalloc(a, sizeof(int) * ((size_t)ns + 1));
+  p->gmem = zalloc(a, sizeof(int) * (size_t)ns);
+  p->fuse_ok = zalloc(a, (size_t)ns);
+  if (!uses || !size || !p->root || !p->goff || !p->gmem || !p->fuse_ok) {
+    PFREE(uses, sizeof(int) * (size_t)ns);
+    PFREE(size, sizeof(int) * (size_t)ns);
+    return tsi_nomem(e, "a plan");
+  }
+  for (int i = 0; i < ns; i++)
+    for (int j = p->in_off[i]; j < p->in_off[i + 1]; j++) uses[p->in[j]]++;
+  for (int f = 0; f < p->nfetch; f++) uses[p->fetch_step[f]] += 2; /* fetched: kept */
+  for (int i = 0; i < ns; i++) p->root[i] = -1;
+  for (int i = ns - 1; i >= 0; i--) {
+    if (p->root[i] < 0) p->root[i] = i, size[i] = 1;
+    int r = p->root[i];
+    if (!g->nodes[p->node[i]]->op->block || p->feed_of[i] >= 0) continue;
+    for (int j = p->in_off[i]; j < p->in_off[i + 1]; j++) {
+      int q = p->in[j];
+      const tsi_node *qn = g->nodes[p->node[q]];
+      if (p->root[q] < 0 && qn->op->block && uses[q] == 1 && p->feed_of[q] < 0 &&
+          !p->snapshot[q] && size[r] < FUSE_MAX) {
+        p->root[q] = r;
+        size[r]++;
+      }
+    }
+  }
+  /* member lists by counting sort on the root, members in step order */
+  int k = 0;
+  for (int r = 0; r < ns; r++) {
+    p->goff[r] = k;
+    if (p->root[r] == r && size[r] >= 2) k += size[r];
+  }
+  p->goff[ns] = k;
+  for (int r = 0; r < ns; r++) size[r] = 0; /* fill cursor */
+  for (int i = 0; i < ns; i++) {
+    int r = p->root[i];
+    if (p->goff[r + 1] - p->goff[r] >= 2) p->gmem[p->goff[r] + size[r]++] = i;
+  }
+  p->fsrc = zalloc(a, sizeof(int) * (size_t)p->in_off[ns]);
+  if (!p->fsrc) {
+    PFREE(uses, sizeof(int) * (size_t)ns);
+    PFREE(size, sizeof(int) * (size_t)ns);
+    return tsi_nomem(e, "a plan");
+  }
+  for (int i = 0; i < ns; i++) {
+    int r = p->root[i];
+    for (int j = p->in_off[i]; j < p->in_off[i + 1]; j++) {
+      int q = p->in[j];
+      p->fsrc[j] = -1;
+      if (p->root[q] == r && p->goff[r + 1] - p->goff[r] >= 2)
+        for (int u = p->goff[r]; u < p->goff[r + 1]; u++)
+          if (p->gmem[u] == q) p->fsrc[j] = u - p->goff[r];
+    }
+  }
+  PFREE(uses, sizeof(int) * (size_t)ns);
+  PFREE(size, sizeof(int) * (size_t)ns);
+  return TSI_OK;
 }
 
 /* Builds the plan: post-order DFS with an explicit stack, then stateful
@@ -216,6 +297,7 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
       p->snapshot[mark[fetch[f]]] = 1;
   }
   for (int i = 0; i < nfeed; i++) p->feed[i] = feed[i];
+  if ((st = plan_fuse(p, g, a, e))) goto done;
 done:
   if (st) {
     plan_free(a, p);
@@ -263,6 +345,101 @@ static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ------------------------------------------------------------ fusion */
+
+typedef struct fused_job {
+  const tsi_plan *p;
+  const tsi_graph *g;
+  const int *mem;
+  int k, r;
+} fused_job;
+
+/* Runs a fused group over elements [b0, b1) block by block: intermediates
+ * live in a scratch block on this thread's stack and never reach memory. */
+static void fused_range(void *arg, int64_t b0, int64_t b1) {
+  const fused_job *J = arg;
+  const tsi_plan *p = J->p;
+  const tsi_tensor *o = &p->val[J->r];
+  size_t es = tsi_dtype_size(o->dtype);
+  int64_t bl = b1 - b0 < FUSE_BLOCK ? b1 - b0 : FUSE_BLOCK;
+  double scratch[J->k][bl]; /* small for small tensors */
+  for (int64_t blk = b0; blk < b1; blk += FUSE_BLOCK) {
+    int64_t len = b1 - blk < FUSE_BLOCK ? b1 - blk : FUSE_BLOCK;
+    for (int t = 0; t < J->k; t++) {
+      int m = J->mem[t];
+      const tsi_node *n = J->g->nodes[p->node[m]];
+      int ni = p->in_off[m + 1] - p->in_off[m];
+      const void *in[4];
+      unsigned char sc[4];
+      for (int j = 0; j < ni && j < 4; j++) {
+        int pos = p->fsrc[p->in_off[m] + j];
+        if (pos >= 0) {
+          in[j] = scratch[pos];
+          sc[j] = 0;
+        } else {
+          const tsi_tensor *v = &p->val[p->in[p->in_off[m] + j]];
+          sc[j] = v->numel == 1 && o->numel != 1;
+          in[j] = (const char *)v->data + (sc[j] ? 0 : (size_t)blk * es);
+        }
+      }
+      void *out = m == J->r ? (char *)o->data + (size_t)blk * es : (void *)scratch[t];
+      n->op->block(n, o->dtype, len, in, sc, out);
+    }
+  }
+}
+
+static int step_buffer(tsi_session *s, tsi_plan *p, int i, tsi_tensor *out, tsi_err *e);
+
+/* Step r is the root of a fused group: infer its members (when shapes
+ * changed), then one fused pass, or op by op when broadcasting of
+ * non-scalars makes a fused pass impossible. */
+static int exec_group(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, int r, int same,
+                      tsi_err *e) {
+  tsi_graph *g = s->g;
+  const int *mem = p->gmem + p->goff[r];
+  int k = p->goff[r + 1] - p->goff[r], st;
+  tsi_tensor *o = &p->val[r];
+  if (!same) {
+    for (int t = 0; t < k; t++) {
+      int m = mem[t], ni = p->in_off[m + 1] - p->in_off[m];
+      const tsi_node *n = g->nodes[p->node[m]];
+      for (int j = 0; j < ni; j++) p->scratch[j] = p->val[p->in[p->in_off[m] + j]];
+      memset(&p->val[m], 0, sizeof p->val[m]);
+      if ((st = n->op->infer(n, p->scratch, ni, &p->val[m], e))) return st;
+    }
+    int ok = 1;
+    for (int t = 0; t < k && ok; t++) {
+      int m = mem[t];
+      ok = ok && tsi_same_shape(&p->val[m], o) && p->val[m].dtype == o->dtype;
+      for (int j = p->in_off[m]; j < p->in_off[m + 1] && ok; j++) {
+        const tsi_tensor *v = &p->val[p->in[j]];
+        if (p->root[p->in[j]] != r)
+          ok = (tsi_same_shape(v, o) || v->numel == 1) && v->dtype == o->dtype;
+      }
+      ok = ok && p->in_off[m + 1] - p->in_off[m] <= 4;
+    }
+    /* below a block, op-by-op kernels are cheaper than the fused loop's setup */
+    p->fuse_ok[r] = (unsigned char)(ok && o->numel >= FUSE_BLOCK);
+    for (int t = 0; t < k; t++)
+      if ((!p->fuse_ok[r] || mem[t] == r) &&
+          (st = step_buffer(s, p, mem[t], &p->val[mem[t]], e)))
+        return st;
+  }
+  if (!p->fuse_ok[r]) {
+    for (int t = 0; t < k; t++) {
+      int m = mem[t], ni = p->in_off[m + 1] - p->in_off[m];
+      const tsi_node *n = g->nodes[p->node[m]];
+      for (int j = 0; j < ni; j++) p->scratch[j] = p->val[p->in[p->in_off[m] + j]];
+      if ((st = n->op->run(ctx, n, p->scratch, ni, &p->val[m], e))) return st;
+    }
+    return TSI_OK;
+  }
+  fused_job job = {p, g, mem, k, r};
+  int threads = o->numel >= TSI_PAR_GRAIN ? ctx->nthreads : 1;
+  tsi_parallel_for(threads, o->numel, FUSE_BLOCK, fused_range, &job);
+  return TSI_OK;
 }
 
 static int check_feed(const tsi_node *n, const tsi_tensor *v, tsi_err *e) {
@@ -326,6 +503,13 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
         if ((st = step_buffer(s, p, i, out, e))) return st;
         if (tsi_nbytes(out)) memcpy(out->data, n->value->data, tsi_nbytes(out));
       }
+      continue;
+    }
+    if (p->goff[p->root[i] + 1] - p->goff[p->root[i]] >= 2) { /* fused */
+      if (p->root[i] != i) continue; /* runs with its root */
+      double t0 = ctx->profile ? now_s() : 0;
+      if ((st = exec_group(s, p, ctx, i, same, e))) return st;
+      if (ctx->profile) p->prof_s[i] = now_s() - t0;
       continue;
     }
     int ni = p->in_off[i + 1] - p->in_off[i];

@@ -118,22 +118,13 @@ return function(ts)
     return g * (s + one_minus(s) * (y + (at.f1 or 1)))
   end)
   unary("softplus", function(x, _, g) return g * ts.sigmoid(x) end)
-  -- gelu(x) = x Phi(x); Phi from the identity Phi(x) = sigmoid-free erf form
-  -- is not an op, so the tanh approximation's derivative is used when asked
-  -- (f1 ~= 0), the exact one through gelu itself otherwise:
-  -- d/dx x Phi(x) = Phi(x) + x phi(x), Phi(x) = gelu(x) / x (x ~= 0).
-  unary("gelu", function(x, y, g, at)
-    if at.approximate or (at.i1 and at.i1 ~= 0) then
-      local c = math.sqrt(2 / math.pi)
-      local u = (x + x * x * x * 0.044715) * c
-      local t = ts.tanh(u)
-      local du = (x * x * (3 * 0.044715) + 1) * c
-      return g * ((t + 1) * 0.5 + x * 0.5 * one_minus(t * t) * du)
-    end
-    local safe = x + one_minus(ts.sign(ts.abs(x)))           -- x, or 1 where x == 0
-    local phi_cdf = y / safe + one_minus(ts.sign(ts.abs(x))) * 0.5
+  -- gelu(x) = x Phi(x) (exact erf form): the derivative is Phi(x) + x phi(x).
+  -- There is no erf op, so Phi(x) is taken as gelu(x) / x (1/2 at x == 0).
+  unary("gelu", function(x, y, g)
+    local at_zero = one_minus(ts.sign(ts.abs(x)))
+    local cdf = y / (x + at_zero) + at_zero * 0.5
     local pdf = ts.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
-    return g * (phi_cdf + x * pdf)
+    return g * (cdf + x * pdf)
   end)
 
   -- where(cond, a, b): cond gets none

@@ -59,8 +59,9 @@ local lines = {}
 local function out(s) lines[#lines + 1] = s end
 out(("date %s, commit %s, %s"):format(os.date("!%Y-%m-%d %H:%M UTC"),
   sh("git rev-parse --short HEAD"):gsub("%s", ""), sh("uname -srm"):gsub("\n", "")))
+local cpu = sh("grep -m1 'model name' /proc/cpuinfo"):gsub(".*: ", ""):gsub("\n", "")
 out(("cpu: %s, threads: %d (tensorslow's default and torch.set_num_threads), "
-  .. "OMP_WAIT_POLICY=PASSIVE"):format((sh("grep -m1 'model name' /proc/cpuinfo"):gsub(".*: ", ""):gsub("\n", "")), threads))
+  .. "OMP_WAIT_POLICY=PASSIVE"):format(cpu, threads))
 local blas = {}
 for k, val in pairs { OPENBLAS_CORETYPE = os.getenv("OPENBLAS_CORETYPE"),
   OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS") } do

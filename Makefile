@@ -36,7 +36,7 @@ INCDIR   ?= $(PREFIX)/include
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test spec lint example examples install install-rock clean check-globals asan \
+.PHONY: all deps test spec lint example examples install install-rock clean check-globals asan bench \
         embed-test host-test asan-host-test tsan-test install-test
 
 all: $(MODULE) $(STATIC)
@@ -184,3 +184,12 @@ install-rock: all
 	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/tensorslow/core.so
 	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/
+
+# Benchmarks side by side with NumPy and PyTorch (installs them if missing).
+build/bench_gemm: bench/gemm.c
+	$(CC) -O2 $(BLAS_CFLAGS) $< -o $@ $(BLAS_LIBS)
+
+bench: deps
+	$(MAKE) EXTRA_PKGS="python3-numpy python3-torch dataset-fashion-mnist" deps
+	$(MAKE) all build/bench_gemm
+	$(LUA) bench/run.lua

@@ -1,0 +1,90 @@
+-- `make bench`: runs tensorslow's benchmarks and their NumPy/PyTorch peers back to back,
+-- prints one table and writes bench/RESULTS.md. Every figure is a median of several timed
+-- runs after a warm-up. The BLAS environment is printed, never changed.
+local function sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  f:close()
+  return out
+end
+
+local threads = tonumber(os.getenv("TS_THREADS")) or tonumber(sh("nproc")) or 2
+local env = ("TS_THREADS=%d OMP_WAIT_POLICY=PASSIVE "):format(threads)
+local lua = 'LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;" ' .. env .. "lua5.4 "
+local py = env .. "/usr/bin/python3 "
+
+local v = {}
+local function collect(out)
+  for key, val in out:gmatch("([%w_:]+) ([%d%.e%-]+)") do v[key] = tonumber(val) end
+end
+
+io.stderr:write("running benchmarks (a few minutes)...\n")
+collect(sh("build/bench_gemm 5"):gsub("gemm_", "cblas:gemm_"))
+collect(sh(lua .. "bench/ts_bench.lua"))
+collect(sh(py .. "bench/peers.py"))
+collect(sh(lua .. "bench/fashion.lua"))
+collect(sh(py .. "bench/fashion_peer.py numpy"))
+collect(sh(py .. "bench/fashion_peer.py torch"))
+
+local rows = {}
+local function row(name, unit, scale, ts_key, peers, target)
+  local t = v[ts_key]
+  local r = { name = name, ts = t and t * scale, unit = unit, peers = {}, target = target }
+  for _, p in ipairs(peers) do
+    local pv = v[p .. ":" .. ts_key]
+    r.peers[#r.peers + 1] = { p, pv and pv * scale, (pv and t) and pv / t }
+  end
+  rows[#rows + 1] = r
+end
+
+row("per-node overhead (1000 adds x 100)", "ns/node", 1e9 / 1e5, "overhead_chain1000x100",
+  { "numpy", "torch" }, "<= 40 ns/node")
+row("tutorial MLP, 1000 steps", "us/step", 1e6 / 1000, "mlp_1000_steps", { "numpy", "torch" },
+  "<= 5 us/step, >= 5x NumPy")
+for _, n in ipairs { 256, 512, 1024, 2048 } do
+  for _, dt in ipairs { "float32", "float64" } do
+    row(("matmul %s n=%d"):format(dt, n), "ms", 1e3, ("gemm_%s_%d"):format(dt, n),
+      { "cblas", "numpy", "torch" }, ">= 95% of cblas")
+  end
+end
+row("exp(x) * y + z, 1M float32", "ms", 1e3, "ew_exp_mul_add", { "numpy", "torch" }, ">= 2x NumPy")
+row("softmax 1024x1024 float32", "ms", 1e3, "ew_softmax", { "numpy", "torch" }, ">= 2x NumPy")
+row("Fashion-MNIST MLP epoch", "s", 1, "fashion_epoch", { "numpy", "torch" },
+  "<= 0.8x PyTorch, <= NumPy")
+row("Fashion-MNIST peak RSS", "MiB", 1, "fashion_rss_mib", { "numpy", "torch" }, "<= 150 MiB")
+row("start-up: lua5.4 -e 'require \"tensorslow\"'", "ms", 1e3, "startup", {}, "<= 5 ms")
+
+local function fmt(x) return x and (x >= 100 and ("%.0f"):format(x) or ("%.3g"):format(x)) or "-" end
+local lines = {}
+local function out(s) lines[#lines + 1] = s end
+out(("date %s, commit %s, %s"):format(os.date("!%Y-%m-%d %H:%M UTC"),
+  sh("git rev-parse --short HEAD"):gsub("%s", ""), sh("uname -srm"):gsub("\n", "")))
+local cpu = sh("grep -m1 'model name' /proc/cpuinfo"):gsub(".*: ", ""):gsub("\n", "")
+out(("cpu: %s, threads: %d (tensorslow's default and torch.set_num_threads), "
+  .. "OMP_WAIT_POLICY=PASSIVE"):format(cpu, threads))
+local blas = {}
+for k, val in pairs { OPENBLAS_CORETYPE = os.getenv("OPENBLAS_CORETYPE"),
+  OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS") } do
+  blas[#blas + 1] = k .. "=" .. (val or "(unset)")
+end
+table.sort(blas)
+out("BLAS environment: " .. table.concat(blas, " "))
+out("")
+out("| benchmark | unit | tensorslow | peers (figure, ratio peer/tensorslow) | target |")
+out("|---|---|---|---|---|")
+for _, r in ipairs(rows) do
+  local ps = {}
+  for _, p in ipairs(r.peers) do
+    ps[#ps + 1] = ("%s %s (%sx)"):format(p[1], fmt(p[2]), p[3] and ("%.2f"):format(p[3]) or "-")
+  end
+  out(("| %s | %s | %s | %s | %s |"):format(r.name, r.unit, fmt(r.ts), table.concat(ps, ", "), r.target))
+end
+if v.startup_bare_lua then
+  out(("(start-up of a bare lua5.4 -e '' in the same loop: %s ms)"):format(fmt(v.startup_bare_lua * 1e3)))
+end
+local text = table.concat(lines, "\n")
+print(text)
+local f = assert(io.open("bench/RESULTS.md", "w"))
+f:write("# Benchmark results\n\nThe latest `make bench` table (ratios > 1 mean tensorslow is faster;"
+  .. " for memory, lower is better).\n\n", text, "\n")
+f:close()

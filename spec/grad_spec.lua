@@ -64,6 +64,8 @@ describe("ts.gradients", function()
     assert.is_nil(r[2])
     assert.equal(2, r.n)
     assert.equal(g, r[1].graph)
+    assert.truthy(r[1].name:find("^gradients/"))
+    assert.equal("multiply", (x * 2).name:match("^multiply")) -- naming restored afterwards
   end)
 
   it("weights ys by grad_ys and sums several ys", function()

@@ -359,10 +359,7 @@ return function(ts)
     return s
   end
 
-  --- gradients(ys, xs [, grad_ys]): d(sum of ys)/d x for each x, as new nodes
-  -- of the graph (nil for an x the ys do not depend on). grad_ys weights each y
-  -- (default: ones).
-  function ts.gradients(ys, xs, grad_ys)
+  local function build_gradients(ys, xs, grad_ys)
     local ylist = as_list(ys, "ys")
     local xlist = as_list(xs, "xs")
     if #ylist == 0 then error("gradients: ys is empty", 2) end
@@ -475,6 +472,22 @@ return function(ts)
     end
     result.n = #xlist
     return result
+  end
+
+  --- gradients(ys, xs [, grad_ys]): d(sum of ys)/d x for each x, as new nodes
+  -- of the graph (nil for an x the ys do not depend on). grad_ys weights each y
+  -- (default: ones). Nodes made on the way without a name of their own are
+  -- named "gradients/<op>" (grouped by ts.dot).
+  function ts.gradients(ys, xs, grad_ys)
+    local raw_node, raw_source = core.node, core.source
+    core.node = function(g, op, name, ...) return raw_node(g, op, name or ("gradients/" .. op), ...) end
+    core.source = function(g, kind, name, ...)
+      return raw_source(g, kind, name or ("gradients/" .. kind), ...)
+    end
+    local ok, r = pcall(build_gradients, ys, xs, grad_ys)
+    core.node, core.source = raw_node, raw_source
+    if not ok then error(r, 2) end
+    return r
   end
 
   ------------------------------------------------------------ custom ops

@@ -40,6 +40,7 @@ describe("optimizers", function()
       return w - 0.1 * s[i]
     end)
     assert.truthy(g:get("w/Momentum"))
+    assert.equal("apply_momentum", g:get("Momentum/update_w").op)
     two_steps(ts.train.MomentumOptimizer(0.1, 0.9, { use_nesterov = true }), function(i, w, gr, s)
       s[i] = (s[i] or 0) * 0.9 + gr
       return w - (gr * 0.1 + s[i] * 0.9 * 0.1)

@@ -72,6 +72,8 @@ return function(ts)
     return ts.constant(lr, { graph = v.graph, dtype = v.dtype, name = self.kind .. "/learning_rate" })
   end
 
+  function Optimizer:_update_name(v) return self.kind .. "/update_" .. v.name end
+
   -- The slot variables of v, made on first use: "<var>/<Kind>", "<var>/<Kind>_1", ...
   function Optimizer:_get_slots(v, inits)
     local s = self._slots[v]
@@ -135,7 +137,7 @@ return function(ts)
     lr = opts_of("GradientDescentOptimizer", lr)
     local o = new_optimizer("GradientDescent", lr)
     function o._apply(self, g, v)
-      return core.node(v.graph, "apply_gradient_descent", nil, nil, v, g, self:_lr(v))
+      return core.node(v.graph, "apply_gradient_descent", self:_update_name(v), nil, v, g, self:_lr(v))
     end
     return o
   end
@@ -153,7 +155,7 @@ return function(ts)
     o.slot_name = "Momentum"
     function o._apply(self, g, v)
       local s = self:_get_slots(v, { 0 })
-      return core.node(v.graph, "apply_momentum", nil,
+      return core.node(v.graph, "apply_momentum", self:_update_name(v),
         { f1 = self.momentum, i1 = self.use_nesterov and 1 or 0 }, v, s[1], g, self:_lr(v))
     end
     return o
@@ -171,7 +173,8 @@ return function(ts)
     o.slot_name = "Adam"
     function o._apply(self, g, v)
       local s = self:_get_slots(v, { 0, 0, "step" })
-      return core.node(v.graph, "apply_adam", nil, { f1 = self.beta1, f2 = self.beta2, f3 = self.epsilon },
+      local at = { f1 = self.beta1, f2 = self.beta2, f3 = self.epsilon }
+      return core.node(v.graph, "apply_adam", self:_update_name(v), at,
         v, s[1], s[2], s[3], g, self:_lr(v))
     end
     return o
@@ -189,7 +192,7 @@ return function(ts)
     function o._apply(self, g, v)
       local s = self:_get_slots(v, { 1, 0 })
       local at = { f1 = self.decay, f2 = self.momentum, f3 = self.epsilon }
-      return core.node(v.graph, "apply_rmsprop", nil, at, v, s[1], s[2], g, self:_lr(v))
+      return core.node(v.graph, "apply_rmsprop", self:_update_name(v), at, v, s[1], s[2], g, self:_lr(v))
     end
     return o
   end
@@ -203,7 +206,7 @@ return function(ts)
     o.slot_name = "Adagrad"
     function o._apply(self, g, v)
       local s = self:_get_slots(v, { self.initial_accumulator_value })
-      return core.node(v.graph, "apply_adagrad", nil, nil, v, s[1], g, self:_lr(v))
+      return core.node(v.graph, "apply_adagrad", self:_update_name(v), nil, v, s[1], g, self:_lr(v))
     end
     return o
   end

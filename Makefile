@@ -78,11 +78,21 @@ test: deps
 	$(MAKE) embed-test
 	$(MAKE) host-test
 
-example: deps
+# The main job: trains Fashion-MNIST (Debian's dataset-fashion-mnist), reports
+# test accuracy, saves fashion_mnist.safetensors. `make example ARGS=--restore`
+# evaluates the saved checkpoint instead; other ARGS: see the script's header.
+RUN_LUA = $(LUA) -e 'package.path="lua/?.lua;lua/?/init.lua;"..package.path; package.cpath="$(BUILD)/?.so;"..package.cpath'
+example:
+	$(MAKE) EXTRA_PKGS="dataset-fashion-mnist" deps
 	$(MAKE) all
-	$(LUA) -e 'package.path="lua/?.lua;lua/?/init.lua;"..package.path; package.cpath="$(BUILD)/?.so;"..package.cpath' examples/affine.lua
+	$(RUN_LUA) examples/fashion_mnist.lua $(ARGS)
 
-examples: example
+# The tutorial's examples: the first graph, the perceptron, the multi-layer perceptron.
+examples: deps
+	$(MAKE) all
+	$(RUN_LUA) examples/affine.lua
+	$(RUN_LUA) examples/perceptron.lua
+	$(RUN_LUA) examples/mlp.lua
 
 # No writable static or global data in the objects: symbols in .data*,
 # .bss*, thread-local or common sections (.data.rel.ro is read-only).

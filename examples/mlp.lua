@@ -26,6 +26,10 @@ local p = ts.softmax(ts.matmul(hidden, W_output) + b_output)
 local J = -ts.reduce_sum(ts.reduce_sum(c * ts.log(p), 2))
 local minimization_op = ts.train.GradientDescentOptimizer(ref.learning_rate):minimize(J)
 
+-- `lua5.4 examples/mlp.lua --dot mlp.dot` also writes the graph in Graphviz DOT
+-- (the README's picture: `dot -Tsvg mlp.dot -o doc/mlp.svg`).
+if arg and arg[1] == "--dot" then g:write_dot(assert(arg[2], "--dot needs a path")) end
+
 local feed = { [X] = ref.X, [c] = ref.c }
 local sess <close> = ts.Session()
 for step = 0, ref.steps - 1 do

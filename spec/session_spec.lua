@@ -252,4 +252,12 @@ describe("fused element-wise chains", function()
     ts.set_num_threads(n0)
     H.close(one:totable(), two:totable(), 1e-12)
   end)
+
+  it("ts.clock is monotonic and finer than a millisecond", function()
+    local a = ts.clock()
+    local b = a
+    while b == a do b = ts.clock() end
+    assert.is_true(b > a)
+    assert.is_true(b - a < 1e-3)
+  end)
 end)

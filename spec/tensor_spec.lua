@@ -145,6 +145,23 @@ describe("tensor accessors", function()
     H.fails(function() t:reshape { -1, -1 } end, "only one dimension may be -1")
   end)
 
+  it("reshape is a view sharing the data, which it keeps alive", function()
+    local base = ts.arange(1, 7):reshape { 2, 3 }
+    local flat = base:reshape(6)
+    flat:set(2, 20)
+    assert.equal(20, base:get(1, 2))
+    base:set(2, 3, 60)
+    assert.equal(60, flat:get(6))
+    local v = ts.tensor({ 1, 2, 3, 4 }, "float32"):reshape { 2, 2 }:reshape { 4 }
+    collectgarbage()
+    collectgarbage()
+    assert.are.same({ 1, 2, 3, 4 }, v:totable())
+    assert.equal("float32", v.dtype)
+    local c = base:reshape(6):copy()
+    c:set(1, -1)
+    assert.equal(1, base:get(1, 1))
+  end)
+
   it("cast converts between dtypes", function()
     local f = ts.tensor { 1.7, -2.2 }
     H.tensor(f:cast("int64"), { 1, -2 }, "int64")

@@ -27,7 +27,8 @@ typedef struct tsb_state {
 
 tsb_state *tsb_getstate(lua_State *L);
 
-enum { TSB_INLINE = 0, TSB_HOST = 1, TSB_ALLOC = 2 };
+/* TSB_VIEW shares the data of the tensor in its user value (t:reshape). */
+enum { TSB_INLINE = 0, TSB_HOST = 1, TSB_ALLOC = 2, TSB_VIEW = 3 };
 
 /* The Tensor userdata. view is what the public API hands out. */
 typedef struct tsb_tensor {

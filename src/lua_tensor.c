@@ -451,8 +451,21 @@ static int t_reshape(lua_State *L) {
   if (known != u->t.numel)
     return luaL_error(L, "reshape: cannot reshape a tensor of shape %s (%d elements) into %d elements",
                       tsi_shape_str(&u->t, sa, sizeof sa), (int)u->t.numel, (int)known);
-  tsb_tensor *r = tsb_newtensor(L, u->t.dtype, nd, shape);
-  if (tsi_nbytes(&u->t)) memcpy(r->t.data, u->t.data, tsi_nbytes(&u->t));
+  /* A view: the new userdata shares u's data and keeps u alive. */
+  tsb_tensor *r = lua_newuserdatauv(L, sizeof(tsb_tensor), 1);
+  memset(r, 0, sizeof *r);
+  r->kind = TSB_VIEW;
+  r->t = u->t;
+  tsi_err e;
+  if (tsi_set_shape(&r->t, nd, shape, &e)) return tsb_raise(L, &e);
+  r->view.dtype = (ts_dtype)r->t.dtype;
+  r->view.ndim = nd;
+  r->view.shape = r->t.shape;
+  r->view.numel = r->t.numel;
+  r->view.data = r->t.data;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, TSB_TENSOR);
   return 1;
 }
 

@@ -43,12 +43,17 @@ row("tutorial MLP, 1000 steps", "us/step", 1e6 / 1000, "mlp_1000_steps", { "nump
   "<= 5 us/step, >= 5x NumPy")
 for _, n in ipairs { 256, 512, 1024, 2048 } do
   for _, dt in ipairs { "float32", "float64" } do
-    row(("matmul %s n=%d"):format(dt, n), "ms", 1e3, ("gemm_%s_%d"):format(dt, n),
+    row(("matmul %s n=%d (out=)"):format(dt, n), "ms", 1e3, ("gemm_%s_%d"):format(dt, n),
       { "cblas", "numpy", "torch" }, ">= 95% of cblas")
+    v["cblas:gemm_fresh_" .. dt .. "_" .. n] = v[("cblas:gemm_%s_%d"):format(dt, n)]
+    row("  same, fresh result", "ms", 1e3, ("gemm_fresh_%s_%d"):format(dt, n),
+      { "cblas" }, "")
   end
 end
 row("exp(x) * y + z, 1M float32", "ms", 1e3, "ew_exp_mul_add", { "numpy", "torch" }, ">= 2x NumPy")
+row("  same, run into an out= tensor", "ms", 1e3, "ew_exp_mul_add_out", {}, "")
 row("softmax 1024x1024 float32", "ms", 1e3, "ew_softmax", { "numpy", "torch" }, ">= 2x NumPy")
+row("  same, run into an out= tensor", "ms", 1e3, "ew_softmax_out", {}, "")
 row("Fashion-MNIST MLP epoch", "s", 1, "fashion_epoch", { "numpy", "torch" },
   "<= 0.8x PyTorch, <= NumPy")
 row("Fashion-MNIST peak RSS", "MiB", 1, "fashion_rss_mib", { "numpy", "torch" }, "<= 150 MiB")
@@ -63,11 +68,9 @@ local cpu = sh("grep -m1 'model name' /proc/cpuinfo"):gsub(".*: ", ""):gsub("\n"
 out(("cpu: %s, threads: %d (tensorslow's default and torch.set_num_threads), "
   .. "OMP_WAIT_POLICY=PASSIVE"):format(cpu, threads))
 local blas = {}
-for k, val in pairs { OPENBLAS_CORETYPE = os.getenv("OPENBLAS_CORETYPE"),
-  OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS") } do
-  blas[#blas + 1] = k .. "=" .. (val or "(unset)")
+for _, k in ipairs { "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS" } do
+  blas[#blas + 1] = k .. "=" .. (os.getenv(k) or "(unset)")
 end
-table.sort(blas)
 out("BLAS environment: " .. table.concat(blas, " "))
 out("")
 out("| benchmark | unit | tensorslow | peers (figure, ratio peer/tensorslow) | target |")

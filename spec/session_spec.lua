@@ -261,3 +261,75 @@ describe("fused element-wise chains", function()
     assert.is_true(b - a < 1e-3)
   end)
 end)
+
+describe("run into out tensors", function()
+  local g, x, y, s
+  before_each(function()
+    g = ts.Graph()
+    x = ts.placeholder { shape = { -1, 3 }, graph = g, name = "x" }
+    y = ts.placeholder { shape = { -1, 3 }, graph = g, name = "y" }
+    s = ts.Session(g)
+  end)
+
+  it("writes a single fetch into out and returns that tensor", function()
+    local m = ts.matmul(x, ts.transpose(y))
+    local out = ts.zeros { 2, 2 }
+    local feed = { [x] = { { 1, 2, 3 }, { 4, 5, 6 } }, [y] = { { 1, 0, 0 }, { 0, 1, 0 } } }
+    local r = s:run(m, feed, { out = out })
+    assert.is_true(rawequal(r, out))
+    assert.are.same({ { 1, 2 }, { 4, 5 } }, out:totable())
+    local before = s:stats().allocations
+    for _ = 1, 3 do assert.is_true(rawequal(out, s:run(m, feed, { out = out }))) end
+    assert.equal(before, s:stats().allocations)
+    -- without out the session's own buffer is used again, and out keeps its values
+    local fresh = s:run(m, { [x] = { { 2, 2, 2 }, { 1, 1, 1 } }, [y] = { { 1, 0, 0 }, { 0, 1, 0 } } })
+    assert.are.same({ { 2, 2 }, { 1, 1 } }, fresh:totable())
+    assert.are.same({ { 1, 2 }, { 4, 5 } }, out:totable())
+  end)
+
+  it("takes the result of a fused chain, and lists and tables of fetches", function()
+    local n = 3000
+    local a = ts.placeholder { shape = { n }, dtype = "float32", graph = g }
+    local e = ts.exp(a) * 2 + 1
+    local total = ts.reduce_sum(a)
+    local av = ts.rand({ n }, "float32")
+    local want = (av:exp() * 2 + 1):totable()
+    local o1, o2 = ts.zeros({ n }, "float32"), ts.zeros({}, "float32")
+    local r = s:run({ e, total }, { [a] = av }, { out = { o1, o2 } })
+    assert.is_true(rawequal(r[1], o1) and rawequal(r[2], o2))
+    H.close(want, o1:totable(), 1e-6)
+    H.close(av:sum():item(), o2:item(), 1e-3)
+    local o3 = ts.zeros({ n }, "float32")
+    local d = s:run({ ex = e, t = total }, { [a] = av }, { out = { ex = o3 } })
+    assert.is_true(rawequal(d.ex, o3))
+    assert.is_false(rawequal(d.t, o2))
+    H.close(want, o3:totable(), 1e-6)
+  end)
+
+  it("is correct when out is also a feed", function()
+    local z = (x + 1) * y + x
+    local xv = ts.tensor { { 1, 2, 3 } }
+    local r = s:run(z, { [x] = xv, [y] = { { 2, 2, 2 } } }, { out = xv })
+    assert.is_true(rawequal(r, xv))
+    assert.are.same({ { 5, 8, 11 } }, xv:totable())
+  end)
+
+  it("copies a variable or a fed value into out", function()
+    local v = ts.Variable({ 1, 2, 3 }, { graph = g })
+    local o = ts.zeros { 3 }
+    assert.is_true(rawequal(o, s:run(v, nil, { out = o })))
+    assert.are.same({ 1, 2, 3 }, o:totable())
+  end)
+
+  it("names a wrong out tensor", function()
+    local z = x * 2
+    H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { out = ts.zeros { 3 } }) end,
+      "the out tensor for fetch 1 is float64 [3], the result is float64 [1, 3]")
+    H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { out = ts.zeros({ 1, 3 }, "float32") }) end,
+      "the out tensor for fetch 1 is float32 [1, 3], the result is float64 [1, 3]")
+    H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { out = { 1 } }) end,
+      "out must be a tensor like the fetches, got table")
+    H.fails(function() s:run({ z }, { [x] = { { 1, 2, 3 } } }, { out = { 7 } }) end,
+      "out entry for fetch 1 must be a tensor, got number")
+  end)
+end)

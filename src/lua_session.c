@@ -155,13 +155,68 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
   return n;
 }
 
-static void push_result(lua_State *L, const tsi_tensor *t) {
+/* Pushes fetch i's result: a fresh tensor, or the caller's out tensor (at
+ * index i of the table at outtab, when there is one) holding it. */
+static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int i) {
   if (t->dtype < 0) { /* an op that yields nothing */
     lua_pushnil(L);
     return;
   }
-  tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
-  if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
+  tsb_tensor *o = NULL;
+  if (outtab) {
+    lua_rawgeti(L, outtab, i + 1);
+    o = tsb_totensor(L, -1);
+    if (!o) lua_pop(L, 1);
+  }
+  if (!o) {
+    tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
+    if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
+    return;
+  }
+  if (o->t.data == t->data) return; /* written in place by the plan */
+  if (o->t.dtype != t->dtype || !tsi_same_shape(&o->t, t)) {
+    char a[96], b[96];
+    luaL_error(L, "run: the out tensor for fetch %d is %s %s, the result is %s %s", i + 1,
+               tsi_dtype_name(o->t.dtype), tsi_shape_str(&o->t, a, sizeof a),
+               tsi_dtype_name(t->dtype), tsi_shape_str(t, b, sizeof b));
+  }
+  if (tsi_nbytes(t)) memmove(o->t.data, t->data, tsi_nbytes(t));
+}
+
+/* opts.out: the caller's result tensors, gathered per fetch into a table
+ * (pushed; its index returned) and into dests. */
+static int collect_outs(lua_State *L, int opts, int nfetch, int kind, int keys,
+                        tsi_tensor **dests) {
+  lua_getfield(L, opts, "out");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    *dests = NULL;
+    return 0;
+  }
+  int out = lua_gettop(L);
+  if (kind == 0 ? !tsb_totensor(L, out) : !lua_istable(L, out))
+    luaL_error(L, "run: out must be %s like the fetches, got %s",
+               kind == 0 ? "a tensor" : "a table of tensors", luaL_typename(L, out));
+  *dests = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  memset(*dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
+  lua_createtable(L, nfetch, 0);
+  int tab = lua_gettop(L);
+  for (int i = 0; i < nfetch; i++) {
+    if (kind == 0) lua_pushvalue(L, out);
+    else if (kind == 1) lua_rawgeti(L, out, i + 1);
+    else {
+      lua_rawgeti(L, keys, i + 1);
+      lua_rawget(L, out);
+    }
+    if (!lua_isnil(L, -1)) {
+      tsb_tensor *t = tsb_totensor(L, -1);
+      if (!t) luaL_error(L, "run: out entry for fetch %d must be a tensor, got %s", i + 1,
+                         luaL_typename(L, -1));
+      (*dests)[i] = t->t;
+    }
+    lua_rawseti(L, tab, i + 1);
+  }
+  return tab;
 }
 
 /* The profile of the last run: an array of {name=, op=, seconds=, bytes=}
@@ -189,7 +244,7 @@ static void push_profile(lua_State *L, tsb_session *s) {
   else lua_remove(L, -2);
 }
 
-/* sess:run(fetch [, feed [, {profile=true}]]) */
+/* sess:run(fetch [, feed [, {profile=true, out=}]]) */
 static int session_run(lua_State *L) {
   tsb_session *s = check_open(L, 1, "run");
   lua_settop(L, 4);
@@ -200,7 +255,6 @@ static int session_run(lua_State *L) {
     profile = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
-  lua_settop(L, 3);
   tsi_graph *g = s->s.g;
   lua_getiuservalue(L, 1, 1);
   int gidx = lua_gettop(L);
@@ -243,6 +297,8 @@ static int session_run(lua_State *L) {
       lua_pop(L, 2);
     }
   }
+  tsi_tensor *dests = NULL;
+  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, kind, keys, &dests);
   tsi_tensor *outs = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
   tsb_state *S = tsb_getstate(L);
   cb_ctx cb = {L, gidx, 1};
@@ -256,19 +312,19 @@ static int session_run(lua_State *L) {
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;
   tsi_err e;
-  if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, outs, &e))
+  if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, dests, outs, &e))
     return tsb_raise(L, &e);
   if (kind == 0) {
-    push_result(L, &outs[0]);
+    push_result(L, &outs[0], outtab, 0);
   } else {
     lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
   for (int i = 0; i < nfetch; i++) {
     if (kind == 1) {
-      push_result(L, &outs[i]);
+      push_result(L, &outs[i], outtab, i);
       lua_rawseti(L, -2, i + 1);
     } else {
       lua_rawgeti(L, keys, i + 1);
-      push_result(L, &outs[i]);
+      push_result(L, &outs[i], outtab, i);
       lua_rawset(L, -3);
     }
   }

@@ -93,6 +93,17 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
       int64_t ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;   \
       if (d->vec_a) ai = 0, ap = 1;                                                 \
       if (d->vec_b) bp = 1, bj = 0;                                                 \
+      if (bj == 1 && !d->vec_a) { /* rows of B contiguous: C[i,:] += a(i,p) B[p,:] */ \
+        memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                            \
+        for (int p = 0; p < k; p++) {                                               \
+          const T *restrict bp_ = B + p * bp;                                       \
+          for (int i = 0; i < m; i++) {                                             \
+            T a = A[i * ai + p * ap], *restrict c = C + (int64_t)i * n;             \
+            for (int j = 0; j < n; j++) c[j] += a * bp_[j];                         \
+          }                                                                         \
+        }                                                                           \
+        return;                                                                     \
+      }                                                                             \
       for (int i = 0; i < m; i++)                                                   \
         for (int j = 0; j < n; j++) {                                               \
           T s = 0;                                                                  \

@@ -395,8 +395,11 @@ static int step_buffer(tsi_session *s, tsi_plan *p, int i, tsi_tensor *out, tsi_
 /* Step r is the root of a fused group: infer its members (when shapes
  * changed), then one fused pass, or op by op when broadcasting of
  * non-scalars makes a fused pass impossible. */
+static const tsi_tensor *direct_dest(const tsi_plan *p, int i, const tsi_tensor *val,
+                                     const tsi_tensor *dests, const tsi_tensor *feeds);
+
 static int exec_group(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, int r, int same,
-                      tsi_err *e) {
+                      const tsi_tensor *dests, const tsi_tensor *feeds, tsi_err *e) {
   tsi_graph *g = s->g;
   const int *mem = p->gmem + p->goff[r];
   int k = p->goff[r + 1] - p->goff[r], st;
@@ -427,6 +430,8 @@ static int exec_group(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, int r, int s
           (st = step_buffer(s, p, mem[t], &p->val[mem[t]], e)))
         return st;
   }
+  const tsi_tensor *dest = direct_dest(p, r, o, dests, feeds);
+  if (dest) o->data = dest->data;
   if (!p->fuse_ok[r]) {
     for (int t = 0; t < k; t++) {
       int m = mem[t], ni = p->in_off[m + 1] - p->in_off[m];
@@ -458,8 +463,29 @@ static int check_feed(const tsi_node *n, const tsi_tensor *v, tsi_err *e) {
   return TSI_OK;
 }
 
+/* The caller buffer step i may write its result into directly: a dest given
+ * for a fetch of step i, of the same dtype and shape as the result about to
+ * be computed, overlapping no feed (a later step may still read the feeds). */
+static const tsi_tensor *direct_dest(const tsi_plan *p, int i, const tsi_tensor *val,
+                                     const tsi_tensor *dests, const tsi_tensor *feeds) {
+  if (!dests) return NULL;
+  for (int f = 0; f < p->nfetch; f++) {
+    const tsi_tensor *d = &dests[f];
+    if (p->fetch_step[f] != i || !d->data) continue;
+    if (d->dtype != val->dtype || !tsi_same_shape(d, val)) return NULL;
+    const char *a = d->data;
+    size_t nb = tsi_nbytes(d);
+    for (int k = 0; k < p->nfeed; k++) {
+      const char *b = feeds[k].data;
+      if (b && a < b + tsi_nbytes(&feeds[k]) && b < a + nb) return NULL;
+    }
+    return d;
+  }
+  return NULL;
+}
+
 static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
-                     tsi_err *e) {
+                     const tsi_tensor *dests, tsi_err *e) {
   tsi_graph *g = s->g;
   dyn_ctx dc = {p, 0, s};
   p->profiled = 0;
@@ -508,7 +534,7 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
     if (p->goff[p->root[i] + 1] - p->goff[p->root[i]] >= 2) { /* fused */
       if (p->root[i] != i) continue; /* runs with its root */
       double t0 = ctx->profile ? now_s() : 0;
-      if ((st = exec_group(s, p, ctx, i, same, e))) return st;
+      if ((st = exec_group(s, p, ctx, i, same, dests, feeds, e))) return st;
       if (ctx->profile) p->prof_s[i] = now_s() - t0;
       continue;
     }
@@ -530,6 +556,10 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
         return st;
       }
     }
+    if (dests && !(n->op->flags & (TSI_OP_DYNAMIC | TSI_OP_NOOUTPUT))) {
+      const tsi_tensor *d = direct_dest(p, i, out, dests, feeds);
+      if (d) out->data = d->data;
+    }
     if (ctx->profile) {
       double t0 = now_s();
       if (n->op->run && (st = n->op->run(ctx, n, ins, ni, out, e))) return st;
@@ -545,7 +575,7 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
 
 int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
                     int nfeed, const int *feed_ids, const tsi_tensor *feeds,
-                    tsi_tensor *outs, tsi_err *e) {
+                    const tsi_tensor *dests, tsi_tensor *outs, tsi_err *e) {
   tsi_graph *g = s->g;
   for (int i = 0; i < nfeed; i++) {
     const tsi_node *n = g->nodes[feed_ids[i]];
@@ -568,10 +598,17 @@ int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetc
     s->plans = p;
     s->nplans++;
   }
-  int st = plan_exec(s, p, ctx, feeds, e);
-  if (st) return st;
-  for (int f = 0; f < nfetch; f++) outs[f] = p->val[p->fetch_step[f]];
-  return TSI_OK;
+  int st = plan_exec(s, p, ctx, feeds, dests, e);
+  if (!st)
+    for (int f = 0; f < nfetch; f++) outs[f] = p->val[p->fetch_step[f]];
+  if (dests) /* the steps written into caller buffers own theirs again */
+    for (int f = 0; f < nfetch; f++) {
+      int i = p->fetch_step[f];
+      if (p->buf[i] && p->val[i].data != p->buf[i] && p->feed_of[i] < 0 &&
+          !(g->nodes[p->node[i]]->op->flags & TSI_OP_SOURCE))
+        p->val[i].data = p->buf[i];
+    }
+  return st;
 }
 
 int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,

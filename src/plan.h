@@ -21,10 +21,13 @@ void tsi_session_clear(tsi_session *s); /* frees every plan */
 /* Runs the fetches. feeds[i] is the value of placeholder feed_ids[i] (the
  * caller keeps it alive during the call). On success outs[i] views the value
  * of fetch[i] (valid until the next run or clear); data is NULL for an op
- * that yields nothing. */
+ * that yields nothing. dests (NULL, or one per fetch, data NULL for none)
+ * are caller buffers: a computed fetch of exactly dests[i]'s dtype and shape,
+ * whose memory overlaps no feed, is written there directly (outs[i].data ==
+ * dests[i].data); the caller copies the others. */
 int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
                     int nfeed, const int *feed_ids, const tsi_tensor *feeds,
-                    tsi_tensor *outs, tsi_err *e);
+                    const tsi_tensor *dests, tsi_tensor *outs, tsi_err *e);
 
 /* Number of steps the cached plan for these fetches has (-1 if none): for
  * specs that check caching and pruning. */

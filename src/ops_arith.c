@@ -13,7 +13,7 @@ typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at)
 /* Binary kernel for element type T, output type TO: contiguous rows with
  * stride 1 or 0 on each side, so the compiler vectorises each case. */
 #define DEF_BINARY(NAME, T, TO, EXPR)                                              \
-  static void NAME(const tsi_bcast *p, const void *av, const void *bv, void *ov) { \
+  TSI_CLONES static void NAME(const tsi_bcast *p, const void *av, const void *bv, void *ov) { \
     const T *restrict A = av;                                                      \
     const T *restrict B = bv;                                                      \
     TO *restrict O = ov;                                                           \
@@ -165,7 +165,7 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
 /* EXPR sees x (the element, type T) and al (the op's alpha attribute as T:
  * attrs->f[0], or DEF when the node has no attributes). */
 #define DEF_UNARY_A(NAME, T, DEF, EXPR)                                            \
-  static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) {     \
+  TSI_CLONES static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) {     \
     const T *restrict A = av;                                                      \
     T *restrict O = ov;                                                            \
     const T al = (T)(at ? at->f[0] : (DEF));                                       \

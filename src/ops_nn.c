@@ -112,7 +112,7 @@ DEF_SOFTMAX(double, exp, log)
 /* Rows contiguous in memory (softmax over the last axis): simple counted
  * loops the compiler vectorises, rows split over threads. */
 #define DEF_SOFTMAX_ROWS(T, EXP, LOG)                                                \
-  static void softmax_rows_##T(const T *restrict X, T *restrict O, int64_t r0,      \
+  TSI_CLONES static void softmax_rows_##T(const T *restrict X, T *restrict O, int64_t r0, \
                                int64_t r1, int64_t len, int logsm) {                \
     for (int64_t r = r0; r < r1; r++) {                                             \
       const T *restrict x = X + r * len;                                            \

@@ -7,6 +7,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Hot float kernels are built twice, for the x86-64 baseline (SSE2) and for
+ * AVX2, and the loader picks the one the CPU runs (an ifunc). Without FMA
+ * contraction (-std=c11) both give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(TS_NO_CLONES)
+#define TSI_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TSI_CLONES
+#endif
+
 static inline float tsi_expf(float x) {
   float c = x < 88.3762626647949f ? x : 88.3762626647949f;
   c = c > -87.3365447505531f ? c : -87.3365447505531f;

@@ -1,50 +1,354 @@
 ---@meta tensorslow
 -- LuaLS annotations for tensorslow: point "Lua.workspace.library" at this folder so that
 -- editors complete and check tensorslow code. Axes and indices are 1-based.
+-- Stubs only (never run): their parameters and class tables are unused on purpose.
+-- luacheck: no unused
 
 ---@alias ts.dtype "float32"|"float64"|"int64"|"uint8"
 ---@alias ts.value ts.Tensor|number|table
 ---@alias ts.input ts.Node|ts.Tensor|number|table
 ---@alias ts.axis integer|integer[]|nil
+---@alias ts.name_opts {name?: string}
+---@alias ts.reduce_opts {axis?: ts.axis, keepdims?: boolean, name?: string}
+-- A function of a shape that returns a tensor of that shape (see ts.initializers).
+---@alias ts.initializer fun(shape: integer[], opts?: {dtype?: ts.dtype}): ts.Tensor
+-- A {gradient, variable} pair of an optimizer (gradient nil: the loss does not depend on it).
+---@alias ts.grad_and_var {[1]: ts.Node|nil, [2]: ts.Node}
 
+-- Tensors: values computed at once. Their op methods compute eagerly; give a node as an
+-- operand through ts.NAME (or the node's method) to build a graph node instead.
 ---@class ts.Tensor
 ---@field shape integer[] a fresh table of the sizes
 ---@field dtype ts.dtype
----@operator add(ts.input): ts.Tensor
----@operator sub(ts.input): ts.Tensor
----@operator mul(ts.input): ts.Tensor
----@operator div(ts.input): ts.Tensor
----@operator pow(ts.input): ts.Tensor
+---@operator add(ts.Node): ts.Node
+---@operator add(ts.value): ts.Tensor
+---@operator sub(ts.Node): ts.Node
+---@operator sub(ts.value): ts.Tensor
+---@operator mul(ts.Node): ts.Node
+---@operator mul(ts.value): ts.Tensor
+---@operator div(ts.Node): ts.Node
+---@operator div(ts.value): ts.Tensor
+---@operator pow(ts.Node): ts.Node
+---@operator pow(ts.value): ts.Tensor
 ---@operator unm: ts.Tensor
 ---@operator len: integer
 local Tensor = {}
+--- The rank (number of axes).
 ---@return integer
 function Tensor:dim() end
+--- The number of elements.
 ---@return integer
 function Tensor:numel() end
+--- The values as nested tables (a number for a scalar).
 ---@return table|number
 function Tensor:totable() end
+--- The value of a one-element tensor.
 ---@return number
 function Tensor:item() end
+--- The element at 1-based indices (negative from the end).
 ---@param ... integer 1-based indices
 ---@return number
 function Tensor:get(...) end
+--- Stores the value at the indices; returns the tensor.
 ---@param ... integer|number indices, then the value
 ---@return ts.Tensor
 function Tensor:set(...) end
----@param shape integer[] one entry may be -1
+--- A view with a new shape sharing the data: t:reshape{2, 3} or t:reshape(2, 3).
+---@param shape integer[]|integer one entry may be -1
+---@param ... integer further sizes when shape is a number
 ---@return ts.Tensor
-function Tensor:reshape(shape) end
+function Tensor:reshape(shape, ...) end
+--- A copy with its own data.
 ---@return ts.Tensor
 function Tensor:copy() end
+--- A copy converted to dtype (floats to integers truncate toward zero).
 ---@param dtype ts.dtype
 ---@return ts.Tensor
 function Tensor:cast(dtype) end
----@param b ts.input
+
+-- element-wise math
+--- -x, element-wise (float32, float64, int64); also unary `-`.
+---@return ts.Tensor
+function Tensor:negative() end
+--- |x|, element-wise (float32, float64, int64).
+---@return ts.Tensor
+function Tensor:abs() end
+--- -1, 0 or 1 by the sign of x; keeps 0 and NaN (float32, float64, int64).
+---@return ts.Tensor
+function Tensor:sign() end
+--- x^2, element-wise (float32, float64, int64).
+---@return ts.Tensor
+function Tensor:square() end
+--- e^x, element-wise (float).
+---@return ts.Tensor
+function Tensor:exp() end
+--- Natural logarithm, element-wise (float).
+---@return ts.Tensor
+function Tensor:log() end
+--- log(1 + x), element-wise (float).
+---@return ts.Tensor
+function Tensor:log1p() end
+--- Square root, element-wise (float).
+---@return ts.Tensor
+function Tensor:sqrt() end
+--- 1 / sqrt(x), element-wise (float).
+---@return ts.Tensor
+function Tensor:rsqrt() end
+--- 1 / x, element-wise (float).
+---@return ts.Tensor
+function Tensor:reciprocal() end
+--- Sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:sin() end
+--- Cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:cos() end
+--- Hyperbolic tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:tanh() end
+--- 1 / (1 + e^-x), element-wise and stable: sigmoid(-1000) = 0 (float).
+---@return ts.Tensor
+function Tensor:sigmoid() end
+--- max(x, 0), element-wise; NaN passes through (float).
+---@return ts.Tensor
+function Tensor:relu() end
+--- log(1 + e^x), element-wise and stable: softplus(1000) = 1000 (float).
+---@return ts.Tensor
+function Tensor:softplus() end
+--- x Phi(x), the exact erf form, element-wise (float).
+---@return ts.Tensor
+function Tensor:gelu() end
+--- x where x >= 0, else alpha x (alpha 0.2 by default; float).
+---@param alpha? number|{alpha?: number}
+---@return ts.Tensor
+function Tensor:leaky_relu(alpha) end
+--- x where x >= 0, else alpha (e^x - 1) (alpha 1 by default; float).
+---@param alpha? number|{alpha?: number}
+---@return ts.Tensor
+function Tensor:elu(alpha) end
+
+-- binary ops (NumPy broadcasting)
+--- a + b (float32, float64, int64); also `+`.
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:add(b) end
+--- a - b (float32, float64, int64); also `-`.
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:subtract(b) end
+--- a * b (float32, float64, int64); also `*`.
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:multiply(b) end
+--- a / b (float); also `/`.
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:divide(b) end
+--- a ^ b (float); also `^`.
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:pow(b) end
+--- Element-wise maximum; NaN propagates (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:maximum(b) end
+--- Element-wise minimum; NaN propagates (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:minimum(b) end
+--- (a - b)^2 (float32, float64, int64).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:squared_difference(b) end
+--- a == b as uint8 0/1 (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:equal(b) end
+--- a ~= b as uint8 0/1 (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:not_equal(b) end
+--- a < b as uint8 0/1 (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:less(b) end
+--- a <= b as uint8 0/1 (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:less_equal(b) end
+--- a > b as uint8 0/1 (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:greater(b) end
+--- a >= b as uint8 0/1 (all dtypes).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:greater_equal(b) end
+--- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
+---@param a ts.value
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:where(a, b) end
+
+-- reductions: axis nil = every axis, an integer or a list (1-based, negative from the end)
+--- Sum over the axes; empty gives 0 (float32, float64, int64).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:reduce_sum(axis, keepdims) end
+--- Alias of reduce_sum (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:sum(axis, keepdims) end
+--- Mean over the axes; empty gives NaN (float).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:reduce_mean(axis, keepdims) end
+--- Alias of reduce_mean (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:mean(axis, keepdims) end
+--- Maximum over the axes; NaN propagates, an empty axis is an error (all dtypes).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:reduce_max(axis, keepdims) end
+--- Alias of reduce_max (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:max(axis, keepdims) end
+--- Minimum over the axes; NaN propagates, an empty axis is an error (all dtypes).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:reduce_min(axis, keepdims) end
+--- Alias of reduce_min (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:min(axis, keepdims) end
+--- Product over the axes; empty gives 1 (float32, float64, int64).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:reduce_prod(axis, keepdims) end
+--- log(sum(exp(x))) over the axes, stable; empty gives -inf (float).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:reduce_logsumexp(axis, keepdims) end
+--- 1-based int64 index of the maximum along one axis (default the first); first on ties.
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:argmax(axis, keepdims) end
+--- 1-based int64 index of the minimum along one axis (default the first); first on ties.
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Tensor
+function Tensor:argmin(axis, keepdims) end
+
+-- linear algebra and shapes (axes, perm, begin and indices 1-based)
+--- Matrix product through BLAS: rank 1, 2 or 3 (batched) operands (float).
+---@param b ts.value
 ---@param opts? {transpose_a?: boolean, transpose_b?: boolean}
 ---@return ts.Tensor
 function Tensor:matmul(b, opts) end
+--- Permutes the axes: result axis i is x's axis perm[i]; default reverses them.
+---@param perm? integer[]
+---@return ts.Tensor
+function Tensor:transpose(perm) end
+--- Removes the given size-1 axes, or every size-1 axis.
+---@param axis? integer|integer[]
+---@return ts.Tensor
+function Tensor:squeeze(axis) end
+--- Inserts a size-1 axis that becomes axis `axis` of the result (1 .. rank+1; -1 appends).
+---@param axis integer
+---@return ts.Tensor
+function Tensor:expand_dims(axis) end
+--- Joins x and others along an existing axis (default 1).
+---@param others ts.Tensor|ts.value[]
+---@param axis? integer
+---@return ts.Tensor
+function Tensor:concat(others, axis) end
+--- Stacks x and others along a new axis at position `axis` (default 1).
+---@param others ts.Tensor|ts.value[]
+---@param axis? integer
+---@return ts.Tensor
+function Tensor:stack(others, axis) end
+--- Pieces of x along `axis` (default 1): n equal ones or the given sizes (one may be -1).
+---@param n_or_sizes integer|integer[]
+---@param axis? integer
+---@return ts.Tensor[]
+function Tensor:split(n_or_sizes, axis) end
+--- The box starting at `begin` (negative from the end) of extent `size` (-1 or nil: to the end).
+---@param begin integer[]|integer
+---@param size? integer[]|integer
+---@return ts.Tensor
+function Tensor:slice(begin, size) end
+--- Slices of x along `axis` (default 1) at 1-based int64/uint8 `indices`.
+---@param indices ts.value
+---@param axis? integer
+---@return ts.Tensor
+function Tensor:gather(indices, axis) end
+--- Repeats x multiples[i] times along axis i.
+---@param multiples integer[]|integer
+---@return ts.Tensor
+function Tensor:tile(multiples) end
+--- Surrounds x with constant_value (default 0): paddings is {{before, after}, ...}.
+---@param paddings integer[][]
+---@param constant_value? number
+---@return ts.Tensor
+function Tensor:pad(paddings, constant_value) end
+--- Rows with a 1 at the 1-based index (index 0 or beyond depth: zeros); dtype float64 by default.
+---@param depth integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+function Tensor:one_hot(depth, opts) end
+--- A copy of x.
+---@return ts.Tensor
+function Tensor:identity() end
+--- A copy of x through which no gradient flows.
+---@return ts.Tensor
+function Tensor:stop_gradient() end
+--- Zeros of x's shape and dtype.
+---@return ts.Tensor
+function Tensor:zeros_like() end
+--- Ones of x's shape and dtype.
+---@return ts.Tensor
+function Tensor:ones_like() end
 
+-- neural-network ops (float; also in ts.nn)
+--- exp(x - max) / sum along `axis` (default -1), stable.
+---@param axis? integer|{axis?: integer}
+---@return ts.Tensor
+function Tensor:softmax(axis) end
+--- x - max - log(sum(exp(x - max))) along `axis` (default -1), stable.
+---@param axis? integer|{axis?: integer}
+---@return ts.Tensor
+function Tensor:log_softmax(axis) end
+--- Scalar mean of (predictions - labels)^2 (0 for empty inputs).
+---@param predictions ts.value
+---@return ts.Tensor
+function Tensor:mean_squared_error(predictions) end
+--- Scalar sum(x^2) / 2.
+---@return ts.Tensor
+function Tensor:l2_loss() end
+--- Adds the 1-D bias along x's last axis.
+---@param bias ts.value
+---@return ts.Tensor
+function Tensor:bias_add(bias) end
+--- Inverted dropout: keeps each value with probability 1 - rate, scaled by 1/(1 - rate), when training.
+---@param rate number in [0, 1)
+---@param opts? {training?: boolean|ts.Tensor, seed?: integer}
+---@return ts.Tensor
+function Tensor:dropout(rate, opts) end
+
+-- Graph nodes: operators and op methods build new nodes in the node's graph.
 ---@class ts.Node
 ---@field name string unique in its graph
 ---@field op string
@@ -61,31 +365,383 @@ function Tensor:matmul(b, opts) end
 ---@operator pow(ts.input): ts.Node
 ---@operator unm: ts.Node
 local Node = {}
----@return ts.Tensor value of a variable or constant (a copy)
+--- The value of a variable or constant (a copy).
+---@return ts.Tensor
 function Node:value() end
+--- Sets a variable's value (converted to its dtype; same shape); returns the node.
 ---@param value ts.value
 ---@return ts.Node
 function Node:assign(value) end
+
+-- element-wise math
+--- -x, element-wise (float32, float64, int64); also unary `-`.
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:negative(opts) end
+--- |x|, element-wise (float32, float64, int64).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:abs(opts) end
+--- -1, 0 or 1 by the sign of x; keeps 0 and NaN (float32, float64, int64).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:sign(opts) end
+--- x^2, element-wise (float32, float64, int64).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:square(opts) end
+--- e^x, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:exp(opts) end
+--- Natural logarithm, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:log(opts) end
+--- log(1 + x), element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:log1p(opts) end
+--- Square root, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:sqrt(opts) end
+--- 1 / sqrt(x), element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:rsqrt(opts) end
+--- 1 / x, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:reciprocal(opts) end
+--- Sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:sin(opts) end
+--- Cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:cos(opts) end
+--- Hyperbolic tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tanh(opts) end
+--- 1 / (1 + e^-x), element-wise and stable: sigmoid(-1000) = 0 (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:sigmoid(opts) end
+--- max(x, 0), element-wise; NaN passes through (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:relu(opts) end
+--- log(1 + e^x), element-wise and stable: softplus(1000) = 1000 (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:softplus(opts) end
+--- x Phi(x), the exact erf form, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:gelu(opts) end
+--- x where x >= 0, else alpha x (alpha 0.2 by default; float).
+---@param alpha? number|{alpha?: number, name?: string}
+---@return ts.Node
+function Node:leaky_relu(alpha) end
+--- x where x >= 0, else alpha (e^x - 1) (alpha 1 by default; float).
+---@param alpha? number|{alpha?: number, name?: string}
+---@return ts.Node
+function Node:elu(alpha) end
+
+-- binary ops (NumPy broadcasting)
+--- a + b (float32, float64, int64); also `+`.
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:add(b, opts) end
+--- a - b (float32, float64, int64); also `-`.
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:subtract(b, opts) end
+--- a * b (float32, float64, int64); also `*`.
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:multiply(b, opts) end
+--- a / b (float); also `/`.
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:divide(b, opts) end
+--- a ^ b (float); also `^`.
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:pow(b, opts) end
+--- Element-wise maximum; NaN propagates (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:maximum(b, opts) end
+--- Element-wise minimum; NaN propagates (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:minimum(b, opts) end
+--- (a - b)^2 (float32, float64, int64).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:squared_difference(b, opts) end
+--- a == b as uint8 0/1 (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:equal(b, opts) end
+--- a ~= b as uint8 0/1 (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:not_equal(b, opts) end
+--- a < b as uint8 0/1 (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:less(b, opts) end
+--- a <= b as uint8 0/1 (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:less_equal(b, opts) end
+--- a > b as uint8 0/1 (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:greater(b, opts) end
+--- a >= b as uint8 0/1 (all dtypes).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:greater_equal(b, opts) end
+--- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:where(a, b, opts) end
+
+-- reductions: axis nil = every axis, an integer or a list (1-based, negative from the end)
+--- Sum over the axes; empty gives 0 (float32, float64, int64).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:reduce_sum(axis, keepdims) end
+--- Alias of reduce_sum (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:sum(axis, keepdims) end
+--- Mean over the axes; empty gives NaN (float).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:reduce_mean(axis, keepdims) end
+--- Alias of reduce_mean (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:mean(axis, keepdims) end
+--- Maximum over the axes; NaN propagates, an empty axis is an error (all dtypes).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:reduce_max(axis, keepdims) end
+--- Alias of reduce_max (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:max(axis, keepdims) end
+--- Minimum over the axes; NaN propagates, an empty axis is an error (all dtypes).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:reduce_min(axis, keepdims) end
+--- Alias of reduce_min (methods only).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:min(axis, keepdims) end
+--- Product over the axes; empty gives 1 (float32, float64, int64).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:reduce_prod(axis, keepdims) end
+--- log(sum(exp(x))) over the axes, stable; empty gives -inf (float).
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:reduce_logsumexp(axis, keepdims) end
+--- 1-based int64 index of the maximum along one axis (default the first); first on ties.
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:argmax(axis, keepdims) end
+--- 1-based int64 index of the minimum along one axis (default the first); first on ties.
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node
+function Node:argmin(axis, keepdims) end
+
+-- linear algebra and shapes (axes, perm, begin and indices 1-based)
+--- Matrix product through BLAS: rank 1, 2 or 3 (batched) operands (float).
 ---@param b ts.input
 ---@param opts? {transpose_a?: boolean, transpose_b?: boolean, name?: string}
 ---@return ts.Node
 function Node:matmul(b, opts) end
+--- Permutes the axes: result axis i is x's axis perm[i]; default reverses them.
+---@param perm? integer[]|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:transpose(perm, opts) end
+--- Same elements in C order with a new shape; one entry may be -1, {} gives a scalar.
+---@param shape integer[]|integer
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:reshape(shape, opts) end
+--- Removes the given size-1 axes, or every size-1 axis.
+---@param axis? integer|integer[]|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:squeeze(axis, opts) end
+--- Inserts a size-1 axis that becomes axis `axis` of the result (1 .. rank+1; -1 appends).
+---@param axis integer
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:expand_dims(axis, opts) end
+--- Joins x and others along an existing axis (default 1).
+---@param others ts.Node|ts.Tensor|ts.input[]
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:concat(others, axis, opts) end
+--- Stacks x and others along a new axis at position `axis` (default 1).
+---@param others ts.Node|ts.Tensor|ts.input[]
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:stack(others, axis, opts) end
+--- Pieces of x along `axis` (default 1): n equal ones or the given sizes (one may be -1).
+---@param n_or_sizes integer|integer[]
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node[]
+function Node:split(n_or_sizes, axis, opts) end
+--- The box starting at `begin` (negative from the end) of extent `size` (-1 or nil: to the end).
+---@param begin integer[]|integer
+---@param size? integer[]|integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:slice(begin, size, opts) end
+--- Slices of x along `axis` (default 1) at 1-based int64/uint8 `indices`.
+---@param indices ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:gather(indices, axis, opts) end
+--- Repeats x multiples[i] times along axis i.
+---@param multiples integer[]|integer
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tile(multiples, opts) end
+--- Surrounds x with constant_value (default 0): paddings is {{before, after}, ...}.
+---@param paddings integer[][]
+---@param constant_value? number|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:pad(paddings, constant_value, opts) end
+--- Converts to dtype like C (floats to integers truncate toward zero).
+---@param dtype ts.dtype
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:cast(dtype, opts) end
+--- Rows with a 1 at the 1-based index (index 0 or beyond depth: zeros); dtype float64 by default.
+---@param depth integer
+---@param opts? {dtype?: ts.dtype, name?: string}
+---@return ts.Node
+function Node:one_hot(depth, opts) end
+--- A copy of x.
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:identity(opts) end
+--- A copy of x through which no gradient flows.
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:stop_gradient(opts) end
+--- Zeros of x's shape and dtype.
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:zeros_like(opts) end
+--- Ones of x's shape and dtype.
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:ones_like(opts) end
+
+-- neural-network ops (float; also in ts.nn)
+--- exp(x - max) / sum along `axis` (default -1), stable.
+---@param axis? integer|{axis?: integer, name?: string}
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:softmax(axis, opts) end
+--- x - max - log(sum(exp(x - max))) along `axis` (default -1), stable.
+---@param axis? integer|{axis?: integer, name?: string}
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:log_softmax(axis, opts) end
+--- Scalar mean of (predictions - labels)^2 (0 for empty inputs).
+---@param predictions ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:mean_squared_error(predictions, opts) end
+--- Scalar sum(x^2) / 2.
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:l2_loss(opts) end
+--- Adds the 1-D bias along x's last axis.
+---@param bias ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bias_add(bias, opts) end
+--- Inverted dropout: keeps each value with probability 1 - rate, scaled by 1/(1 - rate), when training.
+---@param rate number in [0, 1)
+---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
+---@return ts.Node
+function Node:dropout(rate, opts) end
 
 ---@class ts.Graph
+---@operator len: integer
 local Graph = {}
+--- Makes this graph the default one (per lua_State); returns it.
 ---@return ts.Graph
 function Graph:as_default() end
+--- The nodes that are not placeholders, variables or constants, in creation order.
 ---@return ts.Node[]
 function Graph:operations() end
+--- The placeholders in creation order.
 ---@return ts.Node[]
 function Graph:placeholders() end
+--- The variables in creation order (optimizer slots included).
 ---@return ts.Node[]
 function Graph:variables() end
+--- Every node in creation order.
 ---@return ts.Node[]
 function Graph:nodes() end
+--- The node of that name, or nil.
 ---@param name string
 ---@return ts.Node|nil
 function Graph:get(name) end
+--- The number of nodes (also #g).
+---@return integer
+function Graph:size() end
+--- Writes ts.dot(g) to a file; returns path.
 ---@param path string
 ---@return string
 function Graph:write_dot(path) end
@@ -98,98 +754,834 @@ function Graph:write_dot(path) end
 
 ---@class ts.Session
 local Session = {}
+--- Computes the fetches for the feeds: a node gives a tensor, an array an array, a table with
+--- string keys the same keys; {profile = true} adds a second result.
 ---@param fetch ts.Node|ts.Node[]|table<string, ts.Node>
 ---@param feed? table<ts.Node, ts.value>
 ---@param opts? {profile?: boolean}
 ---@return ts.Tensor|ts.Tensor[]|table<string, ts.Tensor>
 ---@return ts.Profile|nil
 function Session:run(fetch, feed, opts) end
+--- Frees the plans and buffers (also at `<close>` and collection); safe twice.
 function Session:close() end
+--- The session's graph.
+---@return ts.Graph
+function Session:graph() end
+--- The number of steps of the cached plan for these fetches and feeds, nil when none is cached.
+---@param fetch ts.Node|ts.Node[]|table<string, ts.Node>
+---@param feed? table<ts.Node, ts.value>
+---@return integer|nil
+function Session:plan_steps(fetch, feed) end
+--- Buffers the plans have allocated so far, and the number of cached plans.
 ---@return {allocations: integer, plans: integer}
 function Session:stats() end
 
+-- An optimizer of ts.train: builds the nodes that update the variables of a loss.
+---@class ts.Optimizer
+---@field kind "GradientDescent"|"Momentum"|"Adam"|"RMSProp"|"Adagrad"
+---@field learning_rate number|ts.Node
+local Optimizer = {}
+--- The gradient of loss with respect to each variable (default: ts.trainable_variables).
+---@param loss ts.Node
+---@param var_list? ts.Node[]
+---@return ts.grad_and_var[]
+function Optimizer:compute_gradients(loss, var_list) end
+--- One group node that updates every variable that has a gradient when it runs.
+---@param grads_and_vars ts.grad_and_var[]
+---@return ts.Node
+function Optimizer:apply_gradients(grads_and_vars) end
+--- compute_gradients then apply_gradients: the training step.
+---@param loss ts.Node
+---@param var_list? ts.Node[]
+---@return ts.Node
+function Optimizer:minimize(loss, var_list) end
+
+---@class ts.MomentumOptimizer: ts.Optimizer
+---@field momentum number
+---@field use_nesterov boolean|nil
+
+---@class ts.AdamOptimizer: ts.Optimizer
+---@field beta1 number
+---@field beta2 number
+---@field epsilon number
+
+---@class ts.RMSPropOptimizer: ts.Optimizer
+---@field decay number
+---@field momentum number
+---@field epsilon number
+
+---@class ts.AdagradOptimizer: ts.Optimizer
+---@field initial_accumulator_value number
+
+-- Checkpoints of variables as one safetensors file keyed by node name.
+---@class ts.Saver
+---@field var_list ts.Node[]|nil nil: every variable of the session's graph
+local Saver = {}
+--- Writes every variable's value (optimizer slots included) atomically; returns path.
+---@param sess ts.Session
+---@param path string
+---@return string
+function Saver:save(sess, path) end
+--- Assigns the saved values back after checking names, shapes and dtypes; returns path.
+---@param sess ts.Session
+---@param path string
+---@return string
+function Saver:restore(sess, path) end
+
+-- ts.Operation's specification of an op computed in Lua.
+---@class ts.OperationSpec
+---@field type string the op type (node.op)
+---@field inputs? ts.Node|ts.Node[]
+---@field compute fun(...: ts.Tensor): ts.value the result from the input values, at run time
+---@field shape? integer[]|fun(...: integer[]|false): integer[]|nil the output shape (from the inputs')
+---@field dtype? ts.dtype default: the first input's, else float64
+---@field name? string
+---@field graph? ts.Graph default: the inputs', else the default graph
+---@field gradient? fun(op: ts.Node, grad: ts.Node): (ts.Node|nil)[]|ts.Node
+
 ---@class tensorslow
+---@field core table the C module tensorslow.core (internal)
+---@field _VERSION string
 local ts = {}
 
+-- Tensors
+
+--- A tensor from a number, nested tables or a tensor (copied), float64 unless dtype says otherwise.
 ---@param value ts.value
 ---@param dtype? ts.dtype
 ---@return ts.Tensor
 function ts.tensor(value, dtype) end
+--- Zeros of that shape.
 ---@param shape integer[]
 ---@param dtype? ts.dtype
 ---@return ts.Tensor
 function ts.zeros(shape, dtype) end
+--- Ones of that shape.
 ---@param shape integer[]
 ---@param dtype? ts.dtype
 ---@return ts.Tensor
 function ts.ones(shape, dtype) end
+--- A tensor of that shape filled with value.
 ---@param shape integer[]
 ---@param value number
 ---@param dtype? ts.dtype
 ---@return ts.Tensor
 function ts.fill(shape, value, dtype) end
+--- The n x m identity matrix (m = n by default).
 ---@param n integer
 ---@param m? integer
+---@param dtype? ts.dtype
 ---@return ts.Tensor
-function ts.eye(n, m) end
+---@overload fun(n: integer, dtype: ts.dtype): ts.Tensor
+function ts.eye(n, m, dtype) end
+--- The half-open range [start, stop) by step, like NumPy's (start 0, step 1 by default).
+---@param start number
+---@param stop number
+---@param step? number
+---@param dtype? ts.dtype
 ---@return ts.Tensor
-function ts.arange(...) end
+---@overload fun(stop: number, dtype?: ts.dtype): ts.Tensor
+---@overload fun(start: number, stop: number, dtype: ts.dtype): ts.Tensor
+function ts.arange(start, stop, step, dtype) end
+--- Uniform numbers in [0, 1) from the state's generator (float dtypes).
 ---@param shape integer[]
 ---@param dtype? ts.dtype
 ---@return ts.Tensor
 function ts.rand(shape, dtype) end
+--- Standard normal numbers from the state's generator (float dtypes).
 ---@param shape integer[]
 ---@param dtype? ts.dtype
 ---@return ts.Tensor
 function ts.randn(shape, dtype) end
+--- Seeds the state's random generator (seed 0 when the module loads).
 ---@param seed integer
 function ts.seed(seed) end
+--- Threads for large element-wise kernels, softmax and OpenBLAS (1..256; default: the cores).
 ---@param n integer
 function ts.set_num_threads(n) end
+--- The number of threads set by ts.set_num_threads.
+---@return integer
+function ts.get_num_threads() end
+--- Seconds from a monotonic clock, for timing.
+---@return number
+function ts.clock() end
+--- Whether v is a graph node.
+---@param v any
+---@return boolean
+function ts.is_node(v) end
+--- Whether v is a tensor.
+---@param v any
+---@return boolean
+function ts.is_tensor(v) end
 
+-- Graphs and sessions
+
+--- A new, empty graph.
 ---@return ts.Graph
 function ts.Graph() end
+--- The graph new nodes go to (one exists when the module loads; per lua_State).
 ---@return ts.Graph
 function ts.get_default_graph() end
----@param opts? {shape?: integer[], dtype?: ts.dtype, name?: string}
+--- Makes g the default graph (like g:as_default()); returns g.
+---@param g ts.Graph
+---@return ts.Graph
+function ts.set_default_graph(g) end
+--- A value fed at run time (-1 marks an unknown dimension; no shape: unknown rank).
+---@param opts? {shape?: integer[], dtype?: ts.dtype, name?: string, graph?: ts.Graph}
 ---@return ts.Node
 function ts.placeholder(opts) end
+--- A node holding a value that training updates.
 ---@param value ts.value
----@param opts? {name?: string, dtype?: ts.dtype}
+---@param opts? {name?: string, dtype?: ts.dtype, graph?: ts.Graph}
 ---@return ts.Node
 function ts.Variable(value, opts) end
+--- A node holding a fixed value.
 ---@param value ts.value
----@param opts? {name?: string, dtype?: ts.dtype}
+---@param opts? {name?: string, dtype?: ts.dtype, graph?: ts.Graph}
 ---@return ts.Node
 function ts.constant(value, opts) end
+--- A session that runs nodes of graph (default: the default graph).
 ---@param graph? ts.Graph
 ---@return ts.Session
 function ts.Session(graph) end
+--- Applies the core op `name` with C attributes: a node when any input is a node, else a
+--- tensor (low level: what every op wrapper calls).
+---@param name string
+---@param attrs? table
+---@param inputs ts.input[] with field n when an entry may be nil
+---@param dtypes? (ts.dtype|nil)[] the dtype Lua values at each position become
+---@return ts.Node|ts.Tensor
+function ts.apply(name, attrs, inputs, dtypes) end
 
+-- Ops: ts.NAME gives a node when any operand is a node, else a tensor computed at once.
+
+-- element-wise math
+--- -x, element-wise (float32, float64, int64); also unary `-`.
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.negative(x, opts) end
+--- |x|, element-wise (float32, float64, int64).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.abs(x, opts) end
+--- -1, 0 or 1 by the sign of x; keeps 0 and NaN (float32, float64, int64).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.sign(x, opts) end
+--- x^2, element-wise (float32, float64, int64).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.square(x, opts) end
+--- e^x, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.exp(x, opts) end
+--- Natural logarithm, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.log(x, opts) end
+--- log(1 + x), element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.log1p(x, opts) end
+--- Square root, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.sqrt(x, opts) end
+--- 1 / sqrt(x), element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.rsqrt(x, opts) end
+--- 1 / x, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.reciprocal(x, opts) end
+--- Sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.sin(x, opts) end
+--- Cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.cos(x, opts) end
+--- Hyperbolic tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tanh(x, opts) end
+--- 1 / (1 + e^-x), element-wise and stable: sigmoid(-1000) = 0 (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.sigmoid(x, opts) end
+--- max(x, 0), element-wise; NaN passes through (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.relu(x, opts) end
+--- log(1 + e^x), element-wise and stable: softplus(1000) = 1000 (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.softplus(x, opts) end
+--- x Phi(x), the exact erf form, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.gelu(x, opts) end
+--- x where x >= 0, else alpha x (alpha 0.2 by default; float).
+---@param x ts.input
+---@param alpha? number|{alpha?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.leaky_relu(x, alpha) end
+--- x where x >= 0, else alpha (e^x - 1) (alpha 1 by default; float).
+---@param x ts.input
+---@param alpha? number|{alpha?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.elu(x, alpha) end
+
+-- binary ops (NumPy broadcasting)
+--- a + b (float32, float64, int64); also `+`.
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.add(a, b, opts) end
+--- a - b (float32, float64, int64); also `-`.
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.subtract(a, b, opts) end
+--- a * b (float32, float64, int64); also `*`.
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.multiply(a, b, opts) end
+--- a / b (float); also `/`.
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.divide(a, b, opts) end
+--- a ^ b (float); also `^`.
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.pow(a, b, opts) end
+--- Element-wise maximum; NaN propagates (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.maximum(a, b, opts) end
+--- Element-wise minimum; NaN propagates (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.minimum(a, b, opts) end
+--- (a - b)^2 (float32, float64, int64).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.squared_difference(a, b, opts) end
+--- a == b as uint8 0/1 (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.equal(a, b, opts) end
+--- a ~= b as uint8 0/1 (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.not_equal(a, b, opts) end
+--- a < b as uint8 0/1 (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.less(a, b, opts) end
+--- a <= b as uint8 0/1 (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.less_equal(a, b, opts) end
+--- a > b as uint8 0/1 (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.greater(a, b, opts) end
+--- a >= b as uint8 0/1 (all dtypes).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.greater_equal(a, b, opts) end
+--- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
+---@param cond ts.input
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.where(cond, a, b, opts) end
+
+-- reductions: axis nil = every axis, an integer or a list (1-based, negative from the end)
+--- Sum over the axes; empty gives 0 (float32, float64, int64).
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.reduce_sum(x, axis, keepdims) end
+--- Mean over the axes; empty gives NaN (float).
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.reduce_mean(x, axis, keepdims) end
+--- Maximum over the axes; NaN propagates, an empty axis is an error (all dtypes).
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.reduce_max(x, axis, keepdims) end
+--- Minimum over the axes; NaN propagates, an empty axis is an error (all dtypes).
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.reduce_min(x, axis, keepdims) end
+--- Product over the axes; empty gives 1 (float32, float64, int64).
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.reduce_prod(x, axis, keepdims) end
+--- log(sum(exp(x))) over the axes, stable; empty gives -inf (float).
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.reduce_logsumexp(x, axis, keepdims) end
+--- 1-based int64 index of the maximum along one axis (default the first); first on ties.
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.argmax(x, axis, keepdims) end
+--- 1-based int64 index of the minimum along one axis (default the first); first on ties.
+---@param x ts.input
+---@param axis? ts.axis|ts.reduce_opts
+---@param keepdims? boolean|ts.reduce_opts
+---@return ts.Node|ts.Tensor
+function ts.argmin(x, axis, keepdims) end
+
+-- linear algebra and shapes (axes, perm, begin and indices 1-based)
+--- Matrix product through BLAS: rank 1, 2 or 3 (batched) operands (float).
 ---@param a ts.input
 ---@param b ts.input
 ---@param opts? {transpose_a?: boolean, transpose_b?: boolean, name?: string}
 ---@return ts.Node|ts.Tensor
 function ts.matmul(a, b, opts) end
+--- Permutes the axes: result axis i is x's axis perm[i]; default reverses them.
+---@param x ts.input
+---@param perm? integer[]|ts.name_opts
+---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
-function ts.add(a, b, opts) end
+function ts.transpose(x, perm, opts) end
+--- Same elements in C order with a new shape; one entry may be -1, {} gives a scalar.
+---@param x ts.input
+---@param shape integer[]|integer
+---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
-function ts.subtract(a, b, opts) end
+function ts.reshape(x, shape, opts) end
+--- Removes the given size-1 axes, or every size-1 axis.
+---@param x ts.input
+---@param axis? integer|integer[]|ts.name_opts
+---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
-function ts.multiply(a, b, opts) end
+function ts.squeeze(x, axis, opts) end
+--- Inserts a size-1 axis that becomes axis `axis` of the result (1 .. rank+1; -1 appends).
+---@param x ts.input
+---@param axis integer
+---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
-function ts.divide(a, b, opts) end
+function ts.expand_dims(x, axis, opts) end
+--- Joins the inputs along an existing axis (default 1); up to 64 inputs.
+---@param values ts.input[]
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
-function ts.pow(a, b, opts) end
+function ts.concat(values, axis, opts) end
+--- Joins same-shaped inputs along a new axis at position `axis` (default 1).
+---@param values ts.input[]
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
-function ts.negative(x, opts) end
+function ts.stack(values, axis, opts) end
+--- Pieces of x along `axis` (default 1): n equal ones or the given sizes (one may be -1).
+---@param x ts.input
+---@param n_or_sizes integer|integer[]
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node[]|ts.Tensor[]
+function ts.split(x, n_or_sizes, axis, opts) end
+--- The box starting at `begin` (negative from the end) of extent `size` (-1 or nil: to the end).
+---@param x ts.input
+---@param begin integer[]|integer
+---@param size? integer[]|integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.slice(x, begin, size, opts) end
+--- Slices of x along `axis` (default 1) at 1-based int64/uint8 `indices`.
+---@param x ts.input
+---@param indices ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.gather(x, indices, axis, opts) end
+--- Repeats x multiples[i] times along axis i.
+---@param x ts.input
+---@param multiples integer[]|integer
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tile(x, multiples, opts) end
+--- Surrounds x with constant_value (default 0): paddings is {{before, after}, ...}.
+---@param x ts.input
+---@param paddings integer[][]
+---@param constant_value? number|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.pad(x, paddings, constant_value, opts) end
+--- Converts to dtype like C (floats to integers truncate toward zero).
+---@param x ts.input
+---@param dtype ts.dtype
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.cast(x, dtype, opts) end
+--- Rows with a 1 at the 1-based index (index 0 or beyond depth: zeros); dtype float64 by default.
+---@param indices ts.input
+---@param depth integer
+---@param opts? {dtype?: ts.dtype, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.one_hot(indices, depth, opts) end
+--- A copy of x.
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.identity(x, opts) end
+--- A copy of x through which no gradient flows.
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.stop_gradient(x, opts) end
+--- Zeros of x's shape and dtype.
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.zeros_like(x, opts) end
+--- Ones of x's shape and dtype.
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.ones_like(x, opts) end
 
+-- neural-network ops (float; also in ts.nn)
+--- exp(x - max) / sum along `axis` (default -1), stable.
+---@param x ts.input
+---@param axis? integer|{axis?: integer, name?: string}
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.softmax(x, axis, opts) end
+--- x - max - log(sum(exp(x - max))) along `axis` (default -1), stable.
+---@param x ts.input
+---@param axis? integer|{axis?: integer, name?: string}
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.log_softmax(x, axis, opts) end
+--- Per-row -sum(labels * log_softmax(logits)) over the last axis (labels and logits of one shape).
+---@param args {labels: ts.input, logits: ts.input, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.softmax_cross_entropy_with_logits(args) end
+--- Per-row logsumexp(logits) - logits[label] with 1-based int64/uint8 class labels.
+---@param args {labels: ts.input, logits: ts.input, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.sparse_softmax_cross_entropy_with_logits(args) end
+--- Element-wise max(x, 0) - x z + log1p(exp(-|x|)) for logits x and labels z of one shape.
+---@param args {labels: ts.input, logits: ts.input, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.sigmoid_cross_entropy_with_logits(args) end
+--- Scalar mean of (predictions - labels)^2 (0 for empty inputs).
+---@param labels ts.input
+---@param predictions ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.mean_squared_error(labels, predictions, opts) end
+--- Scalar sum(x^2) / 2.
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.l2_loss(x, opts) end
+--- Adds the 1-D bias along x's last axis.
+---@param x ts.input
+---@param bias ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bias_add(x, bias, opts) end
+--- Inverted dropout: keeps each value with probability 1 - rate, scaled by 1/(1 - rate), when training.
+---@param x ts.input
+---@param rate number in [0, 1)
+---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.dropout(x, rate, opts) end
+
+-- Learning
+
+--- The gradients of the sum of ys (each weighted by grad_ys[i], default ones) with respect to
+--- each x, as new nodes (nil for an x the ys do not depend on); the array has field n.
+---@param ys ts.Node|ts.Node[]
+---@param xs ts.Node|ts.Node[]
+---@param grad_ys? ts.input|ts.input[]
+---@return (ts.Node|nil)[]
+function ts.gradients(ys, xs, grad_ys) end
+--- Defines or replaces the gradient of an op type (false: not differentiable); f returns one
+--- gradient per input of op (op itself is the output).
+---@param op_type string
+---@param f false|fun(op: ts.Node, grad: ts.Node): (ts.Node|nil)[]|ts.Node
+function ts.RegisterGradient(op_type, f) end
+--- A node computed by a Lua function when the plan runs (core.custom).
+---@param spec ts.OperationSpec
+---@return ts.Node
+function ts.Operation(spec) end
+--- One node that runs every given node (optimizer steps): ts.group(a, b) or ts.group{a, b}.
+---@param ... ts.Node|ts.Node[]
+---@return ts.Node
+function ts.group(...) end
+--- The graph's variables except optimizer slots (graph: the default graph).
+---@param graph? ts.Graph
+---@return ts.Node[]
+function ts.trainable_variables(graph) end
+
+-- Seeing the graph
+
+--- Graphviz DOT of a graph, or of what the given nodes depend on (names sharing a `prefix/`
+--- are grouped).
 ---@param what ts.Graph|ts.Node|ts.Node[]
 ---@return string
 function ts.dot(what) end
----@param what? ts.Graph|ts.Node[]
+--- A table of the variables with shapes, dtypes and parameter counts (default: the default graph).
+---@param what? ts.Graph|ts.Node|ts.Node[]
 ---@return string text
 ---@return integer total parameters
 function ts.summary(what) end
+
+-- ts.nn: the neural-network ops again.
+---@class tensorslow.nn
+ts.nn = {}
+ts.nn.softmax = ts.softmax
+ts.nn.log_softmax = ts.log_softmax
+ts.nn.softmax_cross_entropy_with_logits = ts.softmax_cross_entropy_with_logits
+ts.nn.sparse_softmax_cross_entropy_with_logits = ts.sparse_softmax_cross_entropy_with_logits
+ts.nn.sigmoid_cross_entropy_with_logits = ts.sigmoid_cross_entropy_with_logits
+ts.nn.mean_squared_error = ts.mean_squared_error
+ts.nn.l2_loss = ts.l2_loss
+ts.nn.bias_add = ts.bias_add
+ts.nn.dropout = ts.dropout
+
+-- ts.train: optimizers (TensorFlow 1.x update formulas) and the Saver. Each optimizer also
+-- takes its learning rate and options as one table.
+---@alias ts.momentum_opts {learning_rate: number|ts.Node, momentum: number, use_nesterov?: boolean}
+---@alias ts.adam_opts {learning_rate?: number|ts.Node, beta1?: number, beta2?: number, epsilon?: number}
+---@alias ts.rmsprop_opts {learning_rate: number|ts.Node, decay?: number, momentum?: number, epsilon?: number}
+---@alias ts.adagrad_opts {learning_rate: number|ts.Node, initial_accumulator_value?: number}
+---@class tensorslow.train
+ts.train = {}
+--- var -= lr g.
+---@param learning_rate number|ts.Node|{learning_rate: number|ts.Node}
+---@return ts.Optimizer
+function ts.train.GradientDescentOptimizer(learning_rate) end
+--- a = momentum a + g; var -= lr a (Nesterov: var -= lr g + lr momentum a); slot <var>/Momentum.
+---@param learning_rate number|ts.Node
+---@param momentum number
+---@param opts? {use_nesterov?: boolean}
+---@return ts.MomentumOptimizer
+---@overload fun(opts: ts.momentum_opts): ts.MomentumOptimizer
+function ts.train.MomentumOptimizer(learning_rate, momentum, opts) end
+--- Adam (learning rate 0.001 by default); slots <var>/Adam (m), <var>/Adam_1 (v), <var>/Adam_2 (t).
+---@param learning_rate? number|ts.Node
+---@param opts? {beta1?: number, beta2?: number, epsilon?: number}
+---@return ts.AdamOptimizer
+---@overload fun(opts: ts.adam_opts): ts.AdamOptimizer
+function ts.train.AdamOptimizer(learning_rate, opts) end
+--- RMSProp (decay 0.9, momentum 0, epsilon 1e-10); slots <var>/RMSProp (ms), <var>/RMSProp_1.
+---@param learning_rate number|ts.Node
+---@param opts? {decay?: number, momentum?: number, epsilon?: number}
+---@return ts.RMSPropOptimizer
+---@overload fun(opts: ts.rmsprop_opts): ts.RMSPropOptimizer
+function ts.train.RMSPropOptimizer(learning_rate, opts) end
+--- acc += g^2; var -= lr g / sqrt(acc) (acc starts at 0.1); slot <var>/Adagrad.
+---@param learning_rate number|ts.Node
+---@param opts? {initial_accumulator_value?: number}
+---@return ts.AdagradOptimizer
+---@overload fun(opts: ts.adagrad_opts): ts.AdagradOptimizer
+function ts.train.AdagradOptimizer(learning_rate, opts) end
+--- A Saver of var_list (default: every variable of the session's graph when saving/restoring).
+---@param var_list? ts.Node[]
+---@return ts.Saver
+function ts.train.Saver(var_list) end
+
+-- ts.initializers: called with a shape they return a tensor; with options only (or nothing)
+-- they return an initializer, a function of (shape [, {dtype=}]).
+---@class tensorslow.initializers
+ts.initializers = {}
+--- Zeros (also zeros_initializer).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.zeros(shape, opts) end
+--- Ones (also ones_initializer).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.ones(shape, opts) end
+--- Filled with value (default 0).
+---@param shape integer[]|integer
+---@param opts? {value?: number, dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {value?: number, dtype?: ts.dtype}): ts.initializer
+function ts.initializers.constant(shape, opts) end
+--- Normal numbers (mean 0, stddev 1 by default).
+---@param shape integer[]|integer
+---@param opts? {mean?: number, stddev?: number, dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {mean?: number, stddev?: number, dtype?: ts.dtype}): ts.initializer
+function ts.initializers.random_normal(shape, opts) end
+--- Normal numbers, those beyond 2 stddev drawn again (mean 0, stddev 1).
+---@param shape integer[]|integer
+---@param opts? {mean?: number, stddev?: number, dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {mean?: number, stddev?: number, dtype?: ts.dtype}): ts.initializer
+function ts.initializers.truncated_normal(shape, opts) end
+--- Uniform numbers in [minval, maxval) (0 and 1 by default).
+---@param shape integer[]|integer
+---@param opts? {minval?: number, maxval?: number, dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {minval?: number, maxval?: number, dtype?: ts.dtype}): ts.initializer
+function ts.initializers.random_uniform(shape, opts) end
+--- Uniform in +-sqrt(6 / (fan_in + fan_out)).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.glorot_uniform(shape, opts) end
+--- Truncated normal with variance 2 / (fan_in + fan_out) (TensorFlow's scaling).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.glorot_normal(shape, opts) end
+--- Truncated normal with variance 2 / fan_in (TensorFlow's scaling).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.he_normal(shape, opts) end
+ts.initializers.zeros_initializer = ts.initializers.zeros
+ts.initializers.ones_initializer = ts.initializers.ones
+
+---@class ts.DenseOpts
+---@field activation? fun(x: ts.Node): ts.Node applied last (e.g. ts.relu)
+---@field name? string default "dense"
+---@field dtype? ts.dtype default: x's
+---@field use_bias? boolean default true
+---@field kernel_initializer? ts.initializer default ts.initializers.glorot_uniform
+---@field bias_initializer? ts.initializer default ts.initializers.zeros
+
+---@class tensorslow.layers
+ts.layers = {}
+--- activation(x kernel + bias) with variables <name>/kernel (glorot_uniform) and <name>/bias
+--- (zeros); a second layer of the same name becomes <name>_1. x's last dimension must be known.
+---@param x ts.Node
+---@param units integer
+---@param opts? ts.DenseOpts
+---@return ts.Node
+function ts.layers.dense(x, units, opts) end
+
+-- ts.io: files treated as untrusted; writers are atomic (temporary file, fsync, rename).
+---@class tensorslow.io
+ts.io = {}
+--- An IDX (MNIST) file, plain or gzip: uint8 stays uint8, other integers become int64.
+---@param path string
+---@return ts.Tensor
+function ts.io.load_idx(path) end
+--- A NumPy .npy file (1.0-3.0; big-endian and Fortran order converted).
+---@param path string
+---@return ts.Tensor
+function ts.io.load_npy(path) end
+--- Writes t as a NumPy .npy file (1.0, C order, little-endian).
+---@param path string
+---@param t ts.Tensor
+function ts.io.save_npy(path, t) end
+--- The tensors of a safetensors file by name, and its metadata.
+---@param path string
+---@return table<string, ts.Tensor> tensors
+---@return table<string, string> metadata
+function ts.io.load_safetensors(path) end
+--- Writes tensors by name as a safetensors file, with optional string metadata.
+---@param path string
+---@param tensors table<string, ts.Tensor>
+---@param metadata? table<string, string>
+function ts.io.save_safetensors(path, tensors, metadata) end
+
+---@class ts.BatchesOpts
+---@field shuffle? boolean visit the rows in a random order (default false)
+---@field seed? integer seed of the shuffle's own generator (default: drawn from ts.seed's)
+---@field drop_last? boolean skip a last batch shorter than batch_size
+---@field dtype? ts.dtype|(ts.dtype|false)[] convert batch by batch to this dtype
+---@field scale? number|(number|false)[] multiply by this while converting (e.g. 1/255)
+
+---@class tensorslow.data
+ts.data = {}
+--- An iterator over mini-batches of tensors sharing their first dimension, one batch per tensor
+--- per step; the batch tensors are reused between steps (copy one to keep it). dtype and scale
+--- apply to the first tensor, or per tensor when given as arrays (false keeps one).
+---@param tensors ts.Tensor|ts.Tensor[]
+---@param batch_size integer
+---@param opts? ts.BatchesOpts
+---@return fun(): ts.Tensor, ...
+function ts.data.batches(tensors, batch_size, opts) end
+
+---@class tensorslow.test
+ts.test = {}
+--- Compares ts.gradients with central differences in float64. f is a function of placeholders
+--- (one per entry of inputs) returning a node, or a node with inputs = {[placeholder or
+--- variable] = value}. Returns true, max_error or false, message.
+---@param f ts.Node|fun(...: ts.Node): ts.Node
+---@param inputs ts.value[]|table<ts.Node, ts.value>
+---@param opts? {eps?: number, tol?: number}
+---@return boolean ok
+---@return number|string max_error_or_message
+function ts.test.gradcheck(f, inputs, opts) end
 
 return ts

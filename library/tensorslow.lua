@@ -755,10 +755,12 @@ function Graph:write_dot(path) end
 ---@class ts.Session
 local Session = {}
 --- Computes the fetches for the feeds: a node gives a tensor, an array an array, a table with
---- string keys the same keys; {profile = true} adds a second result.
+--- string keys the same keys (nil for a node that yields nothing, e.g. a training step).
+--- opts.out (shaped like fetch) receives the results in your tensors and is returned;
+--- opts.profile = true adds a second result.
 ---@param fetch ts.Node|ts.Node[]|table<string, ts.Node>
 ---@param feed? table<ts.Node, ts.value>
----@param opts? {profile?: boolean}
+---@param opts? {profile?: boolean, out?: ts.Tensor|ts.Tensor[]|table<string, ts.Tensor>}
 ---@return ts.Tensor|ts.Tensor[]|table<string, ts.Tensor>
 ---@return ts.Profile|nil
 function Session:run(fetch, feed, opts) end

@@ -196,6 +196,35 @@ describe("profiling and allocations", function()
     assert.are.equal(after_first, s:stats().allocations)
     assert.are.equal(1, s:stats().plans)
   end)
+
+  it("steps whose values are never alive at once share buffers", function()
+    ts.Graph():as_default()
+    local x = ts.placeholder { shape = { 3, 3 } }
+    local W = ts.Variable(ts.eye(3) * 0.5 + 0.1)
+    local y = x
+    for _ = 1, 10 do y = ts.softmax(ts.matmul(y, W)) end
+    local s = ts.Session()
+    local xv = ts.rand { 3, 3 }
+    local got = s:run(y, { [x] = xv })
+    -- 20 computed steps in a chain: each output needs a buffer besides its input's
+    assert.is_true(s:stats().allocations <= 3, "allocations: " .. s:stats().allocations)
+    local e = xv
+    local Wv = W:value()
+    for _ = 1, 10 do e = ts.softmax(ts.matmul(e, Wv)) end
+    H.close(e:totable(), got:totable(), 1e-15)
+    -- a value read again later keeps its buffer until then
+    local a = ts.matmul(x, W)
+    local b = ts.softmax(a)
+    local c = ts.matmul(b, W)
+    local d = ts.softmax(c) + a
+    local s2 = ts.Session()
+    local a_v = ts.matmul(xv, Wv)
+    local want = ts.softmax(ts.matmul(ts.softmax(a_v), Wv)) + a_v
+    H.close(want:totable(), s2:run(d, { [x] = xv }):totable(), 1e-15)
+    local r = s2:run({ d, b }, { [x] = xv })
+    H.close(want:totable(), r[1]:totable(), 1e-15)
+    H.close(ts.softmax(a_v):totable(), r[2]:totable(), 1e-15)
+  end)
 end)
 
 describe("fused element-wise chains", function()

@@ -19,7 +19,14 @@ struct tsi_plan {
   int *feed_of;        /* per step: index into feeds, or -1 */
   unsigned char *snapshot; /* copy the source's value (read before an update) */
   tsi_tensor *val;     /* value of each step during a run */
-  void **buf;          /* owned buffer of each step */
+  /* Buffers are shared by steps whose values are never alive at once: slot[i]
+   * is step i's buffer (-1: a feed or a source's own value), buf/cap are
+   * indexed by slot. Liveness runs at plan time; a buffer grows to the largest
+   * of its steps' results, so a repeated run with the same shapes allocates
+   * nothing. */
+  int *slot;
+  int nslots;
+  void **buf;
   size_t *cap;
   tsi_tensor *scratch; /* input views for one step */
   int maxin;
@@ -61,6 +68,7 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->val, sizeof(tsi_tensor) * ns);
   PFREE(p->buf, sizeof(void *) * ns);
   PFREE(p->cap, sizeof(size_t) * ns);
+  PFREE(p->slot, sizeof(int) * ns);
   PFREE(p->prof_s, sizeof(double) * ns);
   PFREE(p->root, sizeof(int) * ns);
   PFREE(p->goff, sizeof(int) * (ns + 1));
@@ -181,6 +189,58 @@ static int plan_fuse(tsi_plan *p, tsi_graph *g, const tsi_alloc *a, tsi_err *e) 
   return TSI_OK;
 }
 
+/* Liveness and buffer sharing. A step runs at its position, a fused group's
+ * members at their root's; a value dies after the last position that reads
+ * it (fetched values live on). At each position the outputs take free slots
+ * first, then the values dying there give theirs back, so no step writes a
+ * buffer it reads. */
+static int plan_slots(tsi_plan *p, tsi_graph *g, const tsi_alloc *a, tsi_err *e) {
+  int ns = p->nsteps, st = TSI_OK;
+  int *pos = zalloc(a, sizeof(int) * (size_t)ns), *last = zalloc(a, sizeof(int) * (size_t)ns);
+  int *freel = zalloc(a, sizeof(int) * (size_t)ns);
+  unsigned char *gone = zalloc(a, (size_t)ns);
+  p->slot = zalloc(a, sizeof(int) * (size_t)ns);
+  if (!pos || !last || !freel || !gone || !p->slot) {
+    st = tsi_nomem(e, "a plan");
+    goto done;
+  }
+  for (int i = 0; i < ns; i++) {
+    pos[i] = p->goff[p->root[i] + 1] - p->goff[p->root[i]] >= 2 ? p->root[i] : i;
+    last[i] = -1;
+  }
+  for (int i = 0; i < ns; i++)
+    for (int j = p->in_off[i]; j < p->in_off[i + 1]; j++)
+      if (last[p->in[j]] < pos[i]) last[p->in[j]] = pos[i];
+  for (int f = 0; f < p->nfetch; f++) last[p->fetch_step[f]] = ns;
+  int nfree = 0;
+  p->nslots = 0;
+  for (int i = 0; i < ns; i++) {
+    const tsi_node *n = g->nodes[p->node[i]];
+    int own = p->feed_of[i] < 0 && (!(n->op->flags & TSI_OP_SOURCE) || p->snapshot[i]);
+    p->slot[i] = -1;
+    if (own) p->slot[i] = nfree ? freel[--nfree] : p->nslots++;
+    if (pos[i] != i) continue; /* a fused member: its inputs die at its root */
+    int lo = p->goff[i + 1] - p->goff[i] >= 2 ? p->goff[i] : -1;
+    int hi = lo >= 0 ? p->goff[i + 1] : -1;
+    for (int u = lo >= 0 ? lo : 0; lo >= 0 ? u < hi : u < 1; u++) {
+      int m = lo >= 0 ? p->gmem[u] : i;
+      for (int j = p->in_off[m]; j <= p->in_off[m + 1]; j++) {
+        int q = j < p->in_off[m + 1] ? p->in[j] : m; /* its inputs, then m itself */
+        if (last[q] == i && !gone[q] && p->slot[q] >= 0) {
+          gone[q] = 1;
+          freel[nfree++] = p->slot[q];
+        }
+      }
+    }
+  }
+done:
+  PFREE(pos, sizeof(int) * (size_t)ns);
+  PFREE(last, sizeof(int) * (size_t)ns);
+  PFREE(freel, sizeof(int) * (size_t)ns);
+  PFREE(gone, (size_t)ns);
+  return st;
+}
+
 /* Builds the plan: post-order DFS with an explicit stack, then stateful
  * nodes (and what depends on them) moved after every pure node. */
 static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
@@ -298,6 +358,7 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
   }
   for (int i = 0; i < nfeed; i++) p->feed[i] = feed[i];
   if ((st = plan_fuse(p, g, a, e))) goto done;
+  if ((st = plan_slots(p, g, a, e))) goto done;
 done:
   if (st) {
     plan_free(a, p);
@@ -316,17 +377,19 @@ done:
 static int step_buffer(tsi_session *s, tsi_plan *p, int i, tsi_tensor *out, tsi_err *e) {
   const tsi_alloc *a = &s->alloc;
   size_t nb = tsi_nbytes(out);
-  if (nb > p->cap[i] || !p->buf[i]) {
-    tsi_free(a, p->buf[i]);
-    p->buf[i] = NULL;
-    p->cap[i] = 0;
+  int k = p->slot[i];
+  if (k < 0) return tsi_fail(e, TSI_EARG, "internal: step %d has no buffer", i);
+  if (nb > p->cap[k] || !p->buf[k]) {
+    tsi_free(a, p->buf[k]);
+    p->buf[k] = NULL;
+    p->cap[k] = 0;
     void *b = tsi_malloc(a, nb ? nb : 1);
     if (!b) return tsi_nomem(e, "a result");
     s->nallocs++;
-    p->buf[i] = b;
-    p->cap[i] = nb;
+    p->buf[k] = b;
+    p->cap[k] = nb;
   }
-  out->data = p->buf[i];
+  out->data = p->buf[k];
   return TSI_OK;
 }
 
@@ -430,6 +493,9 @@ static int exec_group(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, int r, int s
           (st = step_buffer(s, p, mem[t], &p->val[mem[t]], e)))
         return st;
   }
+  else
+    for (int t = 0; t < k; t++)
+      if (!p->fuse_ok[r] || mem[t] == r) p->val[mem[t]].data = p->buf[p->slot[mem[t]]];
   const tsi_tensor *dest = direct_dest(p, r, o, dests, feeds);
   if (dest) o->data = dest->data;
   if (!p->fuse_ok[r]) {
@@ -542,7 +608,9 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
     tsi_tensor *ins = p->scratch;
     for (int j = 0; j < ni; j++) ins[j] = p->val[p->in[p->in_off[i] + j]];
     if (same) {
-      /* out still holds last run's shape and buffer */
+      /* out still holds last run's shape; its buffer may have been grown since
+       * by a later step sharing it */
+      if (out->data) out->data = p->buf[p->slot[i]];
     } else if (n->op->flags & TSI_OP_DYNAMIC) {
       memset(out, 0, sizeof *out);
       dc.step = i;
@@ -604,9 +672,9 @@ int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetc
   if (dests) /* the steps written into caller buffers own theirs again */
     for (int f = 0; f < nfetch; f++) {
       int i = p->fetch_step[f];
-      if (p->buf[i] && p->val[i].data != p->buf[i] && p->feed_of[i] < 0 &&
+      if (p->slot[i] >= 0 && p->val[i].data && p->feed_of[i] < 0 &&
           !(g->nodes[p->node[i]]->op->flags & TSI_OP_SOURCE))
-        p->val[i].data = p->buf[i];
+        p->val[i].data = p->buf[p->slot[i]];
     }
   return st;
 }

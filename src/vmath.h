@@ -10,7 +10,14 @@
 /* Hot float kernels are built twice, for the x86-64 baseline (SSE2) and for
  * AVX2, and the loader picks the one the CPU runs (an ifunc). Without FMA
  * contraction (-std=c11) both give the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(TS_NO_CLONES)
+/* (Not under ThreadSanitizer: an ifunc resolver runs before its runtime is up.) */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) && !defined(__SANITIZE_THREAD__)
+#define __SANITIZE_THREAD__ 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(TS_NO_CLONES) && \
+    !defined(__SANITIZE_THREAD__)
 #define TSI_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TSI_CLONES

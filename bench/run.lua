@@ -20,8 +20,11 @@ end
 
 io.stderr:write("running benchmarks (a few minutes)...\n")
 collect(sh("build/bench_gemm 5"):gsub("gemm_", "cblas:gemm_"))
-collect(sh(lua .. "bench/ts_bench.lua"))
-collect(sh(py .. "bench/peers.py"))
+-- one process per benchmark on every side, so that one's memory does not weigh on the next
+for _, b in ipairs { "startup", "overhead", "mlp", "gemm", "elementwise" } do
+  collect(sh(lua .. "bench/ts_bench.lua " .. b))
+  if b ~= "startup" then collect(sh(py .. "bench/peers.py " .. b)) end
+end
 collect(sh(lua .. "bench/fashion.lua"))
 collect(sh(py .. "bench/fashion_peer.py numpy"))
 collect(sh(py .. "bench/fashion_peer.py torch"))

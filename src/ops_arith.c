@@ -200,9 +200,16 @@ UN_FLOAT(recip, 1.0f / x, 1.0 / x)
 UN_FLOAT(sin, sinf(x), sin(x))
 UN_FLOAT(cos, cosf(x), cos(x))
 UN_FLOAT(tanh, tanhf(x), tanh(x))
-/* exp of a non-positive number only: no overflow, sigmoid(-1000) = 0 */
-UN_FLOAT(sigmoid, x >= 0 ? 1.0f / (1.0f + tsi_expf(-x)) : tsi_expf(x) / (1.0f + tsi_expf(x)),
-         x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)))
+/* One exp, of a non-positive number only: no overflow, sigmoid(-1000) = 0 */
+static inline float sigmoidf_(float x) {
+  float e = tsi_expf(-fabsf(x)), r = 1.0f / (1.0f + e);
+  return x >= 0 ? r : e * r;
+}
+static inline double sigmoid_(double x) {
+  double e = tsi_exp(-fabs(x)), r = 1.0 / (1.0 + e);
+  return x >= 0 ? r : e * r;
+}
+UN_FLOAT(sigmoid, sigmoidf_(x), sigmoid_(x))
 /* x < 0 rather than x > 0 so that NaN goes through */
 UN_FLOAT(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)
 UN_FLOAT_A(lrelu, 0.2, x < 0 ? al * x : x, x < 0 ? al * x : x)

@@ -93,6 +93,12 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
       int64_t ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;   \
       if (d->vec_a) ai = 0, ap = 1;                                                 \
       if (d->vec_b) bp = 1, bj = 0;                                                 \
+      T bt[1024]; /* a small op(B) with strided rows, made contiguous */          \
+      if (bj != 1 && !d->vec_a && !d->vec_b && (int64_t)k * n <= 1024) {           \
+        for (int p = 0; p < k; p++)                                                 \
+          for (int j = 0; j < n; j++) bt[p * n + j] = B[p * bp + j * bj];           \
+        B = bt, bp = n, bj = 1;                                                     \
+      }                                                                             \
       if (bj == 1 && !d->vec_a) { /* rows of B contiguous: C[i,:] += a(i,p) B[p,:] */ \
         memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                            \
         for (int p = 0; p < k; p++) {                                               \

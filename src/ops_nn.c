@@ -107,7 +107,7 @@ static int infer_softmax(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
       }                                                                              \
   }
 DEF_SOFTMAX(float, tsi_expf, logf)
-DEF_SOFTMAX(double, exp, log)
+DEF_SOFTMAX(double, tsi_exp, log)
 
 /* Rows contiguous in memory (softmax over the last axis): simple counted
  * loops the compiler vectorises, rows split over threads. */
@@ -136,7 +136,7 @@ DEF_SOFTMAX(double, exp, log)
     }                                                                               \
   }
 DEF_SOFTMAX_ROWS(float, tsi_expf, logf)
-DEF_SOFTMAX_ROWS(double, exp, log)
+DEF_SOFTMAX_ROWS(double, tsi_exp, log)
 
 typedef struct rows_job {
   const tsi_tensor *x;

@@ -136,6 +136,33 @@ describe("unary maps", function()
     end)
   end)
 
+  it("float64 sigmoid and softmax agree with math.exp to a few ulp over the whole range", function()
+    local xs, want, sm = {}, {}, {}
+    for i = 0, 400 do
+      local x = -745 + i * 3.7
+      xs[#xs + 1] = x
+      want[#want + 1] = x >= 0 and 1 / (1 + math.exp(-x)) or math.exp(x) / (1 + math.exp(x))
+    end
+    local got = ts.sigmoid(ts.tensor(xs)):totable()
+    for i, w in ipairs(want) do
+      local err = math.abs(got[i] - w)
+      assert.is_true(err <= 4e-16 * math.abs(w), ("sigmoid(%g): %.17g, want %.17g"):format(xs[i], got[i], w))
+    end
+    -- subnormal results are kept, not flushed: sigmoid(-740) = exp(-740) / (1 + exp(-740))
+    assert.is_true(got[2] > 0)
+    local row = { -3, 0.5, 2, 700 }
+    local m = 700
+    local s = 0
+    for _, v in ipairs(row) do s = s + math.exp(v - m) end
+    for i, v in ipairs(row) do sm[i] = math.exp(v - m) / s end
+    local p = ts.softmax(ts.tensor { row }):totable()[1]
+    for i = 1, 4 do
+      assert.is_true(math.abs(p[i] - sm[i]) <= 4e-16 * sm[i] + 1e-300, ("softmax %d: %.17g vs %.17g"):format(i, p[i], sm[i]))
+    end
+    local nan = ts.sigmoid(ts.tensor { 0 / 0 }):item()
+    assert.is_true(nan ~= nan)
+  end)
+
   it("relu and sign let NaN through", function()
     local nan = 0 / 0
     local r = ts.relu(ts.tensor { nan, -1 }):totable()

@@ -157,7 +157,8 @@ describe("unary maps", function()
     for i, v in ipairs(row) do sm[i] = math.exp(v - m) / s end
     local p = ts.softmax(ts.tensor { row }):totable()[1]
     for i = 1, 4 do
-      assert.is_true(math.abs(p[i] - sm[i]) <= 4e-16 * sm[i] + 1e-300, ("softmax %d: %.17g vs %.17g"):format(i, p[i], sm[i]))
+      assert.is_true(math.abs(p[i] - sm[i]) <= 4e-16 * sm[i] + 1e-300,
+        ("softmax %d: %.17g vs %.17g"):format(i, p[i], sm[i]))
     end
     local nan = ts.sigmoid(ts.tensor { 0 / 0 }):item()
     assert.is_true(nan ~= nan)

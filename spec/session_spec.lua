@@ -350,6 +350,30 @@ describe("run into out tensors", function()
     assert.are.same({ 1, 2, 3 }, o:totable())
   end)
 
+  it("large results of repeated runs are fresh tensors: earlier ones keep their values", function()
+    local n = 20000 -- above the size written straight into a result allocated up front
+    local a = ts.placeholder { shape = { n }, graph = g }
+    local e = ts.exp(a) * 2
+    local m = ts.matmul(ts.reshape(a, { 200, 100 }), ts.reshape(a, { 100, 200 }))
+    local v1, v2 = ts.rand { n }, ts.rand { n }
+    local r1 = s:run({ e, m }, { [a] = v1 })
+    local r2 = s:run({ e, m }, { [a] = v2 })
+    local r3 = s:run({ e, m }, { [a] = v1 })
+    assert.is_false(rawequal(r2[1], r3[1]))
+    H.close((v1:exp() * 2):totable(), r1[1]:totable(), 1e-15)
+    H.close((v2:exp() * 2):totable(), r2[1]:totable(), 1e-15)
+    H.close(r1[1]:totable(), r3[1]:totable(), 0)
+    H.close(r1[2]:totable(), r3[2]:totable(), 0)
+    assert.are.same({ 200, 200 }, r2[2].shape)
+    local m2 = v2:reshape { 200, 100 }:matmul(v2:reshape { 100, 200 })
+    H.close(m2:totable(), r2[2]:totable(), 1e-12)
+    -- the same node fetched twice: two tensors with the same values
+    local d = s:run({ e, e }, { [a] = v2 })
+    local d2 = s:run({ e, e }, { [a] = v2 })
+    assert.is_false(rawequal(d2[1], d2[2]))
+    H.close(d[1]:totable(), d2[2]:totable(), 0)
+  end)
+
   it("names a wrong out tensor", function()
     local z = x * 2
     H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { out = ts.zeros { 3 } }) end,

@@ -157,7 +157,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
 
 /* Pushes fetch i's result: a fresh tensor, or the caller's out tensor (at
  * index i of the table at outtab, when there is one) holding it. */
-static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int i) {
+static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int strict, int i) {
   if (t->dtype < 0) { /* an op that yields nothing */
     lua_pushnil(L);
     return;
@@ -174,6 +174,12 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int i) {
     return;
   }
   if (o->t.data == t->data) return; /* written in place by the plan */
+  if (!strict && (o->t.dtype != t->dtype || !tsi_same_shape(&o->t, t))) {
+    lua_pop(L, 1); /* a result allocated up front that did not fit after all */
+    tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
+    if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
+    return;
+  }
   if (o->t.dtype != t->dtype || !tsi_same_shape(&o->t, t)) {
     char a[96], b[96];
     luaL_error(L, "run: the out tensor for fetch %d is %s %s, the result is %s %s", i + 1,
@@ -181,6 +187,39 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int i) {
                tsi_dtype_name(t->dtype), tsi_shape_str(t, b, sizeof b));
   }
   if (tsi_nbytes(t)) memmove(o->t.data, t->data, tsi_nbytes(t));
+}
+
+/* Results of at least this many bytes are allocated before the run when
+ * their shapes are known (a repeated run), and the plan writes them there:
+ * no copy. */
+#define PREALLOC_BYTES 65536
+
+static int preallocate(lua_State *L, tsb_session *s, int nfetch, const int *fetch, int nfeed,
+                       const int *feed_ids, const tsi_tensor *feeds, tsi_tensor **dests) {
+  tsi_tensor *sh = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  if (!tsi_session_expect(&s->s, nfetch, fetch, nfeed, feed_ids, feeds, sh)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  int any = 0;
+  for (int i = 0; i < nfetch; i++) any |= sh[i].dtype >= 0 && tsi_nbytes(&sh[i]) >= PREALLOC_BYTES;
+  if (!any) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  *dests = sh; /* stays on the stack */
+  lua_createtable(L, nfetch, 0);
+  int tab = lua_gettop(L);
+  for (int i = 0; i < nfetch; i++) {
+    if (sh[i].dtype < 0 || tsi_nbytes(&sh[i]) < PREALLOC_BYTES) {
+      sh[i].data = NULL;
+      continue;
+    }
+    tsb_tensor *t = tsb_newtensor(L, sh[i].dtype, sh[i].ndim, sh[i].shape);
+    sh[i].data = t->t.data;
+    lua_rawseti(L, tab, i + 1);
+  }
+  return tab;
 }
 
 /* opts.out: the caller's result tensors, gathered per fetch into a table
@@ -299,6 +338,8 @@ static int session_run(lua_State *L) {
   }
   tsi_tensor *dests = NULL;
   int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, kind, keys, &dests);
+  int strict = outtab != 0;
+  if (!outtab) outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, &dests);
   tsi_tensor *outs = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
   tsb_state *S = tsb_getstate(L);
   cb_ctx cb = {L, gidx, 1};
@@ -315,16 +356,16 @@ static int session_run(lua_State *L) {
   if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, dests, outs, &e))
     return tsb_raise(L, &e);
   if (kind == 0) {
-    push_result(L, &outs[0], outtab, 0);
+    push_result(L, &outs[0], outtab, strict, 0);
   } else {
     lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
   for (int i = 0; i < nfetch; i++) {
     if (kind == 1) {
-      push_result(L, &outs[i], outtab, i);
+      push_result(L, &outs[i], outtab, strict, i);
       lua_rawseti(L, -2, i + 1);
     } else {
       lua_rawgeti(L, keys, i + 1);
-      push_result(L, &outs[i], outtab, i);
+      push_result(L, &outs[i], outtab, strict, i);
       lua_rawset(L, -3);
     }
   }

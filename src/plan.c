@@ -550,6 +550,35 @@ static const tsi_tensor *direct_dest(const tsi_plan *p, int i, const tsi_tensor 
   return NULL;
 }
 
+/* The feeds have the shapes and dtypes of the last successful run, whose
+ * inferred shapes then hold again. */
+static int feeds_same(const tsi_plan *p, const tsi_tensor *feeds) {
+  if (!p->shapes_valid || p->has_dynamic) return 0;
+  for (int f = 0; f < p->nfeed; f++) {
+    const int64_t *fs = p->feed_shapes + (size_t)f * (2 + TSI_MAXDIM);
+    const tsi_tensor *v = &feeds[f];
+    if (fs[0] != v->ndim || fs[1] != v->dtype) return 0;
+    for (int d = 0; d < v->ndim; d++)
+      if (fs[2 + d] != v->shape[d]) return 0;
+  }
+  return 1;
+}
+
+int tsi_session_expect(tsi_session *s, int nfetch, const int *fetch, int nfeed,
+                       const int *feed_ids, const tsi_tensor *feeds, tsi_tensor *shapes) {
+  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
+  if (!p || !feeds_same(p, feeds)) return 0;
+  for (int f = 0; f < nfetch; f++) {
+    int i = p->fetch_step[f];
+    const tsi_node *n = s->g->nodes[p->node[i]];
+    shapes[f] = p->val[i];
+    shapes[f].data = NULL;
+    if (p->feed_of[i] >= 0 || (n->op->flags & (TSI_OP_SOURCE | TSI_OP_NOOUTPUT)))
+      shapes[f].dtype = -1;
+  }
+  return 1;
+}
+
 static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
                      const tsi_tensor *dests, tsi_err *e) {
   tsi_graph *g = s->g;
@@ -564,16 +593,10 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
   ctx->alloc_out = alloc_dynamic;
   ctx->g = g;
   /* Same feed shapes as last time: reuse the inferred shapes and buffers. */
-  int same = p->shapes_valid && !p->has_dynamic;
+  int same = feeds_same(p, feeds);
   for (int f = 0; f < p->nfeed; f++) {
     int64_t *fs = p->feed_shapes + (size_t)f * (2 + TSI_MAXDIM);
     const tsi_tensor *v = &feeds[f];
-    if (fs[0] != v->ndim || fs[1] != v->dtype) {
-      same = 0;
-    } else {
-      for (int d = 0; d < v->ndim; d++)
-        if (fs[2 + d] != v->shape[d]) same = 0;
-    }
     fs[0] = v->ndim;
     fs[1] = v->dtype;
     for (int d = 0; d < v->ndim; d++) fs[2 + d] = v->shape[d];

@@ -29,6 +29,14 @@ int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetc
                     int nfeed, const int *feed_ids, const tsi_tensor *feeds,
                     const tsi_tensor *dests, tsi_tensor *outs, tsi_err *e);
 
+/* When the cached plan for these fetches will reuse its last run's shapes
+ * (the feeds have the same shapes and dtypes), fills shapes[i] with the
+ * dtype and shape fetch i will have (dtype -1: a fed value, a source or
+ * nothing, never written to a dest) and returns 1; else returns 0. Lets the
+ * caller allocate results up front and pass them as dests (no copy). */
+int tsi_session_expect(tsi_session *s, int nfetch, const int *fetch, int nfeed,
+                       const int *feed_ids, const tsi_tensor *feeds, tsi_tensor *shapes);
+
 /* Number of steps the cached plan for these fetches has (-1 if none): for
  * specs that check caching and pruning. */
 int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,

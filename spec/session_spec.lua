@@ -282,6 +282,30 @@ describe("fused element-wise chains", function()
     H.close(one:totable(), two:totable(), 1e-12)
   end)
 
+  it("reductions split over threads agree with one thread", function()
+    ts.Graph():as_default()
+    ts.seed(4)
+    local x = ts.placeholder { shape = { 700, 300 } }
+    local t3 = ts.placeholder { shape = { 50, 40, 100 }, dtype = "float32" }
+    local fetch = { ts.reduce_sum(x, -1), ts.reduce_mean(x, 2, { keepdims = true }),
+      ts.reduce_max(x, -1), ts.reduce_logsumexp(x, 2), ts.reduce_sum(t3, 2), ts.reduce_min(t3, 3) }
+    local xv, tv = ts.randn { 700, 300 }, ts.randn({ 50, 40, 100 }, "float32")
+    local s = ts.Session()
+    local n0 = ts.get_num_threads()
+    ts.set_num_threads(1)
+    local one = s:run(fetch, { [x] = xv, [t3] = tv })
+    ts.set_num_threads(2)
+    local two = s:run(fetch, { [x] = xv, [t3] = tv })
+    ts.set_num_threads(n0)
+    for i = 1, #fetch do
+      assert.are.same(one[i].shape, two[i].shape)
+      H.close(one[i]:totable(), two[i]:totable(), 1e-12)
+    end
+    -- and with the eager op (one thread: no session)
+    H.close(xv:sum(-1):totable(), two[1]:totable(), 1e-12)
+    H.close(tv:sum(2):totable(), two[5]:totable(), 1e-6)
+  end)
+
   it("ts.clock is monotonic and finer than a millisecond", function()
     local a = ts.clock()
     local b = a

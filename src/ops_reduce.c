@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "parallel.h"
 
 enum { R_CONTIG, R_COLS, R_GENERAL };
 
@@ -326,9 +327,27 @@ static void make_plan(const tsi_tensor *x, const unsigned char *red, rplan *p) {
   }
 }
 
+typedef struct reduce_job {
+  const rplan *p;
+  reduce_fn fn;
+  const void *x;
+  void *o;
+  size_t es;
+} reduce_job;
+
+/* Outer rows [o0, o1) of a contiguous or column plan. */
+static void reduce_range(void *arg, int64_t o0, int64_t o1) {
+  const reduce_job *j = arg;
+  rplan sub = *j->p;
+  sub.outer = o1 - o0;
+  const char *x = (const char *)j->x + (size_t)(o0 * sub.R * sub.inner) * j->es;
+  char *o = (char *)j->o + (size_t)(o0 * sub.inner) * j->es;
+  j->fn(&sub, x, o, sub.outer * sub.inner);
+}
+
 static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
+  (void)nin;
   const reduce_kernels *k = n->op->impl;
   unsigned char red[TSI_MAXDIM];
   int st = reduced_axes(n, &ins[0], ins[0].ndim, red, e);
@@ -336,6 +355,14 @@ static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   if (out->numel == 0) return TSI_OK;
   rplan p;
   make_plan(&ins[0], red, &p);
+  if (p.kind != R_GENERAL && p.count > 0 && p.outer > 1 && ctx->nthreads > 1 &&
+      ins[0].numel >= TSI_PAR_GRAIN) {
+    /* independent rows (or row blocks of columns): split the outer loop */
+    reduce_job j = {&p, k->k[ins[0].dtype], ins[0].data, out->data,
+                    tsi_dtype_size(ins[0].dtype)};
+    tsi_parallel_for(ctx->nthreads, p.outer, 1, reduce_range, &j);
+    return TSI_OK;
+  }
   k->k[ins[0].dtype](&p, ins[0].data, out->data, out->numel);
   return TSI_OK;
 }

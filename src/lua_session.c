@@ -173,14 +173,15 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
-  if (o->t.data == t->data) return; /* written in place by the plan */
-  if (!strict && (o->t.dtype != t->dtype || !tsi_same_shape(&o->t, t))) {
+  int fits = o->t.dtype == t->dtype && tsi_same_shape(&o->t, t);
+  if (fits && o->t.data == t->data) return; /* written in place by the plan */
+  if (!strict && !fits) {
     lua_pop(L, 1); /* a result allocated up front that did not fit after all */
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
-  if (o->t.dtype != t->dtype || !tsi_same_shape(&o->t, t)) {
+  if (!fits) {
     char a[96], b[96];
     luaL_error(L, "run: the out tensor for fetch %d is %s %s, the result is %s %s", i + 1,
                tsi_dtype_name(o->t.dtype), tsi_shape_str(&o->t, a, sizeof a),

@@ -335,10 +335,12 @@ typedef struct reduce_job {
   size_t es;
 } reduce_job;
 
-/* Outer rows [o0, o1) of a contiguous or column plan. */
-static void reduce_range(void *arg, int64_t o0, int64_t o1) {
+/* The outer rows within input elements [b, e) (whole rows: the split is
+ * aligned to a row's elements) of a contiguous or column plan. */
+static void reduce_range(void *arg, int64_t b, int64_t e) {
   const reduce_job *j = arg;
   rplan sub = *j->p;
+  const int64_t row = sub.R * sub.inner, o0 = b / row, o1 = (e + row - 1) / row;
   sub.outer = o1 - o0;
   const char *x = (const char *)j->x + (size_t)(o0 * sub.R * sub.inner) * j->es;
   char *o = (char *)j->o + (size_t)(o0 * sub.inner) * j->es;
@@ -360,7 +362,7 @@ static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
     /* independent rows (or row blocks of columns): split the outer loop */
     reduce_job j = {&p, k->k[ins[0].dtype], ins[0].data, out->data,
                     tsi_dtype_size(ins[0].dtype)};
-    tsi_parallel_for(ctx->nthreads, p.outer, 1, reduce_range, &j);
+    tsi_parallel_for(ctx->nthreads, ins[0].numel, p.R * p.inner, reduce_range, &j);
     return TSI_OK;
   }
   k->k[ins[0].dtype](&p, ins[0].data, out->data, out->numel);

@@ -531,7 +531,8 @@ static int check_feed(const tsi_node *n, const tsi_tensor *v, tsi_err *e) {
 
 /* The caller buffer step i may write its result into directly: a dest given
  * for a fetch of step i, of the same dtype and shape as the result about to
- * be computed, overlapping no feed (a later step may still read the feeds). */
+ * be computed, overlapping no feed (a later step may still read the feeds)
+ * and no other fetch's dest (one step's result must not clobber another's). */
 static const tsi_tensor *direct_dest(const tsi_plan *p, int i, const tsi_tensor *val,
                                      const tsi_tensor *dests, const tsi_tensor *feeds) {
   if (!dests) return NULL;
@@ -544,6 +545,10 @@ static const tsi_tensor *direct_dest(const tsi_plan *p, int i, const tsi_tensor 
     for (int k = 0; k < p->nfeed; k++) {
       const char *b = feeds[k].data;
       if (b && a < b + tsi_nbytes(&feeds[k]) && b < a + nb) return NULL;
+    }
+    for (int k = 0; k < p->nfetch; k++) { /* nor another fetch's dest: copied after */
+      const char *b = dests[k].data;
+      if (k != f && b && a < b + tsi_nbytes(&dests[k]) && b < a + nb) return NULL;
     }
     return d;
   }

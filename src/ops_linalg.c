@@ -99,6 +99,24 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
           for (int j = 0; j < n; j++) bt[p * n + j] = B[p * bp + j * bj];           \
         B = bt, bp = n, bj = 1;                                                     \
       }                                                                             \
+      if (bj == 1 && !d->vec_a && n <= 4) { /* a few columns: sums in registers */  \
+        for (int i = 0; i < m; i++) {                                               \
+          T c0 = 0, c1 = 0, c2 = 0, c3 = 0;                                         \
+          for (int p = 0; p < k; p++) {                                             \
+            const T a = A[i * ai + p * ap], *b = B + p * bp;                        \
+            c0 += a * b[0];                                                         \
+            if (n > 1) c1 += a * b[1];                                              \
+            if (n > 2) c2 += a * b[2];                                              \
+            if (n > 3) c3 += a * b[3];                                              \
+          }                                                                         \
+          T *c = C + (int64_t)i * n;                                                \
+          c[0] = c0;                                                                \
+          if (n > 1) c[1] = c1;                                                     \
+          if (n > 2) c[2] = c2;                                                     \
+          if (n > 3) c[3] = c3;                                                     \
+        }                                                                           \
+        return;                                                                     \
+      }                                                                             \
       if (bj == 1 && !d->vec_a) { /* rows of B contiguous: C[i,:] += a(i,p) B[p,:] */ \
         memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                            \
         for (int p = 0; p < k; p++) {                                               \

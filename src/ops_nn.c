@@ -114,6 +114,35 @@ DEF_SOFTMAX(double, tsi_exp, log)
 #define DEF_SOFTMAX_ROWS(T, EXP, LOG)                                                \
   TSI_CLONES static void softmax_rows_##T(const T *restrict X, T *restrict O, int64_t r0, \
                                int64_t r1, int64_t len, int logsm) {                \
+    if (len < 16) { /* short rows: the exps of a block of rows in one vector loop */ \
+      T mm[256];                                                                    \
+      const int64_t per = 256 / len;                                                \
+      for (int64_t r = r0; r < r1; r += per) {                                      \
+        const int64_t nr = r1 - r < per ? r1 - r : per, ne = nr * len;              \
+        const T *restrict x = X + r * len;                                          \
+        T *restrict y = O + r * len;                                                \
+        for (int64_t b = 0; b < nr; b++) {                                          \
+          T m = -INFINITY;                                                          \
+          for (int64_t k = 0; k < len; k++) m = x[b * len + k] > m ? x[b * len + k] : m; \
+          if (!(m > -INFINITY)) m = 0;                                              \
+          for (int64_t k = 0; k < len; k++) mm[b * len + k] = m;                    \
+        }                                                                           \
+        for (int64_t i = 0; i < ne; i++) y[i] = EXP(x[i] - mm[i]);                  \
+        for (int64_t b = 0; b < nr; b++) {                                          \
+          T s = 0;                                                                  \
+          for (int64_t k = 0; k < len; k++) s += y[b * len + k];                    \
+          if (logsm) {                                                              \
+            T ls = LOG(s);                                                          \
+            for (int64_t k = 0; k < len; k++)                                       \
+              y[b * len + k] = (x[b * len + k] - mm[b * len + k]) - ls;             \
+          } else {                                                                  \
+            T inv = 1 / s;                                                          \
+            for (int64_t k = 0; k < len; k++) y[b * len + k] *= inv;                \
+          }                                                                         \
+        }                                                                           \
+      }                                                                             \
+      return;                                                                       \
+    }                                                                               \
     for (int64_t r = r0; r < r1; r++) {                                             \
       const T *restrict x = X + r * len;                                            \
       T *restrict y = O + r * len;                                                  \

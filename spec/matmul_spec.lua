@@ -165,3 +165,43 @@ describe("matmul through BLAS (products above the small-size loop)", function()
     assert.are.equal(4950, r:get(100))
   end)
 end)
+
+describe("small products (the plain-loop paths)", function()
+  -- every transpose combination, 1 to 6 columns, short and long inner dimension
+  local function ref(a, b, ta, tb)
+    local at, bt = a:totable(), b:totable()
+    local function av(i, p) return ta and at[p][i] or at[i][p] end
+    local function bv(p, j) return tb and bt[j][p] or bt[p][j] end
+    local m = ta and #at[1] or #at
+    local k = ta and #at or #at[1]
+    local n = tb and #bt or #bt[1]
+    local c = {}
+    for i = 1, m do
+      c[i] = {}
+      for j = 1, n do
+        local s = 0
+        for p = 1, k do s = s + av(i, p) * bv(p, j) end
+        c[i][j] = s
+      end
+    end
+    return c
+  end
+  it("agree with a plain Lua loop", function()
+    ts.seed(3)
+    for _, dt in ipairs { "float64", "float32" } do
+      local sizes = { { 7, 1, 3 }, { 5, 2, 2 }, { 3, 3, 40 }, { 2, 4, 100 }, { 4, 5, 6 }, { 9, 6, 1 } }
+      for _, mnk in ipairs(sizes) do
+        local m, n, k = mnk[1], mnk[2], mnk[3]
+        for _, ta in ipairs { false, true } do
+          for _, tb in ipairs { false, true } do
+            local a = ts.randn(ta and { k, m } or { m, k }, dt)
+            local b = ts.randn(tb and { n, k } or { k, n }, dt)
+            local got = ts.matmul(a, b, { transpose_a = ta, transpose_b = tb })
+            assert.are.same({ m, n }, got.shape)
+            H.close(ref(a, b, ta, tb), got:totable(), FLOATS[dt] * k)
+          end
+        end
+      end
+    end
+  end)
+end)

@@ -3,8 +3,8 @@
 -- order). Prints "fashion_epoch <seconds>" (median of EPOCHS epochs after one warm-up epoch)
 -- and "fashion_rss_mib <peak resident MiB of this process>".
 local ts = require "tensorslow"
-local clock = require("system").gettime
-local EPOCHS = tonumber(os.getenv("EPOCHS")) or 3
+local clock = ts.clock
+local EPOCHS = tonumber(os.getenv("EPOCHS")) or 5
 local dir = os.getenv("FASHION_DIR") or "/usr/share/datasets/fashion-mnist"
 local xs = ts.io.load_idx(dir .. "/train-images-idx3-ubyte.gz"):reshape { -1, 784 }
 local ys = ts.io.load_idx(dir .. "/train-labels-idx1-ubyte.gz"):cast("int64") + 1

@@ -5,7 +5,7 @@ import gzip, os, resource, sys, time
 import numpy as np
 
 peer = sys.argv[1]
-EPOCHS = int(os.environ.get("EPOCHS", "3"))
+EPOCHS = int(os.environ.get("EPOCHS", "5"))
 d = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
 
 

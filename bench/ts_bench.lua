@@ -1,5 +1,5 @@
 -- tensorslow's side of `make bench`: prints "key seconds" lines (median of REPS runs after a
--- warm-up). Keys match bench/peers.py so bench/report.lua can set them side by side.
+-- warm-up). Keys match bench/peers.py so bench/run.lua can set them side by side.
 local ts = require "tensorslow"
 local REPS = tonumber(os.getenv("REPS")) or 7
 local only = arg[1]

@@ -197,6 +197,32 @@ describe("profiling and allocations", function()
     assert.are.equal(1, s:stats().plans)
   end)
 
+  it("element-wise steps compute in place over an input of known shape dying there", function()
+    ts.Graph():as_default()
+    local x = ts.placeholder { shape = { 40, 30 } }
+    local W = ts.Variable(ts.randn { 30, 30 } * 0.1)
+    local a = ts.matmul(x, W)          -- a dies at the add
+    local b = ts.tanh(a + 1)           -- fused: add, tanh (a is external, same shape)
+    local c = ts.softmax(b)            -- b dies here, but softmax is not element-wise
+    local d = ts.exp(c) * c            -- c is read twice by this group, then dies
+    local e = d + ts.matmul(d, W)      -- d is still read after the matmul: no reuse before
+    local s = ts.Session()
+    local xv = ts.randn { 40, 30 }
+    local got = s:run(e, { [x] = xv })
+    assert.is_true(s:stats().in_place >= 2, "in place: " .. s:stats().in_place)
+    local Wv = W:value()
+    local cv = ts.softmax(ts.tanh(xv:matmul(Wv) + 1))
+    local dv = cv:exp() * cv
+    H.close((dv + dv:matmul(Wv)):totable(), got:totable(), 1e-14)
+    -- a repeated run, and unknown shapes (no in-place then) agree
+    H.close(got:totable(), s:run(e, { [x] = xv }):totable(), 0)
+    local x2 = ts.placeholder { shape = { -1, 30 } }
+    local e2 = ts.exp(ts.matmul(x2, W)) * 2
+    local s2 = ts.Session()
+    H.close((xv:matmul(Wv):exp() * 2):totable(), s2:run(e2, { [x2] = xv }):totable(), 1e-14)
+    assert.equal(0, s2:stats().in_place)
+  end)
+
   it("steps whose values are never alive at once share buffers", function()
     ts.Graph():as_default()
     local x = ts.placeholder { shape = { 3, 3 } }

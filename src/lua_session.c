@@ -376,14 +376,17 @@ static int session_run(lua_State *L) {
   return 2;
 }
 
-/* sess:stats(): {allocations=, plans=} (buffers the plans have allocated). */
+/* sess:stats(): {allocations=, plans=, in_place=} (buffers the plans have
+ * allocated, cached plans, their steps computed in place). */
 static int session_stats(lua_State *L) {
   tsb_session *s = check_session(L, 1);
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 3);
   lua_pushinteger(L, (lua_Integer)s->s.nallocs);
   lua_setfield(L, -2, "allocations");
   lua_pushinteger(L, s->open ? s->s.nplans : 0);
   lua_setfield(L, -2, "plans");
+  lua_pushinteger(L, s->open ? tsi_session_in_place(&s->s) : 0);
+  lua_setfield(L, -2, "in_place");
   return 1;
 }
 

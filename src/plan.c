@@ -25,7 +25,7 @@ struct tsi_plan {
    * of its steps' results, so a repeated run with the same shapes allocates
    * nothing. */
   int *slot;
-  int nslots;
+  int nslots, ninplace;
   void **buf;
   size_t *cap;
   tsi_tensor *scratch; /* input views for one step */
@@ -193,7 +193,18 @@ static int plan_fuse(tsi_plan *p, tsi_graph *g, const tsi_alloc *a, tsi_err *e) 
  * members at their root's; a value dies after the last position that reads
  * it (fetched values live on). At each position the outputs take free slots
  * first, then the values dying there give theirs back, so no step writes a
- * buffer it reads. */
+ * buffer it reads; except in place: an element-wise step (or fused root)
+ * whose input of the same, fully known shape and dtype dies there takes that
+ * input's buffer (each element is read before it is written). */
+/* Both shapes fully known at build time, equal, and of one dtype: then the
+ * run-time shapes are equal too. */
+static int same_known(const tsi_tensor *a, const tsi_tensor *b) {
+  if (a->ndim < 0 || a->dtype != b->dtype || !tsi_same_shape(a, b)) return 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->shape[d] < 0) return 0;
+  return 1;
+}
+
 static int plan_slots(tsi_plan *p, tsi_graph *g, const tsi_alloc *a, tsi_err *e) {
   int ns = p->nsteps, st = TSI_OK;
   int *pos = zalloc(a, sizeof(int) * (size_t)ns), *last = zalloc(a, sizeof(int) * (size_t)ns);
@@ -218,10 +229,27 @@ static int plan_slots(tsi_plan *p, tsi_graph *g, const tsi_alloc *a, tsi_err *e)
     const tsi_node *n = g->nodes[p->node[i]];
     int own = p->feed_of[i] < 0 && (!(n->op->flags & TSI_OP_SOURCE) || p->snapshot[i]);
     p->slot[i] = -1;
-    if (own) p->slot[i] = nfree ? freel[--nfree] : p->nslots++;
-    if (pos[i] != i) continue; /* a fused member: its inputs die at its root */
     int lo = p->goff[i + 1] - p->goff[i] >= 2 ? p->goff[i] : -1;
     int hi = lo >= 0 ? p->goff[i + 1] : -1;
+    if (own && pos[i] == i && n->op->block) { /* in place over an input dying here? */
+      for (int u = lo >= 0 ? lo : 0; (lo >= 0 ? u < hi : u < 1) && p->slot[i] < 0; u++) {
+        int m = lo >= 0 ? p->gmem[u] : i;
+        for (int j = p->in_off[m]; j < p->in_off[m + 1]; j++) {
+          int q = p->in[j];
+          if (lo >= 0 && p->root[q] == i) continue; /* inside the group */
+          if (last[q] == i && !gone[q] && p->slot[q] >= 0 &&
+              !(g->nodes[p->node[q]]->op->flags & TSI_OP_SOURCE) &&
+              same_known(&g->nodes[p->node[q]]->info, &n->info)) {
+            p->slot[i] = p->slot[q];
+            gone[q] = 1; /* its buffer passes to i */
+            p->ninplace++;
+            break;
+          }
+        }
+      }
+    }
+    if (own && p->slot[i] < 0) p->slot[i] = nfree ? freel[--nfree] : p->nslots++;
+    if (pos[i] != i) continue; /* a fused member: its inputs die at its root */
     for (int u = lo >= 0 ? lo : 0; lo >= 0 ? u < hi : u < 1; u++) {
       int m = lo >= 0 ? p->gmem[u] : i;
       for (int j = p->in_off[m]; j <= p->in_off[m + 1]; j++) {
@@ -711,6 +739,12 @@ int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfe
                            const int *feed_ids) {
   tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
   return p ? p->nsteps : -1;
+}
+
+int tsi_session_in_place(const tsi_session *s) {
+  int k = 0;
+  for (const tsi_plan *p = s->plans; p; p = p->next) k += p->ninplace;
+  return k;
 }
 
 int tsi_session_profile_steps(const tsi_session *s) {

@@ -42,6 +42,9 @@ int tsi_session_expect(tsi_session *s, int nfetch, const int *fetch, int nfeed,
 int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,
                            const int *feed_ids);
 
+/* Steps of the cached plans that compute in place over an input's buffer. */
+int tsi_session_in_place(const tsi_session *s);
+
 /* Profile of the most recent run (the front plan) made with ctx->profile:
  * the step count, and per step its node, seconds and output bytes. */
 int tsi_session_profile_steps(const tsi_session *s);

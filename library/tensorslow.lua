@@ -774,8 +774,9 @@ function Session:graph() end
 ---@param feed? table<ts.Node, ts.value>
 ---@return integer|nil
 function Session:plan_steps(fetch, feed) end
---- Buffers the plans have allocated so far, and the number of cached plans.
----@return {allocations: integer, plans: integer}
+--- Buffers the plans have allocated so far, the number of cached plans, and their steps
+--- computed in place over an input's buffer.
+---@return {allocations: integer, plans: integer, in_place: integer}
 function Session:stats() end
 
 -- An optimizer of ts.train: builds the nodes that update the variables of a loss.

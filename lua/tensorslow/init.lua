@@ -243,8 +243,29 @@ core.set_profile_builder(function(steps)
 end)
 
 -- The rest of the API, one file per area; each extends ts.
-for _, m in ipairs { "math", "shape", "nn", "grad", "train", "layers", "io", "data", "viz", "saver" } do
+for _, m in ipairs { "math", "shape", "nn", "train", "layers", "io", "data", "viz", "saver" } do
   require("tensorslow." .. m)(ts)
+end
+
+-- The gradient code (the largest file) loads on first use, which keeps
+-- require "tensorslow" fast for scripts and hosts that only run graphs. The
+-- stubs tail-call the real functions, so errors still point at the caller.
+do
+  local loaded = false
+  local function grad()
+    if not loaded then
+      loaded = true
+      require("tensorslow.grad")(ts)
+    end
+    return ts
+  end
+  ts.test = setmetatable({}, { __index = function(t, k)
+    grad()
+    return rawget(t, k)
+  end })
+  function ts.gradients(...) return grad().gradients(...) end
+  function ts.RegisterGradient(...) return grad().RegisterGradient(...) end
+  function ts.Operation(...) return grad().Operation(...) end
 end
 
 return ts

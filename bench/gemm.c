@@ -1,6 +1,6 @@
 /* Baseline for the matmul benchmark: cblas_?gemm called directly on
  * 64-byte aligned row-major buffers, median of reps after a warm-up.
- * Prints "gemm_<dtype>_<n> <seconds>" lines. */
+ * Prints "gemm_<dtype>_<n> <seconds>" lines. Usage: bench_gemm [reps [n]]. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,10 @@ static int cmp(const void *a, const void *b) {
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 5;
   int sizes[] = {256, 512, 1024, 2048};
+  int only = argc > 2 ? atoi(argv[2]) : 0; /* one size, or all */
   for (int s = 0; s < 4; s++) {
     int n = sizes[s];
+    if (only && n != only) continue;
     size_t bytes = (size_t)n * (size_t)n * 8;
     void *a = aligned_alloc(64, bytes), *b = aligned_alloc(64, bytes), *c = aligned_alloc(64, bytes);
     for (int dt = 0; dt < 2; dt++) {

@@ -46,7 +46,8 @@ if want("overhead"):
     emit("torch", "overhead_chain1000x100", median(torch_chain, 5))
 
 if want("gemm"):
-    for n in (256, 512, 1024, 2048):
+    only_n = int(os.environ.get("GEMM_N", "0"))
+    for n in (only_n,) if only_n else (256, 512, 1024, 2048):
         for dt in ("float32", "float64"):
             a = np.full((n, n), 0.25, dtype=dt)
             k = {256: 16, 512: 4}.get(n, 1)  # calls per timed repetition, every side

@@ -19,11 +19,17 @@ local function collect(out)
 end
 
 io.stderr:write("running benchmarks (a few minutes)...\n")
-collect(sh("build/bench_gemm 5"):gsub("gemm_", "cblas:gemm_"))
 -- one process per benchmark on every side, so that one's memory does not weigh on the next
-for _, b in ipairs { "startup", "overhead", "mlp", "gemm", "elementwise" } do
+for _, b in ipairs { "startup", "overhead", "mlp", "elementwise" } do
   collect(sh(lua .. "bench/ts_bench.lua " .. b))
   if b ~= "startup" then collect(sh(py .. "bench/peers.py " .. b)) end
+end
+-- matmul: cblas, tensorslow and the peers back to back for each size, so that
+-- the machine's drift between sizes does not land on one side only
+for _, n in ipairs { 256, 512, 1024, 2048 } do
+  collect((sh("build/bench_gemm 5 " .. n):gsub("gemm_", "cblas:gemm_")))
+  collect(sh("GEMM_N=" .. n .. " " .. lua .. "bench/ts_bench.lua gemm"))
+  collect(sh("GEMM_N=" .. n .. " " .. py .. "bench/peers.py gemm"))
 end
 collect(sh(lua .. "bench/fashion.lua"))
 collect(sh(py .. "bench/fashion_peer.py numpy"))

@@ -55,7 +55,8 @@ if want("overhead") then
 end
 
 if want("gemm") then
-  for _, n in ipairs { 256, 512, 1024, 2048 } do
+  local only_n = tonumber(os.getenv("GEMM_N"))
+  for _, n in ipairs(only_n and { only_n } or { 256, 512, 1024, 2048 }) do
     for _, dt in ipairs { "float32", "float64" } do
       local g = ts.Graph():as_default()
       local a = ts.placeholder { shape = { n, n }, dtype = dt }

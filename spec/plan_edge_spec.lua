@@ -10,6 +10,58 @@ local function flat(t)
   return t:copy():reshape({ t:numel() }):totable()
 end
 
+-- Random graphs for the fuzzers: ops of arity 1-3 over two placeholders of the
+-- given shape, built from math.random (seed it first). Returns the
+-- placeholders, the fetches, the indices of the fetched values and a function
+-- computing every value eagerly from the two inputs.
+local FUZZ_OPS = {
+  { 1, function(a) return ts.tanh(a) end },
+  { 1, function(a) return ts.sigmoid(a) * 0.5 + 0.25 end },
+  { 1, function(a) return ts.softmax(a) end },
+  { 1, function(a) return ts.transpose(a) end },
+  { 1, function(a) return ts.reduce_max(a, 1, { keepdims = true }) - a end },
+  { 1, function(a) return ts.exp(a * 0.1) * a - 1 end },
+  { 2, function(a, b) return a + b end },
+  { 2, function(a, b) return a * b end },
+  { 2, function(a, b) return ts.tanh(ts.matmul(a, b)) end },
+  { 2, function(a, b) return ts.reduce_sum(a, 2, { keepdims = true }) * 0.01 + b end },
+  { 3, function(a, b, c) return (a + b) * c end },
+}
+
+local function random_graph(shape, max_ops)
+  ts.Graph():as_default()
+  local x1 = ts.placeholder { shape = shape }
+  local x2 = ts.placeholder { shape = shape }
+  local nodes, recipe = { x1, x2 }, {}
+  for k = 1, math.random(3, max_ops) do
+    local op = FUZZ_OPS[math.random(#FUZZ_OPS)]
+    local ins = {}
+    for j = 1, op[1] do
+      ins[j] = math.random() < 0.5 and #nodes - math.random(0, math.min(2, #nodes - 1))
+        or math.random(#nodes)
+    end
+    recipe[k] = { op = op, ins = ins }
+    local args = {}
+    for j = 1, #ins do args[j] = nodes[ins[j]] end
+    nodes[#nodes + 1] = op[2](table.unpack(args))
+  end
+  local fetch, fidx = {}, {}
+  for f = 1, math.random(1, 4) do
+    fidx[f] = math.random() < 0.4 and #nodes or math.random(#nodes)
+    fetch[f] = nodes[fidx[f]]
+  end
+  local function eager(v1, v2)
+    local vals = { v1, v2 }
+    for k = 1, #recipe do
+      local args = {}
+      for j = 1, #recipe[k].ins do args[j] = vals[recipe[k].ins[j]] end
+      vals[#vals + 1] = recipe[k].op[2](table.unpack(args))
+    end
+    return vals
+  end
+  return x1, x2, fetch, fidx, eager
+end
+
 -- A tensor of the given shape from a flat Lua array.
 local function from_flat(values, shape, dtype)
   return ts.tensor(values, dtype or "float64"):reshape(shape)
@@ -90,51 +142,14 @@ describe("plan buffer sharing", function()
   end)
 
   it("random graphs over several shapes, with and without out, keep every result", function()
-    local ops = {
-      { 1, function(a) return ts.tanh(a) end },
-      { 1, function(a) return ts.sigmoid(a) * 0.5 + 0.25 end },
-      { 1, function(a) return ts.softmax(a) end },
-      { 1, function(a) return ts.transpose(a) end },
-      { 1, function(a) return ts.reduce_max(a, 1, { keepdims = true }) - a end },
-      { 2, function(a, b) return a + b end },
-      { 2, function(a, b) return a * b end },
-      { 2, function(a, b) return ts.tanh(ts.matmul(a, b)) end },
-      { 2, function(a, b) return ts.reduce_sum(a, 2, { keepdims = true }) * 0.01 + b end },
-      { 3, function(a, b, c) return (a + b) * c end },
-    }
     local kept = {}
     for seed = 1, 25 do
       math.randomseed(seed)
-      ts.Graph():as_default()
-      local x1 = ts.placeholder { shape = { -1, -1 } }
-      local x2 = ts.placeholder { shape = { -1, -1 } }
-      local nodes, recipe = { x1, x2 }, {}
-      for k = 1, math.random(3, 12) do
-        local op = ops[math.random(#ops)]
-        local ins = {}
-        for j = 1, op[1] do
-          ins[j] = math.random() < 0.5 and #nodes - math.random(0, math.min(2, #nodes - 1))
-            or math.random(#nodes)
-        end
-        recipe[k] = { op = op, ins = ins }
-        local args = {}
-        for j = 1, #ins do args[j] = nodes[ins[j]] end
-        nodes[#nodes + 1] = op[2](table.unpack(args))
-      end
-      local fetch, fidx = {}, {}
-      for f = 1, math.random(1, 4) do
-        fidx[f] = math.random() < 0.4 and #nodes or math.random(#nodes)
-        fetch[f] = nodes[fidx[f]]
-      end
+      local x1, x2, fetch, fidx, eager = random_graph({ -1, -1 }, 12)
       local s = ts.Session()
       for run, n in ipairs { 8, 24, 96, 24, 96, 96, 8 } do
         local v1, v2 = ts.rand({ n, n }) - 0.5, ts.rand({ n, n }) - 0.5
-        local vals = { v1, v2 }
-        for k = 1, #recipe do
-          local args = {}
-          for j = 1, #recipe[k].ins do args[j] = vals[recipe[k].ins[j]] end
-          vals[#vals + 1] = recipe[k].op[2](table.unpack(args))
-        end
+        local vals = eager(v1, v2)
         local outs
         if run % 3 == 1 then
           outs = {}
@@ -550,52 +565,15 @@ end)
 
 describe("in-place steps (shapes known when the graph is built)", function()
   it("random graphs of known shapes give every result, with steps in place", function()
-    local ops = {
-      { 1, function(a) return ts.tanh(a) end },
-      { 1, function(a) return ts.sigmoid(a) * 0.5 + 0.25 end },
-      { 1, function(a) return ts.softmax(a) end },
-      { 1, function(a) return ts.transpose(a) end },
-      { 1, function(a) return ts.reduce_max(a, 1, { keepdims = true }) - a end },
-      { 1, function(a) return ts.exp(a * 0.1) * a - 1 end },
-      { 2, function(a, b) return a + b end },
-      { 2, function(a, b) return a * b end },
-      { 2, function(a, b) return ts.tanh(ts.matmul(a, b)) end },
-      { 3, function(a, b, c) return (a + b) * c end },
-    }
     local in_place = 0
     for seed = 1, 40 do
       math.randomseed(seed)
       local n = seed % 2 == 0 and 24 or 96 -- 96 x 96: fused passes
-      ts.Graph():as_default()
-      local x1 = ts.placeholder { shape = { n, n } }
-      local x2 = ts.placeholder { shape = { n, n } }
-      local nodes, recipe = { x1, x2 }, {}
-      for k = 1, math.random(3, 14) do
-        local op = ops[math.random(#ops)]
-        local ins = {}
-        for j = 1, op[1] do
-          ins[j] = math.random() < 0.5 and #nodes - math.random(0, math.min(2, #nodes - 1))
-            or math.random(#nodes)
-        end
-        recipe[k] = { op = op, ins = ins }
-        local args = {}
-        for j = 1, #ins do args[j] = nodes[ins[j]] end
-        nodes[#nodes + 1] = op[2](table.unpack(args))
-      end
-      local fetch, fidx = {}, {}
-      for f = 1, math.random(1, 4) do
-        fidx[f] = math.random() < 0.4 and #nodes or math.random(#nodes)
-        fetch[f] = nodes[fidx[f]]
-      end
+      local x1, x2, fetch, fidx, eager = random_graph({ n, n }, 14)
       local s = ts.Session()
       for run = 1, 3 do
         local v1, v2 = ts.rand({ n, n }) - 0.5, ts.rand({ n, n }) - 0.5
-        local vals = { v1, v2 }
-        for k = 1, #recipe do
-          local args = {}
-          for j = 1, #recipe[k].ins do args[j] = vals[recipe[k].ins[j]] end
-          vals[#vals + 1] = recipe[k].op[2](table.unpack(args))
-        end
+        local vals = eager(v1, v2)
         local outs
         if run == 2 then
           outs = {}

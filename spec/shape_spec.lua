@@ -168,6 +168,8 @@ describe("concat and stack", function()
     H.fails(function() ts.concat({ t23("float32"), t23("float64") }, 1) end, "dtypes float32 and float64")
     H.fails(function() ts.stack({ ts.ones { 2 }, ts.ones { 3 } }) end, "must have the same shape")
     H.fails(function() ts.concat({}, 1) end, "empty")
+    H.fails(function() t23():concat(2) end,
+      "concat: expected a node, a tensor or a list to join to the first, got number")
     H.fails(function() ts.concat({ ts.tensor(1), ts.tensor(2) }) end, "cannot concatenate scalars")
   end)
 end)

@@ -78,7 +78,11 @@ return function(ts)
     if is_node(first) or is_tensor(first) then
       add(first)
       if is_node(rest) or is_tensor(rest) then add(rest)
-      elseif type(rest) == "table" then for i = 1, #rest do add(rest[i]) end end
+      elseif type(rest) == "table" then for i = 1, #rest do add(rest[i]) end
+      elseif rest ~= nil then
+        error(("%s: expected a node, a tensor or a list to join to the first, got %s")
+          :format(what, type(rest)), 3)
+      end
     elseif type(first) == "table" then
       for i = 1, #first do add(first[i]) end
     else

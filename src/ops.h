@@ -86,6 +86,13 @@ void tsi_bcast_make(const tsi_tensor *a, const tsi_tensor *b, const tsi_tensor *
     }                                                                      \
   } while (0)
 
+/* Sums (mean: averages) x over the axes marked in red (x->ndim flags) into
+ * out, which holds x's kept elements in order (any shape of that size): the
+ * kernels of reduce_sum/reduce_mean, threads included (ops_reduce.c). A dtype
+ * they do not support is an error naming n. */
+int tsi_reduce_sum_into(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *x,
+                        const unsigned char *red, int mean, tsi_tensor *out, tsi_err *e);
+
 /* Normalises a 1-based Lua axis (negative from the end) already turned
  * 0-based by the binding: axis in [-ndim, ndim) to [0, ndim). */
 int tsi_norm_axis(const tsi_node *n, int64_t axis, int ndim, int64_t *out, tsi_err *e);

@@ -347,6 +347,32 @@ static void reduce_range(void *arg, int64_t b, int64_t e) {
   j->fn(&sub, x, o, sub.outer * sub.inner);
 }
 
+/* Reduces x over the axes marked in red with kernel fn into out (x's kept
+ * elements in order, so any shape of that size): rows or column blocks are
+ * split over threads when x is large. */
+static void reduce_with(tsi_runctx *ctx, reduce_fn fn, const tsi_tensor *x,
+                        const unsigned char *red, tsi_tensor *out) {
+  if (out->numel == 0) return;
+  rplan p;
+  make_plan(x, red, &p);
+  if (p.kind != R_GENERAL && p.count > 0 && p.outer > 1 && ctx->nthreads > 1 &&
+      x->numel >= TSI_PAR_GRAIN) {
+    reduce_job j = {&p, fn, x->data, out->data, tsi_dtype_size(x->dtype)};
+    tsi_parallel_for(ctx->nthreads, x->numel, p.R * p.inner, reduce_range, &j);
+    return;
+  }
+  fn(&p, x->data, out->data, out->numel);
+}
+
+int tsi_reduce_sum_into(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *x,
+                        const unsigned char *red, int mean, tsi_tensor *out, tsi_err *e) {
+  const reduce_kernels *k = mean ? &k_mean : &k_sum;
+  int st = tsi_check_dtype(n, x->dtype, mask_of(k), e);
+  if (st) return st;
+  reduce_with(ctx, k->k[x->dtype], x, red, out);
+  return TSI_OK;
+}
+
 static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
   (void)nin;
@@ -354,18 +380,7 @@ static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   unsigned char red[TSI_MAXDIM];
   int st = reduced_axes(n, &ins[0], ins[0].ndim, red, e);
   if (st) return st;
-  if (out->numel == 0) return TSI_OK;
-  rplan p;
-  make_plan(&ins[0], red, &p);
-  if (p.kind != R_GENERAL && p.count > 0 && p.outer > 1 && ctx->nthreads > 1 &&
-      ins[0].numel >= TSI_PAR_GRAIN) {
-    /* independent rows (or row blocks of columns): split the outer loop */
-    reduce_job j = {&p, k->k[ins[0].dtype], ins[0].data, out->data,
-                    tsi_dtype_size(ins[0].dtype)};
-    tsi_parallel_for(ctx->nthreads, ins[0].numel, p.R * p.inner, reduce_range, &j);
-    return TSI_OK;
-  }
-  k->k[ins[0].dtype](&p, ins[0].data, out->data, out->numel);
+  reduce_with(ctx, k->k[ins[0].dtype], &ins[0], red, out);
   return TSI_OK;
 }
 

@@ -50,38 +50,9 @@ static void pad_rank(const tsi_tensor *g, int nd, tsi_tensor *v) {
   for (int i = nd - 1; i >= 0; i--) v->shape[i] = i - k >= 0 ? g->shape[i - k] : 1;
 }
 
-#define DEF_SUMLIKE(NAME, T)                                                          \
-  static void NAME(const tsi_bcast *p, T *restrict O, const T *restrict G) {          \
-    TSI_BCAST_WALK(p, {                                                               \
-      const T *restrict pg = G + ob; (void)ib;                                              \
-      if (ia) {                                                                       \
-        T *restrict po = O + oa;                                                      \
-        for (int64_t i = 0; i < n; i++) po[i] += pg[i];                               \
-      } else {                                                                        \
-        T s = 0;                                                                      \
-        for (int64_t i = 0; i < n; i++) s += pg[i];                                   \
-        O[oa] += s;                                                                   \
-      }                                                                               \
-    });                                                                               \
-  }
-DEF_SUMLIKE(sumlike_f32, float)
-DEF_SUMLIKE(sumlike_f64, double)
-
-/* O[j] = sum over r of G[r * cols + j] */
-#define DEF_ROWSUM(NAME, T)                                                           \
-  static void NAME(T *restrict O, const T *restrict G, int64_t rows, int64_t cols) {  \
-    for (int64_t j = 0; j < cols; j++) O[j] = G[j];                                   \
-    for (int64_t r = 1; r < rows; r++) {                                              \
-      const T *restrict pg = G + r * cols;                                            \
-      for (int64_t j = 0; j < cols; j++) O[j] += pg[j];                               \
-    }                                                                                 \
-  }
-DEF_ROWSUM(rowsum_f32, float)
-DEF_ROWSUM(rowsum_f64, double)
-
 static int run_reduce_sum_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                                int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
+  (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *g = &ins[0], *x = &ins[1];
   int nd = g->ndim > x->ndim ? g->ndim : x->ndim;
@@ -92,32 +63,20 @@ static int run_reduce_sum_like(tsi_runctx *ctx, const tsi_node *n, const tsi_ten
     if (xv.shape[i] != 1 && xv.shape[i] != gv.shape[i])
       return tsi_fail(e, TSI_EARG, "%s: shape %s does not broadcast to the gradient's %s",
                       OPN(n), tsi_shape_str(x, sa, sizeof sa), tsi_shape_str(g, sb, sizeof sb));
-  /* lead: the leading axes x broadcasts over; fast paths when it broadcasts over
-   * nothing else (the same shape: a copy; a bias: a sum of rows). */
-  int lead = 0;
-  while (lead < nd && xv.shape[lead] == 1) lead++;
-  int rest_same = 1;
-  for (int i = lead; i < nd; i++) rest_same &= xv.shape[i] == gv.shape[i];
+  /* x's shape padded with ones is g's with the summed axes kept as ones: a
+   * reduce_sum (mean) with keepdims, into out as laid out */
+  unsigned char red[TSI_MAXDIM];
+  int any = 0;
+  for (int i = 0; i < nd; i++) any |= red[i] = xv.shape[i] == 1 && gv.shape[i] != 1;
   if (gv.numel <= 0) {
     if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
-  } else if (rest_same && gv.numel == out->numel) {
+    return TSI_OK;
+  }
+  if (!any) {
     memcpy(out->data, g->data, tsi_nbytes(out));
-  } else if (rest_same) {
-    int64_t cols = out->numel, rows = gv.numel / cols;
-    if (g->dtype == TS_FLOAT32) rowsum_f32(out->data, g->data, rows, cols);
-    else rowsum_f64(out->data, g->data, rows, cols);
-  } else {
-    if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
-    tsi_bcast p;
-    tsi_bcast_make(&xv, &gv, &gv, &p);
-    if (g->dtype == TS_FLOAT32) sumlike_f32(&p, out->data, g->data);
-    else sumlike_f64(&p, out->data, g->data);
+    return TSI_OK;
   }
-  if (n->attrs && n->attrs->i1) { /* a mean */
-    double scale = (double)out->numel / (double)g->numel;
-    for (int64_t i = 0; i < out->numel; i++) tsi_set_f(out, i, tsi_get_f(out, i) * scale);
-  }
-  return TSI_OK;
+  return tsi_reduce_sum_into(ctx, n, &gv, red, n->attrs && n->attrs->i1, out, e);
 }
 
 #define DEF_BCASTLIKE(NAME, T)                                                        \

@@ -62,11 +62,7 @@ int tsi_norm_axis(const tsi_node *n, int64_t axis, int ndim, int64_t *out, tsi_e
 int tsi_broadcast_infer(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
                         tsi_tensor *out, tsi_err *e) {
   out->dtype = a->dtype;
-  if (a->ndim < 0 || b->ndim < 0) {
-    out->ndim = -1;
-    out->numel = -1;
-    return TSI_OK;
-  }
+  if (a->ndim < 0 || b->ndim < 0) return tsi_unknown_rank(out, out->dtype);
   int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
   int64_t shape[TSI_MAXDIM];
   for (int i = 0; i < nd; i++) {

@@ -86,6 +86,25 @@ void tsi_bcast_make(const tsi_tensor *a, const tsi_tensor *b, const tsi_tensor *
     }                                                                      \
   } while (0)
 
+/* Message helpers for a function with `char nb[128]` (and shape buffers). */
+#define OPN(n) tsi_opname(n, nb, sizeof nb)
+#define SHP(t, b) tsi_shape_str(t, b, sizeof b)
+
+/* Inference with an input of unknown rank: out has dtype and unknown rank. */
+static inline int tsi_unknown_rank(tsi_tensor *out, int dtype) {
+  out->dtype = dtype;
+  out->ndim = -1;
+  out->numel = -1;
+  return TSI_OK;
+}
+
+/* Product of shape[lo..hi). */
+static inline int64_t tsi_prod(const int64_t *shape, int lo, int hi) {
+  int64_t p = 1;
+  for (int i = lo; i < hi; i++) p *= shape[i];
+  return p;
+}
+
 /* Sums (mean: averages) x over the axes marked in red (x->ndim flags) into
  * out, which holds x's kept elements in order (any shape of that size): the
  * kernels of reduce_sum/reduce_mean, threads included (ops_reduce.c). A dtype

@@ -66,12 +66,7 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   mm_dims d;
   if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
   if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e))) return st;
-  if (ins[0].ndim < 0 || ins[1].ndim < 0) {
-    out->dtype = ins[0].dtype;
-    out->ndim = -1;
-    out->numel = -1;
-    return TSI_OK;
-  }
+  if (ins[0].ndim < 0 || ins[1].ndim < 0) return tsi_unknown_rank(out, ins[0].dtype);
   return mm_shape(n, &ins[0], &ins[1], &d, out, e);
 }
 
@@ -215,11 +210,7 @@ static int infer_transpose(const tsi_node *n, const tsi_tensor *ins, int nin, ts
   const tsi_tensor *x = &ins[0];
   int64_t perm[TSI_MAXDIM], shape[TSI_MAXDIM];
   out->dtype = x->dtype;
-  if (x->ndim < 0) {
-    out->ndim = -1;
-    out->numel = -1;
-    return TSI_OK;
-  }
+  if (x->ndim < 0) return tsi_unknown_rank(out, out->dtype);
   int st = transpose_perm(n, x, perm, e);
   if (st) return st;
   for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[perm[i]];

@@ -23,22 +23,6 @@
 #include "parallel.h"
 #include "vmath.h"
 
-#define OPN(n) tsi_opname(n, nb, sizeof nb)
-#define SHP(t, b) tsi_shape_str(t, b, sizeof b)
-
-static int unknown(tsi_tensor *out, int dtype) {
-  out->dtype = dtype;
-  out->ndim = -1;
-  out->numel = -1;
-  return TSI_OK;
-}
-
-static int64_t prod(const int64_t *shape, int lo, int hi) {
-  int64_t p = 1;
-  for (int i = lo; i < hi; i++) p *= shape[i];
-  return p;
-}
-
 /* Two shapes that must agree (unknown dims tolerated); out gets the merge. */
 static int same_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
                       const char *an, const char *bn, tsi_tensor *out, tsi_err *e) {
@@ -198,8 +182,8 @@ static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
       (st = tsi_norm_axis(n, n->attrs->axes[0], x->ndim, &ax, e)))
     return st;
   int logsm = strcmp(n->op->name, "log_softmax") == 0;
-  int64_t outer = prod(x->shape, 0, (int)ax), len = x->shape[ax];
-  int64_t inner = prod(x->shape, (int)ax + 1, x->ndim);
+  int64_t outer = tsi_prod(x->shape, 0, (int)ax), len = x->shape[ax];
+  int64_t inner = tsi_prod(x->shape, (int)ax + 1, x->ndim);
   if (x->numel <= 0) return TSI_OK;
   if (inner == 1 && len > 0) {
     rows_job j = {x, out, len, logsm};
@@ -225,7 +209,7 @@ static int drop_last(const tsi_node *n, const tsi_tensor *logits, tsi_tensor *ou
                      tsi_err *e) {
   char nb[128], sb[96];
   out->dtype = logits->dtype;
-  if (logits->ndim < 0) return unknown(out, logits->dtype);
+  if (logits->ndim < 0) return tsi_unknown_rank(out, logits->dtype);
   if (logits->ndim == 0)
     return tsi_fail(e, TSI_EARG, "%s: logits of shape %s need a class axis", OPN(n),
                     SHP(logits, sb));

@@ -266,11 +266,7 @@ static int infer_reduce(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   int st;
   if ((st = tsi_check_dtype(n, ins[0].dtype, mask_of(k), e))) return st;
   out->dtype = ins[0].dtype;
-  if (ins[0].ndim < 0) {
-    out->ndim = -1;
-    out->numel = -1;
-    return TSI_OK;
-  }
+  if (ins[0].ndim < 0) return tsi_unknown_rank(out, out->dtype);
   unsigned char red[TSI_MAXDIM];
   if ((st = reduced_axes(n, &ins[0], ins[0].ndim, red, e))) return st;
   return reduce_shape(n, &ins[0], red, k->nonempty, out, e);
@@ -409,11 +405,7 @@ static int infer_arg(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
   int st;
   if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_ALL, e))) return st;
   out->dtype = TS_INT64;
-  if (ins[0].ndim < 0) {
-    out->ndim = -1;
-    out->numel = -1;
-    return TSI_OK;
-  }
+  if (ins[0].ndim < 0) return tsi_unknown_rank(out, out->dtype);
   int64_t axis;
   if ((st = arg_axis(n, ins[0].ndim, &axis, e))) return ins[0].ndim ? with_shape(st, &ins[0], e) : st;
   unsigned char red[TSI_MAXDIM] = {0};

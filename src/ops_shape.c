@@ -21,23 +21,6 @@
 
 #include "ops.h"
 
-#define OPN(n) tsi_opname(n, nb, sizeof nb)
-#define SHP(t, b) tsi_shape_str(t, b, sizeof b)
-
-static int unknown(tsi_tensor *out, int dtype) {
-  out->dtype = dtype;
-  out->ndim = -1;
-  out->numel = -1;
-  return TSI_OK;
-}
-
-/* Product of shape[lo..hi). */
-static int64_t prod(const int64_t *shape, int lo, int hi) {
-  int64_t p = 1;
-  for (int i = lo; i < hi; i++) p *= shape[i];
-  return p;
-}
-
 /* Fills t with v converted to its dtype. */
 #define FILL_CASE(D, T)                                   \
   case D: {                                               \
@@ -71,7 +54,7 @@ static void copy_box(char *dst, const int64_t *ds, const int64_t *dof, const cha
     dst_st[d] = a, src_st[d] = b;
     a *= ds[d], b *= ss[d];
   }
-  int64_t rows = prod(box, 0, nd - 1);
+  int64_t rows = tsi_prod(box, 0, nd - 1);
   size_t row = (size_t)box[nd - 1] * es;
   for (int64_t r = 0; r < rows; r++) {
     int64_t od = 0, os = 0;
@@ -175,7 +158,7 @@ static int infer_squeeze(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   char nb[128], sb[96];
   const tsi_tensor *x = &ins[0];
   const tsi_attrs *at = n->attrs;
-  if (x->ndim < 0) return unknown(out, x->dtype);
+  if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   int drop[TSI_MAXDIM] = {0};
   if (at && at->has_axes) {
     for (int i = 0; i < at->naxes; i++) {
@@ -189,7 +172,8 @@ static int infer_squeeze(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
     }
   } else {
     for (int i = 0; i < x->ndim; i++) {
-      if (x->shape[i] < 0) return unknown(out, x->dtype); /* may or may not be 1 */
+      if (x->shape[i] < 0) /* may or may not be 1 */
+        return tsi_unknown_rank(out, x->dtype);
       drop[i] = x->shape[i] == 1;
     }
   }
@@ -217,7 +201,7 @@ static int infer_expand_dims(const tsi_node *n, const tsi_tensor *ins, int nin,
                              tsi_tensor *out, tsi_err *e) {
   (void)nin;
   const tsi_tensor *x = &ins[0];
-  if (x->ndim < 0) return unknown(out, x->dtype);
+  if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   int64_t a, shape[TSI_MAXDIM];
   int st = insert_axis(n, x->ndim, &a, e);
   if (st) return st;
@@ -236,7 +220,7 @@ static int infer_concat(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   const tsi_tensor *ref = NULL;
   for (int i = 0; i < nin && !ref; i++)
     if (ins[i].ndim >= 0) ref = &ins[i];
-  if (!ref) return unknown(out, ins[0].dtype);
+  if (!ref) return tsi_unknown_rank(out, ins[0].dtype);
   if (ref->ndim == 0)
     return tsi_fail(e, TSI_EARG, "%s: cannot concatenate scalars (use stack)", OPN(n));
   const tsi_attrs *at = n->attrs;
@@ -286,9 +270,9 @@ static int run_concat(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   size_t blk[64], es = tsi_dtype_size(out->dtype);
   int64_t ax = 0;
   if (n->attrs && n->attrs->has_axes) tsi_norm_axis(n, n->attrs->axes[0], out->ndim, &ax, e);
-  int64_t outer = prod(out->shape, 0, (int)ax);
+  int64_t outer = tsi_prod(out->shape, 0, (int)ax);
   for (int i = 0; i < nin; i++)
-    blk[i] = (size_t)prod(ins[i].shape, (int)ax, ins[i].ndim) * es;
+    blk[i] = (size_t)tsi_prod(ins[i].shape, (int)ax, ins[i].ndim) * es;
   if (out->numel > 0) join(ins, nin, out, outer, blk);
   return TSI_OK;
 }
@@ -301,7 +285,7 @@ static int infer_stack(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
   const tsi_tensor *ref = NULL;
   for (int i = 0; i < nin && !ref; i++)
     if (ins[i].ndim >= 0) ref = &ins[i];
-  if (!ref) return unknown(out, ins[0].dtype);
+  if (!ref) return tsi_unknown_rank(out, ins[0].dtype);
   int64_t shape[TSI_MAXDIM], res[TSI_MAXDIM], ax;
   memcpy(shape, ref->shape, sizeof shape);
   for (int i = 0; i < nin; i++) {
@@ -330,8 +314,8 @@ static int run_stack(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, 
   int64_t ax;
   int st = insert_axis(n, out->ndim - 1, &ax, e);
   if (st) return st;
-  int64_t outer = prod(out->shape, 0, (int)ax);
-  for (int i = 0; i < nin; i++) blk[i] = (size_t)prod(out->shape, (int)ax + 1, out->ndim) * es;
+  int64_t outer = tsi_prod(out->shape, 0, (int)ax);
+  for (int i = 0; i < nin; i++) blk[i] = (size_t)tsi_prod(out->shape, (int)ax + 1, out->ndim) * es;
   if (out->numel > 0) join(ins, nin, out, outer, blk);
   return TSI_OK;
 }
@@ -377,7 +361,7 @@ static int infer_slice(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
                        tsi_err *e) {
   (void)nin;
   int64_t begin[TSI_MAXDIM], size[TSI_MAXDIM];
-  if (ins[0].ndim < 0) return unknown(out, ins[0].dtype);
+  if (ins[0].ndim < 0) return tsi_unknown_rank(out, ins[0].dtype);
   int st = slice_box(n, &ins[0], begin, size, e);
   if (st) return st;
   out->dtype = ins[0].dtype;
@@ -405,7 +389,7 @@ static int infer_gather(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   if (ix->dtype != TS_INT64 && ix->dtype != TS_UINT8)
     return tsi_fail(e, TSI_EARG, "%s: indices must be int64 or uint8, got %s", OPN(n),
                     tsi_dtype_name(ix->dtype));
-  if (x->ndim < 0 || ix->ndim < 0) return unknown(out, x->dtype);
+  if (x->ndim < 0 || ix->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   if (x->ndim == 0) return tsi_fail(e, TSI_EARG, "%s: cannot gather from a scalar", OPN(n));
   int64_t ax = 0;
   int st;
@@ -442,8 +426,8 @@ static int run_gather(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                       OPN(n), (long long)k, (long long)ax + 1, (long long)dim, SHP(x, sb));
   }
   size_t es = tsi_dtype_size(x->dtype);
-  int64_t outer = prod(x->shape, 0, (int)ax);
-  size_t inner = (size_t)prod(x->shape, (int)ax + 1, x->ndim) * es;
+  int64_t outer = tsi_prod(x->shape, 0, (int)ax);
+  size_t inner = (size_t)tsi_prod(x->shape, (int)ax + 1, x->ndim) * es;
   if (!inner) return TSI_OK;
   char *o = out->data;
   const char *src = x->data;
@@ -465,7 +449,7 @@ static int infer_tile(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
   const tsi_tensor *x = &ins[0];
   const tsi_attrs *at = n->attrs;
   if (!at || at->n1 < 0) return tsi_fail(e, TSI_EARG, "%s: multiples are required", OPN(n));
-  if (x->ndim < 0) return unknown(out, x->dtype);
+  if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   if (at->n1 != x->ndim)
     return tsi_fail(e, TSI_EARG, "%s: %d multiples given for shape %s (one per axis)", OPN(n),
                     at->n1, SHP(x, sb));
@@ -497,7 +481,7 @@ static int run_tile(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   /* walk output rows; the source row repeats along the last axis */
   int64_t xst[TSI_MAXDIM], idx[TSI_MAXDIM] = {0}, s = 1;
   for (int d = nd - 1; d >= 0; d--) xst[d] = s, s *= x->shape[d];
-  int64_t rows = prod(out->shape, 0, nd - 1);
+  int64_t rows = tsi_prod(out->shape, 0, nd - 1);
   int64_t xl = x->shape[nd - 1], reps = out->shape[nd - 1] / xl;
   size_t row = (size_t)xl * es;
   char *o = out->data;
@@ -524,7 +508,7 @@ static int infer_pad(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
   const tsi_attrs *at = n->attrs;
   if (!at || at->n1 < 0 || at->n2 != at->n1)
     return tsi_fail(e, TSI_EARG, "%s: paddings {{before, after}, ...} are required", OPN(n));
-  if (x->ndim < 0) return unknown(out, x->dtype);
+  if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   if (at->n1 != x->ndim)
     return tsi_fail(e, TSI_EARG, "%s: %d paddings given for shape %s (one pair per axis)",
                     OPN(n), at->n1, SHP(x, sb));
@@ -588,7 +572,7 @@ static int infer_one_hot(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   if (!at || at->i1 < 0)
     return tsi_fail(e, TSI_EARG, "%s: depth must be a non-negative integer", OPN(n));
   int dtype = at->dtype < 0 ? TS_FLOAT64 : at->dtype;
-  if (ix->ndim < 0) return unknown(out, dtype);
+  if (ix->ndim < 0) return tsi_unknown_rank(out, dtype);
   if (ix->ndim + 1 > TSI_MAXDIM)
     return tsi_fail(e, TSI_EARG, "%s: the result would exceed the maximum rank %d", OPN(n),
                     TSI_MAXDIM);

@@ -26,7 +26,6 @@
 
 #include "ops.h"
 
-#define OPN(n) tsi_opname(n, nb, sizeof nb)
 
 /* ------------------------------------------------------ "like" helpers */
 

@@ -1,5 +1,6 @@
 -- Shared helpers for the specs.
 local ts = require "tensorslow"
+local luassert = require "luassert"
 local M = {}
 
 --- Asserts two numbers or nested tables agree to rel/abs tolerance.
@@ -34,6 +35,45 @@ function M.fails(f, text)
   err = tostring(err)
   assert(err:find(text, 1, true), ("error %q does not contain %q"):format(err, text))
   return err
+end
+
+--- Tolerances of the float dtypes.
+M.FLOATS = { float32 = 1e-6, float64 = 1e-12 }
+
+--- Runs f(dtype, tol) for both float dtypes (tolerances from tols or FLOATS).
+function M.each_float(f, tols)
+  for dt, tol in pairs(tols or M.FLOATS) do f(dt, tol) end
+end
+
+--- Runs node in a fresh session of graph g with feeds.
+function M.run(g, node, feeds)
+  local sess <close> = ts.Session(g)
+  return sess:run(node, feeds or {})
+end
+
+--- Runs f eagerly on the tensors ins, then as a graph fed through placeholders
+--- of known and of unknown shape; every result must be `expected` with `shape`
+--- (and dtype, to tol: default 1e-6). Returns the eager result.
+function M.both(f, ins, expected, shape, dtype, tol)
+  tol = tol or 1e-6
+  local r = f(table.unpack(ins))
+  luassert.are.same(shape, r.shape)
+  M.tensor(r, expected, dtype, tol)
+  for _, known in ipairs { true, false } do
+    local g = ts.Graph()
+    local phs, feed = {}, {}
+    for i, t in ipairs(ins) do
+      phs[i] = ts.placeholder { graph = g, dtype = t.dtype, shape = known and t.shape or nil }
+      feed[phs[i]] = t
+    end
+    local node = f(table.unpack(phs))
+    luassert.is_true(ts.is_node(node))
+    if known then luassert.are.same(shape, node.shape) end
+    local v = M.run(g, node, feed)
+    luassert.are.same(shape, v.shape)
+    M.tensor(v, expected, dtype, tol)
+  end
+  return r
 end
 
 return M

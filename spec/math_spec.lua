@@ -1,18 +1,7 @@
 local ts = require "tensorslow"
 local H = require "helpers"
-
-local FLOATS = { float32 = 1e-6, float64 = 1e-12 }
-
--- Runs f(dtype, tol) for both float dtypes.
-local function each_float(f)
-  for dt, tol in pairs(FLOATS) do f(dt, tol) end
-end
-
--- Runs node in a fresh session with feeds.
-local function run(g, node, feeds)
-  local sess <close> = ts.Session(g)
-  return sess:run(node, feeds or {})
-end
+local each_float = H.each_float
+local run = H.run
 
 local function erf(x) -- Abramowitz-Stegun 7.1.26 is too coarse; use a series
   local sum, term, n = x, x, 0

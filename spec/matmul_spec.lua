@@ -1,28 +1,8 @@
 local ts = require "tensorslow"
 local H = require "helpers"
+local both = H.both
 
-local FLOATS = { float32 = 1e-6, float64 = 1e-12 }
-
--- Eager, then graph with known and unknown placeholder shapes.
-local function both(f, ins, expected, shape, dtype, tol)
-  local r = f(table.unpack(ins))
-  assert.are.same(shape, r.shape)
-  H.tensor(r, expected, dtype, tol)
-  for _, known in ipairs { true, false } do
-    local g = ts.Graph()
-    local phs, feed = {}, {}
-    for i, t in ipairs(ins) do
-      phs[i] = ts.placeholder { graph = g, dtype = t.dtype, shape = known and t.shape or nil }
-      feed[phs[i]] = t
-    end
-    local node = f(table.unpack(phs))
-    if known then assert.are.same(shape, node.shape) end
-    local sess <close> = ts.Session(g)
-    local v = sess:run(node, feed)
-    assert.are.same(shape, v.shape)
-    H.tensor(v, expected, dtype, tol)
-  end
-end
+local FLOATS = H.FLOATS
 
 local A = { { 1, 2 }, { 3, 4 } }
 local B = { { 5, 6 }, { 7, 8 } }

@@ -1,37 +1,14 @@
 local ts = require "tensorslow"
 local H = require "helpers"
+local both = H.both
 
-local FLOATS = { float32 = 1e-6, float64 = 1e-12 }
+local FLOATS = H.FLOATS
 local exp, log = math.exp, math.log
 local sce = function(z, l) return ts.softmax_cross_entropy_with_logits { labels = z, logits = l } end
 local sparse = function(z, l)
   return ts.sparse_softmax_cross_entropy_with_logits { labels = z, logits = l }
 end
 local sigm = function(z, l) return ts.sigmoid_cross_entropy_with_logits { labels = z, logits = l } end
-
--- Runs f eagerly on the tensors ins, then as a graph fed through placeholders
--- of known and of unknown shape; every result must be `expected` with `shape`.
-local function both(f, ins, expected, shape, dtype, tol)
-  local r = f(table.unpack(ins))
-  assert.are.same(shape, r.shape)
-  H.tensor(r, expected, dtype, tol)
-  for _, known in ipairs { true, false } do
-    local g = ts.Graph()
-    local phs, feed = {}, {}
-    for i, t in ipairs(ins) do
-      phs[i] = ts.placeholder { graph = g, dtype = t.dtype, shape = known and t.shape or nil }
-      feed[phs[i]] = t
-    end
-    local node = f(table.unpack(phs))
-    assert.is_true(ts.is_node(node))
-    if known then assert.are.same(shape, node.shape) end
-    local sess <close> = ts.Session(g)
-    local v = sess:run(node, feed)
-    assert.are.same(shape, v.shape)
-    H.tensor(v, expected, dtype, tol)
-  end
-  return r
-end
 
 local function all_finite(t)
   if type(t) == "table" then

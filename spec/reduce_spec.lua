@@ -1,16 +1,9 @@
 local ts = require "tensorslow"
 local H = require "helpers"
+local run = H.run
 
 local FLOATS = { float32 = 1e-5, float64 = 1e-12 }
-
-local function each_float(f)
-  for dt, tol in pairs(FLOATS) do f(dt, tol) end
-end
-
-local function run(g, node, feeds)
-  local sess <close> = ts.Session(g)
-  return sess:run(node, feeds or {})
-end
+local function each_float(f) H.each_float(f, FLOATS) end
 
 -- Reference reduction of a flat array `vals` of shape `shape` over the axes
 -- in `axes` (1-based set; nil = all): returns the nested table and shape.

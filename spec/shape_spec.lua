@@ -1,31 +1,8 @@
 local ts = require "tensorslow"
 local H = require "helpers"
+local both = H.both
 
 local DTYPES = { "float32", "float64", "int64", "uint8" }
-
--- Runs f eagerly on the tensors ins, then as a graph fed through placeholders
--- of known and of unknown shape; every result must be `expected` with `shape`.
-local function both(f, ins, expected, shape, dtype)
-  local r = f(table.unpack(ins))
-  assert.are.same(shape, r.shape)
-  H.tensor(r, expected, dtype, 1e-6)
-  for _, known in ipairs { true, false } do
-    local g = ts.Graph()
-    local phs, feed = {}, {}
-    for i, t in ipairs(ins) do
-      phs[i] = ts.placeholder { graph = g, dtype = t.dtype, shape = known and t.shape or nil }
-      feed[phs[i]] = t
-    end
-    local node = f(table.unpack(phs))
-    assert.is_true(ts.is_node(node))
-    if known then assert.are.same(shape, node.shape) end
-    local sess <close> = ts.Session(g)
-    local v = sess:run(node, feed)
-    assert.are.same(shape, v.shape)
-    H.tensor(v, expected, dtype, 1e-6)
-  end
-  return r
-end
 
 local function t23(dtype) return ts.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, dtype) end
 

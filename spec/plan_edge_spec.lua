@@ -62,6 +62,24 @@ local function random_graph(shape, max_ops)
   return x1, x2, fetch, fidx, eager
 end
 
+-- One run of a random graph on fresh n x n inputs, with out tensors for about
+-- 70% of the fetches when with_out; every result is checked against eager ops.
+-- Returns the results and the out tensors.
+local function check_run(s, x1, x2, fetch, fidx, eager, n, with_out, label)
+  local v1, v2 = ts.rand({ n, n }) - 0.5, ts.rand({ n, n }) - 0.5
+  local vals = eager(v1, v2)
+  local outs
+  if with_out then
+    outs = {}
+    for f = 1, #fetch do if math.random() < 0.7 then outs[f] = ts.zeros { n, n } end end
+  end
+  local r = s:run(fetch, { [x1] = v1, [x2] = v2 }, outs and { out = outs })
+  for f = 1, #fetch do
+    H.close(vals[fidx[f]]:totable(), r[f]:totable(), 1e-9, ("%s fetch %d"):format(label, f))
+  end
+  return r, outs
+end
+
 -- A tensor of the given shape from a flat Lua array.
 local function from_flat(values, shape, dtype)
   return ts.tensor(values, dtype or "float64"):reshape(shape)
@@ -148,17 +166,9 @@ describe("plan buffer sharing", function()
       local x1, x2, fetch, fidx, eager = random_graph({ -1, -1 }, 12)
       local s = ts.Session()
       for run, n in ipairs { 8, 24, 96, 24, 96, 96, 8 } do
-        local v1, v2 = ts.rand({ n, n }) - 0.5, ts.rand({ n, n }) - 0.5
-        local vals = eager(v1, v2)
-        local outs
-        if run % 3 == 1 then
-          outs = {}
-          for f = 1, #fetch do if math.random() < 0.7 then outs[f] = ts.zeros { n, n } end end
-        end
-        local r = s:run(fetch, { [x1] = v1, [x2] = v2 }, outs and { out = outs })
+        local r, outs = check_run(s, x1, x2, fetch, fidx, eager, n, run % 3 == 1,
+          ("seed %d run %d"):format(seed, run))
         for f = 1, #fetch do
-          H.close(vals[fidx[f]]:totable(), r[f]:totable(), 1e-9,
-            ("seed %d run %d fetch %d"):format(seed, run, f))
           if outs and outs[f] then assert.is_true(rawequal(outs[f], r[f])) end
           kept[#kept + 1] = { r[f], r[f]:totable() }
         end
@@ -572,18 +582,7 @@ describe("in-place steps (shapes known when the graph is built)", function()
       local x1, x2, fetch, fidx, eager = random_graph({ n, n }, 14)
       local s = ts.Session()
       for run = 1, 3 do
-        local v1, v2 = ts.rand({ n, n }) - 0.5, ts.rand({ n, n }) - 0.5
-        local vals = eager(v1, v2)
-        local outs
-        if run == 2 then
-          outs = {}
-          for f = 1, #fetch do if math.random() < 0.7 then outs[f] = ts.zeros { n, n } end end
-        end
-        local r = s:run(fetch, { [x1] = v1, [x2] = v2 }, outs and { out = outs })
-        for f = 1, #fetch do
-          H.close(vals[fidx[f]]:totable(), r[f]:totable(), 1e-9,
-            ("seed %d run %d fetch %d"):format(seed, run, f))
-        end
+        check_run(s, x1, x2, fetch, fidx, eager, n, run == 2, ("seed %d run %d"):format(seed, run))
       end
       in_place = in_place + s:stats().in_place
     end

@@ -3,7 +3,6 @@
 -- order). Prints "fashion_epoch <seconds>" (median of EPOCHS epochs after one warm-up epoch)
 -- and "fashion_rss_mib <peak resident MiB of this process>".
 local ts = require "tensorslow"
-local clock = ts.clock
 local EPOCHS = tonumber(os.getenv("EPOCHS")) or 5
 local dir = os.getenv("FASHION_DIR") or "/usr/share/datasets/fashion-mnist"
 local xs = ts.io.load_idx(dir .. "/train-images-idx3-ubyte.gz"):reshape { -1, 784 }
@@ -23,15 +22,7 @@ local function epoch()
     s:run({ loss, step }, { [x] = xb, [y] = yb })
   end
 end
-epoch()
-local t = {}
-for i = 1, EPOCHS do
-  local t0 = clock()
-  epoch()
-  t[i] = clock() - t0
-end
-table.sort(t)
-print(("fashion_epoch %.6f"):format(t[(EPOCHS + 1) // 2]))
+print(("fashion_epoch %.6f"):format(dofile("bench/median.lua")(epoch, EPOCHS)))
 local rss = 0
 for line in io.lines("/proc/self/status") do
   local v = line:match("^VmHWM:%s+(%d+)")

@@ -4,21 +4,8 @@ local ts = require "tensorslow"
 local REPS = tonumber(os.getenv("REPS")) or 7
 local only = arg[1]
 
--- wall-clock time (os.clock counts the CPU time of all threads)
-local clock = ts.clock
-
-local function median(f, reps)
-  reps = reps or REPS
-  f()
-  local t = {}
-  for r = 1, reps do
-    local t0 = clock()
-    f()
-    t[r] = clock() - t0
-  end
-  table.sort(t)
-  return t[(reps + 1) // 2]
-end
+local median_of = dofile("bench/median.lua")
+local function median(f, reps) return median_of(f, reps or REPS) end
 
 local function emit(key, v) print(("%s %.9g"):format(key, v)) end
 local function want(name) return not only or name:find(only, 1, true) end
@@ -28,9 +15,9 @@ if want("startup") then
   local req = "lua5.4 -e 'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path;"
     .. "package.cpath=\"build/?.so;\"..package.cpath; require \"tensorslow\"'"
   local function run(c)
-    local t0 = clock()
+    local t0 = ts.clock()
     os.execute("for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " .. c .. "; done")
-    return (clock() - t0) / 20
+    return (ts.clock() - t0) / 20
   end
   local function med(c)
     local t = {}

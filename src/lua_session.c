@@ -195,20 +195,15 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
  * no copy. */
 #define PREALLOC_BYTES 65536
 
+/* sh: room for nfetch tensors that outlives the run (they become the dests). */
 static int preallocate(lua_State *L, tsb_session *s, int nfetch, const int *fetch, int nfeed,
-                       const int *feed_ids, const tsi_tensor *feeds, tsi_tensor **dests) {
-  tsi_tensor *sh = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
-  if (!tsi_session_expect(&s->s, nfetch, fetch, nfeed, feed_ids, feeds, sh)) {
-    lua_pop(L, 1);
-    return 0;
-  }
+                       const int *feed_ids, const tsi_tensor *feeds, tsi_tensor *sh,
+                       tsi_tensor **dests) {
+  if (!tsi_session_expect(&s->s, nfetch, fetch, nfeed, feed_ids, feeds, sh)) return 0;
   int any = 0;
   for (int i = 0; i < nfetch; i++) any |= sh[i].dtype >= 0 && tsi_nbytes(&sh[i]) >= PREALLOC_BYTES;
-  if (!any) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  *dests = sh; /* stays on the stack */
+  if (!any) return 0;
+  *dests = sh;
   lua_createtable(L, nfetch, 0);
   int tab = lua_gettop(L);
   for (int i = 0; i < nfetch; i++) {
@@ -340,7 +335,12 @@ static int session_run(lua_State *L) {
   tsi_tensor *dests = NULL;
   int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, kind, keys, &dests);
   int strict = outtab != 0;
-  if (!outtab) outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, &dests);
+  tsi_tensor shapes[4]; /* most runs fetch a few nodes: no userdata for them */
+  if (!outtab) {
+    tsi_tensor *sh = nfetch <= 4 ? shapes
+                                 : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+    outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
+  }
   tsi_tensor *outs = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
   tsb_state *S = tsb_getstate(L);
   cb_ctx cb = {L, gidx, 1};

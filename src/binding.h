@@ -44,6 +44,8 @@ typedef struct tsb_tensor {
 int tsb_raise(lua_State *L, const tsi_err *e);
 
 /* Tensors */
+/* Copies u->t's dtype, shape, count and data into the public view. */
+void tsb_sync_view(tsb_tensor *u);
 tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shape);
 tsb_tensor *tsb_checktensor(lua_State *L, int idx);
 tsb_tensor *tsb_totensor(lua_State *L, int idx);

@@ -214,7 +214,7 @@ static int l_gather_rows(lua_State *L) {
   }
   d->shape[0] = count;
   d->numel = count * rowlen;
-  du->view.numel = d->numel;
+  tsb_sync_view(du);
   for (int64_t r = 0; r < count; r++) {
     int64_t sr = perm ? perm[start + r] : start + r;
     char *dp = (char *)d->data + (size_t)(r * rowlen) * des;

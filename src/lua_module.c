@@ -137,11 +137,7 @@ TS_API void ts_pushtensor(lua_State *L, ts_dtype dtype, int ndim, const int64_t 
   u->t = t;
   u->release = release;
   u->release_ud = ud;
-  u->view.dtype = dtype;
-  u->view.ndim = ndim;
-  u->view.shape = u->t.shape;
-  u->view.numel = t.numel;
-  u->view.data = data;
+  tsb_sync_view(u);
   luaL_setmetatable(L, TSB_TENSOR);
 }
 

@@ -16,6 +16,14 @@ int tsb_raise(lua_State *L, const tsi_err *e) {
 
 /* ------------------------------------------------------------ creation */
 
+void tsb_sync_view(tsb_tensor *u) {
+  u->view.dtype = (ts_dtype)u->t.dtype;
+  u->view.ndim = u->t.ndim;
+  u->view.shape = u->t.shape;
+  u->view.numel = u->t.numel;
+  u->view.data = u->t.data;
+}
+
 tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shape) {
   tsi_err e;
   tsi_tensor t;
@@ -47,11 +55,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
     lua_gc(L, LUA_GCSTEP, (int)(nb >> 10));
   }
   u->t = t;
-  u->view.dtype = (ts_dtype)dtype;
-  u->view.ndim = ndim;
-  u->view.shape = u->t.shape;
-  u->view.numel = t.numel;
-  u->view.data = t.data;
+  tsb_sync_view(u);
   if (u->kind == TSB_INLINE) luaL_setmetatable(L, TSB_TENSOR);
   return u;
 }
@@ -458,11 +462,7 @@ static int t_reshape(lua_State *L) {
   r->t = u->t;
   tsi_err e;
   if (tsi_set_shape(&r->t, nd, shape, &e)) return tsb_raise(L, &e);
-  r->view.dtype = (ts_dtype)r->t.dtype;
-  r->view.ndim = nd;
-  r->view.shape = r->t.shape;
-  r->view.numel = r->t.numel;
-  r->view.data = r->t.data;
+  tsb_sync_view(r);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, TSB_TENSOR);

@@ -434,5 +434,9 @@ describe("run into out tensors", function()
       "out must be a tensor like the fetches, got table")
     H.fails(function() s:run({ z }, { [x] = { { 1, 2, 3 } } }, { out = { 7 } }) end,
       "out entry for fetch 1 must be a tensor, got number")
+    H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { outs = ts.zeros { 1, 3 } }) end,
+      "run: unknown option outs (options are profile and out)")
+    H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { true }) end,
+      "run: unknown option number")
   end)
 end)

@@ -286,6 +286,14 @@ static int session_run(lua_State *L) {
   int profile = 0;
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 4)) { /* a misspelt option would otherwise do nothing */
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+      if (!k || (strcmp(k, "profile") && strcmp(k, "out")))
+        return luaL_error(L, "run: unknown option %s (options are profile and out)",
+                          k ? k : luaL_typename(L, -2));
+      lua_pop(L, 1);
+    }
     lua_getfield(L, 4, "profile");
     profile = lua_toboolean(L, -1);
     lua_pop(L, 1);

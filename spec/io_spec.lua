@@ -234,9 +234,10 @@ with open(d + "/f4.npy", "rb") as f:
     ts.io.save_npy(p, ts.zeros({ 3 }))
     H.tensor(ts.io.load_npy(p), { 0, 0, 0 })
     assert.equal("x.npy", listing())
-    -- a directory as target: the rename fails, the temporary file goes
+    -- a directory as target: refused before anything is written
     assert(os.execute(CLEAN .. "mkdir '" .. path("sub") .. "'"))
-    H.fails(function() ts.io.save_npy(path("sub"), ts.ones({ 2 })) end, "rename failed")
+    H.fails(function() ts.io.save_npy(path("sub"), ts.ones({ 2 })) end,
+      "save_npy: '" .. path("sub") .. "' is a directory, not a regular file: not replaced")
     assert.equal("sub x.npy", listing())
     H.fails(function() ts.io.save_npy(path("nodir/y.npy"), ts.ones({ 2 })) end,
       "cannot create a temporary file")

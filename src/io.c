@@ -54,32 +54,62 @@ static int set_path(tsi_reader *r, const char *path, tsi_err *e) {
   return TSI_OK;
 }
 
-/* Checks the open descriptor is a regular file and records its size. */
-static int check_regular(tsi_reader *r, int fd, tsi_err *e) {
+/* What a non-regular file is, for messages. */
+static const char *file_kind(mode_t m) {
+  return S_ISDIR(m)    ? "a directory"
+         : S_ISFIFO(m) ? "a FIFO"
+         : S_ISCHR(m)  ? "a character device"
+         : S_ISBLK(m)  ? "a block device"
+         : S_ISSOCK(m) ? "a socket"
+         : S_ISLNK(m)  ? "a symbolic link"
+                       : "a special file";
+}
+
+/* Opens path for reading only if it is a regular file. A FIFO or a device is
+ * refused without blocking: stat first (no open at all in the common case),
+ * then open with O_NONBLOCK (a FIFO's open returns at once) and fstat the
+ * descriptor, which is what counts if the name changed in between. Returns
+ * the descriptor (blocking again) or -1 with e set. */
+static int open_regular(tsi_reader *r, const char *path, tsi_err *e) {
+  if (set_path(r, path, e)) return -1;
   struct stat st;
-  if (fstat(fd, &st) != 0)
-    return tsi_fail(e, TSI_EARG, "'%s': cannot stat: %s", r->path, ERRNO_STR);
-  if (S_ISDIR(st.st_mode)) return tsi_fail(e, TSI_EARG, "'%s' is a directory, not a file", r->path);
-  if (!S_ISREG(st.st_mode)) return tsi_fail(e, TSI_EARG, "'%s' is not a regular file", r->path);
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    tsi_fail(e, TSI_EARG, "'%s' is %s, not a regular file", path, file_kind(st.st_mode));
+    return -1;
+  }
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, ERRNO_STR);
+    return -1;
+  }
+  int bad = TSI_OK;
+  if (fstat(fd, &st) != 0) bad = tsi_fail(e, TSI_EARG, "'%s': cannot stat: %s", path, ERRNO_STR);
+  else if (!S_ISREG(st.st_mode))
+    bad = tsi_fail(e, TSI_EARG, "'%s' is %s, not a regular file", path, file_kind(st.st_mode));
+  if (bad) {
+    close(fd);
+    return -1;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   r->size = (int64_t)st.st_size;
-  return TSI_OK;
+  return fd;
 }
 
 static int open_plain(tsi_reader *r, const char *path, tsi_err *e) {
-  if (set_path(r, path, e)) return e->status;
-  r->f = fopen(path, "rb");
-  if (!r->f) return tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, ERRNO_STR);
-  return check_regular(r, fileno(r->f), e);
+  int fd = open_regular(r, path, e);
+  if (fd < 0) return e->status;
+  r->f = fdopen(fd, "rb");
+  if (!r->f) {
+    close(fd);
+    return tsi_nomem(e, "a file stream");
+  }
+  return TSI_OK;
 }
 
 static int open_gz(tsi_reader *r, const char *path, tsi_err *e) {
-  if (set_path(r, path, e)) return e->status;
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return tsi_fail(e, TSI_EARG, "'%s': cannot open: %s", path, ERRNO_STR);
-  if (check_regular(r, fd, e)) {
-    close(fd);
-    return e->status;
-  }
+  int fd = open_regular(r, path, e);
+  if (fd < 0) return e->status;
   r->gz = gzdopen(fd, "rb");
   if (!r->gz) {
     close(fd);
@@ -472,18 +502,67 @@ void tsi_writer_init(tsi_writer *w) {
   w->done = 1;
 }
 
-int tsi_writer_open(tsi_writer *w, const char *path, tsi_err *e) {
-  if (strlen(path) + 16 >= sizeof w->tmp)
-    return tsi_fail(e, TSI_EARG, "file name is too long (%zu bytes)", strlen(path));
-  strcpy(w->path, path);
-  snprintf(w->tmp, sizeof w->tmp, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp(w->tmp);
-  if (fd < 0)
-    return tsi_fail(e, TSI_EARG, "'%s': cannot create a temporary file beside it: %s", path,
-                    ERRNO_STR);
-  w->done = 0;
+/* Glibc defines O_TMPFILE only under _GNU_SOURCE (which would also change
+ * strerror_r); its per-architecture value is __O_TMPFILE. */
+#if !defined(O_TMPFILE) && defined(__O_TMPFILE)
+#define O_TMPFILE __O_TMPFILE
+#endif
+
+/* The target may be missing or a regular file; anything else (a symbolic
+ * link, a device, a FIFO, a directory) is refused rather than replaced.
+ * Sets *mode to the target's permissions, or -1 when it does not exist. */
+static int check_target(const char *path, int *mode, tsi_err *e) {
   struct stat st;
-  fchmod(fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644);
+  *mode = -1;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT) return TSI_OK;
+    return tsi_fail(e, TSI_EARG, "'%s': cannot stat: %s", path, ERRNO_STR);
+  }
+  if (!S_ISREG(st.st_mode))
+    return tsi_fail(e, TSI_EARG, "'%s' is %s, not a regular file: not replaced", path,
+                    file_kind(st.st_mode));
+  *mode = (int)(st.st_mode & 0777);
+  return TSI_OK;
+}
+
+int tsi_writer_open(tsi_writer *w, const char *path, tsi_err *e) {
+  size_t len = strlen(path);
+  if (len + sizeof ".tmp-tensorslow" + 1 >= sizeof w->tmp)
+    return tsi_fail(e, TSI_EARG, "file name is too long (%zu bytes)", len);
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+    return tsi_fail(e, TSI_EARG, "'%s' does not name a file", path);
+  int mode;
+  if (check_target(path, &mode, e)) return e->status;
+  strcpy(w->path, path);
+  /* One fixed temporary name per target, so a save killed before its rename
+   * leaves at most this file, which the next save to the target removes. */
+  int dirlen = (int)(base - path);
+  snprintf(w->tmp, sizeof w->tmp, "%.*s.%s.tmp-tensorslow", dirlen, path, base);
+  int fd = -1;
+  w->named = 0;
+#ifdef O_TMPFILE
+  /* Preferred: a nameless file, linked in only once it is complete and synced
+   * (tsi_writer_commit); a process killed while writing leaves nothing. */
+  if (access("/proc/self/fd", X_OK) == 0) {
+    char dir[TSI_PATHMAX];
+    snprintf(dir, sizeof dir, "%.*s", dirlen ? dirlen : 1, dirlen ? path : ".");
+    fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+  }
+#endif
+  if (fd < 0) { /* no O_TMPFILE (kernel or file system): the named file */
+    if (unlink(w->tmp) != 0 && errno != ENOENT)
+      return tsi_fail(e, TSI_EARG, "'%s': cannot remove the stale temporary file '%s': %s", path,
+                      w->tmp, ERRNO_STR);
+    fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+    if (fd < 0)
+      return tsi_fail(e, TSI_EARG, "'%s': cannot create a temporary file beside it: %s", path,
+                      ERRNO_STR);
+    w->named = 1;
+  }
+  w->done = 0;
+  if (mode >= 0) fchmod(fd, (mode_t)mode);
   w->f = fdopen(fd, "wb");
   if (!w->f) {
     close(fd);
@@ -502,14 +581,35 @@ int tsi_writer_write(tsi_writer *w, const void *p, size_t n, tsi_err *e) {
 void tsi_writer_abort(tsi_writer *w) {
   if (w->f) fclose(w->f);
   w->f = NULL;
-  if (!w->done) unlink(w->tmp);
+  if (!w->done && w->named) unlink(w->tmp);
   w->done = 1;
+}
+
+/* Gives the nameless temporary file its name (removing a stale one). */
+static int link_tmp(tsi_writer *w) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(w->f));
+  for (int tries = 0; tries < 3; tries++) {
+    if (unlink(w->tmp) != 0 && errno != ENOENT) return -1;
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp, AT_SYMLINK_FOLLOW) == 0) {
+      w->named = 1;
+      return 0;
+    }
+    if (errno != EEXIST) return -1;
+  }
+  return -1;
 }
 
 int tsi_writer_commit(tsi_writer *w, tsi_err *e) {
   const char *what = "flush";
-  int ok = fflush(w->f) == 0;
+  int mode, ok = fflush(w->f) == 0;
   if (ok) what = "fsync", ok = fsync(fileno(w->f)) == 0;
+  /* Again just before replacing it: the target may have changed meanwhile. */
+  if (ok && check_target(w->path, &mode, e)) {
+    tsi_writer_abort(w);
+    return e->status;
+  }
+  if (ok && !w->named) what = "link", ok = link_tmp(w) == 0;
   if (ok) {
     what = "close";
     ok = fclose(w->f) == 0;
@@ -659,16 +759,35 @@ static int st_entry(tsi_st_file *f, const cJSON *j, tsi_st_entry *t, uint64_t da
   return TSI_OK;
 }
 
-static int st_parse(tsi_st_file *f, const char *h, size_t n, uint64_t datalen, tsi_err *e) {
+/* Duplicate tensor names: an open-addressing set of entry indices (+1, 0 is
+ * empty) keyed by an FNV-1a hash, so a header of n entries costs O(n), not
+ * O(n^2) (the 100 MB header limit allows millions of entries). */
+typedef struct name_set {
+  int *slot;
+  size_t mask;
+} name_set;
+
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 14695981039346656037ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* Adds entry i of es; returns the index of an earlier entry of that name, or -1. */
+static int name_set_add(name_set *set, const tsi_st_entry *es, int i) {
+  size_t k = (size_t)name_hash(es[i].name) & set->mask;
+  while (set->slot[k]) {
+    int j = set->slot[k] - 1;
+    if (strcmp(es[j].name, es[i].name) == 0) return j;
+    k = (k + 1) & set->mask;
+  }
+  set->slot[k] = i + 1;
+  return -1;
+}
+
+static int st_entries(tsi_st_file *f, const cJSON *root, name_set *set, uint64_t datalen,
+                      tsi_err *e) {
   const char *path = f->r.path;
-  cJSON *root = cJSON_ParseWithLength(h, n);
-  if (!root) return tsi_fail(e, TSI_EARG, "'%s': safetensors header is not valid JSON", path);
-  f->json = root;
-  if (!cJSON_IsObject(root))
-    return tsi_fail(e, TSI_EARG, "'%s': safetensors header is not a JSON object", path);
-  int count = cJSON_GetArraySize(root);
-  f->entries = malloc(sizeof *f->entries * (size_t)(count ? count : 1));
-  if (!f->entries) return tsi_nomem(e, "a safetensors header");
   for (const cJSON *j = root->child; j; j = j->next) {
     if (!j->string) return tsi_fail(e, TSI_EARG, "'%s': malformed safetensors header", path);
     if (strcmp(j->string, "__metadata__") == 0) {
@@ -690,11 +809,31 @@ static int st_parse(tsi_st_file *f, const char *h, size_t n, uint64_t datalen, t
     tsi_st_entry *t = &f->entries[f->n];
     memset(t, 0, sizeof *t);
     if (st_entry(f, j, t, datalen, e)) return e->status;
-    for (int i = 0; i < f->n; i++)
-      if (strcmp(f->entries[i].name, t->name) == 0)
-        return tsi_fail(e, TSI_EARG, "'%s': tensor name '%s' appears twice", path, t->name);
+    if (name_set_add(set, f->entries, f->n) >= 0)
+      return tsi_fail(e, TSI_EARG, "'%s': tensor name '%s' appears twice", path, t->name);
     f->n++;
   }
+  return TSI_OK;
+}
+
+static int st_parse(tsi_st_file *f, const char *h, size_t n, uint64_t datalen, tsi_err *e) {
+  const char *path = f->r.path;
+  cJSON *root = cJSON_ParseWithLength(h, n);
+  if (!root) return tsi_fail(e, TSI_EARG, "'%s': safetensors header is not valid JSON", path);
+  f->json = root;
+  if (!cJSON_IsObject(root))
+    return tsi_fail(e, TSI_EARG, "'%s': safetensors header is not a JSON object", path);
+  int count = cJSON_GetArraySize(root);
+  f->entries = malloc(sizeof *f->entries * (size_t)(count ? count : 1));
+  if (!f->entries) return tsi_nomem(e, "a safetensors header");
+  name_set set;
+  for (set.mask = 1; set.mask < (size_t)count * 2; set.mask <<= 1) continue;
+  set.slot = calloc(set.mask, sizeof *set.slot);
+  set.mask--;
+  if (!set.slot) return tsi_nomem(e, "a safetensors header");
+  int st = st_entries(f, root, &set, datalen, e);
+  free(set.slot);
+  if (st) return st;
   /* As the reference implementation: the data is covered exactly, no overlap, no gap. */
   qsort(f->entries, (size_t)f->n, sizeof *f->entries, by_begin);
   uint64_t at = 0;

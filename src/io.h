@@ -14,7 +14,12 @@
  *
  * Writers are atomic: data goes to a temporary file in the target's
  * directory, which tsi_writer_commit syncs and renames over the target and
- * tsi_writer_abort removes. */
+ * tsi_writer_abort removes. The temporary is nameless (O_TMPFILE) until the
+ * commit links it as ".<name>.tmp-tensorslow" just before the rename, or is
+ * created under that name where O_TMPFILE is missing; the name is fixed per
+ * target, so a save killed before its rename leaves at most that file and the
+ * next save to the target removes it. Only a missing target or a regular file
+ * is replaced: a symbolic link, directory, device or FIFO is refused. */
 #ifndef TS_IO_H
 #define TS_IO_H
 
@@ -65,12 +70,13 @@ int tsi_npy_read(tsi_reader *r, const tsi_npy_info *d, tsi_tensor *out, tsi_err 
 typedef struct tsi_writer {
   FILE *f;
   int done;                  /* committed or aborted */
+  int named;                 /* tmp exists (else an O_TMPFILE not linked yet) */
   char path[TSI_PATHMAX];
   char tmp[TSI_PATHMAX];
 } tsi_writer;
 
 void tsi_writer_init(tsi_writer *w);
-/* Creates the temporary file beside path. */
+/* Checks the target (missing or a regular file) and creates the temporary. */
 int tsi_writer_open(tsi_writer *w, const char *path, tsi_err *e);
 int tsi_writer_write(tsi_writer *w, const void *p, size_t n, tsi_err *e);
 /* fflush + fsync + rename over the target; on failure the temp is removed. */

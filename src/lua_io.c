@@ -3,6 +3,7 @@
  * marked to-be-closed, so an error anywhere (even out of memory while the
  * result is being made) closes them; the explicit closes below are the same
  * idempotent functions. */
+#include <stdio.h>
 #include <string.h>
 
 #include "binding.h"
@@ -47,9 +48,25 @@ static int fail(lua_State *L, const char *fn, const tsi_err *e) {
   return luaL_error(L, "%s: %s", fn, e->msg);
 }
 
+/* A string the C side uses as a C string: an embedded NUL would cut it
+ * silently (a file "x\0evil" written as "x"), so it is refused. */
+static void check_nul(lua_State *L, const char *s, size_t n, const char *fn, const char *what) {
+  size_t k = strlen(s);
+  if (k != n)
+    luaL_error(L, "%s: %s contains a NUL byte at position %d (after '%s')", fn, what, (int)k + 1,
+               s);
+}
+
+static const char *check_path(lua_State *L, int idx, const char *fn) {
+  size_t n;
+  const char *s = luaL_checklstring(L, idx, &n);
+  check_nul(L, s, n, fn, "file name");
+  return s;
+}
+
 /* load_idx(path) -> tensor */
 static int l_load_idx(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_path(L, 1, "load_idx");
   tsi_reader *r = new_reader(L);
   tsi_idx_info d;
   tsi_err e;
@@ -62,7 +79,7 @@ static int l_load_idx(lua_State *L) {
 
 /* load_npy(path) -> tensor */
 static int l_load_npy(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_path(L, 1, "load_npy");
   tsi_reader *r = new_reader(L);
   tsi_npy_info d;
   tsi_err e;
@@ -75,7 +92,7 @@ static int l_load_npy(lua_State *L) {
 
 /* save_npy(path, tensor) */
 static int l_save_npy(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_path(L, 1, "save_npy");
   tsb_tensor *u = tsb_checktensor(L, 2);
   tsi_writer *w = new_writer(L);
   tsi_err e;
@@ -88,7 +105,7 @@ static int l_save_npy(lua_State *L) {
 
 /* load_safetensors(path) -> {name = tensor}, {key = value} */
 static int l_load_safetensors(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_path(L, 1, "load_safetensors");
   tsi_st_file *f = lua_newuserdatauv(L, sizeof *f, 0);
   tsi_st_init(f);
   luaL_setmetatable(L, ST_BOX);
@@ -121,7 +138,9 @@ static int count_entries(lua_State *L, int idx, int tensors, const char *what) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "save_safetensors: %s keys must be strings, got %s", what,
                  luaL_typename(L, -2));
-    const char *k = lua_tostring(L, -2);
+    size_t klen, vlen;
+    const char *k = lua_tolstring(L, -2, &klen);
+    check_nul(L, k, klen, "save_safetensors", tensors ? "tensor name" : "metadata key");
     if (tensors && !tsb_totensor(L, -1))
       luaL_error(L, "save_safetensors: value for '%s' is not a tensor (got %s)", k,
                  luaL_typename(L, -1));
@@ -130,6 +149,12 @@ static int count_entries(lua_State *L, int idx, int tensors, const char *what) {
     if (!tensors && lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "save_safetensors: metadata value for '%s' must be a string, got %s", k,
                  luaL_typename(L, -1));
+    if (!tensors) {
+      char vwhat[96];
+      snprintf(vwhat, sizeof vwhat, "metadata value for '%.60s'", k);
+      const char *v = lua_tolstring(L, -1, &vlen);
+      check_nul(L, v, vlen, "save_safetensors", vwhat);
+    }
     if (n == 1 << 24) luaL_error(L, "save_safetensors: too many %s", what);
     n++;
     lua_pop(L, 1);
@@ -139,7 +164,7 @@ static int count_entries(lua_State *L, int idx, int tensors, const char *what) {
 
 /* save_safetensors(path, {name = tensor, ...} [, {key = "value"}]) */
 static int l_save_safetensors(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_path(L, 1, "save_safetensors");
   luaL_checktype(L, 2, LUA_TTABLE);
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 3);

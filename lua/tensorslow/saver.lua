@@ -30,6 +30,7 @@ return function(ts)
   -- (atomically: a temporary file renamed over path). Returns path.
   function Saver:save(sess, path)
     if type(path) ~= "string" then error("save: path must be a string", 2) end
+    if path:find("\0", 1, true) then error("save: path contains a NUL byte", 2) end
     local tensors = {}
     for _, v in ipairs(variables(self, sess)) do
       if tensors[v.name] then error("save: two variables are named '" .. v.name .. "'", 2) end
@@ -43,6 +44,7 @@ return function(ts)
   -- variable is present with the same shape and dtype.
   function Saver:restore(sess, path)
     if type(path) ~= "string" then error("restore: path must be a string", 2) end
+    if path:find("\0", 1, true) then error("restore: path contains a NUL byte", 2) end
     local tensors = ts.io.load_safetensors(path)
     local vars = variables(self, sess)
     for _, v in ipairs(vars) do

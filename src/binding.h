@@ -58,17 +58,27 @@ int tsb_checkdtype(lua_State *L, int idx, int def);
 /* Parses an attribute table at idx into at (axis given 1-based). */
 void tsb_attrs(lua_State *L, int idx, tsi_attrs *at);
 
-/* Graphs and nodes */
+/* Graphs and nodes. g is NULL once the graph is freed (its __gc, maybe
+ * called by hand); while sessions run on it (runs > 0) freeing is deferred
+ * (dead keeps it) until the last run returns. A node's user value 1 is its
+ * graph userdata, 2 its name: a node is usable only while that graph's g is
+ * the node's g. */
 typedef struct tsb_graph {
   tsi_graph *g;
+  tsi_graph *dead;
+  int runs;
 } tsb_graph;
 typedef struct tsb_node {
   tsi_graph *g;
   int id;
 } tsb_node;
+/* Raise "graph has been freed" (or a type error); never return a dead one. */
 tsb_graph *tsb_checkgraph(lua_State *L, int idx);
 tsb_node *tsb_checknode(lua_State *L, int idx);
+/* NULL when idx is not a node; raises when it is one whose graph is freed. */
 tsb_node *tsb_tonode(lua_State *L, int idx);
+/* Ends a session's hold on the graph userdata at gidx (frees a deferred graph). */
+void tsb_graph_unhold(tsb_graph *g);
 /* Pushes the node userdata of id in the graph at gidx. */
 void tsb_pushnode(lua_State *L, int gidx, int id);
 /* Pushes a graph's custom-op compute function for ref. */

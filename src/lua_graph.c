@@ -1,6 +1,12 @@
 /* Graph and Node userdata. A graph's user values: 1 = array of its node
  * userdata (so a node is always the same Lua object), 2 = name counters,
- * 3 = custom-op compute functions. A node's user value 1 is its graph. */
+ * 3 = custom-op compute functions. A node's user values: 1 = its graph,
+ * 2 = its name (for errors once the graph is freed).
+ * Lifetimes: a finaliser may resurrect a node after its graph's __gc ran, and
+ * __gc may be called by hand, so every use of a graph or node goes through
+ * tsb_checkgraph / tsb_tonode / tsb_checknode, which raise when the graph is
+ * freed; and any Lua call that allocates may run a finaliser that frees it,
+ * so a tsi_graph or tsi_node pointer is fetched again after such a call. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,17 +16,40 @@ enum { GU_NODES = 1, GU_NAMES = 2, GU_CUSTOM = 3 };
 
 tsb_graph *tsb_checkgraph(lua_State *L, int idx) {
   tsb_graph *g = luaL_checkudata(L, idx, TSB_GRAPH);
-  if (!g->g) luaL_error(L, "graph is freed");
+  if (!g->g) luaL_error(L, "graph has been freed");
   return g;
 }
 
-tsb_node *tsb_tonode(lua_State *L, int idx) { return luaL_testudata(L, idx, TSB_NODE); }
-tsb_node *tsb_checknode(lua_State *L, int idx) { return luaL_checkudata(L, idx, TSB_NODE); }
+/* n (the node at idx) if its graph is alive, else an error naming it. */
+static tsb_node *node_live(lua_State *L, int idx, tsb_node *n) {
+  if (!n) return NULL;
+  lua_getiuservalue(L, idx, 1);
+  const tsb_graph *g = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (g && g->g && g->g == n->g) return n;
+  lua_getiuservalue(L, idx, 2);
+  const char *name = lua_tostring(L, -1);
+  luaL_error(L, "node '%s': its graph has been freed", name ? name : "?");
+  return NULL;
+}
+
+tsb_node *tsb_tonode(lua_State *L, int idx) {
+  return node_live(L, idx, luaL_testudata(L, idx, TSB_NODE));
+}
+tsb_node *tsb_checknode(lua_State *L, int idx) {
+  return node_live(L, idx, luaL_checkudata(L, idx, TSB_NODE));
+}
+
+/* The checked node at idx (arg 1 of a method) in its graph. */
+static tsi_node *node_at(lua_State *L, int idx) {
+  tsb_node *u = tsb_checknode(L, idx);
+  return u->g->nodes[u->id];
+}
 
 static int l_graph(lua_State *L) {
   tsb_state *S = tsb_getstate(L);
   tsb_graph *g = lua_newuserdatauv(L, sizeof *g, 3);
-  g->g = NULL;
+  memset(g, 0, sizeof *g);
   luaL_setmetatable(L, TSB_GRAPH);
   for (int i = 1; i <= 3; i++) {
     lua_newtable(L);
@@ -31,11 +60,24 @@ static int l_graph(lua_State *L) {
   return 1;
 }
 
+/* __gc; safe twice. While sessions run on it the graph is dead to every
+ * check at once but freed by the last run's tsb_graph_unhold. */
 static int graph_gc(lua_State *L) {
   tsb_graph *g = luaL_checkudata(L, 1, TSB_GRAPH);
-  tsi_graph_free(g->g);
+  if (g->runs > 0) {
+    if (g->g) g->dead = g->g;
+  } else {
+    tsi_graph_free(g->g);
+  }
   g->g = NULL;
   return 0;
+}
+
+void tsb_graph_unhold(tsb_graph *g) {
+  if (--g->runs == 0 && g->dead) {
+    tsi_graph_free(g->dead);
+    g->dead = NULL;
+  }
 }
 
 void tsb_pushnode(lua_State *L, int gidx, int id) {
@@ -43,10 +85,15 @@ void tsb_pushnode(lua_State *L, int gidx, int id) {
   lua_getiuservalue(L, gidx, GU_NODES);
   if (lua_rawgeti(L, -1, id + 1) == LUA_TNIL) {
     lua_pop(L, 1);
-    tsb_node *n = lua_newuserdatauv(L, sizeof *n, 1);
-    n->g = ((tsb_graph *)lua_touserdata(L, gidx))->g;
+    tsb_graph *g = lua_touserdata(L, gidx);
+    if (!g->g) luaL_error(L, "graph has been freed");
+    lua_pushstring(L, g->g->nodes[id]->name);
+    tsb_node *n = lua_newuserdatauv(L, sizeof *n, 2);
+    n->g = g->g; /* NULL if a finaliser freed it just now: then born dead */
     n->id = id;
     luaL_setmetatable(L, TSB_NODE);
+    lua_insert(L, -2);
+    lua_setiuservalue(L, -2, 2);
     lua_pushvalue(L, gidx);
     lua_setiuservalue(L, -2, 1);
     lua_pushvalue(L, -1);
@@ -118,6 +165,7 @@ static int l_node(lua_State *L) {
   if (nin > 64) return luaL_error(L, "%s: more than 64 inputs", opname);
   for (int i = 0; i < nin; i++) ids[i] = input_id(L, 1, i + 5, opname, i + 1);
   const char *name = unique_name(L, 1, base);
+  g = tsb_checkgraph(L, 1); /* a finaliser may have freed it meanwhile */
   tsi_err e;
   int id = tsi_graph_add(g->g, op, name, nin, ids, lua_isnoneornil(L, 4) ? NULL : &at, NULL,
                          NULL, &e);
@@ -156,6 +204,7 @@ static int l_source(lua_State *L) {
     info.data = NULL;
   }
   const char *name = unique_name(L, 1, base);
+  g = tsb_checkgraph(L, 1);
   const tsi_opdef *op = kind == 0 ? &tsi_op_placeholder
                         : kind == 1 ? &tsi_op_variable
                                     : &tsi_op_constant;
@@ -197,6 +246,7 @@ static int l_custom(lua_State *L) {
   lua_rawseti(L, -2, ref);
   lua_pop(L, 1);
   const char *name = unique_name(L, 1, base);
+  g = tsb_checkgraph(L, 1);
   int id = tsi_graph_add(g->g, &tsi_op_custom, name, nin, ids, NULL, &info, NULL, &e);
   if (id < 0) return tsb_raise(L, &e);
   g->g->nodes[id]->custom = ref;
@@ -206,7 +256,8 @@ static int l_custom(lua_State *L) {
 
 /* ------------------------------------------------------------ node fields */
 
-static void push_info_shape(lua_State *L, const tsi_tensor *t) {
+static void push_info_shape(lua_State *L, tsi_tensor info) { /* a copy: the table allocates */
+  const tsi_tensor *t = &info;
   if (t->ndim < 0) {
     lua_pushnil(L);
     return;
@@ -219,8 +270,7 @@ static void push_info_shape(lua_State *L, const tsi_tensor *t) {
 }
 
 static int node_index(lua_State *L) {
-  tsb_node *u = tsb_checknode(L, 1);
-  tsi_node *n = u->g->nodes[u->id];
+  tsi_node *n = node_at(L, 1);
   const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
   if (strcmp(k, "name") == 0) return lua_pushstring(L, n->name), 1;
   if (strcmp(k, "op") == 0) {
@@ -231,18 +281,18 @@ static int node_index(lua_State *L) {
     return 1;
   }
   if (strcmp(k, "dtype") == 0) return lua_pushstring(L, tsi_dtype_name(n->info.dtype)), 1;
-  if (strcmp(k, "shape") == 0) return push_info_shape(L, &n->info), 1;
+  if (strcmp(k, "shape") == 0) return push_info_shape(L, n->info), 1;
   if (strcmp(k, "id") == 0) return lua_pushinteger(L, n->id + 1), 1;
   if (strcmp(k, "graph") == 0) return lua_getiuservalue(L, 1, 1), 1;
   if (strcmp(k, "inputs") == 0 || strcmp(k, "consumers") == 0) {
     int is_in = k[0] == 'i';
-    int cnt = is_in ? n->ninputs : n->nconsumers;
-    const int *ids = is_in ? n->inputs : n->consumers;
     lua_getiuservalue(L, 1, 1);
     int gidx = lua_gettop(L);
-    lua_createtable(L, cnt, 0);
-    for (int i = 0; i < cnt; i++) {
-      tsb_pushnode(L, gidx, ids[i]);
+    lua_createtable(L, is_in ? n->ninputs : n->nconsumers, 0);
+    for (int i = 0;; i++) {
+      n = node_at(L, 1); /* again: pushing a node may run a finaliser */
+      if (i >= (is_in ? n->ninputs : n->nconsumers)) break;
+      tsb_pushnode(L, gidx, is_in ? n->inputs[i] : n->consumers[i]);
       lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -253,8 +303,7 @@ static int node_index(lua_State *L) {
 }
 
 static int node_tostring(lua_State *L) {
-  tsb_node *u = tsb_checknode(L, 1);
-  tsi_node *n = u->g->nodes[u->id];
+  tsi_node *n = node_at(L, 1);
   char sb[96];
   lua_pushfstring(L, "Node(%s: %s, shape=%s, dtype=%s)", n->name, n->op->name,
                   tsi_shape_str(&n->info, sb, sizeof sb), tsi_dtype_name(n->info.dtype));
@@ -263,23 +312,23 @@ static int node_tostring(lua_State *L) {
 
 /* node:value() for variables and constants: a copy of the current value. */
 static int node_value(lua_State *L) {
-  tsb_node *u = tsb_checknode(L, 1);
-  tsi_node *n = u->g->nodes[u->id];
+  tsi_node *n = node_at(L, 1);
   if (!n->value)
     return luaL_error(L, "value: '%s' is a %s; only variables and constants hold a value",
                       n->name, n->op->name);
   tsb_tensor *t = tsb_newtensor(L, n->value->dtype, n->value->ndim, n->value->shape);
+  n = node_at(L, 1);
   if (tsi_nbytes(n->value)) memcpy(t->t.data, n->value->data, tsi_nbytes(n->value));
   return 1;
 }
 
 static int node_assign(lua_State *L) {
-  tsb_node *u = tsb_checknode(L, 1);
-  tsi_node *n = u->g->nodes[u->id];
+  tsi_node *n = node_at(L, 1);
   if (n->op != &tsi_op_variable)
     return luaL_error(L, "assign: '%s' is a %s, not a variable", n->name, n->op->name);
   luaL_checkany(L, 2);
   tsb_tensor *v = tsb_value_to_tensor(L, 2, n->info.dtype, "assign");
+  tsb_node *u = tsb_checknode(L, 1); /* converting may have run a finaliser */
   tsi_err e;
   if (tsi_graph_assign(u->g, u->id, &v->t, &e)) return tsb_raise(L, &e);
   lua_settop(L, 1);
@@ -289,11 +338,11 @@ static int node_assign(lua_State *L) {
 /* ------------------------------------------------------------ graph */
 
 static int graph_list(lua_State *L, int which) {
-  tsb_graph *g = tsb_checkgraph(L, 1);
+  tsb_checkgraph(L, 1);
   lua_newtable(L);
   int k = 0;
-  for (int i = 0; i < g->g->n; i++) {
-    const tsi_opdef *op = g->g->nodes[i]->op;
+  for (int i = 0; i < tsb_checkgraph(L, 1)->g->n; i++) { /* checked again: pushing allocates */
+    const tsi_opdef *op = tsb_checkgraph(L, 1)->g->nodes[i]->op;
     int is = which == 0   ? !(op->flags & TSI_OP_SOURCE)
              : which == 1 ? op == &tsi_op_placeholder
              : which == 2 ? op == &tsi_op_variable

@@ -1,23 +1,86 @@
 /* The Session: runs fetches with feeds through the core's cached plans.
  * User values: 1 = its graph, 2 = the last custom-op result (kept alive
- * while the core copies it). */
+ * while the core copies it).
+ * Re-entrancy: a custom op's compute (Lua) runs in the middle of a run and
+ * may run this session again, close it, free its graph or tensors by hand,
+ * or collect garbage (finalisers run any Lua code at any allocation). So a
+ * run pins its plan (the core never evicts or frees a pinned plan; a nested
+ * run with the same fetches builds another), holds its graph (a graph __gc
+ * meanwhile is deferred, the graph is dead to every check at once), and a
+ * close meanwhile takes effect at once for new runs but frees the plans when
+ * the outermost run returns. The hold ends through a to-be-closed guard, so
+ * also when the run raises. Feeds and out tensors are checked again after
+ * any Lua code ran, before their memory is read or written. */
 #include <string.h>
 
 #include "binding.h"
 
+#define TSB_RUNGUARD "tensorslow.RunGuard"
+
 typedef struct tsb_session {
   tsi_session s;
   int open;
+  int depth; /* runs in progress (nested from custom ops) */
 } tsb_session;
 
 static tsb_session *check_session(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, TSB_SESSION);
 }
 
+/* An open session whose graph is alive. Allocates nothing. */
 static tsb_session *check_open(lua_State *L, int idx, const char *what) {
   tsb_session *s = check_session(L, idx);
   if (!s->open) luaL_error(L, "%s: the session is closed", what);
+  lua_getiuservalue(L, idx, 1);
+  const tsb_graph *g = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!g || !g->g || g->g != s->s.g) luaL_error(L, "%s: the session's graph has been freed", what);
   return s;
+}
+
+/* What a run holds until it returns or raises (see the top), followed by
+ * the run's result views. */
+typedef struct run_guard {
+  tsb_session *s;
+  tsb_graph *g;
+  tsi_plan *p;
+  int armed;
+  tsi_tensor outs[];
+} run_guard;
+
+static void run_end(run_guard *r) {
+  if (!r->armed) return;
+  r->armed = 0;
+  tsi_session_unpin(&r->s->s, r->p);
+  if (--r->s->depth == 0 && !r->s->open) tsi_session_clear(&r->s->s); /* a deferred close */
+  tsb_graph_unhold(r->g);
+}
+
+static int guard_close(lua_State *L) {
+  run_end(luaL_checkudata(L, 1, TSB_RUNGUARD));
+  return 0;
+}
+
+/* The run's feeds (anchor: the converted tensors, in feed order) and out
+ * tensors (outtab, 0 if none) are still the memory captured in feeds/dests:
+ * a script may have freed one by hand meanwhile. Raises otherwise. */
+static void check_intact(lua_State *L, int anchor, const tsi_tensor *feeds, int nfeed,
+                         int outtab, const tsi_tensor *dests, int nfetch) {
+  for (int k = 0; k < nfeed; k++) {
+    lua_rawgeti(L, anchor, k + 1);
+    const tsb_tensor *t = tsb_totensor(L, -1); /* raises when freed */
+    if (!t || t->t.data != feeds[k].data)
+      luaL_error(L, "run: feed %d was freed or changed during the run", k + 1);
+    lua_pop(L, 1);
+  }
+  for (int i = 0; outtab && dests && i < nfetch; i++) {
+    if (!dests[i].data) continue;
+    lua_rawgeti(L, outtab, i + 1);
+    const tsb_tensor *t = tsb_totensor(L, -1);
+    if (!t || t->t.data != dests[i].data)
+      luaL_error(L, "run: the out tensor for fetch %d was freed or changed during the run", i + 1);
+    lua_pop(L, 1);
+  }
 }
 
 /* Session([graph]) */
@@ -38,37 +101,59 @@ static int l_session(lua_State *L) {
   return 1;
 }
 
-/* __gc, __close and :close() alike; safe twice and on a half-built session. */
+/* __gc, __close and :close() alike; safe twice and on a half-built session.
+ * During a run (from a custom op) the running plans are freed when the
+ * outermost run returns (run_end); new runs are refused at once. */
 static int session_close(lua_State *L) {
   tsb_session *s = check_session(L, 1);
-  if (s->open) {
-    tsi_session_clear(&s->s);
-    s->open = 0;
-  }
+  s->open = 0;
+  tsi_session_clear(&s->s); /* leaves pinned plans */
   return 0;
 }
 
 typedef struct cb_ctx {
   lua_State *L;
-  int gidx, sidx;
+  int gidx, sidx, anchor, outtab;
+  const tsi_tensor *feeds, *dests;
+  int nfeed, nfetch;
 } cb_ctx;
 
-/* Protected part of a custom op: (node, inputs, nin, graph) -> tensor. */
+/* Protected part of a custom op: (node, inputs, nin, graph, ctx, anchor,
+ * outtab) -> tensor. Inputs are copied out first: they may view feeds, which
+ * the compute (or a finaliser run by any allocation) could free by hand. */
 static int custom_call(lua_State *L) {
   const tsi_node *n = lua_touserdata(L, 1);
   const tsi_tensor *ins = lua_touserdata(L, 2);
   int nin = (int)lua_tointeger(L, 3);
+  const cb_ctx *c = lua_touserdata(L, 5);
   luaL_checkstack(L, nin + 4, "too many inputs");
   tsb_pushcustom(L, 4, n->custom);
   lua_rawgeti(L, -1, 1);
   for (int i = 0; i < nin; i++) {
     tsb_tensor *t = tsb_newtensor(L, ins[i].dtype, ins[i].ndim, ins[i].shape);
+    check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
     if (tsi_nbytes(&ins[i])) memcpy(t->t.data, ins[i].data, tsi_nbytes(&ins[i]));
   }
   lua_call(L, nin, 1);
   if (lua_isnil(L, -1)) return luaL_error(L, "compute returned nil, expected a tensor");
-  tsb_value_to_tensor(L, -1, -1, "compute's result");
+  tsb_value_to_tensor(L, -1, tsb_totensor(L, -1) ? -1 : n->info.dtype, "compute's result");
+  check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
   return 1;
+}
+
+/* The result agrees with the op's declared dtype and (known) dimensions:
+ * the plan shares buffers by the declared shapes, so a lie is never used. */
+static int check_result(const tsi_node *n, const tsi_tensor *r, tsi_err *e) {
+  const tsi_tensor *want = &n->info;
+  int ok = r->dtype == want->dtype && (want->ndim < 0 || r->ndim == want->ndim);
+  for (int d = 0; ok && want->ndim >= 0 && d < want->ndim; d++)
+    ok = want->shape[d] < 0 || want->shape[d] == r->shape[d];
+  if (ok) return TSI_OK;
+  char a[96], b[96];
+  return tsi_fail(e, TSI_ERUN, "custom op '%s': returned %s %s, declared %s %s", n->name,
+                  tsi_dtype_name(r->dtype), tsi_shape_str(r, a, sizeof a),
+                  tsi_dtype_name(want->dtype),
+                  want->ndim < 0 ? "(any shape)" : tsi_shape_str(want, b, sizeof b));
 }
 
 static int custom_cb(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -76,22 +161,28 @@ static int custom_cb(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin
   cb_ctx *c = ud;
   lua_State *L = c->L;
   int top = lua_gettop(L);
-  if (!lua_checkstack(L, 8)) return tsi_nomem(e, "a custom op call");
+  if (!lua_checkstack(L, 10)) return tsi_nomem(e, "a custom op call");
   lua_pushcfunction(L, custom_call);
   lua_pushlightuserdata(L, (void *)n);
   lua_pushlightuserdata(L, (void *)ins);
   lua_pushinteger(L, nin);
   lua_pushvalue(L, c->gidx);
-  if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
-    const char *msg = lua_tostring(L, -1);
-    tsi_fail(e, TSI_ERUN, "op '%s' failed: %s", n->name, msg ? msg : "(error object is not a string)");
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, c->anchor);
+  if (c->outtab) lua_pushvalue(L, c->outtab);
+  else lua_pushnil(L);
+  if (lua_pcall(L, 7, 1, 0) != LUA_OK) {
+    /* lua_tostring would convert a number in place: it may allocate and raise */
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                     : "(error object is not a string)";
+    tsi_fail(e, TSI_ERUN, "op '%s' failed: %s", n->name, msg);
     lua_settop(L, top);
     return TSI_ERUN;
   }
   *result = ((tsb_tensor *)lua_touserdata(L, -1))->t;
   lua_setiuservalue(L, c->sidx, 2); /* keeps it alive while the core copies */
   lua_settop(L, top);
-  return TSI_OK;
+  return check_result(n, result, e);
 }
 
 /* Node id of the value at idx, checked against the session's graph. */
@@ -118,26 +209,33 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
   if (!lua_istable(L, 2))
     luaL_error(L, "run: fetch must be a node, an array of nodes or a table of nodes, got %s",
                luaL_typename(L, 2));
-  lua_Integer len = luaL_len(L, 2);
+  /* raw length and access: a __len or __index is not asked */
+  size_t len = lua_rawlen(L, 2);
+  n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    if (n >= 1 << 20) luaL_error(L, "run: too many fetches");
+    n++;
+    lua_pop(L, 1);
+  }
   if (len > 0) {
     *kind = 1;
-    if (len > 1 << 20) luaL_error(L, "run: too many fetches");
-    n = (int)len;
+    lua_pushliteral(L, "n"); /* table.pack's (and ts.gradients') count is allowed */
+    if (lua_rawget(L, 2) == LUA_TNUMBER && lua_isinteger(L, -1) &&
+        (size_t)lua_tointeger(L, -1) == len)
+      n--;
+    lua_pop(L, 1);
+    if ((size_t)n != len) /* other keys than 1..len: they would be dropped */
+      luaL_error(L, "run: a fetch table must be an array or have string keys, not both");
     *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
     for (int i = 0; i < n; i++) {
-      lua_geti(L, 2, i + 1);
+      lua_rawgeti(L, 2, i + 1);
       (*ids)[i] = session_node(L, -1, g, "fetch");
       lua_pop(L, 1);
     }
     return n;
   }
   *kind = 2;
-  n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, 2)) {
-    n++;
-    lua_pop(L, 1);
-  }
   if (n == 0) luaL_error(L, "run: nothing to fetch (empty table)");
   *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
   lua_createtable(L, n, 0);
@@ -146,7 +244,8 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "run: a fetch table must be an array or have string keys");
+      luaL_error(L, "run: a fetch table must be an array or have string keys (got a %s key)",
+                 luaL_typename(L, -2));
     (*ids)[k] = session_node(L, -1, g, "fetch");
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
@@ -156,8 +255,10 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
 }
 
 /* Pushes fetch i's result: a fresh tensor, or the caller's out tensor (at
- * index i of the table at outtab, when there is one) holding it. */
-static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int strict, int i) {
+ * index i of the table at outtab, when there is one) holding it. t may view
+ * a feed: checked after each allocation (a finaliser may free it by hand). */
+static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int strict, int i,
+                        const cb_ctx *c) {
   if (t->dtype < 0) { /* an op that yields nothing */
     lua_pushnil(L);
     return;
@@ -170,6 +271,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   }
   if (!o) {
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
+    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -178,6 +280,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   if (!strict && !fits) {
     lua_pop(L, 1); /* a result allocated up front that did not fit after all */
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
+    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -187,6 +290,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
                tsi_dtype_name(o->t.dtype), tsi_shape_str(&o->t, a, sizeof a),
                tsi_dtype_name(t->dtype), tsi_shape_str(t, b, sizeof b));
   }
+  check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
   if (tsi_nbytes(t)) memmove(o->t.data, t->data, tsi_nbytes(t));
 }
 
@@ -256,14 +360,14 @@ static int collect_outs(lua_State *L, int opts, int nfetch, int kind, int keys,
 
 /* The profile of the last run: an array of {name=, op=, seconds=, bytes=}
  * in execution order, handed to the Lua builder (init.lua) when set. */
-static void push_profile(lua_State *L, tsb_session *s) {
-  int n = tsi_session_profile_steps(&s->s);
+static void push_profile(lua_State *L, tsb_session *s, const tsi_plan *p) {
+  int n = tsi_session_profile_steps(&s->s, p);
   lua_getfield(L, LUA_REGISTRYINDEX, "tensorslow.profile_builder");
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     double sec;
     size_t bytes;
-    const tsi_node *nd = tsi_session_profile_step(&s->s, i, &sec, &bytes);
+    const tsi_node *nd = tsi_session_profile_step(&s->s, p, i, &sec, &bytes);
     lua_createtable(L, 0, 4);
     lua_pushstring(L, nd->name);
     lua_setfield(L, -2, "name");
@@ -324,6 +428,7 @@ static int session_run(lua_State *L) {
       tsb_node *n = tsb_tonode(L, -2);
       if (!n)
         luaL_error(L, "run: feed keys must be placeholder nodes, got %s", luaL_typename(L, -2));
+      check_open(L, 1, "run"); /* converting the last feed may have run a finaliser */
       if (n->g != g)
         luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
                    n->g->nodes[n->id]->name);
@@ -331,8 +436,9 @@ static int session_run(lua_State *L) {
       if (pn->op != &tsi_op_placeholder)
         luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
                    pn->op->name);
+      int dtype = pn->info.dtype;
       lua_pushfstring(L, "feed for '%s'", pn->name);
-      tsb_tensor *t = tsb_value_to_tensor(L, -2, tsb_totensor(L, -2) ? -1 : pn->info.dtype,
+      tsb_tensor *t = tsb_value_to_tensor(L, -2, tsb_totensor(L, -2) ? -1 : dtype,
                                           lua_tostring(L, -1));
       feeds[k] = t->t;
       feed_ids[k] = n->id;
@@ -347,11 +453,19 @@ static int session_run(lua_State *L) {
   if (!outtab) {
     tsi_tensor *sh = nfetch <= 4 ? shapes
                                  : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+    check_open(L, 1, "run"); /* expect reads the graph */
     outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
   }
-  tsi_tensor *outs = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  /* the guard, with room for the results; the last allocation before the run */
+  run_guard *r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  memset(r, 0, sizeof *r);
+  luaL_setmetatable(L, TSB_RUNGUARD);
+  lua_toclose(L, -1);
+  check_open(L, 1, "run"); /* finalisers may have run: nothing allocates from here on */
+  check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
+  tsi_tensor *outs = r->outs;
   tsb_state *S = tsb_getstate(L);
-  cb_ctx cb = {L, gidx, 1};
+  cb_ctx cb = {L, gidx, 1, anchor, outtab, feeds, dests, nfeed, nfetch};
   tsi_runctx ctx;
   memset(&ctx, 0, sizeof ctx);
   ctx.alloc = S->alloc;
@@ -361,27 +475,34 @@ static int session_run(lua_State *L) {
   ctx.profile = profile;
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;
+  r->s = s;
+  r->g = lua_touserdata(L, gidx);
+  r->g->runs++;
+  s->depth++;
+  r->armed = 1;
   tsi_err e;
-  if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, dests, outs, &e))
+  if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, dests, outs, &r->p,
+                      &e)) {
+    run_end(r);
     return tsb_raise(L, &e);
+  }
+  /* Results are copied out while the plan stays pinned and the graph held;
+   * a fetched feed is read from its tensor, checked first (a finaliser run by
+   * copying may have freed it by hand). */
   if (kind == 0) {
-    push_result(L, &outs[0], outtab, strict, 0);
+    push_result(L, &outs[0], outtab, strict, 0, &cb);
   } else {
     lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
-  for (int i = 0; i < nfetch; i++) {
-    if (kind == 1) {
-      push_result(L, &outs[i], outtab, strict, i);
-      lua_rawseti(L, -2, i + 1);
-    } else {
-      lua_rawgeti(L, keys, i + 1);
-      push_result(L, &outs[i], outtab, strict, i);
-      lua_rawset(L, -3);
+    for (int i = 0; i < nfetch; i++) {
+      if (kind == 2) lua_rawgeti(L, keys, i + 1);
+      push_result(L, &outs[i], outtab, strict, i, &cb);
+      if (kind == 1) lua_rawseti(L, -2, i + 1);
+      else lua_rawset(L, -3);
     }
   }
-  }
-  if (!profile) return 1;
-  push_profile(L, s);
-  return 2;
+  if (profile) push_profile(L, s, r->p);
+  run_end(r);
+  return profile ? 2 : 1;
 }
 
 /* sess:stats(): {allocations=, plans=, in_place=} (buffers the plans have
@@ -421,6 +542,7 @@ static int session_plan_steps(lua_State *L) {
       lua_pop(L, 1);
     }
   }
+  check_open(L, 1, "plan_steps");
   int n = tsi_session_plan_steps(&s->s, nfetch, fetch, nfeed, ids);
   if (n < 0) lua_pushnil(L);
   else lua_pushinteger(L, n);
@@ -447,6 +569,10 @@ static const luaL_Reg session_meta[] = {{"__gc", session_close},
                                         {NULL, NULL}};
 
 void tsb_open_session(lua_State *L) {
+  luaL_newmetatable(L, TSB_RUNGUARD);
+  lua_pushcfunction(L, guard_close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "Session");
   luaL_newmetatable(L, TSB_SESSION);

@@ -10,6 +10,7 @@
 
 struct tsi_plan {
   tsi_plan *next;
+  int busy;            /* runs in progress (re-entrant from custom ops): pinned */
   int nfetch, nfeed;
   int *fetch, *feed;   /* the cache key, as given */
   int nsteps;
@@ -86,12 +87,17 @@ void tsi_session_init(tsi_session *s, tsi_graph *g, const tsi_alloc *a) {
 }
 
 void tsi_session_clear(tsi_session *s) {
-  while (s->plans) {
-    tsi_plan *p = s->plans;
-    s->plans = p->next;
+  tsi_plan **pp = &s->plans;
+  while (*pp) {
+    tsi_plan *p = *pp;
+    if (p->busy) {
+      pp = &p->next;
+      continue;
+    }
+    *pp = p->next;
     plan_free(&s->alloc, p);
+    s->nplans--;
   }
-  s->nplans = 0;
 }
 
 static void *zalloc(const tsi_alloc *a, size_t n) {
@@ -104,11 +110,12 @@ static int same_ints(const int *a, const int *b, int n) {
   return n == 0 || memcmp(a, b, sizeof(int) * (size_t)n) == 0;
 }
 
+/* The cached plan for this key (skipping pinned ones when idle is set). */
 static tsi_plan *plan_lookup(tsi_session *s, int nfetch, const int *fetch, int nfeed,
-                             const int *feed) {
+                             const int *feed, int idle) {
   tsi_plan *prev = NULL;
   for (tsi_plan *p = s->plans; p; prev = p, p = p->next) {
-    if (p->nfetch == nfetch && p->nfeed == nfeed && same_ints(p->fetch, fetch, nfetch) &&
+    if (!(idle && p->busy) && p->nfetch == nfetch && p->nfeed == nfeed && same_ints(p->fetch, fetch, nfetch) &&
         same_ints(p->feed, feed, nfeed)) {
       if (prev) { /* move to front */
         prev->next = p->next;
@@ -599,7 +606,7 @@ static int feeds_same(const tsi_plan *p, const tsi_tensor *feeds) {
 
 int tsi_session_expect(tsi_session *s, int nfetch, const int *fetch, int nfeed,
                        const int *feed_ids, const tsi_tensor *feeds, tsi_tensor *shapes) {
-  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
+  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids, 1);
   if (!p || !feeds_same(p, feeds)) return 0;
   for (int f = 0; f < nfetch; f++) {
     int i = p->fetch_step[f];
@@ -699,29 +706,36 @@ static int plan_exec(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
 
 int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
                     int nfeed, const int *feed_ids, const tsi_tensor *feeds,
-                    const tsi_tensor *dests, tsi_tensor *outs, tsi_err *e) {
+                    const tsi_tensor *dests, tsi_tensor *outs, tsi_plan **pin, tsi_err *e) {
   tsi_graph *g = s->g;
+  *pin = NULL;
   for (int i = 0; i < nfeed; i++) {
     const tsi_node *n = g->nodes[feed_ids[i]];
     if (n->op != &tsi_op_placeholder)
       return tsi_fail(e, TSI_EARG, "cannot feed '%s': it is a %s, not a placeholder", n->name,
                       n->op->name);
   }
-  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
+  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids, 1);
   if (!p) {
     int st = plan_build(s, nfetch, fetch, nfeed, feed_ids, &p, e);
     if (st) return st;
-    if (s->nplans >= MAX_PLANS) { /* drop the least recently used */
-      tsi_plan **pp = &s->plans;
-      while ((*pp)->next) pp = &(*pp)->next;
-      plan_free(&s->alloc, *pp);
-      *pp = NULL;
-      s->nplans--;
+    if (s->nplans >= MAX_PLANS) { /* drop the least recently used idle plan */
+      tsi_plan **pp = &s->plans, **lru = NULL;
+      for (; *pp; pp = &(*pp)->next)
+        if (!(*pp)->busy) lru = pp;
+      if (lru) {
+        tsi_plan *q = *lru;
+        *lru = q->next;
+        plan_free(&s->alloc, q);
+        s->nplans--;
+      }
     }
     p->next = s->plans;
     s->plans = p;
     s->nplans++;
   }
+  p->busy++;
+  *pin = p;
   int st = plan_exec(s, p, ctx, feeds, dests, e);
   if (!st)
     for (int f = 0; f < nfetch; f++) outs[f] = p->val[p->fetch_step[f]];
@@ -735,9 +749,14 @@ int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetc
   return st;
 }
 
+void tsi_session_unpin(tsi_session *s, tsi_plan *p) {
+  (void)s;
+  if (p && p->busy > 0) p->busy--;
+}
+
 int tsi_session_plan_steps(tsi_session *s, int nfetch, const int *fetch, int nfeed,
                            const int *feed_ids) {
-  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids);
+  tsi_plan *p = plan_lookup(s, nfetch, fetch, nfeed, feed_ids, 0);
   return p ? p->nsteps : -1;
 }
 
@@ -747,13 +766,13 @@ int tsi_session_in_place(const tsi_session *s) {
   return k;
 }
 
-int tsi_session_profile_steps(const tsi_session *s) {
-  return s->plans && s->plans->profiled ? s->plans->nsteps : 0;
+int tsi_session_profile_steps(const tsi_session *s, const tsi_plan *p) {
+  (void)s;
+  return p && p->profiled ? p->nsteps : 0;
 }
 
-const tsi_node *tsi_session_profile_step(const tsi_session *s, int i, double *seconds,
-                                         size_t *bytes) {
-  const tsi_plan *p = s->plans;
+const tsi_node *tsi_session_profile_step(const tsi_session *s, const tsi_plan *p, int i,
+                                         double *seconds, size_t *bytes) {
   *seconds = p->prof_s[i];
   *bytes = p->val[i].dtype >= 0 ? tsi_nbytes(&p->val[i]) : 0;
   return s->g->nodes[p->node[i]];

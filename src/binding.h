@@ -27,8 +27,9 @@ typedef struct tsb_state {
 
 tsb_state *tsb_getstate(lua_State *L);
 
-/* TSB_VIEW shares the data of the tensor in its user value (t:reshape). */
-enum { TSB_INLINE = 0, TSB_HOST = 1, TSB_ALLOC = 2, TSB_VIEW = 3 };
+/* TSB_VIEW shares the data of the tensor in its user value (t:reshape).
+ * TSB_FREED: __gc ran (maybe called by hand); tsb_checktensor raises. */
+enum { TSB_INLINE = 0, TSB_HOST = 1, TSB_ALLOC = 2, TSB_VIEW = 3, TSB_FREED = 4 };
 
 /* The Tensor userdata. view is what the public API hands out. */
 typedef struct tsb_tensor {
@@ -52,11 +53,19 @@ tsb_tensor *tsb_totensor(lua_State *L, int idx);
 /* Converts the value at idx (tensor, number, nested table) to a tensor of
  * dtype (-1: keep a tensor's dtype, float64 for Lua values); pushes it. */
 tsb_tensor *tsb_value_to_tensor(lua_State *L, int idx, int dtype, const char *what);
-/* Reads a shape table {2, 3} (or a number) at idx. */
+/* Lua values are read only through these (raw length and raw access: a
+ * table's __len and __index are never called; 2.0 counts as 2). what names
+ * the function and the argument ("reshape: shape") in errors. */
+lua_Integer tsb_checkint(lua_State *L, int idx, const char *what);
+/* An integer or a table of at most max integers into v; returns the count. */
+int tsb_checkints(lua_State *L, int idx, int64_t *v, int max, const char *what);
+/* Reads a shape table {2, 3} (or a number) at idx (entries may be negative). */
 int tsb_checkshape(lua_State *L, int idx, int64_t *shape, const char *what);
 int tsb_checkdtype(lua_State *L, int idx, int def);
 /* Parses an attribute table at idx into at (axis given 1-based). */
 void tsb_attrs(lua_State *L, int idx, tsi_attrs *at);
+/* The same, naming op in errors. */
+void tsb_opattrs(lua_State *L, int idx, tsi_attrs *at, const char *op);
 
 /* Graphs and nodes. g is NULL once the graph is freed (its __gc, maybe
  * called by hand); while sessions run on it (runs > 0) freeing is deferred

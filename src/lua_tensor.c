@@ -16,6 +16,8 @@ int tsb_raise(lua_State *L, const tsi_err *e) {
 
 /* ------------------------------------------------------------ creation */
 
+static void check_dims(lua_State *L, int nd, const int64_t *shape, const char *what);
+
 void tsb_sync_view(tsb_tensor *u) {
   u->view.dtype = (ts_dtype)u->t.dtype;
   u->view.ndim = u->t.ndim;
@@ -29,9 +31,8 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   tsi_tensor t;
   memset(&t, 0, sizeof t);
   t.dtype = dtype;
+  check_dims(L, ndim, shape, "tensor");
   if (tsi_set_shape(&t, ndim, shape, &e)) tsb_raise(L, &e);
-  for (int i = 0; i < ndim; i++)
-    if (shape[i] < 0) luaL_error(L, "invalid dimension %d in shape", (int)shape[i]);
   size_t nb = tsi_nbytes(&t);
   tsb_state *S = tsb_getstate(L);
   tsb_tensor *u;
@@ -60,16 +61,41 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   return u;
 }
 
+/* A tensor whose __gc ran (by the collector, or called by hand) or a view
+ * of one is an error wherever it is used: every path takes tensors here. */
+static int is_freed(lua_State *L, int idx, const tsb_tensor *u) {
+  int dead = u->kind == TSB_FREED;
+  if (!dead && u->kind == TSB_VIEW) {
+    lua_getiuservalue(L, idx, 1);
+    const tsb_tensor *b = lua_touserdata(L, -1);
+    dead = !b || b->kind == TSB_FREED;
+    lua_pop(L, 1);
+  }
+  return dead;
+}
+
+static tsb_tensor *check_live(lua_State *L, int idx, tsb_tensor *u) {
+  if (u && is_freed(L, idx, u)) {
+    if (idx > 0) luaL_argerror(L, idx, "tensor has been freed");
+    luaL_error(L, "tensor has been freed");
+  }
+  return u;
+}
+
 tsb_tensor *tsb_totensor(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, TSB_TENSOR);
+  return check_live(L, idx, luaL_testudata(L, idx, TSB_TENSOR));
 }
 
 tsb_tensor *tsb_checktensor(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, TSB_TENSOR);
+  return check_live(L, idx, luaL_checkudata(L, idx, TSB_TENSOR));
 }
 
+/* __gc (and any direct call of it): releases the data once; the tensor is
+ * then TSB_FREED, which tsb_checktensor turns into an error. A view's data
+ * belongs to its base, which the view keeps alive. */
 static int tensor_gc(lua_State *L) {
-  tsb_tensor *u = tsb_checktensor(L, 1);
+  tsb_tensor *u = luaL_checkudata(L, 1, TSB_TENSOR);
+  if (u->kind == TSB_FREED) return 0;
   if (u->kind == TSB_HOST && u->release) {
     ts_Release r = u->release;
     u->release = NULL;
@@ -77,10 +103,17 @@ static int tensor_gc(lua_State *L) {
   } else if (u->kind == TSB_ALLOC && u->t.data) {
     tsi_free(&u->alloc, u->t.data);
   }
+  u->kind = TSB_FREED;
   u->t.data = NULL;
-  u->view.data = NULL;
   u->t.numel = 0;
+  u->view.data = NULL;
+  u->view.numel = 0;
   return 0;
+}
+
+static int l_is_tensor(lua_State *L) {
+  lua_pushboolean(L, luaL_testudata(L, 1, TSB_TENSOR) != NULL);
+  return 1;
 }
 
 int tsb_checkdtype(lua_State *L, int idx, int def) {
@@ -92,41 +125,73 @@ int tsb_checkdtype(lua_State *L, int idx, int def) {
   return d;
 }
 
-int tsb_checkshape(lua_State *L, int idx, int64_t *shape, const char *what) {
+/* ------------------------------------------- reading Lua values */
+/* Every integer, integer list, shape and axis list the binding reads from Lua
+ * goes through tsb_checkint / tsb_checkints; tables are read raw
+ * (lua_rawlen, lua_rawgeti: __len and __index are never called), so a table
+ * with a lying metatable gives its raw contents. A float with an exact
+ * integer value (2^40) is an integer. */
+lua_Integer tsb_checkint(lua_State *L, int idx, const char *what) {
+  int ok = 0;
+  lua_Integer v = 0;
+  int ty = lua_type(L, idx);
+  if (ty == LUA_TNUMBER) v = lua_tointegerx(L, idx, &ok);
+  if (!ok) {
+    if (ty == LUA_TNUMBER)
+      luaL_error(L, "%s must be an integer, got %f", what, (double)lua_tonumber(L, idx));
+    luaL_error(L, "%s must be an integer, got %s", what, luaL_typename(L, idx));
+  }
+  return v;
+}
+
+int tsb_checkints(lua_State *L, int idx, int64_t *v, int max, const char *what) {
+  char buf[160];
   idx = lua_absindex(L, idx);
-  if (lua_isinteger(L, idx)) {
-    shape[0] = lua_tointeger(L, idx);
-    if (shape[0] < 0) luaL_error(L, "%s: dimension %d is negative", what, (int)shape[0]);
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    v[0] = tsb_checkint(L, idx, what);
     return 1;
   }
-  if (!lua_istable(L, idx)) luaL_error(L, "%s: shape must be a table of sizes, got %s", what,
-                                       luaL_typename(L, idx));
-  lua_Integer n = luaL_len(L, idx);
-  if (n > TSI_MAXDIM) luaL_error(L, "%s: rank %d exceeds the maximum of %d", what, (int)n, TSI_MAXDIM);
-  for (int i = 0; i < n; i++) {
-    lua_geti(L, idx, i + 1);
-    int isnum;
-    lua_Integer d = lua_tointegerx(L, -1, &isnum);
-    if (!isnum) luaL_error(L, "%s: shape entry %d is not an integer", what, i + 1);
-    shape[i] = d;
+  if (!lua_istable(L, idx))
+    luaL_error(L, "%s must be an integer or a table of integers, got %s", what,
+               luaL_typename(L, idx));
+  lua_Unsigned n = lua_rawlen(L, idx);
+  if (n > (lua_Unsigned)max)
+    luaL_error(L, "%s has %I entries, more than the maximum of %d", what, (lua_Integer)n, max);
+  for (int i = 0; i < (int)n; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    snprintf(buf, sizeof buf, "%s entry %d", what, i + 1);
+    v[i] = tsb_checkint(L, -1, buf);
     lua_pop(L, 1);
   }
   return (int)n;
 }
 
+int tsb_checkshape(lua_State *L, int idx, int64_t *shape, const char *what) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s: shape", what);
+  return tsb_checkints(L, idx, shape, TSI_MAXDIM, buf);
+}
+
+/* Raises unless every dimension is >= 0 (what names the function). */
+static void check_dims(lua_State *L, int nd, const int64_t *shape, const char *what) {
+  for (int i = 0; i < nd; i++)
+    if (shape[i] < 0)
+      luaL_error(L, "%s: invalid dimension %I in shape (entry %d)", what, (lua_Integer)shape[i],
+                 i + 1);
+}
+
 /* Stores Lua number v (at a position described by pos) into element i. */
 static void store_number(lua_State *L, tsi_tensor *t, int64_t i, int vidx, const char *pos) {
+  if (lua_type(L, vidx) != LUA_TNUMBER)
+    luaL_error(L, "expected a number at %s, got %s", pos, luaL_typename(L, vidx));
   int isint;
   lua_Integer iv = lua_tointegerx(L, vidx, &isint);
-  if (!lua_isnumber(L, vidx) || lua_type(L, vidx) == LUA_TSTRING)
-    luaL_error(L, "expected a number at %s, got %s", pos, luaL_typename(L, vidx));
   if (t->dtype == TS_INT64 || t->dtype == TS_UINT8) {
-    if (!isint) {
-      luaL_error(L, "number %s at %s has no %s representation", lua_tostring(L, vidx), pos,
-                 tsi_dtype_name(t->dtype));
-    }
+    if (!isint)
+      luaL_error(L, "number %f at %s has no %s representation", (double)lua_tonumber(L, vidx),
+                 pos, tsi_dtype_name(t->dtype));
     if (t->dtype == TS_UINT8 && (iv < 0 || iv > 255))
-      luaL_error(L, "number %d at %s is out of range for uint8 (0..255)", (int)iv, pos);
+      luaL_error(L, "number %I at %s is out of range for uint8 (0..255)", iv, pos);
     tsi_set_i(t, i, iv);
   } else {
     tsi_set_f(t, i, (double)lua_tonumber(L, vidx));
@@ -143,15 +208,16 @@ static const char *pos_str(const int64_t *idx, int depth, char *buf, size_t n) {
 }
 
 /* Shape of a nested table by following first elements, then a full walk
- * that checks raggedness and fills the data (depth <= TSI_MAXDIM). */
+ * that checks raggedness and fills the data (depth <= TSI_MAXDIM). Read raw
+ * like every Lua table (see tsb_checkints). */
 static int table_shape(lua_State *L, int idx, int64_t *shape) {
   int nd = 0;
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1)) {
     if (nd >= TSI_MAXDIM) luaL_error(L, "nested table is deeper than the maximum rank %d", TSI_MAXDIM);
-    shape[nd++] = (int64_t)luaL_len(L, -1);
+    shape[nd++] = (int64_t)lua_rawlen(L, -1);
     if (shape[nd - 1] == 0) break;
-    lua_geti(L, -1, 1);
+    lua_rawgeti(L, -1, 1);
     lua_remove(L, -2);
   }
   lua_pop(L, 1);
@@ -161,13 +227,13 @@ static int table_shape(lua_State *L, int idx, int64_t *shape) {
 static void fill_table(lua_State *L, int tidx, tsi_tensor *t, int depth, int64_t *pos,
                        int64_t *k) {
   char pb[128];
-  lua_Integer n = luaL_len(L, tidx);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, tidx);
   if (depth < t->ndim && n != t->shape[depth])
-    luaL_error(L, "ragged nested table at %s: expected %d elements, got %d",
-               pos_str(pos, depth, pb, sizeof pb), (int)t->shape[depth], (int)n);
+    luaL_error(L, "ragged nested table at %s: expected %I elements, got %I",
+               pos_str(pos, depth, pb, sizeof pb), (lua_Integer)t->shape[depth], n);
   for (lua_Integer i = 1; i <= n; i++) {
     pos[depth] = i - 1;
-    lua_geti(L, tidx, i);
+    lua_rawgeti(L, tidx, i);
     if (depth + 1 < t->ndim) {
       if (!lua_istable(L, -1))
         luaL_error(L, "ragged nested table at %s: expected a table, got %s",
@@ -226,10 +292,25 @@ static int l_tensor(lua_State *L) {
   return 1;
 }
 
+/* Raises unless a tensor of this shape can be counted and sized. */
+static void check_numel(lua_State *L, int nd, const int64_t *shape, int dtype, const char *what) {
+  tsi_tensor t;
+  char sb[160];
+  memset(&t, 0, sizeof t);
+  t.dtype = dtype;
+  t.ndim = nd;
+  memcpy(t.shape, shape, sizeof(int64_t) * (size_t)nd);
+  int64_t n = tsi_numel(nd, shape);
+  if (n == -2 || (n > 0 && (uint64_t)n > SIZE_MAX / 8))
+    luaL_error(L, "%s: shape %s has too many elements", what, tsi_shape_str(&t, sb, sizeof sb));
+}
+
 static tsb_tensor *new_shaped(lua_State *L, int sidx, int didx, const char *what) {
   int64_t shape[TSI_MAXDIM];
   int nd = tsb_checkshape(L, sidx, shape, what);
   int dtype = tsb_checkdtype(L, didx, TS_FLOAT64);
+  check_dims(L, nd, shape, what);
+  check_numel(L, nd, shape, dtype, what);
   return tsb_newtensor(L, dtype, nd, shape);
 }
 
@@ -257,18 +338,21 @@ static int l_fill(lua_State *L) {
 }
 
 static int l_eye(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1), m = n;
+  lua_Integer n = tsb_checkint(L, 1, "eye: size"), m = n;
   int didx = 2;
-  if (lua_isinteger(L, 2)) m = lua_tointeger(L, 2), didx = 3;
-  if (n < 0 || m < 0) return luaL_error(L, "eye: sizes must not be negative");
+  if (lua_type(L, 2) == LUA_TNUMBER) m = tsb_checkint(L, 2, "eye: size"), didx = 3;
+  if (n < 0 || m < 0) return luaL_error(L, "eye: size %I is negative", n < 0 ? n : m);
   int64_t shape[2] = {n, m};
-  tsb_tensor *u = tsb_newtensor(L, tsb_checkdtype(L, didx, TS_FLOAT64), 2, shape);
+  int dtype = tsb_checkdtype(L, didx, TS_FLOAT64);
+  check_numel(L, 2, shape, dtype, "eye");
+  tsb_tensor *u = tsb_newtensor(L, dtype, 2, shape);
   if (tsi_nbytes(&u->t)) memset(u->t.data, 0, tsi_nbytes(&u->t));
   for (lua_Integer i = 0; i < n && i < m; i++) tsi_set_f(&u->t, i * m + i, 1);
   return 1;
 }
 
-/* arange([start,] stop [, step] [, dtype]): NumPy's half-open range. */
+/* arange([start,] stop [, step] [, dtype]): NumPy's half-open range. For
+ * int64 and uint8 every value must be representable, as in ts.tensor. */
 static int l_arange(lua_State *L) {
   int nargs = lua_gettop(L);
   int dtype = TS_FLOAT64;
@@ -280,14 +364,30 @@ static int l_arange(lua_State *L) {
     stop = luaL_checknumber(L, 2);
     if (nargs >= 3) step = luaL_checknumber(L, 3);
   }
-  if (step == 0 || isnan(step) || isnan(start) || isnan(stop))
-    return luaL_error(L, "arange: step must be a non-zero number");
+  if (isnan(start) || isnan(stop) || isnan(step))
+    return luaL_error(L, "arange: start, stop and step must not be nan (got %f, %f, %f)", start,
+                      stop, step);
+  if (step == 0 || isinf(step))
+    return luaL_error(L, "arange: step must be a non-zero number, got %f", step);
+  if (isinf(start) || isinf(stop))
+    return luaL_error(L, "arange: start and stop must be finite (got %f, %f)", start, stop);
   double cnt = ceil((stop - start) / step);
   if (cnt < 0) cnt = 0;
-  if (cnt > 1e12) return luaL_error(L, "arange: too many elements");
+  if (cnt > 1e12) return luaL_error(L, "arange: %f elements are too many", cnt);
   int64_t n = (int64_t)cnt;
   tsb_tensor *u = tsb_newtensor(L, dtype, 1, &n);
-  for (int64_t i = 0; i < n; i++) tsi_set_f(&u->t, i, start + (double)i * step);
+  for (int64_t i = 0; i < n; i++) {
+    double v = start + (double)i * step;
+    if (!tsi_is_float(dtype)) {
+      if (v != floor(v) || !(v >= -0x1p63 && v < 0x1p63))
+        return luaL_error(L, "arange: value %f has no %s representation", v,
+                          tsi_dtype_name(dtype));
+      if (dtype == TS_UINT8 && (v < 0 || v > 255))
+        return luaL_error(L, "arange: value %I is out of range for uint8 (0..255)",
+                          (lua_Integer)v);
+    }
+    tsi_set_f(&u->t, i, v);
+  }
   return 1;
 }
 
@@ -308,7 +408,7 @@ static int l_randn(lua_State *L) {
 }
 
 static int l_seed(lua_State *L) {
-  tsi_rng_seed(&tsb_getstate(L)->rng, (uint64_t)luaL_checkinteger(L, 1));
+  tsi_rng_seed(&tsb_getstate(L)->rng, (uint64_t)tsb_checkint(L, 1, "seed: the seed"));
   return 0;
 }
 
@@ -328,7 +428,8 @@ static void push_shape(lua_State *L, const tsi_tensor *t) {
 }
 
 static int t_index(lua_State *L) {
-  tsb_tensor *u = tsb_checktensor(L, 1);
+  /* dtype and shape stay readable once freed; methods check for themselves */
+  tsb_tensor *u = luaL_checkudata(L, 1, TSB_TENSOR);
   const char *k = lua_tostring(L, 2);
   if (k && lua_type(L, 2) == LUA_TSTRING) {
     if (strcmp(k, "shape") == 0) return push_shape(L, &u->t), 1;
@@ -356,6 +457,24 @@ static int t_len(lua_State *L) {
   return 1;
 }
 
+/* Nested tables (not elements) a walk of t makes, saturating above cap:
+ * what makes printing and totable of a tensor of shape (2^40, 0) costly. */
+static int64_t subarrays(const tsi_tensor *t, int64_t cap) {
+  int64_t p = 1, s = 0;
+  for (int d = 0; d + 1 < t->ndim; d++) {
+    int64_t n = t->shape[d];
+    if (n == 0) break;
+    if (p > cap / n) return cap + 1;
+    p *= n;
+    s += p;
+    if (s > cap) return cap + 1;
+  }
+  return s;
+}
+
+/* totable makes at most this many Lua values (tables and numbers). */
+#define TOTABLE_MAX ((int64_t)1 << 27)
+
 static void totable_rec(lua_State *L, const tsi_tensor *t, int d, int64_t *k) {
   lua_createtable(L, (int)t->shape[d], 0);
   for (int64_t i = 0; i < t->shape[d]; i++) {
@@ -367,7 +486,13 @@ static void totable_rec(lua_State *L, const tsi_tensor *t, int d, int64_t *k) {
 
 static int t_totable(lua_State *L) {
   tsb_tensor *u = tsb_checktensor(L, 1);
-  int64_t k = 0;
+  char sb[96];
+  int64_t k = 0, tabs = subarrays(&u->t, TOTABLE_MAX);
+  if (tabs > TOTABLE_MAX || u->t.numel > TOTABLE_MAX - tabs)
+    return luaL_error(L, "totable: a tensor of shape %s (%I elements) would make more than %I Lua "
+                      "values", tsi_shape_str(&u->t, sb, sizeof sb), (lua_Integer)u->t.numel,
+                      (lua_Integer)TOTABLE_MAX);
+  luaL_checkstack(L, u->t.ndim + 4, "totable");
   if (u->t.ndim == 0) push_elem(L, &u->t, 0);
   else totable_rec(L, &u->t, 0, &k);
   return 1;
@@ -377,27 +502,28 @@ static int t_item(lua_State *L) {
   tsb_tensor *u = tsb_checktensor(L, 1);
   char sb[96];
   if (u->t.numel != 1)
-    return luaL_error(L, "item: tensor of shape %s has %d elements, not one",
-                      tsi_shape_str(&u->t, sb, sizeof sb), (int)u->t.numel);
+    return luaL_error(L, "item: tensor of shape %s has %I elements, not one",
+                      tsi_shape_str(&u->t, sb, sizeof sb), (lua_Integer)u->t.numel);
   push_elem(L, &u->t, 0);
   return 1;
 }
 
 /* Flat offset of 1-based indices at stack positions first..first+ndim-1. */
 static int64_t flat_index(lua_State *L, tsb_tensor *u, int first, const char *what) {
-  char sb[96];
+  char sb[96], wb[64];
   int nargs = lua_gettop(L) - first + 1;
   if (nargs < u->t.ndim)
     luaL_error(L, "%s: tensor of shape %s needs %d indices, got %d", what,
                tsi_shape_str(&u->t, sb, sizeof sb), u->t.ndim, nargs);
   int64_t off = 0;
   for (int d = 0; d < u->t.ndim; d++) {
-    lua_Integer i = luaL_checkinteger(L, first + d);
+    snprintf(wb, sizeof wb, "%s: index %d", what, d + 1);
+    lua_Integer i0 = tsb_checkint(L, first + d, wb), i = i0;
     int64_t n = u->t.shape[d];
     if (i < 0) i += n + 1;
     if (i < 1 || i > n)
-      luaL_error(L, "%s: index %d is out of range for axis %d of size %d (indices are 1-based)",
-                 what, (int)luaL_checkinteger(L, first + d), d + 1, (int)n);
+      luaL_error(L, "%s: index %I is out of range for axis %d of size %I (indices are 1-based)",
+                 what, i0, d + 1, (lua_Integer)n);
     off = off * n + (i - 1);
   }
   return off;
@@ -425,13 +551,17 @@ static int t_set(lua_State *L) {
 static int t_reshape(lua_State *L) {
   tsb_tensor *u = tsb_checktensor(L, 1);
   int64_t shape[TSI_MAXDIM];
-  char sa[96];
+  char sa[96], wb[64];
   int nd;
   if (lua_istable(L, 2)) nd = tsb_checkshape(L, 2, shape, "reshape");
   else {
     nd = lua_gettop(L) - 1;
-    if (nd > TSI_MAXDIM) return luaL_error(L, "reshape: rank %d exceeds the maximum", nd);
-    for (int i = 0; i < nd; i++) shape[i] = luaL_checkinteger(L, i + 2);
+    if (nd > TSI_MAXDIM)
+      return luaL_error(L, "reshape: rank %d exceeds the maximum of %d", nd, TSI_MAXDIM);
+    for (int i = 0; i < nd; i++) {
+      snprintf(wb, sizeof wb, "reshape: size %d", i + 1);
+      shape[i] = tsb_checkint(L, i + 2, wb);
+    }
   }
   int unknown = -1;
   int64_t known = 1;
@@ -440,22 +570,27 @@ static int t_reshape(lua_State *L) {
       if (unknown >= 0) return luaL_error(L, "reshape: only one dimension may be -1");
       unknown = i;
     } else if (shape[i] < 0) {
-      return luaL_error(L, "reshape: invalid dimension %d", (int)shape[i]);
+      return luaL_error(L, "reshape: invalid dimension %I", (lua_Integer)shape[i]);
     } else {
+      if (shape[i] > 0 && known > INT64_MAX / shape[i])
+        return luaL_error(L, "reshape: the target shape has too many elements (size %I of "
+                          "entry %d overflows)", (lua_Integer)shape[i], i + 1);
       known *= shape[i];
     }
   }
   if (unknown >= 0) {
     if (known == 0 || u->t.numel % known)
-      return luaL_error(L, "reshape: cannot reshape a tensor of shape %s (%d elements) with a -1",
-                        tsi_shape_str(&u->t, sa, sizeof sa), (int)u->t.numel);
+      return luaL_error(L, "reshape: cannot reshape a tensor of shape %s (%I elements) with a -1",
+                        tsi_shape_str(&u->t, sa, sizeof sa), (lua_Integer)u->t.numel);
     shape[unknown] = u->t.numel / known;
     known = u->t.numel;
   }
   if (known != u->t.numel)
-    return luaL_error(L, "reshape: cannot reshape a tensor of shape %s (%d elements) into %d elements",
-                      tsi_shape_str(&u->t, sa, sizeof sa), (int)u->t.numel, (int)known);
-  /* A view: the new userdata shares u's data and keeps u alive. */
+    return luaL_error(L, "reshape: cannot reshape a tensor of shape %s (%I elements) into %I "
+                      "elements", tsi_shape_str(&u->t, sa, sizeof sa), (lua_Integer)u->t.numel,
+                      (lua_Integer)known);
+  /* A view: the new userdata shares the data of the base tensor (u, or u's
+   * own base when u is a view) and keeps it alive. */
   tsb_tensor *r = lua_newuserdatauv(L, sizeof(tsb_tensor), 1);
   memset(r, 0, sizeof *r);
   r->kind = TSB_VIEW;
@@ -463,7 +598,8 @@ static int t_reshape(lua_State *L) {
   tsi_err e;
   if (tsi_set_shape(&r->t, nd, shape, &e)) return tsb_raise(L, &e);
   tsb_sync_view(r);
-  lua_pushvalue(L, 1);
+  if (u->kind == TSB_VIEW) lua_getiuservalue(L, 1, 1);
+  else lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, TSB_TENSOR);
   return 1;
@@ -478,6 +614,8 @@ static int t_copy(lua_State *L) {
 
 static int t_cast(lua_State *L) {
   tsb_tensor *u = tsb_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2))
+    return luaL_error(L, "cast: a target dtype is required (float32, float64, int64 or uint8)");
   int d = tsb_checkdtype(L, 2, 0);
   tsb_tensor *r = tsb_newtensor(L, d, u->t.ndim, u->t.shape);
   tsi_convert(&r->t, &u->t);
@@ -502,28 +640,60 @@ static int fmt_elem(const tsi_tensor *t, int64_t i, const fmt *f, char *buf, siz
 }
 
 #define EDGE 3
-/* Is index i of an axis of size n printed (the middle is elided)? */
-static int shown(int64_t i, int64_t n, int elide) {
-  return !elide || n <= 2 * EDGE || i < EDGE || i >= n - EDGE;
+/* The next printed index of an axis of size n after i (the middle of a long
+ * axis is skipped, not walked, when eliding). */
+static int64_t next_shown(int64_t i, int64_t n, int elide) {
+  if (elide && n > 2 * EDGE && i == EDGE - 1) return n - EDGE;
+  return i + 1;
+}
+
+/* Elements below axis d (0 when the tensor is empty: nothing is read). */
+static int64_t stride_of(const tsi_tensor *t, int d) {
+  return t->numel > 0 ? tsi_prod(t->shape, d + 1, t->ndim) : 0;
+}
+
+/* Pass 0 over the printed elements decides integer/scientific, pass 1 the
+ * column width. */
+static void measure_elem(const tsi_tensor *t, int64_t o, fmt *f, int pass, double *amax,
+                         double *amin, int *any) {
+  char buf[64];
+  if (pass == 1) {
+    int len = fmt_elem(t, o, f, buf, sizeof buf);
+    if (len > f->width) f->width = len;
+    return;
+  }
+  if (!tsi_is_float(t->dtype)) return;
+  double v = tsi_get_f(t, o);
+  if (!isfinite(v)) return;
+  if (v != floor(v) || fabs(v) >= 1e15) f->isint = 0;
+  double a = fabs(v);
+  if (a > *amax) *amax = a;
+  if (a > 0 && a < *amin) *amin = a;
+  *any = 1;
+}
+
+static void measure_rec(const tsi_tensor *t, fmt *f, int pass, int d, int64_t off, int elide,
+                        double *amax, double *amin, int *any) {
+  int64_t n = t->shape[d], stride = stride_of(t, d);
+  for (int64_t i = 0; i < n; i = next_shown(i, n, elide)) {
+    if (d + 1 < t->ndim) measure_rec(t, f, pass, d + 1, off + i * stride, elide, amax, amin, any);
+    else measure_elem(t, off + i * stride, f, pass, amax, amin, any);
+  }
 }
 
 static void print_rec(luaL_Buffer *b, const tsi_tensor *t, const fmt *f, int d, int64_t off,
                       int elide, int indent) {
   char buf[64];
-  int64_t n = t->shape[d], stride = 1;
-  for (int k = d + 1; k < t->ndim; k++) stride *= t->shape[k];
+  int64_t n = t->shape[d], stride = stride_of(t, d);
   luaL_addchar(b, '[');
-  for (int64_t i = 0; i < n; i++) {
-    if (!shown(i, n, elide)) {
-      if (i == EDGE) {
-        if (d + 1 == t->ndim) luaL_addstring(b, " ...,");
-        else {
-          luaL_addchar(b, '\n');
-          for (int s = 0; s < indent + 1; s++) luaL_addchar(b, ' ');
-          luaL_addstring(b, "...,");
-        }
+  for (int64_t i = 0; i < n; i = next_shown(i, n, elide)) {
+    if (elide && n > 2 * EDGE && i == n - EDGE) {
+      if (d + 1 == t->ndim) luaL_addstring(b, " ...,");
+      else {
+        luaL_addchar(b, '\n');
+        for (int s = 0; s < indent + 1; s++) luaL_addchar(b, ' ');
+        luaL_addstring(b, "...,");
       }
-      continue;
     }
     if (d + 1 == t->ndim) {
       int len = fmt_elem(t, off + i * stride, f, buf, sizeof buf);
@@ -543,30 +713,23 @@ static void print_rec(luaL_Buffer *b, const tsi_tensor *t, const fmt *f, int d, 
   luaL_addchar(b, ']');
 }
 
+/* Large tensors print their first and last EDGE entries along every axis:
+ * when there are over 1000 elements or over 1000 nested rows (an empty
+ * tensor of shape (2^40, 0)), so printing does bounded work. */
 static int t_tostring(lua_State *L) {
-  tsb_tensor *u = tsb_checktensor(L, 1);
+  tsb_tensor *u = luaL_checkudata(L, 1, TSB_TENSOR);
+  if (is_freed(L, 1, u)) return luaL_error(L, "tostring: tensor has been freed");
   const tsi_tensor *t = &u->t;
   luaL_Buffer b;
   char buf[64], sb[96];
-  int elide = t->numel > 1000;
+  int elide = t->numel > 1000 || subarrays(t, 1000) > 1000;
   fmt f = {1, 0, 0};
   double amax = 0, amin = INFINITY;
   int any = 0;
-  /* choose a format from the printed elements */
-  for (int64_t i = 0; i < t->numel; i++) {
-    if (!tsi_is_float(t->dtype)) break;
-    double v = tsi_get_f(t, i);
-    if (!isfinite(v)) continue;
-    if (v != floor(v) || fabs(v) >= 1e15) f.isint = 0;
-    double a = fabs(v);
-    if (a > amax) amax = a;
-    if (a > 0 && a < amin) amin = a;
-    any = 1;
-  }
-  if (!f.isint && any && (amax >= 1e8 || amin < 1e-4)) f.sci = 1;
-  for (int64_t i = 0; i < t->numel; i++) {
-    int len = fmt_elem(t, i, &f, buf, sizeof buf);
-    if (len > f.width) f.width = len;
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1 && !f.isint && any && (amax >= 1e8 || amin < 1e-4)) f.sci = 1;
+    if (t->ndim == 0) measure_elem(t, 0, &f, pass, &amax, &amin, &any);
+    else measure_rec(t, &f, pass, 0, 0, elide, &amax, &amin, &any);
   }
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "tensor(");
@@ -587,76 +750,77 @@ static int t_tostring(lua_State *L) {
 
 /* ------------------------------------------------------------ eager ops */
 
-static int64_t lua_axis(lua_State *L, int idx) {
-  lua_Integer a = luaL_checkinteger(L, idx);
-  if (a == 0) luaL_error(L, "axis 0 is not valid (axes are 1-based; -1 is the last)");
-  return a > 0 ? a - 1 : a;
+/* Pushes t[k] without metamethods; returns its type. */
+static int rawfield(lua_State *L, int t, const char *k) {
+  lua_pushstring(L, k);
+  return lua_rawget(L, t);
 }
 
-static int read_ints(lua_State *L, int idx, int64_t *v, const char *what) {
-  if (lua_isinteger(L, idx)) {
-    v[0] = lua_tointeger(L, idx);
-    return 1;
-  }
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_Integer n = luaL_len(L, idx);
-  if (n > TSI_MAXDIM) luaL_error(L, "%s has more than %d entries", what, TSI_MAXDIM);
-  for (int i = 0; i < n; i++) {
-    lua_geti(L, idx, i + 1);
-    int ok;
-    v[i] = lua_tointegerx(L, -1, &ok);
-    if (!ok) luaL_error(L, "%s: entry %d is not an integer", what, i + 1);
-    lua_pop(L, 1);
-  }
-  return (int)n;
-}
-
-void tsb_attrs(lua_State *L, int idx, tsi_attrs *at) {
+void tsb_opattrs(lua_State *L, int idx, tsi_attrs *at, const char *op) {
+  char wb[128];
   memset(at, 0, sizeof *at);
   at->n1 = at->n2 = -1;
   at->dtype = -1;
   if (lua_isnoneornil(L, idx)) return;
   idx = lua_absindex(L, idx);
-  luaL_checktype(L, idx, LUA_TTABLE);
-  if (lua_getfield(L, idx, "axis") != LUA_TNIL) {
+  if (!lua_istable(L, idx))
+    luaL_error(L, "%s: attributes must be a table, got %s", op, luaL_typename(L, idx));
+  if (rawfield(L, idx, "axis") != LUA_TNIL) {
+    snprintf(wb, sizeof wb, "%s: axis", op);
     at->has_axes = 1;
-    if (lua_istable(L, -1)) {
-      at->naxes = (int)luaL_len(L, -1);
-      if (at->naxes > TSI_MAXDIM) luaL_error(L, "too many axes");
-      for (int i = 0; i < at->naxes; i++) {
-        lua_geti(L, -1, i + 1);
-        at->axes[i] = lua_axis(L, -1);
-        lua_pop(L, 1);
-      }
-    } else {
-      at->naxes = 1;
-      at->axes[0] = lua_axis(L, -1);
+    at->naxes = tsb_checkints(L, -1, at->axes, TSI_MAXDIM, wb);
+    for (int i = 0; i < at->naxes; i++) {
+      if (at->axes[i] == 0)
+        luaL_error(L, "%s: axis 0 is not valid (axes are 1-based; -1 is the last)", op);
+      if (at->axes[i] > 0) at->axes[i]--;
     }
   }
   lua_pop(L, 1);
-  lua_getfield(L, idx, "keepdims");
+  rawfield(L, idx, "keepdims");
   at->keepdims = lua_toboolean(L, -1);
-  lua_getfield(L, idx, "transpose_a");
+  rawfield(L, idx, "transpose_a");
   at->transpose_a = lua_toboolean(L, -1);
-  lua_getfield(L, idx, "transpose_b");
+  rawfield(L, idx, "transpose_b");
   at->transpose_b = lua_toboolean(L, -1);
   lua_pop(L, 3);
-  if (lua_getfield(L, idx, "dtype") != LUA_TNIL) at->dtype = tsb_checkdtype(L, -1, 0);
+  int ty = rawfield(L, idx, "dtype");
+  if (ty != LUA_TNIL) {
+    if (ty != LUA_TSTRING) luaL_error(L, "%s: dtype must be a string, got %s", op, luaL_typename(L, -1));
+    at->dtype = tsb_checkdtype(L, -1, 0);
+  }
   lua_pop(L, 1);
-  if (lua_getfield(L, idx, "v1") != LUA_TNIL) at->n1 = read_ints(L, lua_gettop(L), at->v1, "v1");
-  lua_pop(L, 1);
-  if (lua_getfield(L, idx, "v2") != LUA_TNIL) at->n2 = read_ints(L, lua_gettop(L), at->v2, "v2");
-  lua_pop(L, 1);
-  if (lua_getfield(L, idx, "i1") != LUA_TNIL) at->i1 = luaL_checkinteger(L, -1);
+  static const char *const vk[2] = {"v1", "v2"};
+  for (int i = 0; i < 2; i++) {
+    if (rawfield(L, idx, vk[i]) != LUA_TNIL) {
+      snprintf(wb, sizeof wb, "%s: attribute %s", op, vk[i]);
+      int n = tsb_checkints(L, -1, i ? at->v2 : at->v1, TSI_MAXDIM, wb);
+      if (i) at->n2 = n;
+      else at->n1 = n;
+    }
+    lua_pop(L, 1);
+  }
+  if (rawfield(L, idx, "i1") != LUA_TNIL) {
+    snprintf(wb, sizeof wb, "%s: attribute i1", op);
+    at->i1 = tsb_checkint(L, -1, wb);
+  }
   lua_pop(L, 1);
   static const char *const fk[4] = {"f1", "f2", "f3", "f4"};
   for (int i = 0; i < 4; i++) {
-    if (lua_getfield(L, idx, fk[i]) != LUA_TNIL) at->f[i] = luaL_checknumber(L, -1);
+    if (rawfield(L, idx, fk[i]) != LUA_TNIL) {
+      if (lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "%s: attribute %s must be a number, got %s", op, fk[i], luaL_typename(L, -1));
+      at->f[i] = lua_tonumber(L, -1);
+    }
     lua_pop(L, 1);
   }
-  if (lua_getfield(L, idx, "seed") != LUA_TNIL) at->seed = (uint64_t)luaL_checkinteger(L, -1);
+  if (rawfield(L, idx, "seed") != LUA_TNIL) {
+    snprintf(wb, sizeof wb, "%s: seed", op);
+    at->seed = (uint64_t)tsb_checkint(L, -1, wb);
+  }
   lua_pop(L, 1);
 }
+
+void tsb_attrs(lua_State *L, int idx, tsi_attrs *at) { tsb_opattrs(L, idx, at, "attributes"); }
 
 static int alloc_dyn_eager(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e) {
   (void)ctx, (void)out;
@@ -670,7 +834,7 @@ static int l_apply(lua_State *L) {
   if (!op || (op->flags & (TSI_OP_SOURCE | TSI_OP_DYNAMIC | TSI_OP_STATEFUL)))
     return luaL_error(L, "unknown op '%s'", name);
   tsi_attrs at;
-  tsb_attrs(L, 2, &at);
+  tsb_opattrs(L, 2, &at, name);
   int nin = lua_gettop(L) - 2;
   if (nin > 64) return luaL_error(L, "%s: too many inputs", name);
   tsi_tensor ins[64];
@@ -718,7 +882,8 @@ static const luaL_Reg tensor_meta[] = {
 static const luaL_Reg tensor_funcs[] = {
     {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones},   {"fill", l_fill},
     {"eye", l_eye},       {"arange", l_arange}, {"rand", l_rand}, {"randn", l_randn},
-    {"seed", l_seed},     {"apply", l_apply},   {NULL, NULL}};
+    {"seed", l_seed},     {"apply", l_apply},   {"is_tensor", l_is_tensor},
+    {NULL, NULL}};
 
 /* Expects the module table on top; adds the functions and
  * module.tensor_methods (the table Lua code extends). */
@@ -733,5 +898,8 @@ void tsb_open_tensor(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pushstring(L, "Tensor");
   lua_setfield(L, -2, "__name_short");
+  /* getmetatable(t) gives this string: scripts cannot reach __gc. */
+  lua_pushstring(L, TSB_TENSOR);
+  lua_setfield(L, -2, "__metatable");
   lua_setfield(L, -2, "Tensor_mt");
 }

@@ -111,6 +111,9 @@ static int infer_reshape(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   char nb[128], sb[96];
   const tsi_attrs *at = n->attrs;
   if (!at || at->n1 < 0) return tsi_fail(e, TSI_EARG, "%s: a target shape is required", OPN(n));
+  if (at->n1 > TSI_MAXDIM)
+    return tsi_fail(e, TSI_EARG, "%s: rank %d exceeds the maximum of %d", OPN(n), at->n1,
+                    TSI_MAXDIM);
   int64_t shape[TSI_MAXDIM];
   int nd = at->n1, hole = -1;
   int64_t known = 1;
@@ -161,6 +164,8 @@ static int infer_squeeze(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   int drop[TSI_MAXDIM] = {0};
   if (at && at->has_axes) {
+    if (at->naxes > TSI_MAXDIM)
+      return tsi_fail(e, TSI_EARG, "%s: %d axes given", OPN(n), at->naxes);
     for (int i = 0; i < at->naxes; i++) {
       int64_t a;
       int st = tsi_norm_axis(n, at->axes[i], x->ndim, &a, e);
@@ -225,6 +230,8 @@ static int infer_concat(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
     return tsi_fail(e, TSI_EARG, "%s: cannot concatenate scalars (use stack)", OPN(n));
   const tsi_attrs *at = n->attrs;
   int64_t ax = 0;
+  if (at && at->has_axes && at->naxes != 1)
+    return tsi_fail(e, TSI_EARG, "%s: one axis is required, got %d", OPN(n), at->naxes);
   if (at && at->has_axes && (st = tsi_norm_axis(n, at->axes[0], ref->ndim, &ax, e))) return st;
   int64_t shape[TSI_MAXDIM];
   memcpy(shape, ref->shape, sizeof shape);
@@ -393,6 +400,8 @@ static int infer_gather(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   if (x->ndim == 0) return tsi_fail(e, TSI_EARG, "%s: cannot gather from a scalar", OPN(n));
   int64_t ax = 0;
   int st;
+  if (n->attrs && n->attrs->has_axes && n->attrs->naxes != 1)
+    return tsi_fail(e, TSI_EARG, "%s: one axis is required, got %d", OPN(n), n->attrs->naxes);
   if (n->attrs && n->attrs->has_axes &&
       (st = tsi_norm_axis(n, n->attrs->axes[0], x->ndim, &ax, e)))
     return st;
@@ -519,11 +528,15 @@ static int infer_pad(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
                     tsi_dtype_name(x->dtype));
   int64_t shape[TSI_MAXDIM];
   for (int d = 0; d < x->ndim; d++) {
-    if (at->v1[d] < 0 || at->v2[d] < 0)
-      return tsi_fail(e, TSI_EARG, "%s: negative padding on axis %d", OPN(n), d + 1);
-    if (at->v1[d] > INT32_MAX || at->v2[d] > INT32_MAX)
-      return tsi_fail(e, TSI_EARG, "%s: padding on axis %d is too large", OPN(n), d + 1);
-    shape[d] = x->shape[d] < 0 ? -1 : x->shape[d] + at->v1[d] + at->v2[d];
+    int64_t b = at->v1[d], a = at->v2[d], sz;
+    if (b < 0 || a < 0)
+      return tsi_fail(e, TSI_EARG, "%s: negative padding on axis %d ({%lld, %lld})", OPN(n),
+                      d + 1, (long long)b, (long long)a);
+    if (__builtin_add_overflow(b, a, &sz) ||
+        (x->shape[d] >= 0 && __builtin_add_overflow(sz, x->shape[d], &sz)))
+      return tsi_fail(e, TSI_EARG, "%s: padding {%lld, %lld} on axis %d is too large for shape %s",
+                      OPN(n), (long long)b, (long long)a, d + 1, SHP(x, sb));
+    shape[d] = x->shape[d] < 0 ? -1 : sz;
   }
   out->dtype = x->dtype;
   return tsi_set_shape(out, x->ndim, shape, e);
@@ -545,7 +558,7 @@ static int infer_cast(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
                       tsi_err *e) {
   (void)nin;
   char nb[128];
-  if (!n->attrs || n->attrs->dtype < 0)
+  if (!n->attrs || n->attrs->dtype < 0 || n->attrs->dtype >= TS_NDTYPES)
     return tsi_fail(e, TSI_EARG, "%s: a target dtype is required", OPN(n));
   *out = ins[0];
   out->data = NULL;
@@ -570,7 +583,9 @@ static int infer_one_hot(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
     return tsi_fail(e, TSI_EARG, "%s: indices must be int64 or uint8, got %s", OPN(n),
                     tsi_dtype_name(ix->dtype));
   if (!at || at->i1 < 0)
-    return tsi_fail(e, TSI_EARG, "%s: depth must be a non-negative integer", OPN(n));
+    return tsi_fail(e, TSI_EARG, "%s: depth %lld is negative", OPN(n), (long long)(at ? at->i1 : -1));
+  if (at->dtype >= TS_NDTYPES)
+    return tsi_fail(e, TSI_EARG, "%s: unknown dtype %d", OPN(n), at->dtype);
   int dtype = at->dtype < 0 ? TS_FLOAT64 : at->dtype;
   if (ix->ndim < 0) return tsi_unknown_rank(out, dtype);
   if (ix->ndim + 1 > TSI_MAXDIM)

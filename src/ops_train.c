@@ -22,6 +22,7 @@
  *                           are variables, updated in the graph's own value.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ops.h"
@@ -136,6 +137,23 @@ static int run_broadcast_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tens
   return TSI_OK;
 }
 
+/* broadcast_like(g, x): its axes must be axes of x. */
+static int infer_broadcast_like(const tsi_node *n, const tsi_tensor *ins, int nin,
+                                tsi_tensor *out, tsi_err *e) {
+  char nb[128];
+  int st = infer_like(n, ins, nin, out, e);
+  if (st) return st;
+  const tsi_attrs *at = n->attrs;
+  if (!at || !at->has_axes) return TSI_OK;
+  if (at->naxes < 0 || at->naxes > TSI_MAXDIM)
+    return tsi_fail(e, TSI_EARG, "%s: %d axes", OPN(n), at->naxes);
+  for (int i = 0; i < at->naxes && ins[1].ndim >= 0; i++) {
+    int64_t ax;
+    if ((st = tsi_norm_axis(n, at->axes[i], ins[1].ndim, &ax, e))) return st;
+  }
+  return TSI_OK;
+}
+
 static int run_reshape_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                             int nin, tsi_tensor *out, tsi_err *e) {
   (void)ctx, (void)nin;
@@ -177,16 +195,62 @@ static int block_begin(const tsi_node *n, const tsi_tensor *small, const tsi_ten
   char nb[128], sa[96], sb[96];
   const tsi_attrs *at = n->attrs;
   int nd = big->ndim, ok = small->ndim == nd;
+  if (at && at->n1 > nd)
+    return tsi_fail(e, TSI_EARG, "%s: v1 has %d entries for shape %s (rank %d)", OPN(n), at->n1,
+                    tsi_shape_str(big, sb, sizeof sb), nd);
   for (int d = 0; ok && d < nd; d++) {
     int64_t b = at && d < at->n1 ? at->v1[d] : 0;
-    if (b < 0) b += big->shape[d];
+    if (b < 0) b += big->shape[d]; /* no overflow: shape >= 0 */
     begin[d] = b;
-    ok = b >= 0 && b + small->shape[d] <= big->shape[d];
+    /* b + small <= big without the sum (which may overflow) */
+    ok = b >= 0 && b <= big->shape[d] && small->shape[d] <= big->shape[d] - b;
   }
-  if (!ok)
-    return tsi_fail(e, TSI_EARG, "%s: a block of shape %s does not fit in %s at the given begin",
-                    OPN(n), tsi_shape_str(small, sa, sizeof sa), tsi_shape_str(big, sb, sizeof sb));
+  if (!ok) {
+    char vb[200] = "{";
+    size_t k = 1;
+    for (int d = 0; at && d < at->n1 && k < sizeof vb; d++)
+      k += (size_t)snprintf(vb + k, sizeof vb - k, "%s%lld", d ? ", " : "", (long long)at->v1[d]);
+    if (k < sizeof vb) snprintf(vb + k, sizeof vb - k, "}");
+    return tsi_fail(e, TSI_EARG, "%s: a block of shape %s does not fit in %s at begin v1 = %s",
+                    OPN(n), tsi_shape_str(small, sa, sizeof sa), tsi_shape_str(big, sb, sizeof sb),
+                    vb);
+  }
   return TSI_OK;
+}
+
+/* slice_like(g, x) / pad_like(g, x): v1 must fit the block in the larger
+ * tensor; checked here when the shapes are known, again at run time. */
+static int block_known(const tsi_tensor *t) {
+  if (t->ndim < 0) return 0;
+  for (int d = 0; d < t->ndim; d++)
+    if (t->shape[d] < 0) return 0;
+  return 1;
+}
+
+static int infer_block_like(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                            int slice, tsi_err *e) {
+  char nb[128];
+  int st = infer_like(n, ins, nin, out, e);
+  if (st) return st;
+  const tsi_attrs *at = n->attrs;
+  if (at && (at->n1 > TSI_MAXDIM || at->n2 >= 0 || at->has_axes))
+    return tsi_fail(e, TSI_EARG, "%s takes only v1 (the begin offsets)", OPN(n));
+  const tsi_tensor *small = slice ? &ins[1] : &ins[0], *big = slice ? &ins[0] : &ins[1];
+  int64_t begin[TSI_MAXDIM];
+  if (block_known(small) && block_known(big)) return block_begin(n, small, big, begin, e);
+  if (at && big->ndim >= 0 && at->n1 > big->ndim)
+    return block_begin(n, small, big, begin, e); /* reports the count */
+  return TSI_OK;
+}
+
+static int infer_slice_like(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                            tsi_err *e) {
+  return infer_block_like(n, ins, nin, out, 1, e);
+}
+
+static int infer_pad_like(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                          tsi_err *e) {
+  return infer_block_like(n, ins, nin, out, 0, e);
 }
 
 static int run_slice_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -217,11 +281,19 @@ static int run_pad_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *in
 static int infer_concat_part(const tsi_node *n, const tsi_tensor *ins, int nin,
                              tsi_tensor *out, tsi_err *e) {
   char nb[128];
-  int64_t k = n->attrs ? n->attrs->i1 : 0;
+  const tsi_attrs *at = n->attrs;
+  int64_t k = at ? at->i1 : 0;
   if (k < 1 || k > nin - 1)
     return tsi_fail(e, TSI_EARG, "%s: part %lld of %d", OPN(n), (long long)k, nin - 1);
   int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
   if (st) return st;
+  if (at->has_axes && at->naxes != 1)
+    return tsi_fail(e, TSI_EARG, "%s: one axis is required, got %d", OPN(n), at->naxes);
+  int64_t ax;
+  if (at->has_axes && ins[0].ndim >= 0 &&
+      (st = tsi_norm_axis(n, at->axes[0], ins[0].ndim, &ax, e)))
+    return st;
+  if (ins[0].ndim == 0) return tsi_fail(e, TSI_EARG, "%s: a scalar is no concatenation", OPN(n));
   *out = ins[k];
   out->data = NULL;
   out->dtype = ins[0].dtype;
@@ -235,11 +307,13 @@ static int run_concat_part(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor 
   int64_t k = n->attrs->i1, ax = 0, off = 0;
   int nd = ins[0].ndim, st;
   if (n->attrs->has_axes && (st = tsi_norm_axis(n, n->attrs->axes[0], nd, &ax, e))) return st;
-  for (int j = 1; j < k && j < nin; j++) off += ins[j].ndim == nd ? ins[j].shape[ax] : 0;
+  int ok = out->ndim == nd && nd > 0;
+  for (int j = 1; ok && j < k && j < nin; j++)
+    if (ins[j].ndim == nd) ok = !__builtin_add_overflow(off, ins[j].shape[ax], &off);
   int64_t begin[TSI_MAXDIM] = {0};
   begin[ax] = off;
-  int ok = out->ndim == nd;
-  for (int d = 0; ok && d < nd; d++) ok = begin[d] + out->shape[d] <= ins[0].shape[d];
+  for (int d = 0; ok && d < nd; d++)
+    ok = begin[d] <= ins[0].shape[d] && out->shape[d] <= ins[0].shape[d] - begin[d];
   if (!ok)
     return tsi_fail(e, TSI_EARG, "%s: part of shape %s does not fit in %s", OPN(n),
                     tsi_shape_str(out, sa, sizeof sa), tsi_shape_str(&ins[0], sb, sizeof sb));
@@ -278,8 +352,19 @@ static int run_tile_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *i
 static int infer_gather_like(const tsi_node *n, const tsi_tensor *ins, int nin,
                              tsi_tensor *out, tsi_err *e) {
   (void)nin;
+  char nb[128];
   int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
   if (st) return st;
+  if (ins[1].dtype != TS_INT64 && ins[1].dtype != TS_UINT8)
+    return tsi_fail(e, TSI_EARG, "%s: indices must be int64 or uint8, got %s", OPN(n),
+                    tsi_dtype_name(ins[1].dtype));
+  const tsi_attrs *at = n->attrs;
+  if (at && at->has_axes && at->naxes != 1)
+    return tsi_fail(e, TSI_EARG, "%s: one axis is required, got %d", OPN(n), at->naxes);
+  int64_t ax;
+  if (at && at->has_axes && ins[2].ndim >= 0 &&
+      (st = tsi_norm_axis(n, at->axes[0], ins[2].ndim, &ax, e)))
+    return st;
   *out = ins[2];
   out->data = NULL;
   out->dtype = ins[0].dtype;
@@ -311,9 +396,14 @@ static int run_gather_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor 
       (st = tsi_norm_axis(n, n->attrs->axes[0], out->ndim, &ax, e)))
     return st;
   int64_t dim = out->shape[ax], m = ix->numel, outer = 1, inner = 1;
-  for (int d = 0; d < ax; d++) outer *= out->shape[d];
-  for (int d = (int)ax + 1; d < out->ndim; d++) inner *= out->shape[d];
-  if (g->numel != outer * m * inner)
+  int over = 0;
+  for (int d = 0; d < ax; d++) over |= __builtin_mul_overflow(outer, out->shape[d], &outer);
+  for (int d = (int)ax + 1; d < out->ndim; d++)
+    over |= __builtin_mul_overflow(inner, out->shape[d], &inner);
+  int64_t want;
+  over |= __builtin_mul_overflow(outer, m, &want);
+  over |= __builtin_mul_overflow(want, inner, &want);
+  if (over || g->numel != want)
     return tsi_fail(e, TSI_EARG, "%s: gradient of shape %s does not match gathering from %s",
                     OPN(n), tsi_shape_str(g, sa, sizeof sa), tsi_shape_str(out, sb, sizeof sb));
   for (int64_t j = 0; j < m; j++) {
@@ -507,10 +597,10 @@ static const opt_impl k_adagrad = {2, adagrad_float, adagrad_double, 0};
 
 const tsi_opdef tsi_ops_train[] = {
     LIKE("reduce_sum_like", run_reduce_sum_like),
-    LIKE("broadcast_like", run_broadcast_like),
+    {"broadcast_like", 2, 2, 0, infer_broadcast_like, run_broadcast_like, NULL},
     LIKE("reshape_like", run_reshape_like),
-    LIKE("slice_like", run_slice_like),
-    LIKE("pad_like", run_pad_like),
+    {"slice_like", 2, 2, 0, infer_slice_like, run_slice_like, NULL},
+    {"pad_like", 2, 2, 0, infer_pad_like, run_pad_like, NULL},
     LIKE("tile_like", run_tile_like),
     {"gather_like", 3, 3, 0, infer_gather_like, run_gather_like, NULL},
     {"concat_part", 2, -1, 0, infer_concat_part, run_concat_part, NULL},

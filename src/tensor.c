@@ -81,9 +81,10 @@ int tsi_set_shape(tsi_tensor *t, int ndim, const int64_t *shape, tsi_err *e) {
   t->ndim = ndim;
   for (int i = 0; i < ndim && i < TSI_MAXDIM; i++) t->shape[i] = shape[i];
   t->numel = tsi_numel(ndim, t->shape);
-  if (t->numel == -2) return tsi_fail(e, TSI_EARG, "shape has too many elements");
-  if (t->numel > 0 && (uint64_t)t->numel > SIZE_MAX / 8)
-    return tsi_fail(e, TSI_EARG, "shape has too many elements");
+  if (t->numel == -2 || (t->numel > 0 && (uint64_t)t->numel > SIZE_MAX / 8)) {
+    char sb[200];
+    return tsi_fail(e, TSI_EARG, "shape %s has too many elements", tsi_shape_str(t, sb, sizeof sb));
+  }
   return TSI_OK;
 }
 

@@ -119,7 +119,7 @@ int main(void) {
     lua_setglobal(L, "keep");
     ts_pushtensor(L, TS_FLOAT64, 1, shape, g_data, release, &d);
     lua_setglobal(L, "twice");
-    CHECK(dostring(L, "getmetatable(twice).__gc(twice)") == 0);
+    CHECK(dostring(L, "debug.getmetatable(twice).__gc(twice)") == 0);
     CHECK(d.calls == 1);
     lua_close(L);
     CHECK(c.calls == 1 && c.last == g_data);

@@ -14,8 +14,38 @@ local node_methods, tensor_methods = core.node_methods, core.tensor_methods
 local graph_methods = core.graph_methods
 
 local function is_node(v) return getmetatable(v) == Node_mt end
-local function is_tensor(v) return getmetatable(v) == Tensor_mt end
+-- The tensor metatable is protected (getmetatable(t) gives a string).
+local is_tensor = core.is_tensor
 ts.is_node, ts.is_tensor = is_node, is_tensor
+
+--- The integer value of v (a float with an exact integer value counts: 2^40),
+-- or nil. Tables of integers are read with ts._int_list, raw (no __len/__index).
+local function int_of(v)
+  if type(v) ~= "number" then return nil end
+  return math.tointeger(v)
+end
+ts._int = int_of
+
+--- Integer list v (or one integer) as a new table, read raw; what names the
+-- function and argument in errors, raised at level.
+function ts._int_list(v, what, level)
+  level = (level or 2) + 1
+  local i1 = int_of(v)
+  if i1 then return { i1 } end
+  if type(v) ~= "table" or is_node(v) or is_tensor(v) then
+    error(("%s must be a table of integers, got %s"):format(what, type(v)), level)
+  end
+  local r = {}
+  for i = 1, rawlen(v) do
+    local x = rawget(v, i)
+    r[i] = int_of(x)
+    if not r[i] then
+      error(("%s: entry %d must be an integer, got %s"):format(what, i,
+        type(x) == "number" and tostring(x) or type(x)), level)
+    end
+  end
+  return r
+end
 
 ------------------------------------------------------------------ graphs
 

@@ -68,11 +68,12 @@ return function(ts)
   ------------------------------------------------------------ reductions
 
   local function check_axis(name, axis)
-    if axis == nil or math.type(axis) == "integer" then return end
-    if type(axis) == "table" then
-      for i, a in ipairs(axis) do
-        if math.type(a) ~= "integer" then
-          error(("%s: axis entry %d is not an integer"):format(name, i), 4)
+    if axis == nil or ts._int(axis) then return end
+    if type(axis) == "table" and not is_node(axis) and not is_tensor(axis) then
+      for i = 1, rawlen(axis) do
+        if not ts._int(rawget(axis, i)) then
+          error(("%s: axis entry %d is not an integer (got %s)"):format(name, i,
+            tostring(rawget(axis, i))), 4)
         end
       end
       return
@@ -88,7 +89,9 @@ return function(ts)
       attrs = { axis = axis.axis, keepdims = axis.keepdims, name = axis.name }
     elseif type(axis) == "table" and not is_node(axis) and not is_tensor(axis)
         and next(axis) == nil then
-      attrs = { keepdims = keepdims } -- {}: no options
+      -- {} could be an empty axis list (reduce nothing) or empty options (every axis)
+      error(("%s: {} is ambiguous: {axis = {}} reduces nothing, no argument every axis")
+        :format(name), 3)
     else
       attrs = { axis = axis, keepdims = keepdims }
       if is_opts(keepdims) then

@@ -22,20 +22,8 @@ return function(ts)
     return attrs
   end
 
-  local function int_list(v, what)
-    if math.type(v) == "integer" then return { v } end
-    if type(v) ~= "table" or is_node(v) or is_tensor(v) then
-      error(what .. " must be a table of integers", 3)
-    end
-    local r = {}
-    for i = 1, #v do
-      if math.type(v[i]) ~= "integer" then
-        error(("%s: entry %d is not an integer"):format(what, i), 3)
-      end
-      r[i] = v[i]
-    end
-    return r
-  end
+  local int_of, int_list0 = ts._int, ts._int_list
+  local function int_list(v, what) return int_list0(v, what, 3) end
 
   --- transpose(x [, perm] [, {name=}]): perm is 1-based; default reverses the axes.
   define("transpose", function(x, perm, opts)
@@ -66,7 +54,9 @@ return function(ts)
   --- expand_dims(x, axis [, {name=}]): inserts a size-1 axis at position axis
   -- (1 .. rank+1; -1 appends).
   define("expand_dims", function(x, axis, opts)
-    if math.type(axis) ~= "integer" then error("expand_dims: axis must be an integer", 2) end
+    if not int_of(axis) then
+      error(("expand_dims: axis must be an integer, got %s"):format(tostring(axis)), 2)
+    end
     return apply("expand_dims", with_name({ axis = axis }, opts), { x, n = 1 })
   end)
 
@@ -143,7 +133,8 @@ return function(ts)
     local shape = shape_of(x)
     if shape == nil then error("split: the rank of the input must be known", 2) end
     local r = #shape
-    if math.type(axis) ~= "integer" then error("split: axis must be an integer", 2) end
+    if not int_of(axis) then error(("split: axis must be an integer, got %s"):format(tostring(axis)), 2) end
+    axis = int_of(axis)
     local ax = axis < 0 and axis + r + 1 or axis
     if ax < 1 or ax > r then
       error(("split: axis %s is out of range for rank %d"):format(tostring(axis), r), 2)
@@ -151,7 +142,8 @@ return function(ts)
     local dim = shape[ax]
     if dim < 0 then error(("split: the size of axis %d must be known"):format(ax), 2) end
     local sizes = {}
-    if math.type(spec) == "integer" then
+    if int_of(spec) then
+      spec = int_of(spec)
       if spec < 1 or dim % spec ~= 0 then
         error(("split: axis %d of size %d cannot be split into %d equal pieces"):format(ax, dim, spec), 2)
       end
@@ -198,14 +190,19 @@ return function(ts)
   --- pad(x, paddings {{before, after}, ...} [, constant_value = 0])
   define("pad", function(x, paddings, value, opts)
     if opts == nil and is_opts(value) then value, opts = nil, value end
-    if type(paddings) ~= "table" then error("pad: paddings must be {{before, after}, ...}", 2) end
+    if type(paddings) ~= "table" or is_node(paddings) or is_tensor(paddings) then
+      error("pad: paddings must be {{before, after}, ...}", 2)
+    end
     local before, after = {}, {}
-    for i = 1, #paddings do
-      local p = paddings[i]
-      if type(p) ~= "table" or math.type(p[1]) ~= "integer" or math.type(p[2]) ~= "integer" then
-        error(("pad: paddings[%d] must be {before, after}"):format(i), 2)
+    for i = 1, rawlen(paddings) do
+      local p = rawget(paddings, i)
+      local b, a = type(p) == "table" and int_of(rawget(p, 1)), type(p) == "table" and int_of(rawget(p, 2))
+      if not (b and a) then
+        local got = type(p) ~= "table" and type(p)
+          or ("{%s, %s}"):format(tostring(rawget(p, 1)), tostring(rawget(p, 2)))
+        error(("pad: paddings[%d] must be {before, after} integers, got %s"):format(i, got), 2)
       end
-      before[i], after[i] = p[1], p[2]
+      before[i], after[i] = b, a
     end
     if value ~= nil and type(value) ~= "number" then error("pad: constant_value must be a number", 2) end
     return apply("pad", with_name({ v1 = before, v2 = after, f1 = value or 0 }, opts), { x, n = 1 })
@@ -220,8 +217,10 @@ return function(ts)
   --- one_hot(indices, depth [, {dtype=, name=}]): 1-based indices give rows with a
   -- 1 at that position; 0 or an index above depth gives a row of zeros.
   define("one_hot", function(indices, depth, opts)
-    if math.type(depth) ~= "integer" then error("one_hot: depth must be an integer", 2) end
-    local attrs = { i1 = depth, dtype = is_opts(opts) and opts.dtype or "float64" }
+    if not int_of(depth) then
+      error(("one_hot: depth must be an integer, got %s"):format(tostring(depth)), 2)
+    end
+    local attrs = { i1 = int_of(depth), dtype = is_opts(opts) and opts.dtype or "float64" }
     return apply("one_hot", with_name(attrs, opts), { indices, n = 1 }, { "int64" })
   end)
 

@@ -2,6 +2,9 @@
 #   make            the Lua module build/tensorslow/core.so and libtensorslow.a
 #   make example    the main example (installs missing Debian packages first)
 #   make test       lint + busted specs under lua5.4 + C host tests
+#   make fuzz       the libFuzzer targets (tests/fuzz/) built with clang under
+#                   ASan/UBSan, each run FUZZ_TIME seconds on its seed corpus
+#                   (installs clang and libfuzzer-14-dev first); fuzz-build only builds
 #   make install    PREFIX/DESTDIR honoured; Debian's Lua 5.4 paths by default
 
 LUA      ?= lua5.4
@@ -37,7 +40,7 @@ INCDIR   ?= $(PREFIX)/include
 BUSTED   := $(LUA) /usr/bin/busted
 
 .PHONY: all deps test spec lint example examples install install-rock clean check-globals asan bench \
-        embed-test host-test asan-host-test tsan-test install-test
+        embed-test host-test asan-host-test tsan-test install-test fuzz fuzz-build
 
 all: $(MODULE) $(STATIC)
 
@@ -162,6 +165,60 @@ TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 tsan-test:
 	$(MAKE) BUILD=build-tsan CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" build-tsan/tests/threads
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" OPENBLAS_NUM_THREADS=1 $(HOST_ENV) build-tsan/tests/threads
+
+# libFuzzer targets, one per parser (tests/fuzz/fuzz_*.c; DEVELOPERS.md, "Fuzzing").
+# The sources are compiled with clang into FUZZ_BUILD with coverage and
+# ASan/UBSan (any report aborts); each run reads the committed seeds in
+# tests/fuzz/corpus/<target>/ and writes what it finds into a scratch corpus
+# under FUZZ_BUILD (libFuzzer adds to its first directory only), so runs never
+# grow the repository. Any crash, leak, timeout or out-of-memory fails.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TIME    ?= 30
+FUZZ_TARGETS := npy safetensors idx idx_gz saver lua_values
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -DTS_NO_CLONES
+FUZZ_OBJ     := $(SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp UBSAN_OPTIONS=print_stacktrace=1
+FUZZ_ARGS    := -max_total_time=$(FUZZ_TIME) -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
+# One lua_State lives across inputs, so each input ends with live
+# allocations and LeakSanitizer would scan the heap after every one (4x
+# slower) without ever finding a leak: everything is reachable from the state.
+FUZZ_LUA_ARGS := -detect_leaks=0 -max_len=512
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c src/*.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_POSIX_C_SOURCE=200809L -fvisibility=hidden -fno-math-errno $(WARN) \
+	  $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_idx_gz: tests/fuzz/fuzz_idx.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DFUZZ_IDX_GZ $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  $(LUA_CFLAGS) -Isrc $< $(FUZZ_OBJ) -o $@ $(LUA_LIBS) $(LIBS)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DTS_LUA_DIR='"$(CURDIR)/lua"' $(WARN) $(FUZZ_CFLAGS) \
+	  -fsanitize=fuzzer $(LUA_CFLAGS) -Isrc $< $(FUZZ_OBJ) -o $@ $(LUA_LIBS) $(LIBS)
+
+fuzz-build:
+	$(MAKE) EXTRA_PKGS="clang libfuzzer-14-dev" deps
+	$(MAKE) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Long runs by hand: make fuzz-build, then e.g.
+#   nice build-fuzz/fuzz_npy -runs=10000000 build-fuzz/corpus/npy tests/fuzz/corpus/npy
+fuzz: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t && \
+	  echo "== fuzz_$$t for $(FUZZ_TIME) s" && \
+	  extra=; [ $$t = lua_values ] && extra="$(FUZZ_LUA_ARGS)"; \
+	  $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_ARGS) $$extra \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; \
+	  rc=$$?; grep -E "^(stat::number_of_executed_units|#[0-9]+ *DONE)|ERROR|SUMMARY|Test unit written" \
+	    $(FUZZ_BUILD)/fuzz_$$t.log; \
+	  if [ $$rc != 0 ]; then tail -60 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz_$$t: FAILED"; fail=1; \
+	  else echo "fuzz_$$t: ok"; fi; \
+	done; exit $$fail
 
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow \

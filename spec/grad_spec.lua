@@ -399,3 +399,117 @@ describe("gradcheck of every differentiable op", function()
     assert.is_nil(ts.gradients(ts.cast(ts.argmax(x), "float64"), { x })[1])
   end)
 end)
+
+describe("gradients compared with PyTorch (issue 12)", function()
+  local function grad_of(f, value, w)
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, dtype = value.dtype }
+    local y = f(x)
+    local dx = ts.gradients(y, { x }, w and { w } or nil)[1]
+    return H.run(g, dx, { [x] = value })
+  end
+
+  it("reduce_max/min{axis = {}} pass the gradient through (not divided by the count)", function()
+    local v = ts.tensor { { 1, 5 }, { 3, 3 } }
+    for _, name in ipairs { "reduce_max", "reduce_min" } do
+      H.tensor(grad_of(function(x) return ts[name](x, { axis = {} }) end, v), { { 1, 1 }, { 1, 1 } })
+      H.tensor(grad_of(function(x) return ts[name](x, { axis = {}, keepdims = true }) end, v),
+        { { 1, 1 }, { 1, 1 } })
+    end
+    -- ties share (PyTorch amax); an infinite maximum gets its gradient
+    H.tensor(grad_of(function(x) return ts.reduce_max(x, 2) end, v), { { 0, 1 }, { 0.5, 0.5 } })
+    H.tensor(grad_of(function(x) return ts.reduce_max(x) end, ts.tensor { 1, 1 / 0 }), { 0, 1 })
+  end)
+
+  it("second derivatives through reduce_logsumexp and reduce_prod with {axis = {}}", function()
+    for _, name in ipairs { "reduce_logsumexp", "reduce_prod", "reduce_sum", "reduce_mean" } do
+      local ok, err = ts.test.gradcheck(function(x)
+        local dx = ts.gradients(ts[name](x * x, { axis = {} }), { x })[1]
+        return dx * dx
+      end, { { { 0.5, -1.5 }, { 2, 0.25 } } })
+      assert.is_true(ok, name .. ": " .. tostring(err))
+    end
+  end)
+
+  it("reduce_prod at zeros: the product of the others (PyTorch)", function()
+    H.tensor(grad_of(function(x) return ts.reduce_prod(x) end, ts.tensor { 2, 0, 3 }), { 0, 6, 0 })
+    H.tensor(grad_of(function(x) return ts.reduce_prod(x) end, ts.tensor { 0, 0, 3 }), { 0, 0, 0 })
+    local ok, err = ts.test.gradcheck(function(x)
+      local dx = ts.gradients(ts.reduce_prod(x, 2), { x })[1]
+      return dx * dx
+    end, { { { 0, 2, 3 }, { 0, 0, 5 } } })
+    assert.is_true(ok, err)
+  end)
+
+  it("softmax_cross_entropy: labels need not sum to 1", function()
+    -- PyTorch: -(labels * log_softmax(logits)).sum(-1) and its autograd
+    local g = ts.Graph()
+    local z = ts.placeholder { graph = g, shape = { 1, 3 } }
+    local x = ts.placeholder { graph = g, shape = { 1, 3 } }
+    local l = ts.softmax_cross_entropy_with_logits { labels = z, logits = x }
+    local d = ts.gradients(l, { z, x })
+    local sess <close> = ts.Session(g)
+    local r = sess:run({ l, d[1], d[2] }, { [z] = ts.tensor { { 0.5, 1.0, 0.25 } },
+      [x] = ts.tensor { { 1.0, 2.0, -1.0 } } })
+    H.tensor(r[1], { 1.8607713793443259 })
+    H.tensor(r[2], { { 1.3490122167681864, 0.34901221676818633, 3.3490122167681862 } })
+    H.tensor(r[3], { { -0.045881194400766517, 0.23442289722192211, -0.18854170282115548 } })
+    local ok, err = ts.test.gradcheck(function(lab, lo)
+      return ts.softmax_cross_entropy_with_logits { labels = lab, logits = lo }
+    end, { { { 0.5, 1.0, 0.25 }, { -1, 2, 0 } }, { { 1.0, 2.0, -1.0 }, { 0.5, 0, 3 } } })
+    assert.is_true(ok, err)
+  end)
+
+  it("sparse_softmax_cross_entropy: gradients with the class count unknown at build time", function()
+    local g = ts.Graph()
+    local lab = ts.placeholder { graph = g, dtype = "int64" }
+    local x = ts.placeholder { graph = g }
+    local l = ts.sparse_softmax_cross_entropy_with_logits { labels = lab, logits = x }
+    local dx = ts.gradients(l, { x })[1]
+    local sess <close> = ts.Session(g)
+    local r = sess:run(dx, { [lab] = ts.tensor({ 2, 1 }, "int64"),
+      [x] = ts.tensor { { 1.0, 2.0, -1.0 }, { 0, 0, 0 } } })
+    -- PyTorch: softmax - one_hot
+    H.tensor(r, { { 0.25949646034241913, -0.29461548730175879, 0.03511902695933973 },
+      { -0.66666666666666674, 0.33333333333333331, 0.33333333333333331 } })
+    r = sess:run(dx, { [lab] = ts.tensor({ 4 }, "int64"), [x] = ts.tensor { { 0, 0, 0, 0 } } })
+    H.tensor(r, { { 0.25, 0.25, 0.25, -0.75 } })
+    H.fails(function()
+      sess:run(dx, { [lab] = ts.tensor({ 4 }, "int64"), [x] = ts.tensor { { 0, 0, 0 } } })
+    end, "label 4 (row 1) is out of range for 3 classes")
+  end)
+
+  it("a user gradient of the wrong shape is an error naming the op and both shapes", function()
+    local g = ts.Graph()
+    local a = ts.placeholder { graph = g, shape = { 2 } }
+    local bad = ts.Operation { type = "bad_grad", inputs = { a }, compute = function(t) return t end,
+      gradient = function() return { ts.constant({ 1, 2, 3 }, { graph = g }) } end }
+    H.fails(function() ts.gradients(bad, { a }) end,
+      "the gradient of 'bad_grad' (op bad_grad) for input 1 has shape [3], the input [2]")
+    -- shapes unknown at build time: checked at run time
+    local u = ts.placeholder { graph = g }
+    local n = ts.placeholder { graph = g }
+    local op = ts.Operation { type = "bad_grad2", inputs = { u }, compute = function(t) return t end,
+      gradient = function() return { n } end }
+    local du = ts.gradients(op, { u })[1]
+    local sess <close> = ts.Session(g)
+    H.tensor(sess:run(du, { [u] = ts.tensor { 1, 2 }, [n] = ts.tensor { 5, 6 } }), { 5, 6 })
+    local err = H.fails(function()
+      sess:run(du, { [u] = ts.tensor { 1, 2 }, [n] = ts.tensor { 5, 6, 7 } })
+    end, "a gradient of shape [3] for an input of shape [2]")
+    assert.truthy(err:find("bad_grad2", 1, true), err)
+    -- the same through RegisterGradient
+    ts.RegisterGradient("bad_grad3", function() return { n } end)
+    local op3 = ts.Operation { type = "bad_grad3", inputs = { u }, compute = function(t) return t end }
+    local du3 = ts.gradients(op3, { u })[1]
+    H.fails(function()
+      sess:run(du3, { [u] = ts.tensor { 1, 2 }, [n] = ts.tensor { 1 } })
+    end, "a gradient of shape [1] for an input of shape [2]")
+    -- built-in gradients get no check node
+    local before = #g:nodes()
+    ts.gradients(ts.exp(u), { u })
+    for i = before + 1, #g:nodes() do
+      assert.are_not.equal("ensure_shape_like", g:nodes()[i].op)
+    end
+  end)
+end)

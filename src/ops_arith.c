@@ -217,9 +217,11 @@ UN_FLOAT_A(elu, 1.0, x < 0 ? al * expm1f(x) : x, x < 0 ? al * expm1(x) : x)
 /* max(x, 0) + log1p(exp(-|x|)): softplus(1000) = 1000 */
 UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))),
          (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))))
-/* exact form: x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 */
-UN_FLOAT(gelu, 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)),
-         0.5 * x * (1.0 + erf(x * 0.70710678118654752440)))
+/* exact form x Phi(x) = x erfc(-x / sqrt 2) / 2: 1 + erf(x / sqrt 2) would
+ * cancel in the negative tail (-0 below x = -8.3); -0 where Phi underflows
+ * (gelu(-inf) = -0, not -inf * 0) */
+UN_FLOAT(gelu, x < -20.0f ? -0.0f : 0.5f * x * erfcf(x * -0.70710678118654752f),
+         x < -40.0 ? -0.0 : 0.5 * x * erfc(x * -0.70710678118654752440))
 
 typedef struct unary_kernels {
   unary_fn k[TS_NDTYPES];

@@ -15,7 +15,13 @@
  *   dropout(x [, training])         f[0] = rate, i1 = active without a
  *                                   training input, seed = the node's seed;
  *                                   inverted: kept values scaled 1/(1-rate)
- *   bias_add(x, bias)               bias (1-D) along x's last axis */
+ *   bias_add(x, bias)               bias (1-D) along x's last axis
+ *
+ * Two helpers of the gradients (lua/tensorslow/grad.lua):
+ *   one_hot_like(labels, logits)    the one-hot rows of the 1-based labels,
+ *                                   with logits' dtype and (run-time) shape
+ *   ensure_shape_like(g, x)         g, checked to have x's shape at run time
+ *                                   (around user-written gradient functions) */
 #include <math.h>
 #include <string.h>
 
@@ -311,6 +317,82 @@ static int run_sparse_ce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *i
   return TSI_OK;
 }
 
+/* one_hot_like(labels, logits): labels are checked as by the sparse loss. */
+static int infer_one_hot_like(const tsi_node *n, const tsi_tensor *ins, int nin,
+                              tsi_tensor *out, tsi_err *e) {
+  tsi_tensor rows;
+  int st = infer_sparse_ce(n, ins, nin, &rows, e);
+  if (st) return st;
+  *out = ins[1];
+  out->data = NULL;
+  return TSI_OK;
+}
+
+static int run_one_hot_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                            tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  char nb[128], sa[96], sb[96];
+  const tsi_tensor *z = &ins[0], *x = &ins[1];
+  int64_t len = x->shape[x->ndim - 1], rows = tsi_prod(x->shape, 0, x->ndim - 1);
+  if (z->numel != rows)
+    return tsi_fail(e, TSI_EARG, "%s: labels of shape %s do not match logits of shape %s",
+                    OPN(n), SHP(z, sa), SHP(x, sb));
+  if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t k = tsi_get_i(z, r);
+    if (k < 1 || k > len)
+      return tsi_fail(e, TSI_EARG,
+                      "%s: label %lld (row %lld) is out of range for %lld classes "
+                      "(labels are 1-based)",
+                      OPN(n), (long long)k, (long long)r + 1, (long long)len);
+    tsi_set_f(out, r * len + k - 1, 1.0);
+  }
+  return TSI_OK;
+}
+
+/* ensure_shape_like(g, x): g as it is; a build-time error when both shapes are
+ * known and differ, else a run-time one. */
+static int check_like(const tsi_node *n, const tsi_tensor *g, const tsi_tensor *x, int run,
+                      tsi_err *e) {
+  char nb[128], sa[96], sb[96];
+  int ok = 1;
+  if (g->dtype != x->dtype)
+    return tsi_fail(e, TSI_EARG, "%s: a gradient of dtype %s for an input of dtype %s", OPN(n),
+                    tsi_dtype_name(g->dtype), tsi_dtype_name(x->dtype));
+  if (g->ndim >= 0 && x->ndim >= 0) {
+    ok = g->ndim == x->ndim;
+    for (int d = 0; ok && d < g->ndim; d++)
+      ok = (!run && (g->shape[d] < 0 || x->shape[d] < 0)) || g->shape[d] == x->shape[d];
+  }
+  if (!ok)
+    return tsi_fail(e, TSI_EARG, "%s: a gradient of shape %s for an input of shape %s", OPN(n),
+                    SHP(g, sa), SHP(x, sb));
+  return TSI_OK;
+}
+
+static int infer_ensure_shape_like(const tsi_node *n, const tsi_tensor *ins, int nin,
+                                   tsi_tensor *out, tsi_err *e) {
+  int st = check_like(n, &ins[0], &ins[1], 0, e);
+  if (st) return st;
+  tsi_tensor merged;
+  memset(&merged, 0, sizeof merged);
+  if ((st = same_shape(n, &ins[0], &ins[1], "gradient", "input", &merged, e))) return st;
+  *out = merged;
+  out->dtype = ins[0].dtype;
+  out->data = NULL;
+  return TSI_OK;
+}
+
+static int run_ensure_shape_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
+                                 int nin, tsi_tensor *out, tsi_err *e) {
+  (void)ctx, (void)nin;
+  int st = check_like(n, &ins[0], &ins[1], 1, e);
+  if (st) return st;
+  if (tsi_nbytes(out) && out->data != ins[0].data)
+    memcpy(out->data, ins[0].data, tsi_nbytes(out));
+  return TSI_OK;
+}
+
 static int infer_pair(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
   (void)nin;
@@ -493,5 +575,7 @@ const tsi_opdef tsi_ops_nn[] = {
     OP("l2_loss", 1, 1, infer_l2, run_l2),
     OP("dropout", 1, 2, infer_dropout, run_dropout),
     OP("bias_add", 2, 2, infer_bias_add, run_bias_add),
+    OP("one_hot_like", 2, 2, infer_one_hot_like, run_one_hot_like),
+    OP("ensure_shape_like", 2, 2, infer_ensure_shape_like, run_ensure_shape_like),
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -149,10 +149,11 @@ typedef struct lse_acc {
   double m, s;
 } lse_acc;
 
+/* NaN wins over everything (in any order), then +inf; -inf adds nothing. */
 static inline void lse_step(lse_acc *a, double v) {
-  if (a->m != a->m || a->m == INFINITY || v == -INFINITY) return;
-  if (v != v || v == INFINITY) {
-    a->m = v;
+  if (a->m != a->m || v == -INFINITY) return;
+  if (v != v || v == INFINITY || a->m == INFINITY) {
+    if (v != v || v == INFINITY) a->m = v;
     return;
   }
   if (v <= a->m) {
@@ -169,11 +170,12 @@ static inline double lse_fin(const lse_acc *a) {
 }
 
 static inline void lse_combine(lse_acc *a, const lse_acc *b) {
-  if (a->m != a->m || a->m == INFINITY || b->m == -INFINITY) return;
+  if (a->m != a->m || b->m == -INFINITY) return;
   if (b->m != b->m || b->m == INFINITY || a->m == -INFINITY) {
     *a = *b;
     return;
   }
+  if (a->m == INFINITY) return;
   if (b->m <= a->m) {
     a->s += b->s * exp(b->m - a->m);
   } else {

@@ -1,6 +1,8 @@
 /* Branch-free float32 math that the compiler can vectorise (libm's expf is a
  * call per element). Cephes' expf: range reduction by ln 2, a degree-5
- * polynomial, scaling by 2^n through the exponent bits; within 2 ulp. */
+ * polynomial, scaling by 2^n through the exponent bits in two steps, so
+ * that the whole float32 range comes out (finite up to x = 88.72, subnormal
+ * results down to x = -103.97); within 2 ulp. */
 #ifndef TS_VMATH_H
 #define TS_VMATH_H
 
@@ -24,8 +26,10 @@
 #endif
 
 static inline float tsi_expf(float x) {
-  float c = x < 88.3762626647949f ? x : 88.3762626647949f;
-  c = c > -87.3365447505531f ? c : -87.3365447505531f;
+  /* Clamped to where the result is still finite or non-zero: exp(89) is
+   * already inf in float32, exp(-104) already rounds to 0. */
+  float c = x < 89.0f ? x : 89.0f;
+  c = c > -104.0f ? c : -104.0f;
   /* round to nearest with the 1.5 * 2^23 trick: float operations only */
   float fn = (c * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = c - fn * 0.693359375f + fn * 2.12194440e-4f;
@@ -37,12 +41,14 @@ static inline float tsi_expf(float x) {
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
   float e = p * r2 + r + 1.0f;
-  int32_t bits = ((int32_t)fn + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  float y = e * scale;
-  y = x > 88.3762626647949f ? __builtin_inff() : y;
-  y = x < -87.3365447505531f ? 0.0f : y;
+  /* 2^n (n in [-150, 128]) as 2^n1 * 2^n2, both normal floats: the first
+   * product is exact, the second rounds once, into the subnormals or to inf */
+  int32_t n = (int32_t)fn, n1 = n >> 1, n2 = n - n1; /* GCC: >> of a negative is arithmetic */
+  int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  memcpy(&s1, &b1, sizeof s1);
+  memcpy(&s2, &b2, sizeof s2);
+  float y = e * s1 * s2;
   return x != x ? x : y;
 }
 

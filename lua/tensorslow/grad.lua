@@ -11,6 +11,7 @@ return function(ts)
   local is_node, is_tensor = ts.is_node, ts.is_tensor
 
   local registry = {}                               -- op type -> gradient function | false
+  local by_user = {}                                -- op types given by ts.RegisterGradient
   local per_node = setmetatable({}, { __mode = "k" }) -- custom op node -> gradient function
   local needed                                      -- inputs the current op needs (array of booleans)
 
@@ -32,6 +33,7 @@ return function(ts)
       error("RegisterGradient: expected a function (or false) for '" .. op_type .. "'", 2)
     end
     registry[op_type] = f
+    by_user[op_type] = true
   end
   local function reg(names, f)
     for name in names:gmatch("[%w_]+") do registry[name] = f end
@@ -106,25 +108,34 @@ return function(ts)
   unary("reciprocal", function(_, y, g) return -(g * y * y) end)
   unary("sin", function(x, _, g) return g * ts.cos(x) end)
   unary("cos", function(x, _, g) return -(g * ts.sin(x)) end)
-  unary("tanh", function(_, y, g) return g * one_minus(y * y) end)
-  unary("sigmoid", function(_, y, g) return g * y * one_minus(y) end)
+  -- 1 - y^2 and y (1 - y) would cancel to 0 where y rounds to +-1 or 1 (from
+  -- |x| = 9 in float32): 1 - tanh(x)^2 = 4 sigmoid(2x) sigmoid(-2x) instead.
+  unary("tanh", function(x, _, g)
+    local x2 = x * 2
+    return g * ts.sigmoid(x2) * ts.sigmoid(-x2) * 4
+  end)
+  unary("sigmoid", function(x, y, g) return g * y * ts.sigmoid(-x) end)
   unary("relu", function(_, y, g) return g * ts.sign(y) end)
   unary("leaky_relu", function(x, _, g, at)
     local alpha = at.f1 or at.alpha or 0.2
     return g * (step(x) * (1 - alpha) + alpha)
   end)
-  unary("elu", function(x, y, g, at) -- alpha expm1(x) below 0: derivative y + alpha
+  -- alpha expm1(x) below 0: the derivative alpha exp(x) (not y + alpha,
+  -- which cancels to 0 far below 0)
+  unary("elu", function(x, _, g, at)
     local s = step(x)
-    return g * (s + one_minus(s) * (y + (at.f1 or 1)))
+    return g * (s + one_minus(s) * ts.exp(ts.minimum(x, 0)) * (at.f1 or 1))
   end)
   unary("softplus", function(x, _, g) return g * ts.sigmoid(x) end)
-  -- gelu(x) = x Phi(x) (exact erf form): the derivative is Phi(x) + x phi(x).
-  -- There is no erf op, so Phi(x) is taken as gelu(x) / x (1/2 at x == 0).
-  unary("gelu", function(x, y, g)
-    local at_zero = one_minus(ts.sign(ts.abs(x)))
-    local cdf = y / (x + at_zero) + at_zero * 0.5
-    local pdf = ts.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
-    return g * (cdf + x * pdf)
+  -- gelu(x) = x Phi(x) (exact form): the derivative is Phi(x) + x phi(x).
+  -- There is no erf op, so Phi(x) is taken as gelu(x) / x (1/2 at x == 0), of
+  -- x clamped to +-40 (Phi is 0 or 1 beyond) so that +-inf give 1 and 0.
+  unary("gelu", function(x, _, g)
+    local xc = ts.maximum(ts.minimum(x, 40), -40)
+    local at_zero = one_minus(ts.sign(ts.abs(xc)))
+    local cdf = ts.gelu(xc) / (xc + at_zero) + at_zero * 0.5
+    local pdf = ts.exp(xc * xc * -0.5) * (1 / math.sqrt(2 * math.pi))
+    return g * (cdf + xc * pdf)
   end)
 
   -- where(cond, a, b): cond gets none
@@ -174,17 +185,36 @@ return function(ts)
   reg("reduce_mean", function(op, g)
     return { broadcast_like(g, op.inputs[1], red_attrs(op, true)) }
   end)
+  -- A reduction with a reduction's attributes as they are (nil axis: every
+  -- axis, {}: none), not through ts.reduce_*'s argument forms.
+  local function reduce(name, x, axis, keepdims)
+    return node(name, { axis = axis, keepdims = keepdims or nil }, x)
+  end
+  -- g shared equally among the elements equal to the extreme (as PyTorch's
+  -- amax/amin); a NaN extreme gives NaN.
   local function extreme(op, g)
     local x, at = op.inputs[1], red_attrs(op)
-    local mask = one_minus(ts.sign(ts.abs(x - broadcast_like(op, x, at))))
+    local y = broadcast_like(op, x, at)
+    local mask = ts.cast(ts.equal(x, y), x.dtype) -- none at a NaN: 0/0 below
     local a = attrs_of(op)
-    local count = ts.reduce_sum(mask, a.axis, a.keepdims)
+    local count = reduce("reduce_sum", mask, a.axis, a.keepdims)
     return { mask * broadcast_like(g / count, x, at) }
   end
   reg("reduce_max reduce_min", extreme)
+  -- d prod / d x_i = the product of the others: y / x_i where x_i ~= 0. At a
+  -- zero: P, the product of the non-zeros, if it is the only zero; with two,
+  -- P (s - x_i), s the sum of the zeros: 0, with the right derivative (P)
+  -- with respect to the other zero; with more, 0.
   reg("reduce_prod", function(op, g)
-    local x = op.inputs[1]
-    return { broadcast_like(g * op, x, red_attrs(op)) / x }
+    local x, at, a = op.inputs[1], red_attrs(op), attrs_of(op)
+    local function red(name, v) return broadcast_like(reduce(name, v, a.axis, a.keepdims), x, at) end
+    local zero = ts.equal(x, 0)
+    local nz = ts.where(zero, 1, x)
+    local zeros, p = red("reduce_sum", ts.cast(zero, x.dtype)), red("reduce_prod", nz)
+    local s = red("reduce_sum", ts.where(zero, x, 0))
+    local at_zero = ts.where(ts.equal(zeros, 1), p, ts.where(ts.equal(zeros, 2), p * (s - x), 0))
+    local d = ts.where(zero, at_zero, broadcast_like(op, x, at) / nz)
+    return { d * broadcast_like(g, x, at) }
   end)
   reg("reduce_logsumexp", function(op, g)
     local x, at = op.inputs[1], red_attrs(op)
@@ -269,16 +299,15 @@ return function(ts)
   reg("softmax_cross_entropy_with_logits", function(op, g)
     local labels, logits = op.inputs[1], op.inputs[2]
     local ge = ts.expand_dims(g, -1)
+    -- d/dlogits = sum(labels) softmax - labels: labels need not sum to 1
+    local total = need(2) and reduce("reduce_sum", labels, -1, true)
     return { need(1) and ge * -ts.log_softmax(logits) or nil,
-             need(2) and ge * (ts.softmax(logits) - labels) or nil }
+             need(2) and ge * (total * ts.softmax(logits) - labels) or nil }
   end)
   reg("sparse_softmax_cross_entropy_with_logits", function(op, g)
     local labels, logits = op.inputs[1], op.inputs[2]
-    local depth = logits.shape and logits.shape[#logits.shape]
-    if not depth or depth < 0 then
-      error("gradient of sparse_softmax_cross_entropy_with_logits: the number of classes must be known", 0)
-    end
-    local hot = ts.one_hot(labels, depth, { dtype = logits.dtype })
+    -- the class count comes from the logits at run time
+    local hot = node("one_hot_like", nil, labels, logits)
     return { nil, ts.expand_dims(g, -1) * (ts.softmax(logits) - hot) }
   end)
   reg("sigmoid_cross_entropy_with_logits", function(op, g)
@@ -313,11 +342,11 @@ return function(ts)
     if not need(1) then return {} end
     local x, at = op.inputs[1], attrs_of(op)
     if at.axis ~= nil and not at.keepdims then
-      local f = at.i1 and ts.reduce_mean or ts.reduce_sum
-      return { f(g, at.axis, false) }
+      return { reduce(at.i1 and "reduce_mean" or "reduce_sum", g, at.axis) }
     end
     return { node("reduce_sum_like", { i1 = at.i1 }, g, x) }
   end)
+  reg("ensure_shape_like", function(_, g) return { g } end)
   reg("reshape_like", function(op, g)
     return { need(1) and node("reshape_like", nil, g, op.inputs[1]) or nil }
   end)
@@ -330,11 +359,40 @@ return function(ts)
 
   -- Ops through which nothing flows.
   reg([[equal not_equal less less_equal greater greater_equal logical_and logical_or
-        logical_not argmax argmin one_hot stop_gradient zeros_like ones_like sign
+        logical_not argmax argmin one_hot one_hot_like stop_gradient zeros_like ones_like sign
         group apply_gradient_descent apply_momentum apply_adam apply_rmsprop apply_adagrad]],
     false)
 
   ------------------------------------------------------------ ts.gradients
+
+  local function shape_str(s)
+    if not s then return "<unknown>" end
+    local parts = {}
+    for i = 1, #s do parts[i] = s[i] < 0 and "?" or tostring(s[i]) end
+    return "[" .. table.concat(parts, ", ") .. "]"
+  end
+  local function fully_known(s)
+    if not s then return false end
+    for i = 1, #s do if s[i] < 0 then return false end end
+    return true
+  end
+
+  -- A user-written gradient gi of node n's input i (x) must have x's dtype and
+  -- shape: checked now when both shapes are known, else by an
+  -- ensure_shape_like node at run time (built-in gradients are trusted).
+  local function checked(gi, n, i, x)
+    local what = ("the gradient of '%s' (op %s) for input %d"):format(n.name, n.op, i)
+    if gi.dtype ~= x.dtype then
+      error(("gradients: %s has dtype %s, the input %s"):format(what, gi.dtype, x.dtype), 0)
+    end
+    if same_known_shape(gi, x) then return gi end
+    if fully_known(gi.shape) and fully_known(x.shape) then
+      error(("gradients: %s has shape %s, the input %s"):format(
+        what, shape_str(gi.shape), shape_str(x.shape)), 0)
+    end
+    return core.node(gi.graph, "ensure_shape_like",
+      ("gradients/%s/shape_of_input_%d"):format(n.name, i), nil, gi, x)
+  end
 
   local float = { float32 = true, float64 = true }
 
@@ -438,8 +496,8 @@ return function(ts)
           any = any or want[i]
         end
         if any then
-          local f = per_node[n]
-          if f == nil then f = registry[n.op] end
+          local f, users = per_node[n], true
+          if f == nil then f, users = registry[n.op], by_user[n.op] end
           if f == nil then
             error(("gradients: no gradient is defined for op type '%s' (node '%s'); "
               .. "use ts.RegisterGradient"):format(n.op, n.name), 2)
@@ -458,6 +516,11 @@ return function(ts)
               if gi ~= nil and gi ~= false and want[i] then
                 if not is_node(gi) then
                   error(("gradients: the gradient of '%s' for input %d is not a node"):format(n.name, i), 2)
+                end
+                if users then
+                  local ok2, c = pcall(checked, gi, n, i, x)
+                  if not ok2 then error(c, 2) end
+                  gi = c
                 end
                 contribute(x.id, gi)
               end

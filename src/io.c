@@ -542,7 +542,7 @@ int tsi_writer_open(tsi_writer *w, const char *path, tsi_err *e) {
   snprintf(w->tmp, sizeof w->tmp, "%.*s.%s.tmp-tensorslow", dirlen, path, base);
   int fd = -1;
   w->named = 0;
-#ifdef O_TMPFILE
+#if defined(O_TMPFILE) && !defined(TS_NO_O_TMPFILE) /* (-DTS_NO_O_TMPFILE tests the fallback) */
   /* Preferred: a nameless file, linked in only once it is complete and synced
    * (tsi_writer_commit); a process killed while writing leaves nothing. */
   if (access("/proc/self/fd", X_OK) == 0) {

@@ -166,6 +166,21 @@ describe("ts.io names with an embedded NUL byte", function()
     assert.equal("", listing())
   end)
 
+  it("are refused when a safetensors header spells one as \\u0000", function()
+    local function st(header, data) return string.pack("<I8", #header) .. header .. data end
+    -- cJSON would cut "a\u0000b" to "a": two names would become one, or a name would change
+    local p = write("nul.safetensors", st('{"a\\u0000b":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
+      .. '"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', "xy"))
+    H.fails(function() ts.io.load_safetensors(p) end,
+      "load_safetensors: '" .. p .. "': safetensors header holds a NUL character (\\u0000)")
+    p = write("meta.safetensors", st('{"__metadata__":{"k":"v\\u0000w"}}', ""))
+    H.fails(function() ts.io.load_safetensors(p) end, "holds a NUL character")
+    -- an escaped backslash before u0000 is plain text
+    p = write("ok.safetensors", st('{"a\\\\u0000":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', "x"))
+    local t = ts.io.load_safetensors(p)
+    H.tensor(t["a\\u0000"], { 120 }, "uint8")
+  end)
+
   it("are refused by the Saver, naming its method", function()
     local g = ts.Graph()
     ts.Variable({ 1, 2 }, { graph = g, name = "w" })

@@ -816,8 +816,28 @@ static int st_entries(tsi_st_file *f, const cJSON *root, name_set *set, uint64_t
   return TSI_OK;
 }
 
+/* Whether the JSON text holds the escape \u0000 (a backslash preceded by an
+ * even number of backslashes, then u0000): cJSON would cut that string there,
+ * and two names could become one. */
+static int has_nul_escape(const char *h, size_t n) {
+  size_t run = 0; /* backslashes just before i */
+  for (size_t i = 0; i < n; i++) {
+    if (h[i] != '\\') {
+      run = 0;
+      continue;
+    }
+    if (run % 2 == 0 && n - i >= 6 && h[i + 1] == 'u' && memcmp(h + i + 2, "0000", 4) == 0)
+      return 1;
+    run++;
+  }
+  return 0;
+}
+
 static int st_parse(tsi_st_file *f, const char *h, size_t n, uint64_t datalen, tsi_err *e) {
   const char *path = f->r.path;
+  if (has_nul_escape(h, n))
+    return tsi_fail(e, TSI_EARG, "'%s': safetensors header holds a NUL character (\\u0000), "
+                    "which tensorslow does not accept in names", path);
   cJSON *root = cJSON_ParseWithLength(h, n);
   if (!root) return tsi_fail(e, TSI_EARG, "'%s': safetensors header is not valid JSON", path);
   f->json = root;

@@ -218,9 +218,10 @@ UN_FLOAT_A(elu, 1.0, x < 0 ? al * expm1f(x) : x, x < 0 ? al * expm1(x) : x)
 UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))),
          (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))))
 /* exact form x Phi(x) = x erfc(-x / sqrt 2) / 2: 1 + erf(x / sqrt 2) would
- * cancel in the negative tail (-0 below x = -8.3); -0 where Phi underflows
- * (gelu(-inf) = -0, not -inf * 0) */
-UN_FLOAT(gelu, x < -20.0f ? -0.0f : 0.5f * x * erfcf(x * -0.70710678118654752f),
+ * cancel in the negative tail (-0 below x = -8.3); float32 in double, as
+ * erfcf(-x / sqrt 2) is subnormal (few digits) where gelu is still normal;
+ * -0 where Phi underflows (gelu(-inf) = -0, not -inf * 0) */
+UN_FLOAT(gelu, x < -40.0f ? -0.0f : (float)(0.5 * x * erfc(x * -0.70710678118654752440)),
          x < -40.0 ? -0.0 : 0.5 * x * erfc(x * -0.70710678118654752440))
 
 typedef struct unary_kernels {

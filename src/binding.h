@@ -86,7 +86,7 @@ tsb_graph *tsb_checkgraph(lua_State *L, int idx);
 tsb_node *tsb_checknode(lua_State *L, int idx);
 /* NULL when idx is not a node; raises when it is one whose graph is freed. */
 tsb_node *tsb_tonode(lua_State *L, int idx);
-/* Ends a session's hold on the graph userdata at gidx (frees a deferred graph). */
+/* Ends one run's hold on the graph (frees it if its __gc ran meanwhile). */
 void tsb_graph_unhold(tsb_graph *g);
 /* Pushes the node userdata of id in the graph at gidx. */
 void tsb_pushnode(lua_State *L, int gidx, int id);

@@ -51,10 +51,10 @@ int tsi_same_dtype(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_err *e
 
 int tsi_norm_axis(const tsi_node *n, int64_t axis, int ndim, int64_t *out, tsi_err *e) {
   char nb[128];
+  char ab[24];
   if (axis < -ndim || axis >= ndim)
-    return tsi_fail(e, TSI_EARG, "%s: axis %lld is out of range for rank %d",
-                    tsi_opname(n, nb, sizeof nb), (long long)(axis >= 0 ? axis + 1 : axis),
-                    ndim);
+    return tsi_fail(e, TSI_EARG, "%s: axis %s is out of range for rank %d",
+                    tsi_opname(n, nb, sizeof nb), tsi_lua_pos(axis, ab, sizeof ab), ndim);
   *out = axis < 0 ? axis + ndim : axis;
   return TSI_OK;
 }
@@ -82,7 +82,7 @@ int tsi_broadcast_infer(const tsi_node *n, const tsi_tensor *a, const tsi_tensor
     }
     shape[i] = d;
   }
-  return tsi_set_shape(out, nd, shape, e);
+  return tsi_out_shape(n, out, nd, shape, e);
 }
 
 void tsi_bcast_make(const tsi_tensor *a, const tsi_tensor *b, const tsi_tensor *out,
@@ -154,3 +154,10 @@ static int run_custom(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
 const tsi_opdef tsi_op_custom = {"custom", 0, -1, TSI_OP_DYNAMIC, infer_given, run_custom, NULL};
 
 const tsi_opdef tsi_ops_source[] = {{NULL, 0, 0, 0, NULL, NULL, NULL}};
+
+int tsi_out_shape(const tsi_node *n, tsi_tensor *out, int nd, const int64_t *shape, tsi_err *e) {
+  if (tsi_set_shape(out, nd, shape, e) == TSI_OK) return TSI_OK;
+  char nb[128], msg[sizeof e->msg];
+  memcpy(msg, e->msg, sizeof msg);
+  return tsi_fail(e, e->status, "%s: %s", tsi_opname(n, nb, sizeof nb), msg);
+}

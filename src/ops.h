@@ -3,6 +3,8 @@
 #ifndef TS_OPS_H
 #define TS_OPS_H
 
+#include <stdio.h>
+
 #include "core.h"
 
 /* What a kernel may use while a plan runs. */
@@ -85,6 +87,17 @@ void tsi_bcast_make(const tsi_tensor *a, const tsi_tensor *b, const tsi_tensor *
       }                                                                    \
     }                                                                      \
   } while (0)
+
+/* A 0-based index or axis v as the user wrote it (v + 1, or v when
+ * negative), without overflow at INT64_MAX; into buf (24 bytes suffice). */
+static inline const char *tsi_lua_pos(int64_t v, char *buf, size_t n) {
+  if (v >= 0) snprintf(buf, n, "%llu", (unsigned long long)v + 1);
+  else snprintf(buf, n, "%lld", (long long)v);
+  return buf;
+}
+
+/* The output shape of n: tsi_set_shape with the op named in errors. */
+int tsi_out_shape(const tsi_node *n, tsi_tensor *out, int nd, const int64_t *shape, tsi_err *e);
 
 /* Message helpers for a function with `char nb[128]` (and shape buffers). */
 #define OPN(n) tsi_opname(n, nb, sizeof nb)

@@ -56,7 +56,7 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
   if (!d->vec_a) shape[nd++] = d->m;
   if (!d->vec_b) shape[nd++] = d->n;
   out->dtype = a->dtype;
-  return tsi_set_shape(out, nd, shape, e);
+  return tsi_out_shape(n, out, nd, shape, e);
 }
 
 static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
@@ -182,7 +182,7 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
  * without v1 the axes are reversed. Moves bytes: every dtype. */
 
 static int transpose_perm(const tsi_node *n, const tsi_tensor *x, int64_t *perm, tsi_err *e) {
-  char nb[128], sb[96];
+  char nb[128], sb[96], pb[24];
   const tsi_attrs *at = n->attrs;
   int nd = x->ndim;
   if (!at || at->n1 < 0) {
@@ -196,8 +196,8 @@ static int transpose_perm(const tsi_node *n, const tsi_tensor *x, int64_t *perm,
   for (int i = 0; i < nd; i++) {
     int64_t p = at->v1[i];
     if (p < 0 || p >= nd || seen[p])
-      return tsi_fail(e, TSI_EARG, "%s: perm is not a permutation of 1..%d (entry %d is %lld)",
-                      tsi_opname(n, nb, sizeof nb), nd, i + 1, (long long)p + 1);
+      return tsi_fail(e, TSI_EARG, "%s: perm is not a permutation of 1..%d (entry %d is %s)",
+                      tsi_opname(n, nb, sizeof nb), nd, i + 1, tsi_lua_pos(p, pb, sizeof pb));
     seen[p] = 1;
     perm[i] = p;
   }
@@ -214,7 +214,7 @@ static int infer_transpose(const tsi_node *n, const tsi_tensor *ins, int nin, ts
   int st = transpose_perm(n, x, perm, e);
   if (st) return st;
   for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[perm[i]];
-  return tsi_set_shape(out, x->ndim, shape, e);
+  return tsi_out_shape(n, out, x->ndim, shape, e);
 }
 
 /* Walks the output in order; the source offset follows the permuted strides. */

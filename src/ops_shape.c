@@ -150,7 +150,7 @@ static int infer_reshape(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
                       OPN(n), SHP(&ins[0], sb), (long long)numel, (long long)known);
     }
   }
-  return tsi_set_shape(out, nd, shape, e);
+  return tsi_out_shape(n, out, nd, shape, e);
 }
 
 /* ------------------------------------------------- squeeze, expand_dims */
@@ -187,7 +187,7 @@ static int infer_squeeze(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   for (int i = 0; i < x->ndim; i++)
     if (!drop[i]) shape[nd++] = x->shape[i];
   out->dtype = x->dtype;
-  return tsi_set_shape(out, nd, shape, e);
+  return tsi_out_shape(n, out, nd, shape, e);
 }
 
 /* Normalises an insertion axis in [-(rank+1), rank] to [0, rank]. */
@@ -212,7 +212,7 @@ static int infer_expand_dims(const tsi_node *n, const tsi_tensor *ins, int nin,
   if (st) return st;
   for (int i = 0, k = 0; i <= x->ndim; i++) shape[i] = i == a ? 1 : x->shape[k++];
   out->dtype = x->dtype;
-  return tsi_set_shape(out, x->ndim + 1, shape, e);
+  return tsi_out_shape(n, out, x->ndim + 1, shape, e);
 }
 
 /* ------------------------------------------------------ concat, stack */
@@ -256,7 +256,7 @@ static int infer_concat(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
     if (shape[ax] >= 0) shape[ax] = x->shape[ax] < 0 ? -1 : shape[ax] + x->shape[ax];
   }
   out->dtype = ins[0].dtype;
-  return tsi_set_shape(out, ref->ndim, shape, e);
+  return tsi_out_shape(n, out, ref->ndim, shape, e);
 }
 
 /* Concatenation of blocks: for each of `outer` steps every input gives
@@ -311,7 +311,7 @@ static int infer_stack(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
   if ((st = insert_axis(n, ref->ndim, &ax, e))) return st;
   for (int i = 0, k = 0; i <= ref->ndim; i++) res[i] = i == ax ? nin : shape[k++];
   out->dtype = ins[0].dtype;
-  return tsi_set_shape(out, ref->ndim + 1, res, e);
+  return tsi_out_shape(n, out, ref->ndim + 1, res, e);
 }
 
 static int run_stack(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -332,7 +332,7 @@ static int run_stack(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, 
 /* Concrete begin/size of a slice of x (dims may be unknown: -1). */
 static int slice_box(const tsi_node *n, const tsi_tensor *x, int64_t *begin, int64_t *size,
                      tsi_err *e) {
-  char nb[128], sb[96];
+  char nb[128], sb[96], pb[24];
   const tsi_attrs *at = n->attrs;
   if (!at || at->n1 < 0)
     return tsi_fail(e, TSI_EARG, "%s: begin is required", OPN(n));
@@ -351,13 +351,13 @@ static int slice_box(const tsi_node *n, const tsi_tensor *x, int64_t *begin, int
     }
     int64_t bb = b < 0 ? b + dim : b;
     if (bb < 0 || bb > dim)
-      return tsi_fail(e, TSI_EARG, "%s: begin %lld on axis %d is out of range for shape %s",
-                      OPN(n), (long long)(b >= 0 ? b + 1 : b), d + 1, SHP(x, sb));
+      return tsi_fail(e, TSI_EARG, "%s: begin %s on axis %d is out of range for shape %s",
+                      OPN(n), tsi_lua_pos(b, pb, sizeof pb), d + 1, SHP(x, sb));
     if (s == -1) s = dim - bb;
     if (s > dim - bb)
       return tsi_fail(e, TSI_EARG,
-                      "%s: begin %lld with size %lld on axis %d goes past the end of shape %s",
-                      OPN(n), (long long)(b >= 0 ? b + 1 : b), (long long)s, d + 1, SHP(x, sb));
+                      "%s: begin %s with size %lld on axis %d goes past the end of shape %s",
+                      OPN(n), tsi_lua_pos(b, pb, sizeof pb), (long long)s, d + 1, SHP(x, sb));
     begin[d] = bb;
     size[d] = s;
   }
@@ -372,7 +372,7 @@ static int infer_slice(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
   int st = slice_box(n, &ins[0], begin, size, e);
   if (st) return st;
   out->dtype = ins[0].dtype;
-  return tsi_set_shape(out, ins[0].ndim, size, e);
+  return tsi_out_shape(n, out, ins[0].ndim, size, e);
 }
 
 static int run_slice(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -415,7 +415,7 @@ static int infer_gather(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
   for (int d = 0; d < ix->ndim; d++) shape[k++] = ix->shape[d];
   for (int d = (int)ax + 1; d < x->ndim; d++) shape[k++] = x->shape[d];
   out->dtype = x->dtype;
-  return tsi_set_shape(out, nd, shape, e);
+  return tsi_out_shape(n, out, nd, shape, e);
 }
 
 static int run_gather(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -473,7 +473,7 @@ static int infer_tile(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
     shape[d] = x->shape[d] < 0 ? -1 : x->shape[d] * at->v1[d];
   }
   out->dtype = x->dtype;
-  return tsi_set_shape(out, x->ndim, shape, e);
+  return tsi_out_shape(n, out, x->ndim, shape, e);
 }
 
 static int run_tile(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -539,7 +539,7 @@ static int infer_pad(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
     shape[d] = x->shape[d] < 0 ? -1 : sz;
   }
   out->dtype = x->dtype;
-  return tsi_set_shape(out, x->ndim, shape, e);
+  return tsi_out_shape(n, out, x->ndim, shape, e);
 }
 
 static int run_pad(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -595,7 +595,7 @@ static int infer_one_hot(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   memcpy(shape, ix->shape, sizeof(int64_t) * (size_t)ix->ndim);
   shape[ix->ndim] = at->i1;
   out->dtype = dtype;
-  return tsi_set_shape(out, ix->ndim + 1, shape, e);
+  return tsi_out_shape(n, out, ix->ndim + 1, shape, e);
 }
 
 static int run_one_hot(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,

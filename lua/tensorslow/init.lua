@@ -158,7 +158,13 @@ ts._raise = raise
 --- Applies op `name` with attributes to inputs: a node when any input is a
 -- node, otherwise a tensor computed at once. Shared by every op wrapper.
 function ts.apply(name, attrs, inputs, dtypes)
-  local n = inputs.n or #inputs
+  if type(inputs) ~= "table" then
+    raise(("apply: inputs of %s must be a table, got %s"):format(tostring(name), type(inputs)))
+  end
+  local n = rawget(inputs, "n") or rawlen(inputs)
+  if math.type(n) ~= "integer" or n < 0 or n > 64 then
+    raise(("apply: %s inputs given to %s (0 to 64)"):format(tostring(n), tostring(name)))
+  end
   local g = graph_of(inputs, n)
   prepare(g, inputs, n, dtypes)
   if g then
@@ -168,7 +174,10 @@ function ts.apply(name, attrs, inputs, dtypes)
     return r
   end
   local ok, r = pcall(core.apply, name, attrs, table.unpack(inputs, 1, n))
-  if not ok then raise(r) end
+  if not ok then
+    if r == "not enough memory" then r = name .. ": not enough memory" end
+    raise(r)
+  end
   return r
 end
 local apply = ts.apply

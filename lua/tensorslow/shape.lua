@@ -65,16 +65,20 @@ return function(ts)
   local function list_inputs(first, rest, what)
     local inputs = {}
     local function add(v) inputs[#inputs + 1] = v end
+    -- read raw, at most 65 entries (a lying __len cannot make this loop long)
+    local function add_all(list)
+      for i = 1, math.min(rawlen(list), 65) do add(rawget(list, i)) end
+    end
     if is_node(first) or is_tensor(first) then
       add(first)
       if is_node(rest) or is_tensor(rest) then add(rest)
-      elseif type(rest) == "table" then for i = 1, #rest do add(rest[i]) end
+      elseif type(rest) == "table" then add_all(rest)
       elseif rest ~= nil then
         error(("%s: expected a node, a tensor or a list to join to the first, got %s")
           :format(what, type(rest)), 3)
       end
     elseif type(first) == "table" then
-      for i = 1, #first do add(first[i]) end
+      add_all(first)
     else
       error(what .. ": expected a list of nodes or tensors", 3)
     end

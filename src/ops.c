@@ -4,6 +4,8 @@
 
 #include "ops.h"
 
+extern const tsi_opdef tsi_ops_conv[]; /* ops_conv.c */
+
 static const tsi_opdef *const families[] = {
     tsi_ops_source,
     tsi_ops_arith,
@@ -12,6 +14,7 @@ static const tsi_opdef *const families[] = {
     tsi_ops_shape,
     tsi_ops_nn,
     tsi_ops_train,
+    tsi_ops_conv,
 };
 
 const tsi_opdef *tsi_op_find(const char *name) {

@@ -1,0 +1,651 @@
+/* Convolution and pooling over 1, 2 or 3 spatial dims (N-d: shorter ones are
+ * run as 3-d with leading spatial dims of size 1).
+ *
+ *   conv(x, w)                        y: x convolved (cross-correlated) with w
+ *   conv_backprop_input(dy, w, like)  dx, of like's shape (also conv_transpose)
+ *   conv_backprop_filter(x, dy, like) dw, of like's shape
+ *   max_pool(x), avg_pool(x)          y
+ *   max_pool_grad(x, dy)              dx: dy routed to each window's first maximum
+ *   max_pool_grad_grad(x, g)          g read at each window's first maximum (y's shape)
+ *   avg_pool_grad(dy, like)           dx, of like's shape
+ *
+ * Attributes (the Lua wrappers in lua/tensorslow/conv.lua fill them):
+ *   conv: v1 = strides ++ dilations, v2 = pads before ++ pads after, i1 = groups
+ *   pool: v1 = ksize ++ strides,     v2 = pads before ++ pads after,
+ *         i1 = flags: 1 ceil_mode, 2 count_include_pad (avg)
+ *   both: f1 = 1 for channels first (NCHW, NCW, NCDHW; filters [out, in/groups,
+ *         k...]), 0 for channels last (filters [k..., in/groups, out]);
+ *         f2 = 1 for "SAME" padding (TF's: pads from the run-time input size,
+ *         the extra one after; v2 ignored), 0 for the explicit pads of v2.
+ *
+ * The convolutions are im2col (col2im for the input gradient) + sgemm/dgemm.
+ * Channels last, a block of images shares one column matrix (rows: output
+ * positions, columns: kernel position x channel, the filter's row order) so
+ * one gemm serves them; channels first, one image at a time ([in/groups x
+ * kernel, output positions], the filter's column order). A 1x1 kernel with
+ * unit strides and no padding multiplies the input in place. The column
+ * buffer is allocated per run from the run context's allocator (plan.c has no
+ * scratch facility) and freed before returning. */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+#include "ops.h"
+#include "parallel.h"
+
+/* Column buffer elements per block of images (channels last). */
+#define COL_ELEMS ((int64_t)1 << 21)
+/* Attribute values (strides, pads, sizes) above this are refused. */
+#define ATTR_MAX ((int64_t)1 << 30)
+
+enum { K_CONV, K_BPI, K_BPF, K_MAXPOOL, K_AVGPOOL };
+
+/* The geometry of one convolution or pooling, spatial dims padded to 3. */
+typedef struct geo {
+  int nsp, cf, same, ceil, incl;
+  int64_t N, C, O, G, Cg, Og;
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pa[3];
+  int64_t S, P, KS, K; /* input / output positions, kernel positions, KS * Cg */
+} geo;
+
+typedef struct shape_args {
+  const tsi_tensor *x, *w, *y; /* y: the given output (gradients), or NULL */
+} shape_args;
+
+static int is_pool(int kind) { return kind >= K_MAXPOOL; }
+
+/* Output size along one dim; -1 when the input size is unknown. */
+static int dim_out(const tsi_node *n, geo *q, int i, const shape_args *a, tsi_err *e) {
+  int64_t in = q->in[i], k = q->k[i], s = q->s[i], ek = (k - 1) * q->d[i] + 1;
+  if (in < 0) {
+    q->out[i] = -1;
+    return TSI_OK;
+  }
+  if (q->same) {
+    int64_t out = (in + s - 1) / s, total = (out - 1) * s + ek - in;
+    if (total < 0 || out == 0) total = 0;
+    q->out[i] = out;
+    q->pb[i] = total / 2;
+    q->pa[i] = total - total / 2;
+    return TSI_OK;
+  }
+  int64_t span = in + q->pb[i] + q->pa[i] - ek;
+  if (span < 0) {
+    char nb[128], sx[96], sw[96];
+    int dim = i - (3 - q->nsp) + 1;
+    if (a->w)
+      return tsi_fail(e, TSI_EARG,
+                      "%s: the kernel (%lld along spatial dim %d, %lld with dilation) is larger "
+                      "than the padded input (%lld): input %s, filter %s",
+                      OPN(n), (long long)k, dim, (long long)ek,
+                      (long long)(in + q->pb[i] + q->pa[i]), SHP(a->x, sx), SHP(a->w, sw));
+    return tsi_fail(e, TSI_EARG,
+                    "%s: the window (%lld along spatial dim %d) is larger than the padded "
+                    "input (%lld): input %s",
+                    OPN(n), (long long)k, dim, (long long)(in + q->pb[i] + q->pa[i]),
+                    SHP(a->x, sx));
+  }
+  int64_t out = (q->ceil ? (span + s - 1) / s : span / s) + 1;
+  /* PyTorch's rule: the last window starts inside the input or its front padding. */
+  if (q->ceil && (out - 1) * s >= in + q->pb[i]) out--;
+  q->out[i] = out;
+  return TSI_OK;
+}
+
+/* Reads attributes and shapes (x: the input, w: the filter or NULL for
+ * pooling, either with unknown dims) into q; errors name the op and shapes. */
+static int setup(const tsi_node *n, int kind, const shape_args *a, geo *q, tsi_err *e) {
+  char nb[128], sx[96], sw[96];
+  const tsi_attrs *at = n->attrs;
+  const tsi_tensor *x = a->x, *w = a->w;
+  memset(q, 0, sizeof *q);
+  int nd = x->ndim;
+  if (nd < 3 || nd > 5)
+    return tsi_fail(e, TSI_EARG,
+                    "%s: the input must have rank 3, 4 or 5 (batch, 1 to 3 spatial dims, "
+                    "channels), got %s",
+                    OPN(n), SHP(x, sx));
+  int nsp = q->nsp = nd - 2;
+  if (!at) return tsi_fail(e, TSI_EARG, "%s: attributes are missing", OPN(n));
+  if (at->f[0] != 0 && at->f[0] != 1)
+    return tsi_fail(e, TSI_EARG, "%s: unknown data_format code %g (f1: 0 channels last, 1 first)",
+                    OPN(n), at->f[0]);
+  if (at->f[1] != 0 && at->f[1] != 1)
+    return tsi_fail(e, TSI_EARG, "%s: unknown padding code %g (f2: 0 explicit, 1 SAME)", OPN(n),
+                    at->f[1]);
+  q->cf = at->f[0] == 1;
+  q->same = at->f[1] == 1;
+  if (at->n1 != 2 * nsp)
+    return tsi_fail(e, TSI_EARG, "%s: attribute v1 must hold %d %s, got %d entries for input %s",
+                    OPN(n), 2 * nsp,
+                    is_pool(kind) ? "window sizes and strides" : "strides and dilations", at->n1,
+                    SHP(x, sx));
+  if (!q->same && at->n2 != 2 * nsp)
+    return tsi_fail(e, TSI_EARG,
+                    "%s: attribute v2 must hold %d pads (before, then after), got %d for input %s",
+                    OPN(n), 2 * nsp, at->n2, SHP(x, sx));
+  if (is_pool(kind)) {
+    if (at->i1 < 0 || at->i1 > 3)
+      return tsi_fail(e, TSI_EARG, "%s: flags %lld out of range", OPN(n), (long long)at->i1);
+    q->ceil = (at->i1 & 1) != 0;
+    q->incl = (at->i1 & 2) != 0;
+  }
+  for (int i = 0; i < 3; i++) q->k[i] = q->s[i] = q->d[i] = q->in[i] = q->out[i] = 1;
+  for (int j = 0; j < nsp; j++) {
+    int i = 3 - nsp + j;
+    int64_t v0 = at->v1[j], v1 = at->v1[nsp + j];
+    const char *n0 = is_pool(kind) ? "window size" : "stride";
+    const char *n1 = is_pool(kind) ? "stride" : "dilation";
+    if (v0 < 1 || v0 > ATTR_MAX)
+      return tsi_fail(e, TSI_EARG, "%s: %s %lld along spatial dim %d must be in 1..2^30 (input %s)",
+                      OPN(n), n0, (long long)v0, j + 1, SHP(x, sx));
+    if (v1 < 1 || v1 > ATTR_MAX)
+      return tsi_fail(e, TSI_EARG, "%s: %s %lld along spatial dim %d must be in 1..2^30 (input %s)",
+                      OPN(n), n1, (long long)v1, j + 1, SHP(x, sx));
+    if (is_pool(kind)) q->k[i] = v0, q->s[i] = v1;
+    else q->s[i] = v0, q->d[i] = v1;
+    if (!q->same) {
+      q->pb[i] = at->v2[j], q->pa[i] = at->v2[nsp + j];
+      if (q->pb[i] < 0 || q->pb[i] > ATTR_MAX || q->pa[i] < 0 || q->pa[i] > ATTR_MAX)
+        return tsi_fail(e, TSI_EARG, "%s: pads %lld, %lld along spatial dim %d must be in 0..2^30",
+                        OPN(n), (long long)q->pb[i], (long long)q->pa[i], j + 1);
+    }
+  }
+  int sp0 = q->cf ? 2 : 1; /* first spatial dim of x */
+  q->N = x->shape[0];
+  q->C = x->shape[q->cf ? 1 : nd - 1];
+  for (int j = 0; j < nsp; j++) q->in[3 - nsp + j] = x->shape[sp0 + j];
+  if (is_pool(kind)) {
+    q->G = 1, q->O = q->C, q->Cg = q->C, q->Og = q->C;
+  } else {
+    if (at->i1 < 1 || at->i1 > ATTR_MAX)
+      return tsi_fail(e, TSI_EARG, "%s: groups must be a positive integer, got %lld (input %s)",
+                      OPN(n), (long long)at->i1, SHP(x, sx));
+    q->G = at->i1;
+    if (w->ndim != nd)
+      return tsi_fail(e, TSI_EARG,
+                      "%s: the filter must have rank %d for input %s (%s), got filter %s", OPN(n),
+                      nd,
+                      SHP(x, sx),
+                      q->cf ? "[out, in/groups, k...]" : "[k..., in/groups, out]", SHP(w, sw));
+    int wk0 = q->cf ? 2 : 0;
+    for (int j = 0; j < nsp; j++) q->k[3 - nsp + j] = w->shape[wk0 + j];
+    q->Cg = w->shape[q->cf ? 1 : nd - 2];
+    q->O = w->shape[q->cf ? 0 : nd - 1];
+    if (q->C >= 0 && q->C % q->G != 0)
+      return tsi_fail(e, TSI_EARG, "%s: input channels %lld are not divisible by groups %lld: input %s",
+                      OPN(n), (long long)q->C, (long long)q->G, SHP(x, sx));
+    if (q->O >= 0 && q->O % q->G != 0)
+      return tsi_fail(e, TSI_EARG,
+                      "%s: output channels %lld are not divisible by groups %lld: filter %s",
+                      OPN(n), (long long)q->O, (long long)q->G, SHP(w, sw));
+    if (q->C >= 0 && q->Cg >= 0 && q->Cg * q->G != q->C)
+      return tsi_fail(e, TSI_EARG,
+                      "%s: channel mismatch: input %s has %lld channels, filter %s expects %lld "
+                      "(in/groups %lld, groups %lld)",
+                      OPN(n), SHP(x, sx), (long long)q->C, SHP(w, sw),
+                      (long long)(q->Cg * q->G), (long long)q->Cg, (long long)q->G);
+    q->Og = q->O >= 0 ? q->O / q->G : -1;
+    for (int j = 0; j < nsp; j++)
+      if (q->k[3 - nsp + j] == 0)
+        return tsi_fail(e, TSI_EARG, "%s: the filter %s has an empty spatial dim", OPN(n),
+                        SHP(w, sw));
+  }
+  int st;
+  for (int i = 3 - nsp; i < 3; i++) {
+    if (q->k[i] < 0) { /* unknown kernel size */
+      q->out[i] = -1;
+      continue;
+    }
+    if ((st = dim_out(n, q, i, a, e))) return st;
+  }
+  q->S = q->in[0] * q->in[1] * q->in[2];
+  q->P = q->out[0] * q->out[1] * q->out[2];
+  q->KS = q->k[0] * q->k[1] * q->k[2];
+  q->K = q->KS * q->Cg;
+  return TSI_OK;
+}
+
+/* The output shape of the forward op from q. */
+static void fwd_shape(const geo *q, int nd, int64_t *shape) {
+  int sp0 = q->cf ? 2 : 1;
+  shape[0] = q->N;
+  shape[q->cf ? 1 : nd - 1] = q->O;
+  for (int j = 0; j < q->nsp; j++) shape[sp0 + j] = q->out[3 - q->nsp + j];
+}
+
+/* The given output gradient must have the forward output's shape. */
+static int check_y(const tsi_node *n, const geo *q, const shape_args *a, tsi_err *e) {
+  int nd = a->x->ndim;
+  int64_t shape[TSI_MAXDIM];
+  fwd_shape(q, nd, shape);
+  int ok = a->y->ndim == nd;
+  for (int i = 0; ok && i < nd; i++)
+    if (shape[i] >= 0 && a->y->shape[i] >= 0 && shape[i] != a->y->shape[i]) ok = 0;
+  if (ok) return TSI_OK;
+  char nb[128], sy[96], sx[96], sw[96], so[96];
+  tsi_tensor t;
+  memset(&t, 0, sizeof t);
+  t.ndim = nd;
+  memcpy(t.shape, shape, sizeof(int64_t) * (size_t)nd);
+  if (a->w)
+    return tsi_fail(e, TSI_EARG,
+                    "%s: the gradient %s does not match the convolution's output %s (input %s, "
+                    "filter %s)",
+                    OPN(n), SHP(a->y, sy), SHP(&t, so), SHP(a->x, sx), SHP(a->w, sw));
+  return tsi_fail(e, TSI_EARG, "%s: the gradient %s does not match the pooling's output %s (input %s)",
+                  OPN(n), SHP(a->y, sy), SHP(&t, so), SHP(a->x, sx));
+}
+
+/* Which inputs are x, w and y for each op, and what the output is like. */
+static void args_of(int kind, const tsi_tensor *ins, shape_args *a) {
+  memset(a, 0, sizeof *a);
+  switch (kind) {
+    case K_CONV: a->x = &ins[0], a->w = &ins[1]; break;
+    case K_BPI: a->y = &ins[0], a->w = &ins[1], a->x = &ins[2]; break;
+    case K_BPF: a->x = &ins[0], a->y = &ins[1], a->w = &ins[2]; break;
+    default: a->x = &ins[0]; break;
+  }
+}
+
+/* The output shape, the op named in errors. */
+static int out_shape(const tsi_node *n, tsi_tensor *out, int nd, const int64_t *shape, tsi_err *e) {
+  if (tsi_set_shape(out, nd, shape, e) == TSI_OK) return TSI_OK;
+  char nb[128], msg[sizeof e->msg];
+  memcpy(msg, e->msg, sizeof msg);
+  return tsi_fail(e, e->status, "%s: %s", OPN(n), msg);
+}
+
+/* Equal ranks and no known dims that differ. */
+static int same_known(const tsi_tensor *a, const tsi_tensor *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] >= 0 && b->shape[i] >= 0 && a->shape[i] != b->shape[i]) return 0;
+  return 1;
+}
+
+typedef struct conv_impl {
+  int kind; /* K_* */
+  int grad; /* pooling: 0 forward, 1 gradient (x-shaped), 2 max_pool_grad_grad (y-shaped) */
+} conv_impl;
+
+static int infer_conv(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                      tsi_err *e) {
+  const conv_impl *im = n->op->impl;
+  int st, kind = im->kind;
+  shape_args a;
+  geo q;
+  args_of(kind, ins, &a);
+  if ((st = tsi_same_dtype(n, ins, nin < 2 ? nin : 2, e))) return st;
+  if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e))) return st;
+  out->dtype = ins[0].dtype;
+  for (int i = 0; i < nin; i++)
+    if (ins[i].ndim < 0) {
+      if (kind == K_BPI || kind == K_BPF) {
+        const tsi_tensor *like = &ins[2];
+        if (like->ndim < 0) return tsi_unknown_rank(out, out->dtype);
+        return out_shape(n, out, like->ndim, like->shape, e);
+      }
+      return tsi_unknown_rank(out, out->dtype);
+    }
+  if (is_pool(kind) && im->grad == 1 && kind == K_AVGPOOL) {
+    /* avg_pool_grad(dy, like): x is the like input */
+    a.x = &ins[1], a.y = &ins[0];
+  } else if (is_pool(kind) && im->grad == 1) {
+    a.y = &ins[1];
+  }
+  if ((st = setup(n, kind, &a, &q, e))) return st;
+  if (a.y && (st = check_y(n, &q, &a, e))) return st;
+  if (is_pool(kind) && im->grad == 2 && !same_known(&ins[0], &ins[1])) {
+    char nb[128], sx[96], sg[96];
+    return tsi_fail(e, TSI_EARG, "%s: the gradient %s does not match the input %s", OPN(n),
+                    SHP(&ins[1], sg), SHP(&ins[0], sx));
+  }
+  int64_t shape[TSI_MAXDIM];
+  switch (kind) {
+    case K_CONV: fwd_shape(&q, a.x->ndim, shape); break;
+    case K_BPI: return out_shape(n, out, a.x->ndim, a.x->shape, e);
+    case K_BPF: return out_shape(n, out, a.w->ndim, a.w->shape, e);
+    default:
+      if (im->grad == 1) return out_shape(n, out, a.x->ndim, a.x->shape, e);
+      fwd_shape(&q, a.x->ndim, shape);
+  }
+  return out_shape(n, out, a.x->ndim, shape, e);
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+typedef struct cjob {
+  const geo *q;
+  int64_t g;     /* group */
+  const void *x; /* image block (channels last) or image (channels first) */
+  void *col;
+  void *dx;
+} cjob;
+
+/* Calls BODY(i0, i1, i2, ok) for each kernel position of output position
+ * (o0, o1, o2): the input position and whether it is inside the input. */
+#define KERNEL_WALK(q, o0, o1, o2, BODY)                                           \
+  for (int64_t k0 = 0; k0 < (q)->k[0]; k0++) {                                     \
+    int64_t i0 = (o0) * (q)->s[0] - (q)->pb[0] + k0 * (q)->d[0];                   \
+    int ok0 = (uint64_t)i0 < (uint64_t)(q)->in[0];                                 \
+    for (int64_t k1 = 0; k1 < (q)->k[1]; k1++) {                                   \
+      int64_t i1 = (o1) * (q)->s[1] - (q)->pb[1] + k1 * (q)->d[1];                 \
+      int ok1 = ok0 && (uint64_t)i1 < (uint64_t)(q)->in[1];                        \
+      for (int64_t k2 = 0; k2 < (q)->k[2]; k2++) {                                 \
+        int64_t i2 = (o2) * (q)->s[2] - (q)->pb[2] + k2 * (q)->d[2];               \
+        int ok = ok1 && (uint64_t)i2 < (uint64_t)(q)->in[2];                       \
+        BODY;                                                                      \
+      }                                                                            \
+    }                                                                              \
+  }
+
+/* Channels last: rows [b, e) of the block's column matrix (elements / K),
+ * col[r][kpos * Cg + c] = x[img][position][g * Cg + c]; ADD: the adjoint
+ * (col2im: dx += col), then [b, e) covers whole images. */
+#define DEF_COLS_LAST(NAME, T, ADD)                                                \
+  static void NAME(void *arg, int64_t b, int64_t e) {                              \
+    const cjob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t K = q->K, Cg = q->Cg, C = q->C, O12 = q->out[1] * q->out[2];           \
+    for (int64_t r = b / K; r < e / K; r++) {                                      \
+      int64_t img = r / q->P, p = r % q->P;                                        \
+      int64_t o0 = p / O12, o1 = p % O12 / q->out[2], o2 = p % q->out[2];          \
+      int64_t xb = img * q->S * C + j->g * Cg;                                     \
+      T *restrict dst = (T *)j->col + r * K;                                       \
+      KERNEL_WALK(q, o0, o1, o2, {                                                 \
+        int64_t xo = xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * C;              \
+        if (ADD) {                                                                 \
+          if (ok) {                                                                \
+            T *restrict dxp = (T *)j->dx + xo;                                     \
+            for (int64_t c = 0; c < Cg; c++) dxp[c] += dst[c];                     \
+          }                                                                        \
+        } else if (ok) {                                                           \
+          const T *restrict src = (const T *)j->x + xo;                            \
+          for (int64_t c = 0; c < Cg; c++) dst[c] = src[c];                        \
+        } else {                                                                   \
+          for (int64_t c = 0; c < Cg; c++) dst[c] = 0;                             \
+        }                                                                          \
+        dst += Cg;                                                                 \
+      })                                                                           \
+    }                                                                              \
+  }
+
+/* Channels first, one image: rows [b, e) (elements / P) of
+ * col[c * KS + kpos][p] = x[g * Cg + c][position]; ADD: dx += col (then
+ * [b, e) covers whole channels). */
+#define DEF_COLS_FIRST(NAME, T, ADD)                                               \
+  static void NAME(void *arg, int64_t b, int64_t e) {                              \
+    const cjob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t P = q->P, KS = q->KS, K12 = q->k[1] * q->k[2];                          \
+    int64_t in1 = q->in[1], in2 = q->in[2], out2 = q->out[2];                      \
+    for (int64_t row = b / P; row < e / P; row++) {                                \
+      int64_t c = row / KS, kp = row % KS;                                         \
+      int64_t k0 = kp / K12, k1 = kp % K12 / q->k[2], k2 = kp % q->k[2];           \
+      int64_t xc = (j->g * q->Cg + c) * q->S;                                      \
+      T *restrict dst = (T *)j->col + row * P;                                     \
+      for (int64_t o0 = 0; o0 < q->out[0]; o0++) {                                 \
+        int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                       \
+        int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                               \
+        for (int64_t o1 = 0; o1 < q->out[1]; o1++, dst += out2) {                  \
+          int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                     \
+          int ok = ok0 && (uint64_t)i1 < (uint64_t)in1;                            \
+          int64_t off = xc + (i0 * in1 + i1) * in2 - q->pb[2] + k2 * q->d[2];      \
+          int64_t s2 = q->s[2];                                                    \
+          if (ADD) {                                                               \
+            if (!ok) continue;                                                     \
+            T *restrict dx = j->dx;                                                \
+            for (int64_t o2 = 0; o2 < out2; o2++) {                                \
+              int64_t i2 = o2 * s2 - q->pb[2] + k2 * q->d[2];                      \
+              if ((uint64_t)i2 < (uint64_t)in2) dx[off + o2 * s2] += dst[o2];      \
+            }                                                                      \
+          } else if (!ok) {                                                        \
+            for (int64_t o2 = 0; o2 < out2; o2++) dst[o2] = 0;                     \
+          } else {                                                                 \
+            const T *restrict X = j->x;                                            \
+            for (int64_t o2 = 0; o2 < out2; o2++) {                                \
+              int64_t i2 = o2 * s2 - q->pb[2] + k2 * q->d[2];                      \
+              dst[o2] = (uint64_t)i2 < (uint64_t)in2 ? X[off + o2 * s2] : 0;       \
+            }                                                                      \
+          }                                                                        \
+        }                                                                          \
+      }                                                                            \
+    }                                                                              \
+  }
+
+/* C = op(A) op(B) (+ C when acc), row-major, with empty sizes handled here
+ * (BLAS wants leading dimensions >= 1). */
+#define DEF_GEMM(NAME, T, FN)                                                      \
+  static void NAME(const tsi_blas *bl, int ta, int tb, int64_t m, int64_t n,       \
+                   int64_t k, const T *A, int64_t lda, const T *B, int64_t ldb,    \
+                   int acc, T *C, int64_t ldc) {                                   \
+    if (m == 0 || n == 0) return;                                                  \
+    if (k == 0) {                                                                  \
+      if (!acc)                                                                    \
+        for (int64_t i = 0; i < m; i++) memset(C + i * ldc, 0, sizeof(T) * (size_t)n); \
+      return;                                                                      \
+    }                                                                              \
+    bl->FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, \
+           (int)m, (int)n, (int)k, 1, A, (int)lda, B, (int)ldb, acc ? 1 : 0, C, (int)ldc); \
+  }
+
+/* One convolution (kind K_CONV, K_BPI, K_BPF) on the whole batch:
+ * x, w, y are the input, filter and output of the forward convolution, one of
+ * them the result. */
+#define DEF_CONV(T, SFX, GEMM_FN)                                                  \
+  DEF_COLS_LAST(cols_last_##SFX, T, 0)                                             \
+  DEF_COLS_LAST(add_cols_last_##SFX, T, 1)                                         \
+  DEF_COLS_FIRST(cols_first_##SFX, T, 0)                                           \
+  DEF_COLS_FIRST(add_cols_first_##SFX, T, 1)                                       \
+  DEF_GEMM(gemm_##SFX, T, GEMM_FN)                                                 \
+  static void conv_##SFX(tsi_runctx *ctx, int kind, const geo *q, int direct,      \
+                         T *x, T *w, T *y, T *col, int64_t nb) {                   \
+    const tsi_blas *bl = ctx->blas;                                                \
+    int64_t N = q->N, C = q->C, O = q->O, G = q->G, Cg = q->Cg, Og = q->Og;         \
+    int64_t S = q->S, P = q->P, K = q->K;                                          \
+    int nt = ctx->nthreads;                                                        \
+    if (kind == K_BPI) memset(x, 0, sizeof(T) * (size_t)(N * S * C));              \
+    if (kind == K_BPF) memset(w, 0, sizeof(T) * (size_t)(O * K));                  \
+    cjob j = {q, 0, NULL, col, NULL};                                              \
+    if (!q->cf) {                                                                  \
+      for (int64_t b0 = 0; b0 < N; b0 += nb) {                                     \
+        int64_t rows = (N - b0 < nb ? N - b0 : nb) * P;                            \
+        T *xb = x + b0 * S * C, *yb = y + b0 * P * O;                              \
+        for (int64_t g = 0; g < G; g++) {                                          \
+          T *A = direct ? xb + g * Cg : col;                                       \
+          int64_t lda = direct ? C : K;                                            \
+          j.g = g, j.x = xb, j.dx = xb;                                            \
+          if (kind != K_BPI && !direct)                                            \
+            tsi_parallel_for(nt, rows * K, K, cols_last_##SFX, &j);                \
+          if (kind == K_CONV)                                                      \
+            gemm_##SFX(bl, 0, 0, rows, Og, K, A, lda, w + g * Og, O, 0, yb + g * Og, O); \
+          else if (kind == K_BPF)                                                  \
+            gemm_##SFX(bl, 1, 0, K, Og, rows, A, lda, yb + g * Og, O, 1, w + g * Og, O); \
+          else {                                                                   \
+            gemm_##SFX(bl, 0, 1, rows, K, Og, yb + g * Og, O, w + g * Og, O, 0, A, lda); \
+            if (!direct) tsi_parallel_for(nt, rows * K, P * K, add_cols_last_##SFX, &j); \
+          }                                                                        \
+        }                                                                          \
+      }                                                                            \
+      return;                                                                      \
+    }                                                                              \
+    for (int64_t b = 0; b < N; b++)                                                \
+      for (int64_t g = 0; g < G; g++) {                                            \
+        T *xi = x + b * C * S, *yg = y + (b * O + g * Og) * P, *wg = w + g * Og * K; \
+        T *B = direct ? xi + g * Cg * S : col;                                     \
+        j.g = g, j.x = xi, j.dx = xi;                                              \
+        if (kind != K_BPI && !direct)                                              \
+          tsi_parallel_for(nt, K * P, P, cols_first_##SFX, &j);                    \
+        if (kind == K_CONV)                                                        \
+          gemm_##SFX(bl, 0, 0, Og, P, K, wg, K, B, P, 0, yg, P);                   \
+        else if (kind == K_BPF)                                                    \
+          gemm_##SFX(bl, 0, 1, Og, K, P, yg, P, B, P, 1, wg, K);                   \
+        else {                                                                     \
+          gemm_##SFX(bl, 1, 0, K, P, Og, wg, K, yg, P, 0, B, P);                   \
+          if (!direct) tsi_parallel_for(nt, K * P, q->KS * P, add_cols_first_##SFX, &j); \
+        }                                                                          \
+      }                                                                            \
+  }
+
+DEF_CONV(float, f32, sgemm)
+DEF_CONV(double, f64, dgemm)
+
+static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                    tsi_tensor *out, tsi_err *e) {
+  (void)nin;
+  const conv_impl *im = n->op->impl;
+  int kind = im->kind, st;
+  shape_args a;
+  geo q;
+  char nb[128];
+  args_of(kind, ins, &a);
+  if ((st = setup(n, kind, &a, &q, e))) return st;
+  void *x = kind == K_BPI ? out->data : a.x->data;
+  void *w = kind == K_BPF ? out->data : a.w->data;
+  void *y = kind == K_CONV ? out->data : a.y->data;
+  int direct = q.KS == 1;
+  for (int i = 0; i < 3; i++)
+    if (q.s[i] != 1 || q.pb[i] || q.pa[i]) direct = 0;
+  /* Images per column block (channels first: one). */
+  int64_t per = q.P * q.K, nblk = 1;
+  if (!q.cf) nblk = per > 0 ? COL_ELEMS / per : q.N;
+  if (nblk < 1) nblk = 1;
+  if (nblk > q.N) nblk = q.N > 0 ? q.N : 1;
+  int64_t rows = q.cf ? q.K : nblk * q.P;
+  if (q.C > INT_MAX || q.O > INT_MAX || q.K > INT_MAX || q.P > INT_MAX || rows > INT_MAX ||
+      (q.cf && per > INT_MAX))
+    return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS", OPN(n));
+  size_t es = tsi_dtype_size(out->dtype), nbytes = 0;
+  if (!direct && (!tsi_mulsize((size_t)nblk * (size_t)q.P, (size_t)q.K, &nbytes) ||
+                  !tsi_mulsize(nbytes, es, &nbytes)))
+    return tsi_nomem(e, "conv column buffer");
+  if (q.N == 0 || q.O == 0 || q.P == 0) {
+    if (kind == K_BPI || kind == K_BPF) memset(out->data, 0, tsi_nbytes(out));
+    return TSI_OK;
+  }
+  if ((st = tsi_blas_ready(ctx->blas, ctx->nthreads, e))) return st;
+  void *col = NULL;
+  if (!direct && nbytes) {
+    col = tsi_malloc(&ctx->alloc, nbytes);
+    if (!col) return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the column buffer (%zu bytes)",
+                              OPN(n), nbytes);
+  }
+  if (out->dtype == TS_FLOAT32) conv_f32(ctx, kind, &q, direct, x, w, y, col, nblk);
+  else conv_f64(ctx, kind, &q, direct, x, w, y, col, nblk);
+  tsi_free(&ctx->alloc, col);
+  return TSI_OK;
+}
+
+/* ---------------------------------------------------------------- pooling */
+
+typedef struct pjob {
+  const geo *q;
+  int kind, grad;
+  const void *x, *y; /* x: the input; y: dy (gradients), g (max_pool_grad_grad) */
+  void *out;
+} pjob;
+
+/* Over planes (image, channel) [b, e) / P. A plane's input and output walk
+ * with strides 1 (channels first) or C (channels last). */
+#define DEF_POOL(NAME, T)                                                          \
+  static void NAME(void *arg, int64_t b, int64_t e) {                              \
+    const pjob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t C = q->C, S = q->S, P = q->P;                                          \
+    int64_t sx = q->cf ? 1 : C;                                                    \
+    const T *X = j->x, *Y = j->y;                                                  \
+    T *R = j->out;                                                                 \
+    for (int64_t pl = b / P; pl < e / P; pl++) {                                   \
+      int64_t img = pl / C, c = pl % C;                                            \
+      int64_t xb = q->cf ? pl * S : img * S * C + c;                               \
+      int64_t yb = q->cf ? pl * P : img * P * C + c;                               \
+      int64_t p = 0;                                                               \
+      for (int64_t o0 = 0; o0 < q->out[0]; o0++)                                   \
+        for (int64_t o1 = 0; o1 < q->out[1]; o1++)                                 \
+          for (int64_t o2 = 0; o2 < q->out[2]; o2++, p++) {                        \
+            int64_t o[3] = {o0, o1, o2}, lo[3], hi[3], cnt = 1, all = 1;           \
+            for (int i = 0; i < 3; i++) {                                          \
+              int64_t st = o[i] * q->s[i] - q->pb[i], en = st + q->k[i];           \
+              if (en > q->in[i] + q->pa[i]) en = q->in[i] + q->pa[i];              \
+              all *= en - st;                                                      \
+              lo[i] = st < 0 ? 0 : st;                                             \
+              hi[i] = en < q->in[i] ? en : q->in[i];                               \
+              cnt *= hi[i] > lo[i] ? hi[i] - lo[i] : 0;                            \
+            }                                                                      \
+            int64_t yo = yb + p * sx;                                              \
+            if (j->kind == K_MAXPOOL) {                                            \
+              T m = -INFINITY;                                                     \
+              int64_t at = -1;                                                     \
+              for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                           \
+                for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                         \
+                  for (int64_t i2 = lo[2]; i2 < hi[2]; i2++) {                     \
+                    int64_t xo = xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * sx; \
+                    T v = X[xo];                                                   \
+                    if (at < 0 || v > m || (v != v && m == m)) m = v, at = xo;     \
+                  }                                                                \
+              if (j->grad == 0) R[yo] = m;                                         \
+              else if (j->grad == 1) { if (at >= 0) R[at] += Y[yo]; }              \
+              else R[yo] = at >= 0 ? Y[at] : 0;                                    \
+            } else {                                                               \
+              int64_t div = q->incl ? all : cnt;                                   \
+              if (j->grad == 0) {                                                  \
+                T s = 0;                                                           \
+                for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                         \
+                  for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                       \
+                    for (int64_t i2 = lo[2]; i2 < hi[2]; i2++)                     \
+                      s += X[xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * sx];    \
+                R[yo] = div > 0 ? s / (T)div : 0;                                  \
+              } else if (div > 0) {                                                \
+                T g = Y[yo] / (T)div;                                              \
+                for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                         \
+                  for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                       \
+                    for (int64_t i2 = lo[2]; i2 < hi[2]; i2++)                     \
+                      R[xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * sx] += g;    \
+              }                                                                    \
+            }                                                                      \
+          }                                                                        \
+    }                                                                              \
+  }
+DEF_POOL(pool_f32, float)
+DEF_POOL(pool_f64, double)
+
+static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                    tsi_tensor *out, tsi_err *e) {
+  (void)nin;
+  const conv_impl *im = n->op->impl;
+  shape_args a;
+  geo q;
+  int st;
+  pjob j;
+  memset(&a, 0, sizeof a);
+  memset(&j, 0, sizeof j);
+  j.kind = im->kind, j.grad = im->grad, j.out = out->data;
+  if (im->kind == K_AVGPOOL && im->grad) a.x = &ins[1], j.y = ins[0].data;
+  else a.x = &ins[0], j.x = ins[0].data, j.y = im->grad ? ins[1].data : NULL;
+  if ((st = setup(n, im->kind, &a, &q, e))) return st;
+  j.q = &q;
+  if (im->grad == 1) memset(out->data, 0, tsi_nbytes(out));
+  /* Gradients write x-shaped planes: never split inside a plane. */
+  int64_t planes = q.N * q.C;
+  if (planes == 0 || q.P == 0) return TSI_OK;
+  tsi_parallel_for(ctx->nthreads, planes * q.P, q.P, out->dtype == TS_FLOAT32 ? pool_f32 : pool_f64, &j);
+  return TSI_OK;
+}
+
+static const conv_impl i_conv = {K_CONV, 0}, i_bpi = {K_BPI, 0}, i_bpf = {K_BPF, 0},
+                       i_max = {K_MAXPOOL, 0}, i_maxg = {K_MAXPOOL, 1},
+                       i_maxgg = {K_MAXPOOL, 2}, i_avg = {K_AVGPOOL, 0},
+                       i_avgg = {K_AVGPOOL, 1};
+
+const tsi_opdef tsi_ops_conv[] = {
+    {"conv", 2, 2, 0, infer_conv, run_conv, &i_conv, NULL},
+    {"conv_backprop_input", 3, 3, 0, infer_conv, run_conv, &i_bpi, NULL},
+    {"conv_backprop_filter", 3, 3, 0, infer_conv, run_conv, &i_bpf, NULL},
+    {"max_pool", 1, 1, 0, infer_conv, run_pool, &i_max, NULL},
+    {"max_pool_grad", 2, 2, 0, infer_conv, run_pool, &i_maxg, NULL},
+    {"max_pool_grad_grad", 2, 2, 0, infer_conv, run_pool, &i_maxgg, NULL},
+    {"avg_pool", 1, 1, 0, infer_conv, run_pool, &i_avg, NULL},
+    {"avg_pool_grad", 2, 2, 0, infer_conv, run_pool, &i_avgg, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL, NULL}};

@@ -40,7 +40,7 @@ typedef struct tsi_alloc {
 /* 64-byte aligned blocks through the allocator; NULL on failure. */
 void *tsi_malloc(const tsi_alloc *a, size_t n);
 void tsi_free(const tsi_alloc *a, void *p);
-/* Checked n * m (+ add) in size_t; returns 0 on overflow. */
+/* Checked n * m in size_t: sets *out and returns 1, or returns 0 on overflow. */
 int tsi_mulsize(size_t n, size_t m, size_t *out);
 
 /* A tensor view: dtype, shape and a pointer to contiguous C-order data.
@@ -112,10 +112,12 @@ typedef struct tsi_node tsi_node;
 typedef struct tsi_runctx tsi_runctx;
 
 enum {
-  TSI_OP_SOURCE = 1,     /* placeholder, variable, constant: no kernel */
-  TSI_OP_STATEFUL = 2,   /* updates a variable: runs after every pure node */
-  TSI_OP_NOOUTPUT = 4,   /* yields no value (group, optimizer steps) */
-  TSI_OP_ELEMENTWISE = 8 /* same-shape map of its inputs (fusable) */
+  TSI_OP_SOURCE = 1,      /* placeholder, variable, constant: no kernel */
+  TSI_OP_STATEFUL = 2,    /* updates a variable: runs after every pure node */
+  TSI_OP_NOOUTPUT = 4,    /* yields no value (group, optimizer steps) */
+  TSI_OP_ELEMENTWISE = 8, /* same-shape map of its inputs (fusable) */
+  TSI_OP_DYNAMIC = 16     /* output shape known only while running: run() sets it
+                           * and gets its buffer from ctx->alloc_out */
 };
 
 typedef struct tsi_opdef {

@@ -1,5 +1,6 @@
 /* Plans (the ordered steps for one set of fetches and feeds, with their
- * buffers) and the session that caches them and runs them. */
+ * buffers) and the session that caches them and runs them. Planning is in
+ * plan.c, execution in exec.c; plan_int.h is private to the two. */
 #ifndef TS_PLAN_H
 #define TS_PLAN_H
 

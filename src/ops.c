@@ -4,22 +4,21 @@
 
 #include "ops.h"
 
-extern const tsi_opdef tsi_ops_conv[]; /* ops_conv.c */
-
-static const tsi_opdef *const families[] = {
+const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_source,
     tsi_ops_arith,
     tsi_ops_linalg,
     tsi_ops_reduce,
     tsi_ops_shape,
     tsi_ops_nn,
-    tsi_ops_train,
-    tsi_ops_conv,
+    tsi_ops_grad,
+    tsi_ops_optim,
+    NULL,
 };
 
 const tsi_opdef *tsi_op_find(const char *name) {
-  for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-    for (const tsi_opdef *d = families[f]; d->name; d++)
+  for (const tsi_opdef *const *f = tsi_op_families; *f; f++)
+    for (const tsi_opdef *d = *f; d->name; d++)
       if (strcmp(d->name, name) == 0) return d;
   return NULL;
 }

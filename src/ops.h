@@ -23,8 +23,10 @@ struct tsi_runctx {
   /* Gives out (shape and dtype set) a buffer, for ops whose output shape is
    * only known while running (TSI_OP_DYNAMIC). */
   int (*alloc_out)(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e);
-  void *alloc_out_ud; /* the running plan step alloc_out serves */
+  void *plan;
 };
+
+#define TSI_OP_DYNAMIC 16 /* run() sets the output shape and calls alloc_out */
 
 /* Op families; each table ends with an entry whose name is NULL. */
 extern const tsi_opdef tsi_ops_source[];
@@ -33,7 +35,10 @@ extern const tsi_opdef tsi_ops_linalg[];
 extern const tsi_opdef tsi_ops_reduce[];
 extern const tsi_opdef tsi_ops_shape[];
 extern const tsi_opdef tsi_ops_nn[];
-extern const tsi_opdef tsi_ops_train[];
+extern const tsi_opdef tsi_ops_grad[];  /* helpers of the gradients */
+extern const tsi_opdef tsi_ops_optim[]; /* group, optimizer steps */
+/* Every family, in lookup order; ends with NULL. */
+extern const tsi_opdef *const tsi_op_families[];
 
 /* "op 'name'" for messages. */
 const char *tsi_opname(const tsi_node *n, char *buf, size_t len);

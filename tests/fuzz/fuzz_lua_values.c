@@ -233,11 +233,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!L) {
     L = fuzz_lua(setup);
     lua_getglobal(L, "OPNAMES");
-    const tsi_opdef *const fams[] = {tsi_ops_source, tsi_ops_arith, tsi_ops_linalg, tsi_ops_reduce,
-                                     tsi_ops_shape,  tsi_ops_nn,    tsi_ops_train};
     int n = 0;
-    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++)
-      for (const tsi_opdef *d = fams[f]; d->name; d++) {
+    for (const tsi_opdef *const *f = tsi_op_families; *f; f++)
+      for (const tsi_opdef *d = *f; d->name; d++) {
         lua_pushstring(L, d->name);
         lua_rawseti(L, -2, ++n);
       }

@@ -4,6 +4,8 @@
 
 #include "ops.h"
 
+extern const tsi_opdef tsi_ops_conv[]; /* ops_conv.c */
+
 const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_source,
     tsi_ops_arith,
@@ -13,6 +15,7 @@ const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_nn,
     tsi_ops_grad,
     tsi_ops_optim,
+    tsi_ops_conv,
     NULL,
 };
 

@@ -23,10 +23,8 @@ struct tsi_runctx {
   /* Gives out (shape and dtype set) a buffer, for ops whose output shape is
    * only known while running (TSI_OP_DYNAMIC). */
   int (*alloc_out)(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e);
-  void *plan;
+  void *alloc_out_ud; /* the running plan step alloc_out serves */
 };
-
-#define TSI_OP_DYNAMIC 16 /* run() sets the output shape and calls alloc_out */
 
 /* Op families; each table ends with an entry whose name is NULL. */
 extern const tsi_opdef tsi_ops_source[];

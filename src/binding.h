@@ -15,6 +15,11 @@
 #define TSB_NODE "tensorslow.Node"
 #define TSB_GRAPH "tensorslow.Graph"
 #define TSB_SESSION "tensorslow.Session"
+/* Registry fields: the graph new nodes go to unless told otherwise, and the
+ * Lua function (init.lua) that turns a profiled run's rows into the profile
+ * sess:run returns. */
+#define TSB_DEFAULT_GRAPH "tensorslow.default_graph"
+#define TSB_PROFILE_BUILDER "tensorslow.profile_builder"
 
 /* Per-lua_State data, kept in the registry. */
 typedef struct tsb_state {
@@ -26,6 +31,16 @@ typedef struct tsb_state {
 } tsb_state;
 
 tsb_state *tsb_getstate(lua_State *L);
+/* A run context for the state's allocator, generator, threads and BLAS;
+ * everything else zero. */
+void tsb_runctx(lua_State *L, tsi_runctx *ctx);
+/* With the module table on top: creates the metatable name ("tensorslow.X")
+ * with the metamethods meta, publishes it as module.X_mt and the methods as
+ * module.x_methods (the table Lua code extends). __index is the methods
+ * table, or index (a C closure with the methods as upvalue 1) when given.
+ * Leaves the stack as it was. */
+void tsb_newmetatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *meta, lua_CFunction index);
 
 /* TSB_VIEW shares the data of the tensor in its user value (t:reshape).
  * TSB_FREED: __gc ran (maybe called by hand); tsb_checktensor raises. */

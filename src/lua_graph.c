@@ -401,19 +401,6 @@ static const luaL_Reg graph_funcs[] = {
 
 void tsb_open_graph(lua_State *L) {
   luaL_setfuncs(L, graph_funcs, 0);
-  luaL_newmetatable(L, TSB_GRAPH);
-  luaL_setfuncs(L, graph_meta, 0);
-  luaL_newlib(L, graph_methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -4, "graph_methods");
-  lua_setfield(L, -2, "__index");
-  lua_setfield(L, -2, "Graph_mt");
-  luaL_newmetatable(L, TSB_NODE);
-  luaL_setfuncs(L, node_meta, 0);
-  luaL_newlib(L, node_methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -4, "node_methods");
-  lua_pushcclosure(L, node_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_setfield(L, -2, "Node_mt");
+  tsb_newmetatable(L, TSB_GRAPH, graph_methods, graph_meta, NULL);
+  tsb_newmetatable(L, TSB_NODE, node_methods, node_meta, node_index);
 }

@@ -1,13 +1,15 @@
 /* The module opener, per-state data and the public C API of tensorslow.h. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "binding.h"
 
-/* Registry keys: addresses of constant objects, unique per process. */
+/* Registry key of the per-state data: the address of a constant object,
+ * unique per process. */
 static const char STATE_KEY = 's';
-#define DEFAULT_GRAPH "tensorslow.default_graph"
 
 static tsb_state *make_state(lua_State *L) {
   tsb_state *S = lua_newuserdatauv(L, sizeof *S, 0);
@@ -28,15 +30,45 @@ tsb_state *tsb_getstate(lua_State *L) {
   return S;
 }
 
+void tsb_runctx(lua_State *L, tsi_runctx *ctx) {
+  tsb_state *S = tsb_getstate(L);
+  memset(ctx, 0, sizeof *ctx);
+  ctx->alloc = S->alloc;
+  ctx->rng = &S->rng;
+  ctx->nthreads = S->nthreads;
+  ctx->blas = &S->blas;
+}
+
+void tsb_newmetatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *meta, lua_CFunction index) {
+  const char *dot = strrchr(name, '.');
+  const char *type = dot ? dot + 1 : name; /* "Graph" */
+  char field[64];
+  luaL_newmetatable(L, name);
+  luaL_setfuncs(L, meta, 0);
+  int n = 0;
+  while (methods[n].name) n++;
+  lua_createtable(L, 0, n);
+  luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -1);
+  snprintf(field, sizeof field, "%s_methods", type);
+  field[0] = (char)tolower((unsigned char)field[0]);
+  lua_setfield(L, -4, field); /* module.graph_methods */
+  if (index) lua_pushcclosure(L, index, 1);
+  lua_setfield(L, -2, "__index");
+  snprintf(field, sizeof field, "%s_mt", type);
+  lua_setfield(L, -2, field); /* module.Graph_mt */
+}
+
 static int l_get_default_graph(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  lua_getfield(L, LUA_REGISTRYINDEX, TSB_DEFAULT_GRAPH);
   return 1;
 }
 
 static int l_set_default_graph(lua_State *L) {
   tsb_checkgraph(L, 1);
   lua_pushvalue(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  lua_setfield(L, LUA_REGISTRYINDEX, TSB_DEFAULT_GRAPH);
   lua_settop(L, 1);
   return 1;
 }
@@ -56,7 +88,7 @@ static int l_get_num_threads(lua_State *L) {
 static int l_set_profile_builder(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "tensorslow.profile_builder");
+  lua_setfield(L, LUA_REGISTRYINDEX, TSB_PROFILE_BUILDER);
   return 0;
 }
 
@@ -84,13 +116,13 @@ TS_API int luaopen_tensorslow_core(lua_State *L) {
   tsb_open_graph(L);
   tsb_open_session(L);
   tsb_open_io(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+  lua_getfield(L, LUA_REGISTRYINDEX, TSB_DEFAULT_GRAPH);
   int has = !lua_isnil(L, -1);
   lua_pop(L, 1);
   if (!has) { /* one default graph exists as soon as the module loads */
     lua_getfield(L, -1, "Graph");
     lua_call(L, 0, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_GRAPH);
+    lua_setfield(L, LUA_REGISTRYINDEX, TSB_DEFAULT_GRAPH);
   }
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "_VERSION");
@@ -101,7 +133,7 @@ TS_API int luaopen_tensorslow_core(lua_State *L) {
 
 /* The Tensor metatable must exist before a tensor is made: without it the
  * userdata would have no __gc and a host release would never run. */
-static void check_open(lua_State *L, const char *what) {
+static void check_core_loaded(lua_State *L, const char *what) {
   if (luaL_getmetatable(L, TSB_TENSOR) != LUA_TTABLE)
     luaL_error(L, "%s: tensorslow.core is not open (call luaopen_tensorslow_core first)", what);
   lua_pop(L, 1);
@@ -115,7 +147,7 @@ static void check_args(lua_State *L, ts_dtype dtype, int ndim, const int64_t *sh
   if (ndim > 0 && !shape) luaL_error(L, "%s: shape is NULL", what);
   for (int i = 0; i < ndim; i++)
     if (shape[i] < 0) luaL_error(L, "%s: dimension %d is negative", what, i + 1);
-  check_open(L, what);
+  check_core_loaded(L, what);
 }
 
 TS_API void ts_pushtensor(lua_State *L, ts_dtype dtype, int ndim, const int64_t *shape,

@@ -28,7 +28,7 @@ static tsb_session *check_session(lua_State *L, int idx) {
 }
 
 /* An open session whose graph is alive. Allocates nothing. */
-static tsb_session *check_open(lua_State *L, int idx, const char *what) {
+static tsb_session *check_live_session(lua_State *L, int idx, const char *what) {
   tsb_session *s = check_session(L, idx);
   if (!s->open) luaL_error(L, "%s: the session is closed", what);
   lua_getiuservalue(L, idx, 1);
@@ -87,7 +87,7 @@ static void check_intact(lua_State *L, int anchor, const tsi_tensor *feeds, int 
 static int l_session(lua_State *L) {
   lua_settop(L, 1);
   if (lua_isnil(L, 1)) {
-    lua_getfield(L, LUA_REGISTRYINDEX, "tensorslow.default_graph");
+    lua_getfield(L, LUA_REGISTRYINDEX, TSB_DEFAULT_GRAPH);
     lua_replace(L, 1);
   }
   tsb_graph *g = tsb_checkgraph(L, 1);
@@ -195,13 +195,20 @@ static int session_node(lua_State *L, int idx, tsi_graph *g, const char *what) {
   return n->id;
 }
 
-/* Collects fetches from arg 2 into a box; returns count and shape kind:
- * 0 single node, 1 array, 2 string-keyed table (keys pushed in a table). */
-static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int *keys) {
+/* How the fetches were given, which is how the results are returned. */
+typedef enum fetch_form {
+  FETCH_NODE,  /* one node: one result */
+  FETCH_ARRAY, /* an array of nodes: an array of results */
+  FETCH_KEYED  /* a table of string keys: results under the same keys */
+} fetch_form;
+
+/* Collects fetches from arg 2 into a box; returns the count, and their form
+ * (for FETCH_KEYED, *keys is the index of a table of the keys in order). */
+static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, int *keys) {
   int n;
   *keys = 0;
   if (tsb_tonode(L, 2)) {
-    *kind = 0;
+    *form = FETCH_NODE;
     *ids = lua_newuserdatauv(L, sizeof(int), 0);
     (*ids)[0] = session_node(L, 2, g, "fetch");
     return 1;
@@ -219,7 +226,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
     lua_pop(L, 1);
   }
   if (len > 0) {
-    *kind = 1;
+    *form = FETCH_ARRAY;
     lua_pushliteral(L, "n"); /* table.pack's (and ts.gradients') count is allowed */
     if (lua_rawget(L, 2) == LUA_TNUMBER && lua_isinteger(L, -1) &&
         (size_t)lua_tointeger(L, -1) == len)
@@ -235,7 +242,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, int *kind, int
     }
     return n;
   }
-  *kind = 2;
+  *form = FETCH_KEYED;
   if (n == 0) luaL_error(L, "run: nothing to fetch (empty table)");
   *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
   lua_createtable(L, n, 0);
@@ -324,7 +331,7 @@ static int preallocate(lua_State *L, tsb_session *s, int nfetch, const int *fetc
 
 /* opts.out: the caller's result tensors, gathered per fetch into a table
  * (pushed; its index returned) and into dests. */
-static int collect_outs(lua_State *L, int opts, int nfetch, int kind, int keys,
+static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int keys,
                         tsi_tensor **dests) {
   lua_getfield(L, opts, "out");
   if (lua_isnil(L, -1)) {
@@ -333,16 +340,16 @@ static int collect_outs(lua_State *L, int opts, int nfetch, int kind, int keys,
     return 0;
   }
   int out = lua_gettop(L);
-  if (kind == 0 ? !tsb_totensor(L, out) : !lua_istable(L, out))
+  if (form == FETCH_NODE ? !tsb_totensor(L, out) : !lua_istable(L, out))
     luaL_error(L, "run: out must be %s like the fetches, got %s",
-               kind == 0 ? "a tensor" : "a table of tensors", luaL_typename(L, out));
+               form == FETCH_NODE ? "a tensor" : "a table of tensors", luaL_typename(L, out));
   *dests = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
   memset(*dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
   lua_createtable(L, nfetch, 0);
   int tab = lua_gettop(L);
   for (int i = 0; i < nfetch; i++) {
-    if (kind == 0) lua_pushvalue(L, out);
-    else if (kind == 1) lua_rawgeti(L, out, i + 1);
+    if (form == FETCH_NODE) lua_pushvalue(L, out);
+    else if (form == FETCH_ARRAY) lua_rawgeti(L, out, i + 1);
     else {
       lua_rawgeti(L, keys, i + 1);
       lua_rawget(L, out);
@@ -362,7 +369,7 @@ static int collect_outs(lua_State *L, int opts, int nfetch, int kind, int keys,
  * in execution order, handed to the Lua builder (init.lua) when set. */
 static void push_profile(lua_State *L, tsb_session *s, const tsi_plan *p) {
   int n = tsi_session_profile_steps(&s->s, p);
-  lua_getfield(L, LUA_REGISTRYINDEX, "tensorslow.profile_builder");
+  lua_getfield(L, LUA_REGISTRYINDEX, TSB_PROFILE_BUILDER);
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     double sec;
@@ -385,7 +392,7 @@ static void push_profile(lua_State *L, tsb_session *s, const tsi_plan *p) {
 
 /* sess:run(fetch [, feed [, {profile=true, out=}]]) */
 static int session_run(lua_State *L) {
-  tsb_session *s = check_open(L, 1, "run");
+  tsb_session *s = check_live_session(L, 1, "run");
   lua_settop(L, 4);
   int profile = 0;
   if (!lua_isnil(L, 4)) {
@@ -405,8 +412,9 @@ static int session_run(lua_State *L) {
   tsi_graph *g = s->s.g;
   lua_getiuservalue(L, 1, 1);
   int gidx = lua_gettop(L);
-  int *fetch, kind, keys;
-  int nfetch = collect_fetches(L, g, &fetch, &kind, &keys);
+  int *fetch, keys;
+  fetch_form form;
+  int nfetch = collect_fetches(L, g, &fetch, &form, &keys);
   /* feeds: ids, views, and the converted tensors kept alive in a table */
   int nfeed = 0;
   if (!lua_isnil(L, 3)) {
@@ -428,7 +436,8 @@ static int session_run(lua_State *L) {
       tsb_node *n = tsb_tonode(L, -2);
       if (!n)
         luaL_error(L, "run: feed keys must be placeholder nodes, got %s", luaL_typename(L, -2));
-      check_open(L, 1, "run"); /* converting the last feed may have run a finaliser */
+      /* converting the last feed may have run a finaliser */
+      check_live_session(L, 1, "run");
       if (n->g != g)
         luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
                    n->g->nodes[n->id]->name);
@@ -447,13 +456,13 @@ static int session_run(lua_State *L) {
     }
   }
   tsi_tensor *dests = NULL;
-  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, kind, keys, &dests);
+  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, &dests);
   int strict = outtab != 0;
   tsi_tensor shapes[4]; /* most runs fetch a few nodes: no userdata for them */
   if (!outtab) {
     tsi_tensor *sh = nfetch <= 4 ? shapes
                                  : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
-    check_open(L, 1, "run"); /* expect reads the graph */
+    check_live_session(L, 1, "run"); /* expect reads the graph */
     outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
   }
   /* the guard, with room for the results; the last allocation before the run */
@@ -461,17 +470,12 @@ static int session_run(lua_State *L) {
   memset(r, 0, sizeof *r);
   luaL_setmetatable(L, TSB_RUNGUARD);
   lua_toclose(L, -1);
-  check_open(L, 1, "run"); /* finalisers may have run: nothing allocates from here on */
+  check_live_session(L, 1, "run"); /* finalisers may have run: nothing allocates from here on */
   check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
   tsi_tensor *outs = r->outs;
-  tsb_state *S = tsb_getstate(L);
   cb_ctx cb = {L, gidx, 1, anchor, outtab, feeds, dests, nfeed, nfetch};
   tsi_runctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.alloc = S->alloc;
-  ctx.rng = &S->rng;
-  ctx.nthreads = S->nthreads;
-  ctx.blas = &S->blas;
+  tsb_runctx(L, &ctx);
   ctx.profile = profile;
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;
@@ -489,14 +493,14 @@ static int session_run(lua_State *L) {
   /* Results are copied out while the plan stays pinned and the graph held;
    * a fetched feed is read from its tensor, checked first (a finaliser run by
    * copying may have freed it by hand). */
-  if (kind == 0) {
+  if (form == FETCH_NODE) {
     push_result(L, &outs[0], outtab, strict, 0, &cb);
   } else {
-    lua_createtable(L, kind == 1 ? nfetch : 0, kind == 2 ? nfetch : 0);
+    lua_createtable(L, form == FETCH_ARRAY ? nfetch : 0, form == FETCH_KEYED ? nfetch : 0);
     for (int i = 0; i < nfetch; i++) {
-      if (kind == 2) lua_rawgeti(L, keys, i + 1);
+      if (form == FETCH_KEYED) lua_rawgeti(L, keys, i + 1);
       push_result(L, &outs[i], outtab, strict, i, &cb);
-      if (kind == 1) lua_rawseti(L, -2, i + 1);
+      if (form == FETCH_ARRAY) lua_rawseti(L, -2, i + 1);
       else lua_rawset(L, -3);
     }
   }
@@ -528,10 +532,11 @@ static int session_graph(lua_State *L) {
 /* sess:plan_steps(fetch): steps of the cached plan for these fetches and
  * feeds (nil if none): lets specs check pruning and caching. */
 static int session_plan_steps(lua_State *L) {
-  tsb_session *s = check_open(L, 1, "plan_steps");
+  tsb_session *s = check_live_session(L, 1, "plan_steps");
   lua_settop(L, 3);
-  int *fetch, kind, keys;
-  int nfetch = collect_fetches(L, s->s.g, &fetch, &kind, &keys);
+  int *fetch, keys;
+  fetch_form form;
+  int nfetch = collect_fetches(L, s->s.g, &fetch, &form, &keys);
   int nfeed = 0;
   int ids[256];
   if (lua_istable(L, 3)) {
@@ -542,7 +547,7 @@ static int session_plan_steps(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  check_open(L, 1, "plan_steps");
+  check_live_session(L, 1, "plan_steps");
   int n = tsi_session_plan_steps(&s->s, nfetch, fetch, nfeed, ids);
   if (n < 0) lua_pushnil(L);
   else lua_pushinteger(L, n);
@@ -575,11 +580,5 @@ void tsb_open_session(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "Session");
-  luaL_newmetatable(L, TSB_SESSION);
-  luaL_setfuncs(L, session_meta, 0);
-  luaL_newlib(L, session_methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -4, "session_methods");
-  lua_setfield(L, -2, "__index");
-  lua_setfield(L, -2, "Session_mt");
+  tsb_newmetatable(L, TSB_SESSION, session_methods, session_meta, NULL);
 }

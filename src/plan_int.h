@@ -11,7 +11,7 @@
 #define FUSE_BLOCK 512 /* elements per block: 4 KB of float64 per op */
 
 struct tsi_plan {
-  /* The session's cache (plan.c): list link and pins. */
+  /* The session's cache: its list (plan.c) and the pins runs hold (exec.c). */
   tsi_plan *next;
   int busy;            /* runs in progress (re-entrant from custom ops): pinned */
 

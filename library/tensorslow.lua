@@ -66,6 +66,7 @@ function Tensor:copy() end
 ---@return ts.Tensor
 function Tensor:cast(dtype) end
 
+-- <generated: Tensor op methods from the ts.NAME stubs (lua5.4 tools/annotations.lua)>
 -- element-wise math
 --- -x, element-wise (float32, float64, int64); also unary `-`.
 ---@return ts.Tensor
@@ -119,11 +120,11 @@ function Tensor:softplus() end
 ---@return ts.Tensor
 function Tensor:gelu() end
 --- x where x >= 0, else alpha x (alpha 0.2 by default; float).
----@param alpha? number|{alpha?: number}
+---@param alpha? number|{alpha?: number, name?: string}
 ---@return ts.Tensor
 function Tensor:leaky_relu(alpha) end
 --- x where x >= 0, else alpha (e^x - 1) (alpha 1 by default; float).
----@param alpha? number|{alpha?: number}
+---@param alpha? number|{alpha?: number, name?: string}
 ---@return ts.Tensor
 function Tensor:elu(alpha) end
 
@@ -255,7 +256,7 @@ function Tensor:argmin(axis, keepdims) end
 -- linear algebra and shapes (axes, perm, begin and indices 1-based)
 --- Matrix product through BLAS: rank 1, 2 or 3 (batched) operands (float).
 ---@param b ts.value
----@param opts? {transpose_a?: boolean, transpose_b?: boolean}
+---@param opts? {transpose_a?: boolean, transpose_b?: boolean, name?: string}
 ---@return ts.Tensor
 function Tensor:matmul(b, opts) end
 --- Permutes the axes: result axis i is x's axis perm[i]; default reverses them.
@@ -270,13 +271,13 @@ function Tensor:squeeze(axis) end
 ---@param axis integer
 ---@return ts.Tensor
 function Tensor:expand_dims(axis) end
---- Joins x and others along an existing axis (default 1).
----@param others ts.Tensor|ts.value[]
+--- Joins the inputs along an existing axis (default 1); up to 64 inputs.
+---@param others ts.value|ts.value[] the inputs after this one
 ---@param axis? integer
 ---@return ts.Tensor
 function Tensor:concat(others, axis) end
---- Stacks x and others along a new axis at position `axis` (default 1).
----@param others ts.Tensor|ts.value[]
+--- Joins same-shaped inputs along a new axis at position `axis` (default 1).
+---@param others ts.value|ts.value[] the inputs after this one
 ---@param axis? integer
 ---@return ts.Tensor
 function Tensor:stack(others, axis) end
@@ -306,7 +307,7 @@ function Tensor:tile(multiples) end
 function Tensor:pad(paddings, constant_value) end
 --- Rows with a 1 at the 1-based index (index 0 or beyond depth: zeros); dtype float64 by default.
 ---@param depth integer
----@param opts? {dtype?: ts.dtype}
+---@param opts? {dtype?: ts.dtype, name?: string}
 ---@return ts.Tensor
 function Tensor:one_hot(depth, opts) end
 --- A copy of x.
@@ -324,11 +325,11 @@ function Tensor:ones_like() end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
----@param axis? integer|{axis?: integer}
+---@param axis? integer|{axis?: integer, name?: string}
 ---@return ts.Tensor
 function Tensor:softmax(axis) end
 --- x - max - log(sum(exp(x - max))) along `axis` (default -1), stable.
----@param axis? integer|{axis?: integer}
+---@param axis? integer|{axis?: integer, name?: string}
 ---@return ts.Tensor
 function Tensor:log_softmax(axis) end
 --- Scalar mean of (predictions - labels)^2 (0 for empty inputs).
@@ -344,9 +345,10 @@ function Tensor:l2_loss() end
 function Tensor:bias_add(bias) end
 --- Inverted dropout: keeps each value with probability 1 - rate, scaled by 1/(1 - rate), when training.
 ---@param rate number in [0, 1)
----@param opts? {training?: boolean|ts.Tensor, seed?: integer}
+---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
 ---@return ts.Tensor
 function Tensor:dropout(rate, opts) end
+-- </generated>
 
 -- Graph nodes: operators and op methods build new nodes in the node's graph.
 ---@class ts.Node
@@ -373,6 +375,7 @@ function Node:value() end
 ---@return ts.Node
 function Node:assign(value) end
 
+-- <generated: Node op methods from the ts.NAME stubs (lua5.4 tools/annotations.lua)>
 -- element-wise math
 --- -x, element-wise (float32, float64, int64); also unary `-`.
 ---@param opts? ts.name_opts
@@ -617,14 +620,14 @@ function Node:squeeze(axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:expand_dims(axis, opts) end
---- Joins x and others along an existing axis (default 1).
----@param others ts.Node|ts.Tensor|ts.input[]
+--- Joins the inputs along an existing axis (default 1); up to 64 inputs.
+---@param others ts.input|ts.input[] the inputs after this one
 ---@param axis? integer|ts.name_opts
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:concat(others, axis, opts) end
---- Stacks x and others along a new axis at position `axis` (default 1).
----@param others ts.Node|ts.Tensor|ts.input[]
+--- Joins same-shaped inputs along a new axis at position `axis` (default 1).
+---@param others ts.input|ts.input[] the inputs after this one
 ---@param axis? integer|ts.name_opts
 ---@param opts? ts.name_opts
 ---@return ts.Node
@@ -715,6 +718,7 @@ function Node:bias_add(bias, opts) end
 ---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
 ---@return ts.Node
 function Node:dropout(rate, opts) end
+-- </generated>
 
 ---@class ts.Graph
 ---@operator len: integer
@@ -843,7 +847,6 @@ function Saver:restore(sess, path) end
 ---@field gradient? fun(op: ts.Node, grad: ts.Node): (ts.Node|nil)[]|ts.Node
 
 ---@class tensorslow
----@field core table the C module tensorslow.core (internal)
 ---@field _VERSION string
 local ts = {}
 
@@ -1357,6 +1360,83 @@ function ts.bias_add(x, bias, opts) end
 ---@return ts.Node|ts.Tensor
 function ts.dropout(x, rate, opts) end
 
+
+-- convolution and pooling (float; also in ts.nn; no methods). TensorFlow 1.x semantics:
+-- data_format "NHWC" (default; filters [h, w, in/groups, out]) or "NCHW" (filters [out,
+-- in/groups, h, w]); strides/dilations/ksize: one integer, one per spatial dim, or TF's
+-- rank + 2 form; padding "SAME", "VALID" (default), an integer or {{before, after}, ...}.
+---@alias ts.conv_opts {strides?: integer|integer[], padding?: string|integer|integer[][], dilations?: integer|integer[], data_format?: string, groups?: integer, name?: string}
+---@alias ts.pool_opts {ksize?: integer|integer[], strides?: integer|integer[], padding?: string|integer|integer[][], data_format?: string, ceil_mode?: boolean, count_include_pad?: boolean, name?: string}
+--- Convolution over 1 to 3 spatial dims (from data_format, else the filter's rank).
+---@param x ts.input
+---@param filters ts.input
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.convolution(x, filters, opts) end
+--- 1-D convolution (data_format "NWC" or "NCW").
+---@param x ts.input
+---@param filters ts.input
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.conv1d(x, filters, opts) end
+--- 2-D convolution (data_format "NHWC" or "NCHW").
+---@param x ts.input
+---@param filters ts.input
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.conv2d(x, filters, opts) end
+--- 3-D convolution (data_format "NDHWC" or "NCDHW").
+---@param x ts.input
+---@param filters ts.input
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.conv3d(x, filters, opts) end
+--- The gradient of conv1d with respect to its input: filters as for conv1d from output_shape to value.
+---@param value ts.input
+---@param filters ts.input
+---@param output_shape integer[]|ts.Node|ts.Tensor
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.conv1d_transpose(value, filters, output_shape, opts) end
+--- The gradient of conv2d with respect to its input (TF's conv2d_backprop_input).
+---@param value ts.input
+---@param filters ts.input
+---@param output_shape integer[]|ts.Node|ts.Tensor
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.conv2d_transpose(value, filters, output_shape, opts) end
+--- The gradient of conv3d with respect to its input.
+---@param value ts.input
+---@param filters ts.input
+---@param output_shape integer[]|ts.Node|ts.Tensor
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.conv3d_transpose(value, filters, output_shape, opts) end
+--- Depthwise 2-D convolution: filter [h, w, in, multiplier]; output channel c * multiplier + m.
+---@param x ts.input
+---@param filter ts.Node|ts.Tensor
+---@param opts? ts.conv_opts
+---@return ts.Node|ts.Tensor
+function ts.depthwise_conv2d(x, filter, opts) end
+--- Max pooling over 1 to 3 spatial dims: pool(x, opts) or pool(x, ksize, strides, padding [, opts]).
+---@param x ts.input
+---@param ksize integer|integer[]|ts.pool_opts
+---@param strides? integer|integer[]
+---@param padding? string|integer|integer[][]
+---@param opts? ts.pool_opts
+---@return ts.Node|ts.Tensor
+function ts.max_pool(x, ksize, strides, padding, opts) end
+--- Average pooling over 1 to 3 spatial dims (arguments as max_pool).
+---@param x ts.input
+---@param ksize integer|integer[]|ts.pool_opts
+---@param strides? integer|integer[]
+---@param padding? string|integer|integer[][]
+---@param opts? ts.pool_opts
+---@return ts.Node|ts.Tensor
+function ts.avg_pool(x, ksize, strides, padding, opts) end
+ts.max_pool1d, ts.max_pool2d, ts.max_pool3d = ts.max_pool, ts.max_pool, ts.max_pool
+ts.avg_pool1d, ts.avg_pool2d, ts.avg_pool3d = ts.avg_pool, ts.avg_pool, ts.avg_pool
+
 -- Learning
 
 --- The gradients of the sum of ys (each weighted by grad_ys[i], default ones) with respect to
@@ -1409,6 +1489,31 @@ ts.nn.mean_squared_error = ts.mean_squared_error
 ts.nn.l2_loss = ts.l2_loss
 ts.nn.bias_add = ts.bias_add
 ts.nn.dropout = ts.dropout
+ts.nn.convolution, ts.nn.conv1d, ts.nn.conv2d, ts.nn.conv3d = ts.convolution, ts.conv1d, ts.conv2d,
+  ts.conv3d
+ts.nn.conv1d_transpose, ts.nn.conv2d_transpose, ts.nn.conv3d_transpose = ts.conv1d_transpose,
+  ts.conv2d_transpose, ts.conv3d_transpose
+ts.nn.depthwise_conv2d = ts.depthwise_conv2d
+ts.nn.max_pool, ts.nn.max_pool1d, ts.nn.max_pool2d, ts.nn.max_pool3d = ts.max_pool, ts.max_pool,
+  ts.max_pool, ts.max_pool
+ts.nn.avg_pool, ts.nn.avg_pool1d, ts.nn.avg_pool2d, ts.nn.avg_pool3d = ts.avg_pool, ts.avg_pool,
+  ts.avg_pool, ts.avg_pool
+--- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
+---@param x ts.input
+---@param axes integer|integer[]
+---@param opts? {keepdims?: boolean, name?: string}
+---@return ts.Node|ts.Tensor mean
+---@return ts.Node|ts.Tensor variance
+function ts.nn.moments(x, axes, opts) end
+--- (x - mean) * scale / sqrt(variance + variance_epsilon) + offset; offset and scale may be nil.
+---@param x ts.input
+---@param mean ts.input
+---@param variance ts.input
+---@param offset? ts.input
+---@param scale? ts.input
+---@param variance_epsilon number
+---@return ts.Node|ts.Tensor
+function ts.nn.batch_normalization(x, mean, variance, offset, scale, variance_epsilon) end
 
 -- ts.train: optimizers (TensorFlow 1.x update formulas) and the Saver. Each optimizer also
 -- takes its learning rate and options as one table.

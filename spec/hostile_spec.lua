@@ -4,9 +4,11 @@
 -- core checks that the message names the function and/or the value.
 local ts = require "tensorslow"
 local H = require "helpers"
+-- the C module: its ops with raw attributes, its metatables (internals, as a C host sees them)
+local core = require "tensorslow.core"
 
 local MAXI, MINI = math.maxinteger, math.mininteger
-local gc = ts.core.Tensor_mt.__gc -- what a C host (or debug.getmetatable) can reach
+local gc = core.Tensor_mt.__gc -- what a C host (or debug.getmetatable) can reach
 
 -- Runs f; it must fail with a string containing every text in texts.
 local function fails_with(f, texts)
@@ -48,7 +50,7 @@ describe("Lua values that lie", function()
     -- reshape, axes, attribute lists
     assert.same({ 6 }, ts.zeros { 2, 3 }:reshape(junk_index({ 6 })).shape)
     H.tensor(ts.reduce_sum(ts.ones { 2, 3 }, lying_len(9, { 2 })), { 3, 3 })
-    H.tensor(ts.core.apply("reduce_sum", { axis = junk_index({ 1 }) }, ts.ones { 2, 3 }), { 2, 2, 2 })
+    H.tensor(core.apply("reduce_sum", { axis = junk_index({ 1 }) }, ts.ones { 2, 3 }), { 2, 2, 2 })
     H.tensor(ts.slice(ts.arange(4), lying_len(0, { 2 }), lying_len(-3, { 2 })), { 1, 2 })
     H.tensor(ts.pad(ts.ones { 1 }, lying_len(4, { lying_len(-1, { 1, 0 }) })), { 0, 1 })
     H.tensor(ts.tile(ts.ones { 1 }, junk_index({ 2 })), { 1, 1 })
@@ -56,7 +58,7 @@ describe("Lua values that lie", function()
 
   it("an attribute table's metamethods are not called", function()
     local attrs = setmetatable({}, { __index = function() error("must not be called") end })
-    H.tensor(ts.core.apply("reduce_sum", attrs, ts.ones { 2 }), 2)
+    H.tensor(core.apply("reduce_sum", attrs, ts.ones { 2 }), 2)
   end)
 
   it("a __len that raises or a table with holes gives a clean result or error", function()
@@ -76,104 +78,104 @@ describe("internal ops validate their attributes", function()
   it("pad_like and slice_like with overflowing begins are errors naming the op and value", function()
     local g = ts.Graph()
     local a, b = ts.placeholder { graph = g, shape = { 2 } }, ts.placeholder { graph = g, shape = { 3 } }
-    fails_with(function() ts.core.node(g, "pad_like", nil, { v1 = { MAXI } }, a, b) end,
+    fails_with(function() core.node(g, "pad_like", nil, { v1 = { MAXI } }, a, b) end,
       { "pad_like", "9223372036854775807" })
-    fails_with(function() ts.core.node(g, "slice_like", nil, { v1 = { MAXI } }, b, a) end,
+    fails_with(function() core.node(g, "slice_like", nil, { v1 = { MAXI } }, b, a) end,
       { "slice_like", "9223372036854775807" })
     for _, v in ipairs(huge) do
-      fails_with(function() ts.core.apply("slice_like", { v1 = { v } }, ts.zeros { 3 }, ts.zeros { 2 }) end,
+      fails_with(function() core.apply("slice_like", { v1 = { v } }, ts.zeros { 3 }, ts.zeros { 2 }) end,
         { "slice_like", ("%d"):format(v) })
-      fails_with(function() ts.core.apply("pad_like", { v1 = { v } }, ts.zeros { 2 }, ts.zeros { 3 }) end,
+      fails_with(function() core.apply("pad_like", { v1 = { v } }, ts.zeros { 2 }, ts.zeros { 3 }) end,
         { "pad_like", ("%d"):format(v) })
     end
-    fails_with(function() ts.core.apply("slice_like", { v1 = { 0, 0 } }, ts.zeros { 3 }, ts.zeros { 2 }) end,
+    fails_with(function() core.apply("slice_like", { v1 = { 0, 0 } }, ts.zeros { 3 }, ts.zeros { 2 }) end,
       { "slice_like", "v1 has 2 entries" })
     -- a valid one still works
-    H.tensor(ts.core.apply("slice_like", { v1 = { 1 } }, ts.arange(3), ts.zeros { 2 }), { 1, 2 })
-    H.tensor(ts.core.apply("pad_like", { v1 = { -1 } }, ts.ones { 1 }, ts.zeros { 3 }), { 0, 0, 1 })
+    H.tensor(core.apply("slice_like", { v1 = { 1 } }, ts.arange(3), ts.zeros { 2 }), { 1, 2 })
+    H.tensor(core.apply("pad_like", { v1 = { -1 } }, ts.ones { 1 }, ts.zeros { 3 }), { 0, 0, 1 })
   end)
 
   it("checks at run time when shapes are only known then", function()
     local g = ts.Graph()
     local p, q = ts.placeholder { graph = g }, ts.placeholder { graph = g }
-    local n = ts.core.node(g, "pad_like", nil, { v1 = { MAXI } }, p, q)
+    local n = core.node(g, "pad_like", nil, { v1 = { MAXI } }, p, q)
     local s <close> = ts.Session(g)
     fails_with(function() s:run(n, { [p] = ts.zeros { 2 }, [q] = ts.zeros { 3 } }) end,
       { "pad_like", "9223372036854775807" })
-    local m = ts.core.node(g, "slice_like", nil, { v1 = { MAXI } }, p, q)
+    local m = core.node(g, "slice_like", nil, { v1 = { MAXI } }, p, q)
     fails_with(function() s:run(m, { [p] = ts.zeros { 3 }, [q] = ts.zeros { 2 } }) end,
       { "slice_like", "9223372036854775807" })
   end)
 
   it("concat_part, gather_like and broadcast_like check axis, part and indices", function()
-    fails_with(function() ts.core.apply("concat_part", { i1 = MAXI }, ts.ones { 2 }, ts.ones { 1 }) end,
+    fails_with(function() core.apply("concat_part", { i1 = MAXI }, ts.ones { 2 }, ts.ones { 1 }) end,
       { "concat_part", "9223372036854775807" })
     fails_with(function()
-      ts.core.apply("concat_part", { i1 = 1, axis = 5 }, ts.ones { 2 }, ts.ones { 1 })
+      core.apply("concat_part", { i1 = 1, axis = 5 }, ts.ones { 2 }, ts.ones { 1 })
     end,
       { "concat_part", "axis 5" })
-    fails_with(function() ts.core.apply("concat_part", { i1 = 1 }, ts.ones {}, ts.ones {}) end,
+    fails_with(function() core.apply("concat_part", { i1 = 1 }, ts.ones {}, ts.ones {}) end,
       { "concat_part" })
     fails_with(function()
-      ts.core.apply("gather_like", { axis = 3 }, ts.ones { 2 }, ts.tensor({ 1, 2 }, "int64"), ts.ones { 4 })
+      core.apply("gather_like", { axis = 3 }, ts.ones { 2 }, ts.tensor({ 1, 2 }, "int64"), ts.ones { 4 })
     end, { "gather_like", "axis 3" })
     fails_with(function()
-      ts.core.apply("gather_like", nil, ts.ones { 2 }, ts.ones { 2 }, ts.ones { 4 })
+      core.apply("gather_like", nil, ts.ones { 2 }, ts.ones { 2 }, ts.ones { 4 })
     end, { "gather_like", "float64" })
     fails_with(function()
-      ts.core.apply("gather_like", nil, ts.ones { 1 }, ts.tensor({ MAXI }, "int64"), ts.ones { 4 })
+      core.apply("gather_like", nil, ts.ones { 1 }, ts.tensor({ MAXI }, "int64"), ts.ones { 4 })
     end, { "gather_like", "9223372036854775807" })
     fails_with(function()
-      ts.core.apply("broadcast_like", { axis = MINI }, ts.ones { 2 }, ts.ones { 2, 3 })
+      core.apply("broadcast_like", { axis = MINI }, ts.ones { 2 }, ts.ones { 2, 3 })
     end, { "broadcast_like", "-9223372036854775808" })
     -- (2^62, 0) blocks do not overflow the offset of the part
     local z = ts.zeros { 2 ^ 62, 0 }
     fails_with(function()
-      ts.core.apply("concat_part", { i1 = 3 }, ts.ones { 2, 1 }, z, z, ts.ones { 1, 1 })
+      core.apply("concat_part", { i1 = 3 }, ts.ones { 2, 1 }, z, z, ts.ones { 1, 1 })
     end,
       { "concat_part" })
   end)
 
   it("public shape ops check v1/v2 against the rank and for overflow", function()
     for _, v in ipairs(huge) do
-      fails_with(function() ts.core.apply("slice", { v1 = { v }, v2 = { 1 } }, ts.ones { 3 }) end,
+      fails_with(function() core.apply("slice", { v1 = { v }, v2 = { 1 } }, ts.ones { 3 }) end,
         { "slice", v == MAXI and "9223372036854775808" or ("%d"):format(v >= 0 and v + 1 or v) })
       fails_with(function() ts.pad(ts.ones { 3 }, { { v, v } }) end, { "pad" })
       if v < 0 or v > 1 << 40 then
-        fails_with(function() ts.core.apply("pad", { v1 = { v }, v2 = { v } }, ts.ones { 3 }) end,
+        fails_with(function() core.apply("pad", { v1 = { v }, v2 = { v } }, ts.ones { 3 }) end,
           { "pad", ("%d"):format(v) })
       end
       fails_with(function() ts.tile(ts.ones { 3 }, { v }) end, { "tile" })
       if v < 0 or v > 1 << 40 then
-        fails_with(function() ts.core.apply("tile", { v1 = { v } }, ts.ones { 3 }) end,
+        fails_with(function() core.apply("tile", { v1 = { v } }, ts.ones { 3 }) end,
           { "tile", ("%d"):format(v) })
       end
-      fails_with(function() ts.core.apply("reshape", { v1 = { v } }, ts.ones { 3 }) end,
+      fails_with(function() core.apply("reshape", { v1 = { v } }, ts.ones { 3 }) end,
         { "reshape", "" })
-      fails_with(function() ts.core.apply("one_hot", { i1 = v }, ts.tensor({ 1 }, "int64")) end,
+      fails_with(function() core.apply("one_hot", { i1 = v }, ts.tensor({ 1 }, "int64")) end,
         { "" })
     end
-    fails_with(function() ts.core.apply("concat", { axis = { 1, 2 } }, ts.ones { 3 }) end,
+    fails_with(function() core.apply("concat", { axis = { 1, 2 } }, ts.ones { 3 }) end,
       { "concat", "one axis" })
     fails_with(function()
-      ts.core.apply("gather", { axis = {} }, ts.ones { 3 }, ts.tensor({ 1 }, "int64"))
+      core.apply("gather", { axis = {} }, ts.ones { 3 }, ts.tensor({ 1 }, "int64"))
     end,
       { "gather", "one axis" })
-    fails_with(function() ts.core.apply("reduce_sum", { axis = 0 }, ts.ones { 3 }) end,
+    fails_with(function() core.apply("reduce_sum", { axis = 0 }, ts.ones { 3 }) end,
       { "reduce_sum", "axis 0 is not valid" })
-    fails_with(function() ts.core.apply("reduce_sum", { axis = 1.5 }, ts.ones { 3 }) end,
+    fails_with(function() core.apply("reduce_sum", { axis = 1.5 }, ts.ones { 3 }) end,
       { "reduce_sum: axis", "1.5" })
     fails_with(function()
-      ts.core.apply("reduce_sum", { axis = { 1, 2, 3, 4, 5, 6, 7, 8, 9 } }, ts.ones { 3 })
+      core.apply("reduce_sum", { axis = { 1, 2, 3, 4, 5, 6, 7, 8, 9 } }, ts.ones { 3 })
     end,
       { "reduce_sum: axis", "9 entries" })
-    fails_with(function() ts.core.apply("cast", { dtype = 3 }, ts.ones { 3 }) end,
+    fails_with(function() core.apply("cast", { dtype = 3 }, ts.ones { 3 }) end,
       { "cast", "dtype must be a string" })
-    fails_with(function() ts.core.apply("leaky_relu", { f1 = "x" }, ts.ones { 3 }) end,
+    fails_with(function() core.apply("leaky_relu", { f1 = "x" }, ts.ones { 3 }) end,
       { "leaky_relu", "f1 must be a number" })
-    fails_with(function() ts.core.apply("one_hot", { i1 = 0.5 }, ts.ones { 3 }) end,
+    fails_with(function() core.apply("one_hot", { i1 = 0.5 }, ts.ones { 3 }) end,
       { "one_hot", "i1", "0.5" })
-    fails_with(function() ts.core.apply("reduce_sum", 5, ts.ones { 3 }) end,
+    fails_with(function() core.apply("reduce_sum", 5, ts.ones { 3 }) end,
       { "reduce_sum", "attributes must be a table" })
   end)
 end)
@@ -204,7 +206,7 @@ describe("a tensor whose finaliser was called by hand", function()
 
   it("every tensor method on a freed tensor names the freeing", function()
     local names = {}
-    for name in pairs(ts.core.tensor_methods) do names[#names + 1] = name end
+    for name in pairs(core.tensor_methods) do names[#names + 1] = name end
     table.sort(names)
     assert(#names > 50)
     -- valid other arguments where the Lua wrapper checks them first
@@ -557,7 +559,6 @@ describe("every public function with hostile values", function()
   local function functions()
     local out = {}
     for k, v in pairs(ts) do
-      -- _-prefixed helpers define ops or re-raise by contract (ts._binary(name), ts._raise(err))
       if not skip[k] and not k:match("^_") then
         if type(v) == "function" then
           out[#out + 1] = { "ts." .. k, v }
@@ -595,7 +596,7 @@ describe("every public function with hostile values", function()
 
   it("tensor methods: t:m(v), t:m(v, v), t:m(1, v)", function()
     local names = {}
-    for name in pairs(ts.core.tensor_methods) do names[#names + 1] = name end
+    for name in pairs(core.tensor_methods) do names[#names + 1] = name end
     table.sort(names)
     assert(#names > 50)
     for _, name in ipairs(names) do
@@ -613,8 +614,8 @@ describe("every public function with hostile values", function()
     for _, h in ipairs(hostile) do
       local t = ts.ones { 2 }
       for _, mm in ipairs { "__add", "__sub", "__mul", "__div", "__pow" } do
-        clean(mm .. " " .. h[1], pcall(ts.core.Tensor_mt[mm], t, h[2]))
-        clean(mm .. " r " .. h[1], pcall(ts.core.Tensor_mt[mm], h[2], t))
+        clean(mm .. " " .. h[1], pcall(core.Tensor_mt[mm], t, h[2]))
+        clean(mm .. " r " .. h[1], pcall(core.Tensor_mt[mm], h[2], t))
       end
       clean("__index " .. h[1], pcall(function() return t[h[2]] end))
     end
@@ -623,7 +624,7 @@ describe("every public function with hostile values", function()
   it("node methods: n:m(v), n:m(v, v), n:m(1, v)", function()
     local g = ts.Graph()
     local names = {}
-    for name in pairs(ts.core.node_methods) do names[#names + 1] = name end
+    for name in pairs(core.node_methods) do names[#names + 1] = name end
     table.sort(names)
     for _, name in ipairs(names) do
       for _, h in ipairs(hostile) do
@@ -652,10 +653,10 @@ describe("every public function with hostile values", function()
         for _, h in ipairs(hostile) do
           local a, b = ts.ones { 2, 3 }, ts.tensor({ { 1, 2, 1 }, { 2, 1, 1 } }, "int64")
           local label = ("%s{%s = %s}"):format(op, key, h[1])
-          clean(label, pcall(ts.core.apply, op, { [key] = h[2] }, a))
-          clean(label .. " 2", pcall(ts.core.apply, op, { [key] = h[2] }, a, a))
-          clean(label .. " 3", pcall(ts.core.apply, op, { [key] = h[2] }, a, b, a))
-          clean(label .. " node", pcall(ts.core.node, g, op, nil, { [key] = h[2] }, p, q))
+          clean(label, pcall(core.apply, op, { [key] = h[2] }, a))
+          clean(label .. " 2", pcall(core.apply, op, { [key] = h[2] }, a, a))
+          clean(label .. " 3", pcall(core.apply, op, { [key] = h[2] }, a, b, a))
+          clean(label .. " node", pcall(core.node, g, op, nil, { [key] = h[2] }, p, q))
         end
       end
     end

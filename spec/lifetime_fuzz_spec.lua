@@ -8,7 +8,7 @@
 local ts = require "tensorslow"
 local H = require "helpers"
 
-local core = ts.core
+local core = require "tensorslow.core"
 local Graph_mt, Session_mt, Tensor_mt = core.Graph_mt, core.Session_mt, core.Tensor_mt
 local PROGRAMS = tonumber(os.getenv("TS_LIFETIME_PROGRAMS") or "") or 200
 local STEPS = 40

@@ -2,8 +2,9 @@
 -- called by hand, sessions used from inside a custom op's compute.
 local ts = require "tensorslow"
 local H = require "helpers"
+local core = require "tensorslow.core"
 
-local Graph_mt, Session_mt = ts.core.Graph_mt, ts.core.Session_mt
+local Graph_mt, Session_mt = core.Graph_mt, core.Session_mt
 
 -- Keeps what a finaliser resurrects: `make(keep)` builds objects and stores
 -- them in keep; keep becomes garbage together with them, and its __gc hands
@@ -36,8 +37,8 @@ describe("a node outliving its graph", function()
     H.fails(function() return n.inputs end, "its graph has been freed")
     H.fails(function() return v:value() end, "node 'w': its graph has been freed")
     H.fails(function() return v:assign({ 3, 4 }) end, "node 'w': its graph has been freed")
-    H.fails(function() return ts.core.node(g, "negative", nil, nil, n) end, "graph has been freed")
-    H.fails(function() return ts.core.node(ts.Graph(), "negative", nil, nil, n) end,
+    H.fails(function() return core.node(g, "negative", nil, nil, n) end, "graph has been freed")
+    H.fails(function() return core.node(ts.Graph(), "negative", nil, nil, n) end,
       "node 'x': its graph has been freed")
     H.fails(function() return n + 1 end, "its graph has been freed")
     H.fails(function() return g:nodes() end, "graph has been freed")
@@ -72,7 +73,7 @@ describe("a node outliving its graph", function()
     H.fails(function() return s2:run(x) end, "node 'px': its graph has been freed")
     H.fails(function() return s2:run(y, { [x] = { 1 } }) end, "node 'px': its graph has been freed")
     H.fails(function() return s2:run({ x }) end, "node 'px': its graph has been freed")
-    H.fails(function() return ts.core.node(g2, "add", nil, nil, y, x) end,
+    H.fails(function() return core.node(g2, "add", nil, nil, y, x) end,
       "node 'px': its graph has been freed")
     H.fails(function() return x.graph:size() end, "graph has been freed")
     H.tensor(s2:run(y, { [y] = { 5 } }), { 5 })

@@ -1,5 +1,6 @@
 local ts = require "tensorslow"
 local H = require "helpers"
+local core = require "tensorslow.core"
 
 describe("Session:run", function()
   local g, x, y, z
@@ -108,7 +109,7 @@ describe("plans", function()
     local g = ts.Graph():as_default()
     local calls = 0
     local x = ts.placeholder { name = "x" }
-    local shared = ts.core.custom(g, "count", nil, "float64", nil, function(t)
+    local shared = core.custom(g, "count", nil, "float64", nil, function(t)
       calls = calls + 1
       return t
     end, x)
@@ -152,7 +153,7 @@ describe("custom compute errors", function()
   it("surface from run naming the op, and the session stays usable", function()
     local g = ts.Graph():as_default()
     local x = ts.placeholder()
-    local bad = ts.core.custom(g, "explode", nil, "float64", nil, function() error("boom") end, x)
+    local bad = core.custom(g, "explode", nil, "float64", nil, function() error("boom") end, x)
     local s = ts.Session()
     H.fails(function() s:run(bad, { [x] = 1 }) end, "op 'explode' failed")
     H.tensor(s:run(x + 1, { [x] = 1 }), 2)

@@ -3,29 +3,11 @@
 -- moments, batch_normalization; their gradients. TensorFlow 1.x semantics: data_format
 -- "NHWC" (default; filters [h, w, in/groups, out]) or "NCHW" (filters [out, in/groups,
 -- h, w]); padding "SAME", "VALID" or explicit {{top, bottom}, {left, right}}.
--- Loaded by tensorslow/init.lua as require("tensorslow.conv")(ts).
-return function(ts)
-  local apply, is_opts = ts.apply, ts._is_opts
-  local is_node, is_tensor = ts.is_node, ts.is_tensor
-  local int_of = ts._int
-  ts.nn = ts.nn or {}
-
-  -- The gradients (end of file) are registered when the first node is built
-  -- by a wrapper below, so that require "tensorslow" does not load grad.lua.
-  local register_gradients
-  local function node_or_tensor(name, attrs, inputs)
-    if register_gradients then
-      for i = 1, inputs.n do
-        if is_node(inputs[i]) then
-          local f = register_gradients
-          register_gradients = nil
-          f()
-          break
-        end
-      end
-    end
-    return apply(name, attrs, inputs)
-  end
+-- Loaded by tensorslow/init.lua as require("tensorslow.conv")(ts, I).
+return function(ts, I)
+  local apply, is_opts = I.apply, I.is_opts
+  local is_node, is_tensor = I.is_node, I.is_tensor
+  local int_of = I.int
 
   -- data_format -> channels first, per number of spatial dims.
   local FORMATS = {
@@ -141,9 +123,9 @@ return function(ts)
              f2 = same and 1 or 0, name = opts.name }
   end
 
+  -- ts.NAME and ts.nn.NAME (no methods); the ops' gradients are at the end.
   local function define(name, f)
-    ts[name] = ts[name] or f
-    ts.nn[name] = f
+    I.op { name = name, fn = f, nn = true, method = false }
   end
 
   --- convolution(x, filters [, {strides=, padding=, dilations=, data_format=, groups=, name=}]):
@@ -158,7 +140,7 @@ return function(ts)
         n = type(fmt) == "string" and #fmt - 2 or (filters.shape and #filters.shape - 2)
         if not n or n < 1 or n > 3 then fail(what, "cannot tell the number of spatial dims") end
       end
-      return node_or_tensor("conv", conv_attrs(what, n, opts), { x, filters, n = 2 })
+      return apply("conv", conv_attrs(what, n, opts), { x, filters, n = 2 })
     end
   end
   define("conv1d", conv_nd(1, "conv1d"))
@@ -170,7 +152,7 @@ return function(ts)
   -- a node or tensor is used as is, a table of integers becomes zeros.
   local function like_of(what, shape, dtype_of)
     if is_node(shape) or is_tensor(shape) then return shape end
-    local s = ts._int_list(shape, what .. ": output_shape", 4)
+    local s = I.int_list(shape, what .. ": output_shape", 4)
     local dt = dtype_of.dtype or "float64"
     if is_node(dtype_of) then return ts.constant(ts.zeros(s, dt), { graph = dtype_of.graph }) end
     return ts.zeros(s, dt)
@@ -184,7 +166,7 @@ return function(ts)
     return function(value, filters, output_shape, opts)
       opts = options(name, opts)
       local like = like_of(name, output_shape, value)
-      return node_or_tensor("conv_backprop_input", conv_attrs(name, nsp, opts),
+      return apply("conv_backprop_input", conv_attrs(name, nsp, opts),
         { value, filters, like, n = 3 })
     end
   end
@@ -205,7 +187,7 @@ return function(ts)
     attrs.i1 = s[3]
     local f = ts.reshape(filter, { s[1], s[2], 1, s[3] * s[4] })
     if attrs.f1 == 1 then f = ts.transpose(f, { 4, 3, 1, 2 }) end
-    return node_or_tensor("conv", attrs, { x, f, n = 2 })
+    return apply("conv", attrs, { x, f, n = 2 })
   end)
 
   ------------------------------------------------------------ pooling
@@ -235,7 +217,7 @@ return function(ts)
       local s = spatial(what, "strides", opts.strides or k, n, cf)
       local same, pads = paddings(what, opts.padding, n, cf)
       local flags = (opts.ceil_mode and 1 or 0) + (opts.count_include_pad and 2 or 0)
-      return node_or_tensor(op, { v1 = concat(k, s), v2 = pads, i1 = flags, f1 = cf and 1 or 0,
+      return apply(op, { v1 = concat(k, s), v2 = pads, i1 = flags, f1 = cf and 1 or 0,
                          f2 = same and 1 or 0, name = opts.name }, { x, n = 1 })
     end
   end
@@ -248,7 +230,7 @@ return function(ts)
 
   --- moments(x, axes [, {keepdims=, name=}]): mean and variance over axes
   -- (1-based), the variance as the mean of squared deviations.
-  ts.nn.moments = function(x, axes, opts)
+  I.op { name = "moments", nn = "only", fn = function(x, axes, opts)
     opts = options("moments", opts)
     local mean = ts.reduce_mean(x, axes, true)
     local var = ts.reduce_mean(ts.squared_difference(x, ts.stop_gradient(mean)), axes, true)
@@ -256,60 +238,58 @@ return function(ts)
       mean, var = ts.squeeze(mean, axes), ts.squeeze(var, axes)
     end
     return mean, var
-  end
+  end }
 
   --- batch_normalization(x, mean, variance, offset, scale, variance_epsilon):
   -- (x - mean) * scale / sqrt(variance + eps) + offset; offset and scale may be nil.
-  ts.nn.batch_normalization = function(x, mean, variance, offset, scale, eps)
+  I.op { name = "batch_normalization", nn = "only", fn = function(x, mean, variance, offset, scale, eps)
     if type(eps) ~= "number" then fail("batch_normalization", "variance_epsilon must be a number") end
     local inv = ts.rsqrt(variance + eps)
     if scale ~= nil then inv = inv * scale end
     local y = (x - mean) * inv
     if offset ~= nil then y = y + offset end
     return y
-  end
+  end }
 
   ------------------------------------------------------------ gradients
 
   local function attrs_of(op)
-    local a = ts._node_attrs[op]
+    local a = I.node_attrs[op]
     local r = {}
     for k, v in pairs(a) do if k ~= "name" then r[k] = v end end
     return r
   end
-  register_gradients = function()
-    local reg = ts.RegisterGradient
-    reg("conv", function(op, g)
-      local x, w, at = op.inputs[1], op.inputs[2], attrs_of(op)
-      return { apply("conv_backprop_input", at, { g, w, x, n = 3 }),
-               apply("conv_backprop_filter", at, { x, g, w, n = 3 }) }
-    end)
-    -- conv_backprop_input(dy, w, like) is linear in dy and in w.
-    reg("conv_backprop_input", function(op, g)
-      local dy, w, at = op.inputs[1], op.inputs[2], attrs_of(op)
-      return { apply("conv", at, { g, w, n = 2 }),
-               apply("conv_backprop_filter", at, { g, dy, w, n = 3 }) }
-    end)
-    reg("conv_backprop_filter", function(op, g)
-      local x, dy, at = op.inputs[1], op.inputs[2], attrs_of(op)
-      return { apply("conv_backprop_input", at, { dy, g, x, n = 3 }),
-               apply("conv", at, { x, g, n = 2 }) }
-    end)
-    reg("max_pool", function(op, g)
-      return { apply("max_pool_grad", attrs_of(op), { op.inputs[1], g, n = 2 }) }
-    end)
-    -- max_pool_grad(x, dy) is piecewise constant in x, linear in dy.
-    reg("max_pool_grad", function(op, g)
-      return { nil, apply("max_pool_grad_grad", attrs_of(op), { op.inputs[1], g, n = 2 }) }
-    end)
-    reg("max_pool_grad_grad", function(op, g)
-      return { nil, apply("max_pool_grad", attrs_of(op), { op.inputs[1], g, n = 2 }) }
-    end)
-    reg("avg_pool", function(op, g)
-      return { apply("avg_pool_grad", attrs_of(op), { g, op.inputs[1], n = 2 }) }
-    end)
-    reg("avg_pool_grad", function(op, g)
-      return { apply("avg_pool", attrs_of(op), { g, n = 1 }) }
-    end)
-  end
+  local function reg(name, f) I.op { name = name, public = false, grad = f } end
+  reg("conv", function(op, g)
+    local x, w, at = op.inputs[1], op.inputs[2], attrs_of(op)
+    return { apply("conv_backprop_input", at, { g, w, x, n = 3 }),
+             apply("conv_backprop_filter", at, { x, g, w, n = 3 }) }
+  end)
+  -- conv_backprop_input(dy, w, like) is linear in dy and in w.
+  reg("conv_backprop_input", function(op, g)
+    local dy, w, at = op.inputs[1], op.inputs[2], attrs_of(op)
+    return { apply("conv", at, { g, w, n = 2 }),
+             apply("conv_backprop_filter", at, { g, dy, w, n = 3 }) }
+  end)
+  reg("conv_backprop_filter", function(op, g)
+    local x, dy, at = op.inputs[1], op.inputs[2], attrs_of(op)
+    return { apply("conv_backprop_input", at, { dy, g, x, n = 3 }),
+             apply("conv", at, { x, g, n = 2 }) }
+  end)
+  reg("max_pool", function(op, g)
+    return { apply("max_pool_grad", attrs_of(op), { op.inputs[1], g, n = 2 }) }
+  end)
+  -- max_pool_grad(x, dy) is piecewise constant in x, linear in dy.
+  reg("max_pool_grad", function(op, g)
+    return { nil, apply("max_pool_grad_grad", attrs_of(op), { op.inputs[1], g, n = 2 }) }
+  end)
+  reg("max_pool_grad_grad", function(op, g)
+    return { nil, apply("max_pool_grad", attrs_of(op), { op.inputs[1], g, n = 2 }) }
+  end)
+  reg("avg_pool", function(op, g)
+    return { apply("avg_pool_grad", attrs_of(op), { g, op.inputs[1], n = 2 }) }
+  end)
+  reg("avg_pool_grad", function(op, g)
+    return { apply("avg_pool", attrs_of(op), { g, n = 1 }) }
+  end)
 end

@@ -1,8 +1,7 @@
 -- ts.data: mini-batch iteration.
--- Loaded by tensorslow/init.lua as require("tensorslow.data")(ts).
-return function(ts)
-  local helpers = ts.core._data
-  ts._data = nil
+-- Loaded by tensorslow/init.lua as require("tensorslow.data")(ts, I).
+return function(ts, I)
+  local helpers = I.core._data
   local data = {}
   ts.data = data
 

@@ -1,34 +1,40 @@
 --- tensorslow: computational graphs and automatic differentiation for Lua 5.4.
--- This module re-exports the C module tensorslow.core and adds what reads
--- better in Lua: graph/eager dispatch of ops, operators, constructors.
+-- `ts` (this module's value) holds only documented names: library/tensorslow.lua
+-- annotates each and spec/api_spec.lua checks the exact set. What the area
+-- modules share lives in I, a private table passed to each one:
+-- require("tensorslow." .. area)(ts, I). Ops are declared with I.op (below).
 local core = require "tensorslow.core"
 
-local ts = {}
-for k, v in pairs(core) do
-  if not k:match("_mt$") and not k:match("_methods$") then ts[k] = v end
+local ts, I = {}, {}
+for _, k in ipairs { "_VERSION", "tensor", "zeros", "ones", "fill", "eye", "arange", "rand",
+  "randn", "seed", "set_num_threads", "get_num_threads", "clock", "is_tensor", "Graph",
+  "set_default_graph", "Session" } do
+  ts[k] = core[k]
 end
-ts.core = core
 
-local Node_mt, Tensor_mt = core.Node_mt, core.Tensor_mt
+local Node_mt = core.Node_mt
 local node_methods, tensor_methods = core.node_methods, core.tensor_methods
 local graph_methods = core.graph_methods
+I.core, I.node_methods, I.tensor_methods, I.graph_methods = core, node_methods, tensor_methods,
+  graph_methods
 
 local function is_node(v) return getmetatable(v) == Node_mt end
 -- The tensor metatable is protected (getmetatable(t) gives a string).
 local is_tensor = core.is_tensor
-ts.is_node, ts.is_tensor = is_node, is_tensor
+ts.is_node = is_node
+I.is_node, I.is_tensor = is_node, is_tensor
 
 --- The integer value of v (a float with an exact integer value counts: 2^40),
--- or nil. Tables of integers are read with ts._int_list, raw (no __len/__index).
+-- or nil. Tables of integers are read with I.int_list, raw (no __len/__index).
 local function int_of(v)
   if type(v) ~= "number" then return nil end
   return math.tointeger(v)
 end
-ts._int = int_of
+I.int = int_of
 
 --- Integer list v (or one integer) as a new table, read raw; what names the
 -- function and argument in errors, raised at level.
-function ts._int_list(v, what, level)
+function I.int_list(v, what, level)
   level = (level or 2) + 1
   local i1 = int_of(v)
   if i1 then return { i1 } end
@@ -74,21 +80,19 @@ function ts.placeholder(opts)
   return core.source(g, "placeholder", opts.name, opts.dtype, opts.shape)
 end
 
+-- A source node holding a value given at build time.
+local function value_source(kind, what)
+  return function(value, opts)
+    opts = opt_table(opts, what)
+    if value == nil then error(what .. ": a value is required", 2) end
+    local g = opts.graph or core.get_default_graph()
+    return core.source(g, kind, opts.name, opts.dtype, nil, value)
+  end
+end
 --- Variable(value [, {name=, dtype=}]): a node holding a value that training updates.
-function ts.Variable(value, opts)
-  opts = opt_table(opts, "Variable")
-  if value == nil then error("Variable: a value is required", 2) end
-  local g = opts.graph or core.get_default_graph()
-  return core.source(g, "variable", opts.name, opts.dtype, nil, value)
-end
-
+ts.Variable = value_source("variable", "Variable")
 --- constant(value [, {name=, dtype=}])
-function ts.constant(value, opts)
-  opts = opt_table(opts, "constant")
-  if value == nil then error("constant: a value is required", 2) end
-  local g = opts.graph or core.get_default_graph()
-  return core.source(g, "constant", opts.name, opts.dtype, nil, value)
-end
+ts.constant = value_source("constant", "constant")
 
 ------------------------------------------------------------- op dispatch
 
@@ -134,8 +138,9 @@ local function prepare(g, args, n, dtypes)
 end
 
 -- The attribute table each node was built with (weak keys: nodes live as
--- long as their graph).
-ts._node_attrs = setmetatable({}, { __mode = "k" })
+-- long as their graph); read back by gradients.
+local node_attrs = setmetatable({}, { __mode = "k" })
+I.node_attrs = node_attrs
 
 --- Raises msg at the first stack level outside tensorslow's own Lua files, so
 -- that an error points at the user's line whatever path led to it.
@@ -153,7 +158,7 @@ local function raise(msg)
   end
   error(msg, 2)
 end
-ts._raise = raise
+I.raise = raise
 
 --- Applies op `name` with attributes to inputs: a node when any input is a
 -- node, otherwise a tensor computed at once. Shared by every op wrapper.
@@ -170,7 +175,7 @@ function ts.apply(name, attrs, inputs, dtypes)
   if g then
     local ok, r = pcall(core.node, g, name, attrs and attrs.name, attrs, table.unpack(inputs, 1, n))
     if not ok then raise(r) end
-    if attrs then ts._node_attrs[r] = attrs end -- read back by gradients
+    if attrs then node_attrs[r] = attrs end
     return r
   end
   local ok, r = pcall(core.apply, name, attrs, table.unpack(inputs, 1, n))
@@ -181,58 +186,140 @@ function ts.apply(name, attrs, inputs, dtypes)
   return r
 end
 local apply = ts.apply
+I.apply = apply
 
 -- Options table at the end of an op call: a plain table with a known key.
 local function is_opts(t)
   return type(t) == "table" and not is_node(t) and not is_tensor(t) and t[1] == nil
     and next(t) ~= nil
 end
-ts._is_opts = is_opts
+I.is_opts = is_opts
 
---- Defines ts.NAME, node:NAME and tensor:NAME for a binary op.
-local function binary(name)
-  local f = function(a, b, opts)
-    local attrs = is_opts(opts) and { name = opts.name } or nil
-    return apply(name, attrs, { a, b, n = 2 })
-  end
-  ts[name], node_methods[name], tensor_methods[name] = f, f, f
-  return f
+--- attrs with the node name from a trailing options table (when it is one).
+function I.with_name(attrs, opts)
+  if is_opts(opts) then attrs.name = opts.name end
+  return attrs
 end
 
---- Defines a unary op; attrs_of(opts) maps user options to core attributes.
-local function unary(name, attrs_of)
-  local f = function(x, opts)
+------------------------------------------------------------- gradient helpers
+-- Used by the gradients declared beside each op (the machinery, ts.gradients,
+-- is lua/tensorslow/grad.lua).
+
+--- The attributes node op was built with ({} when none).
+function I.attrs_of(op) return node_attrs[op] or {} end
+--- Whether the gradient being built is wanted for input i (ts.gradients sets
+-- I.needed around each gradient function).
+function I.need(i) return I.needed == nil or I.needed[i] end
+--- A node of op type op_name, in the graph of its first input, with raw C attributes.
+function I.node(op_name, attrs, ...)
+  local first = ...
+  local n = core.node(first.graph, op_name, nil, attrs, ...)
+  if attrs then node_attrs[n] = attrs end
+  return n
+end
+function I.same_known_shape(a, b)
+  local sa, sb = a.shape, b.shape
+  if not sa or not sb or #sa ~= #sb then return false end
+  for i = 1, #sa do
+    if sa[i] < 0 or sa[i] ~= sb[i] then return false end
+  end
+  return true
+end
+--- g summed back to x's shape (undoes broadcasting).
+function I.sum_like(g, x)
+  if g == nil then return nil end
+  if I.same_known_shape(g, x) then return g end
+  return I.node("reduce_sum_like", nil, g, x)
+end
+--- g broadcast to x's shape (attributes: those of the reduction it undoes).
+function I.broadcast_like(g, x, at)
+  return I.node("broadcast_like", at, g, x)
+end
+
+------------------------------------------------------------- declaring ops
+
+-- op type -> gradient function(op, g) returning one gradient per input, or
+-- false (nothing flows through it). Filled by I.op and ts.RegisterGradient.
+I.grads = {}
+
+--- How the published function of each kind reads its arguments: kind ->
+-- function(declaration) returning it (math.lua adds "reduce").
+I.kinds = {}
+-- f(x [, opts]); d.attrs(opts) maps the options to core attributes.
+function I.kinds.unary(d)
+  local name, attrs_of = d.name, d.attrs
+  return function(x, opts)
     local attrs = attrs_of and attrs_of(opts or {}) or (is_opts(opts) and {} or nil)
     if attrs and is_opts(opts) then attrs.name = opts.name end
     return apply(name, attrs, { x, n = 1 })
   end
-  ts[name], node_methods[name], tensor_methods[name] = f, f, f
-  return f
 end
-ts._binary, ts._unary = binary, unary
-
-local add, sub, mul, div, pow = binary("add"), binary("subtract"), binary("multiply"),
-  binary("divide"), binary("pow")
-local neg = unary("negative")
-
---- matmul(a, b [, {transpose_a=, transpose_b=, name=}])
-function ts.matmul(a, b, opts)
-  local attrs
-  if is_opts(opts) then
-    attrs = { transpose_a = opts.transpose_a, transpose_b = opts.transpose_b, name = opts.name }
+-- f(a, b [, opts])
+function I.kinds.binary(d)
+  local name = d.name
+  return function(a, b, opts)
+    local attrs = is_opts(opts) and { name = opts.name } or nil
+    return apply(name, attrs, { a, b, n = 2 })
   end
-  return apply("matmul", attrs, { a, b, n = 2 })
 end
-node_methods.matmul, tensor_methods.matmul = ts.matmul, ts.matmul
 
--- Operators on nodes and tensors (a node on either side builds a node).
-for _, mt in ipairs { Node_mt, Tensor_mt } do
-  mt.__add = function(a, b) return add(a, b) end
-  mt.__sub = function(a, b) return sub(a, b) end
-  mt.__mul = function(a, b) return mul(a, b) end
-  mt.__div = function(a, b) return div(a, b) end
-  mt.__pow = function(a, b) return pow(a, b) end
-  mt.__unm = function(a) return neg(a) end
+local function publish(d, f)
+  local name, nn = d.name, d.nn
+  if nn then
+    ts.nn = ts.nn or {}
+    ts.nn[name] = f
+  end
+  if nn == "only" then return end
+  if ts[name] ~= nil then error("I.op: ts." .. name .. " is declared twice", 3) end
+  ts[name] = f
+  if d.method == false then return end
+  for _, m in ipairs { name, table.unpack(d.aliases or {}) } do
+    node_methods[m] = f
+    -- a C tensor method of the same name (reshape, cast) is kept
+    if tensor_methods[m] == nil then tensor_methods[m] = f end
+  end
+end
+
+local function gradient_of(d)
+  if d.grad ~= nil then return d.grad end
+  local need, sum_like, attrs_of = I.need, I.sum_like, I.attrs_of
+  local dx, da, db = d.dx, d.da, d.db
+  if dx then
+    return function(op, g) return { dx(op.inputs[1], op, g, attrs_of(op)) } end
+  end
+  if da then
+    return function(op, g)
+      local a, b = op.inputs[1], op.inputs[2]
+      return { need(1) and sum_like(da(a, b, op, g), a) or nil,
+               need(2) and sum_like(db(a, b, op, g), b) or nil }
+    end
+  end
+end
+
+--- I.op{name=, ...}: the one declaration of an op on the Lua side. It publishes
+-- ts.NAME, node:NAME and tensor:NAME (first argument the main input) and
+-- attaches the gradient of op type `name`. Fields:
+--   kind = "unary" | "binary" | "reduce" (I.kinds) or fn = the whole function
+--     (it calls I.apply itself); attrs = function(opts) (unary: core attributes)
+--   nn = true: also ts.nn.NAME; nn = "only": ts.nn.NAME alone
+--   method = false: no node/tensor methods; aliases = {...}: more method names
+--   public = false: nothing published (an internal op: only its gradient)
+--   grad = function(op, g) return {grad of input 1, ...} end (I.need(i): is it
+--     wanted), or false: no gradient flows through it; shorthands:
+--   dx = function(x, y, g, attrs) (one input), da, db = function(a, b, y, g)
+--     (two inputs; each summed back to its input's shape).
+-- Returns the published function.
+function I.op(d)
+  local name = d.name
+  local grad = gradient_of(d)
+  if grad ~= nil then
+    if I.grads[name] ~= nil then error("I.op: the gradient of " .. name .. " is declared twice", 2) end
+    I.grads[name] = grad
+  end
+  if d.public == false then return nil end
+  local f = d.fn or assert(I.kinds[d.kind], "I.op: unknown kind")(d)
+  publish(d, f)
+  return f
 end
 
 ------------------------------------------------------------- sessions
@@ -283,28 +370,23 @@ end)
 
 -- The rest of the API, one file per area; each extends ts.
 for _, m in ipairs { "math", "shape", "nn", "conv", "train", "layers", "io", "data", "viz", "saver" } do
-  require("tensorslow." .. m)(ts)
+  require("tensorslow." .. m)(ts, I)
 end
 
--- The gradient code (the largest file) loads on first use, which keeps
--- require "tensorslow" fast for scripts and hosts that only run graphs. The
--- stubs tail-call the real functions, so errors still point at the caller.
+-- The gradient machinery loads on first use, which keeps require "tensorslow"
+-- fast for scripts and hosts that only run graphs. The stubs tail-call the
+-- real functions, so errors still point at the caller.
 do
-  local loaded = false
+  local G
   local function grad()
-    if not loaded then
-      loaded = true
-      require("tensorslow.grad")(ts)
-    end
-    return ts
+    if not G then G = require("tensorslow.grad")(ts, I) end
+    return G
   end
-  ts.test = setmetatable({}, { __index = function(t, k)
-    grad()
-    return rawget(t, k)
-  end })
   function ts.gradients(...) return grad().gradients(...) end
   function ts.RegisterGradient(...) return grad().RegisterGradient(...) end
   function ts.Operation(...) return grad().Operation(...) end
+  ts.test = {}
+  function ts.test.gradcheck(...) return grad().gradcheck(...) end
 end
 
 return ts

@@ -1,5 +1,5 @@
 -- ts.io: reading and writing tensors in common file formats.
--- Loaded by tensorslow/init.lua as require("tensorslow.io")(ts).
+-- Loaded by tensorslow/init.lua as require("tensorslow.io")(ts, I).
 --
 -- The functions are in C (src/lua_io.c, core part src/io.c):
 --   ts.io.load_idx(path)               IDX (MNIST), plain or gzip; uint8 stays uint8,
@@ -13,6 +13,6 @@
 -- Files are untrusted: bad sizes, offsets or dtypes raise an error naming the
 -- file. Writers are atomic: a temporary file beside the target is synced and
 -- renamed over it, so a failure leaves the old file as it was.
-return function(ts)
-  ts.io = ts.io or ts.core.io
+return function(ts, I)
+  ts.io = ts.io or I.core.io
 end

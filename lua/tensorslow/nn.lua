@@ -1,34 +1,31 @@
 -- Neural-network op wrappers (kernels in src/ops_nn.c). Each op is ts.OP,
 -- node:OP and tensor:OP (first argument the main input) and also ts.nn.OP.
 -- Float dtypes only: integer inputs are refused with a hint to cast.
--- Loaded by tensorslow/init.lua as require("tensorslow.nn")(ts).
-return function(ts)
-  local apply, is_opts = ts.apply, ts._is_opts
-  local node_methods, tensor_methods = ts.core.node_methods, ts.core.tensor_methods
-  local is_node, is_tensor = ts.is_node, ts.is_tensor
-  ts.nn = ts.nn or {}
+-- Their gradients are declared with them.
+-- Loaded by tensorslow/init.lua as require("tensorslow.nn")(ts, I).
+return function(ts, I)
+  local op, apply, is_opts, with_name = I.op, I.apply, I.is_opts, I.with_name
+  local is_node, is_tensor = I.is_node, I.is_tensor
+  local need, sum_like, attrs_of, node = I.need, I.sum_like, I.attrs_of, I.node
 
-  local function define(name, f, no_method)
-    ts[name] = f
-    ts.nn[name] = f
-    if not no_method then node_methods[name], tensor_methods[name] = f, f end
-  end
-
-  local function with_name(attrs, opts)
-    if is_opts(opts) then attrs.name = opts.name end
-    return attrs
-  end
+  local function last_axis(o) return attrs_of(o).axis or -1 end
 
   --- softmax(x [, axis = -1] [, {axis=, name=}]) and log_softmax: stable (x - max).
-  for _, name in ipairs { "softmax", "log_softmax" } do
-    define(name, function(x, axis, opts)
+  local function softmax_op(name, grad)
+    op { name = name, nn = true, grad = grad, fn = function(x, axis, opts)
       if opts == nil and is_opts(axis) then axis, opts = axis.axis, axis end
       if axis ~= nil and math.type(axis) ~= "integer" then
         error(name .. ": axis must be an integer", 2)
       end
       return apply(name, with_name({ axis = axis or -1 }, opts), { x, n = 1 })
-    end)
+    end }
   end
+  softmax_op("softmax", function(o, g)
+    return { o * (g - ts.reduce_sum(g * o, last_axis(o), true)) }
+  end)
+  softmax_op("log_softmax", function(o, g)
+    return { g - ts.exp(o) * ts.reduce_sum(g, last_axis(o), true) }
+  end)
 
   local function labels_logits(name, args, dtypes)
     if type(args) ~= "table" or is_node(args) or is_tensor(args) or args.labels == nil
@@ -40,37 +37,62 @@ return function(ts)
 
   --- softmax_cross_entropy_with_logits{labels=, logits=}: per-row loss
   -- -sum(labels * log_softmax(logits)) over the last axis.
-  define("softmax_cross_entropy_with_logits", function(args)
+  op { name = "softmax_cross_entropy_with_logits", nn = true, method = false, fn = function(args)
     return labels_logits("softmax_cross_entropy_with_logits", args)
-  end, true)
+  end, grad = function(o, g)
+    local labels, logits = o.inputs[1], o.inputs[2]
+    local ge = ts.expand_dims(g, -1)
+    -- d/dlogits = sum(labels) softmax - labels: labels need not sum to 1
+    local total = need(2) and node("reduce_sum", { axis = -1, keepdims = true }, labels)
+    return { need(1) and ge * -ts.log_softmax(logits) or nil,
+             need(2) and ge * (total * ts.softmax(logits) - labels) or nil }
+  end }
 
   --- sparse_softmax_cross_entropy_with_logits{labels=, logits=}: labels are
   -- 1-based class indices (int64 or uint8; Lua tables become int64).
-  define("sparse_softmax_cross_entropy_with_logits", function(args)
-    return labels_logits("sparse_softmax_cross_entropy_with_logits", args, { "int64" })
-  end, true)
+  op { name = "sparse_softmax_cross_entropy_with_logits", nn = true, method = false,
+    fn = function(args)
+      return labels_logits("sparse_softmax_cross_entropy_with_logits", args, { "int64" })
+    end, grad = function(o, g)
+      local labels, logits = o.inputs[1], o.inputs[2]
+      -- the class count comes from the logits at run time
+      local hot = node("one_hot_like", nil, labels, logits)
+      return { nil, ts.expand_dims(g, -1) * (ts.softmax(logits) - hot) }
+    end }
+  op { name = "one_hot_like", public = false, grad = false }
 
   --- sigmoid_cross_entropy_with_logits{labels=, logits=}: element-wise,
   -- max(x, 0) - x z + log1p(exp(-|x|)).
-  define("sigmoid_cross_entropy_with_logits", function(args)
+  op { name = "sigmoid_cross_entropy_with_logits", nn = true, method = false, fn = function(args)
     return labels_logits("sigmoid_cross_entropy_with_logits", args)
-  end, true)
+  end, grad = function(o, g)
+    local z, x = o.inputs[1], o.inputs[2]
+    return { need(1) and sum_like(g * -x, z) or nil,
+             need(2) and sum_like(g * (ts.sigmoid(x) - z), x) or nil }
+  end }
 
   --- mean_squared_error(labels, predictions): the scalar mean of the squared
   -- differences (0 for empty inputs).
-  define("mean_squared_error", function(labels, predictions, opts)
+  op { name = "mean_squared_error", nn = true, fn = function(labels, predictions, opts)
     return apply("mean_squared_error", with_name({}, opts), { labels, predictions, n = 2 })
-  end)
+  end, grad = function(o, g)
+    local l, p = o.inputs[1], o.inputs[2]
+    local diff = p - l
+    local d = I.broadcast_like(g, diff, { i1 = 1 }) * diff * 2
+    return { need(1) and sum_like(-d, l) or nil, need(2) and sum_like(d, p) or nil }
+  end }
 
   --- l2_loss(x): sum(x^2) / 2.
-  define("l2_loss", function(x, opts)
+  op { name = "l2_loss", nn = true, fn = function(x, opts)
     return apply("l2_loss", with_name({}, opts), { x, n = 1 })
-  end)
+  end, grad = function(o, g) return { g * o.inputs[1] } end }
 
   --- bias_add(x, bias): bias (1-D) added along x's last axis.
-  define("bias_add", function(x, bias, opts)
+  op { name = "bias_add", nn = true, fn = function(x, bias, opts)
     return apply("bias_add", with_name({}, opts), { x, bias, n = 2 })
-  end)
+  end, grad = function(o, g)
+    return { g, need(2) and sum_like(g, o.inputs[2]) or nil }
+  end }
 
   -- A node seed drawn from ts's generator: deterministic given ts.seed.
   local function draw_seed()
@@ -81,7 +103,7 @@ return function(ts)
   -- values scaled by 1/(1-rate)), active only when training is true or is a
   -- node/tensor (scalar, e.g. a fed uint8 placeholder) whose value is non-zero.
   -- The mask is new at every run and reproducible given ts.seed.
-  define("dropout", function(x, rate, opts)
+  op { name = "dropout", nn = true, fn = function(x, rate, opts)
     if type(rate) ~= "number" or not (rate >= 0 and rate < 1) then
       error("dropout: rate must be a number in [0, 1)", 2)
     end
@@ -102,5 +124,10 @@ return function(ts)
     end
     attrs.i1 = training and 1 or 0
     return apply("dropout", attrs, { x, n = 1 })
-  end)
+  end, grad = function(o, g)
+    -- the kept-and-scaled mask is y / x (x == 0 gives 0: no mask is known there)
+    local x = o.inputs[1]
+    local zero = ts.subtract(1, ts.sign(ts.abs(x)))
+    return { g * o / (x + zero) }
+  end }
 end

@@ -3,30 +3,19 @@
 -- (src/ops_shape.c, src/ops_linalg.c). Axes, perm, begin and indices are
 -- 1-based here (negative from the end); the wrappers convert what the C
 -- attributes store 0-based. A trailing options table may give {name=}.
--- Loaded by tensorslow/init.lua as require("tensorslow.shape")(ts).
-return function(ts)
-  local apply, is_opts = ts.apply, ts._is_opts
-  local node_methods, tensor_methods = ts.core.node_methods, ts.core.tensor_methods
-  local is_node, is_tensor = ts.is_node, ts.is_tensor
+-- Gradients sit beside each op; those of the "like" helper ops (src/ops_train.c,
+-- shapes taken from a "like" input at run time) at the end.
+-- Loaded by tensorslow/init.lua as require("tensorslow.shape")(ts, I).
+return function(ts, I)
+  local op, apply, is_opts, with_name = I.op, I.apply, I.is_opts, I.with_name
+  local is_node, is_tensor = I.is_node, I.is_tensor
+  local need, attrs_of, node = I.need, I.attrs_of, I.node
 
-  -- ts.NAME and node:NAME; tensor:NAME unless the tensor has its own C method
-  -- of that name (reshape, cast: kept as they are).
-  local function define(name, f)
-    ts[name] = f
-    node_methods[name] = f
-    if tensor_methods[name] == nil then tensor_methods[name] = f end
-  end
-
-  local function with_name(attrs, opts)
-    if is_opts(opts) then attrs.name = opts.name end
-    return attrs
-  end
-
-  local int_of, int_list0 = ts._int, ts._int_list
+  local int_of, int_list0 = I.int, I.int_list
   local function int_list(v, what) return int_list0(v, what, 3) end
 
   --- transpose(x [, perm] [, {name=}]): perm is 1-based; default reverses the axes.
-  define("transpose", function(x, perm, opts)
+  op { name = "transpose", fn = function(x, perm, opts)
     if opts == nil and is_opts(perm) then perm, opts = nil, perm end
     local attrs = {}
     if perm ~= nil then
@@ -38,27 +27,36 @@ return function(ts)
       attrs.v1 = p
     end
     return apply("transpose", with_name(attrs, opts), { x, n = 1 })
-  end)
+  end, grad = function(o, g)
+    local perm = attrs_of(o).v1
+    if not perm then return { ts.transpose(g) } end
+    local inv = {}
+    for i = 1, #perm do inv[perm[i] + 1] = i end
+    return { ts.transpose(g, inv) }
+  end }
+
+  -- reshape, squeeze, expand_dims: g takes x's run-time shape back
+  local function reshape_grad(o, g) return { node("reshape_like", nil, g, o.inputs[1]) } end
 
   --- reshape(x, shape [, {name=}]): one entry may be -1.
-  define("reshape", function(x, shape, opts)
+  op { name = "reshape", fn = function(x, shape, opts)
     return apply("reshape", with_name({ v1 = int_list(shape, "reshape: shape") }, opts), { x, n = 1 })
-  end)
+  end, grad = reshape_grad }
 
   --- squeeze(x [, axis] [, {name=}]): removes the given size-1 axes (all when nil).
-  define("squeeze", function(x, axis, opts)
+  op { name = "squeeze", fn = function(x, axis, opts)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
     return apply("squeeze", with_name({ axis = axis }, opts), { x, n = 1 })
-  end)
+  end, grad = reshape_grad }
 
   --- expand_dims(x, axis [, {name=}]): inserts a size-1 axis at position axis
   -- (1 .. rank+1; -1 appends).
-  define("expand_dims", function(x, axis, opts)
+  op { name = "expand_dims", fn = function(x, axis, opts)
     if not int_of(axis) then
       error(("expand_dims: axis must be an integer, got %s"):format(tostring(axis)), 2)
     end
     return apply("expand_dims", with_name({ axis = axis }, opts), { x, n = 1 })
-  end)
+  end, grad = reshape_grad }
 
   -- The inputs of a list op: list (array), or for the method form x then list
   -- (or a single node/tensor).
@@ -89,8 +87,8 @@ return function(ts)
   end
 
   -- ts.concat(list, axis) or x:concat(y_or_list, axis).
-  local function list_op(name)
-    define(name, function(a, b, c, d)
+  local function list_op(name, grad)
+    op { name = name, grad = grad, fn = function(a, b, c, d)
       local inputs, axis, opts
       if is_node(a) or is_tensor(a) then
         inputs, axis, opts = list_inputs(a, b, name), c, d
@@ -99,12 +97,27 @@ return function(ts)
       end
       if is_opts(axis) and opts == nil then axis, opts = nil, axis end
       return apply(name, with_name({ axis = axis or 1 }, opts), inputs)
-    end)
+    end }
   end
   --- concat(list, axis): joins along an existing axis (default 1).
-  list_op("concat")
+  -- Gradient: each input's part of g, its offset taken from the inputs' run-time shapes.
+  list_op("concat", function(o, g)
+    local xs, axis = o.inputs, attrs_of(o).axis or 1
+    local out = {}
+    for k in ipairs(xs) do
+      out[k] = need(k) and node("concat_part", { i1 = k, axis = axis }, g, table.unpack(xs)) or nil
+    end
+    return out
+  end)
   --- stack(list, axis): joins along a new axis (default 1).
-  list_op("stack")
+  list_op("stack", function(o, g)
+    local axis = attrs_of(o).axis or 1
+    local out = {}
+    for k, x in ipairs(o.inputs) do
+      out[k] = need(k) and node("reshape_like", nil, ts.gather(g, { k }, axis), x) or nil
+    end
+    return out
+  end)
 
   local function slice_attrs(begin, size)
     local b = int_list(begin, "slice: begin")
@@ -118,10 +131,12 @@ return function(ts)
   end
 
   --- slice(x, begin, size): begin 1-based (negative from the end), size -1 = to the end.
-  define("slice", function(x, begin, size, opts)
+  op { name = "slice", fn = function(x, begin, size, opts)
     if opts == nil and is_opts(size) then size, opts = nil, size end
     return apply("slice", with_name(slice_attrs(begin, size), opts), { x, n = 1 })
-  end)
+  end, grad = function(o, g)
+    return { node("pad_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) }
+  end }
 
   local function shape_of(x)
     if is_node(x) or is_tensor(x) then return x.shape end
@@ -130,7 +145,7 @@ return function(ts)
 
   --- split(x, n_or_sizes, axis): a Lua array of pieces (through slice); n equal
   -- pieces or the given sizes (one may be -1). The split axis must have a known size.
-  define("split", function(x, spec, axis, opts)
+  op { name = "split", fn = function(x, spec, axis, opts)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
     axis = axis or 1
     if not (is_node(x) or is_tensor(x)) then x = ts.tensor(x) end
@@ -175,24 +190,29 @@ return function(ts)
       start = start + s
     end
     return out
-  end)
+  end }
 
   --- gather(x, indices [, axis]): indices int64/uint8 (Lua tables become int64),
   -- 1-based; an index out of range is an error when the op runs.
-  define("gather", function(x, indices, axis, opts)
+  op { name = "gather", fn = function(x, indices, axis, opts)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
     return apply("gather", with_name({ axis = axis or 1 }, opts), { x, indices, n = 2 },
       { nil, "int64" })
-  end)
+  end, grad = function(o, g)
+    local x, idx = o.inputs[1], o.inputs[2]
+    return { node("gather_like", { axis = attrs_of(o).axis }, g, idx, x) }
+  end }
 
   --- tile(x, multiples)
-  define("tile", function(x, multiples, opts)
+  op { name = "tile", fn = function(x, multiples, opts)
     return apply("tile", with_name({ v1 = int_list(multiples, "tile: multiples") }, opts),
       { x, n = 1 })
-  end)
+  end, grad = function(o, g) -- tile_like keeps the multiples (v1) for its own gradient
+    return { node("tile_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) }
+  end }
 
   --- pad(x, paddings {{before, after}, ...} [, constant_value = 0])
-  define("pad", function(x, paddings, value, opts)
+  op { name = "pad", fn = function(x, paddings, value, opts)
     if opts == nil and is_opts(value) then value, opts = nil, value end
     if type(paddings) ~= "table" or is_node(paddings) or is_tensor(paddings) then
       error("pad: paddings must be {{before, after}, ...}", 2)
@@ -210,29 +230,65 @@ return function(ts)
     end
     if value ~= nil and type(value) ~= "number" then error("pad: constant_value must be a number", 2) end
     return apply("pad", with_name({ v1 = before, v2 = after, f1 = value or 0 }, opts), { x, n = 1 })
-  end)
+  end, grad = function(o, g)
+    return { node("slice_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) }
+  end }
 
   --- cast(x, dtype)
-  define("cast", function(x, dtype, opts)
+  op { name = "cast", fn = function(x, dtype, opts)
     if type(dtype) ~= "string" then error("cast: dtype must be a string", 2) end
     return apply("cast", with_name({ dtype = dtype }, opts), { x, n = 1 })
-  end)
+  end, grad = function(o, g)
+    local x = o.inputs[1]
+    local float = { float32 = true, float64 = true }
+    if not float[x.dtype] or not float[o.dtype] then return {} end
+    return { x.dtype == g.dtype and g or ts.cast(g, x.dtype) }
+  end }
 
   --- one_hot(indices, depth [, {dtype=, name=}]): 1-based indices give rows with a
   -- 1 at that position; 0 or an index above depth gives a row of zeros.
-  define("one_hot", function(indices, depth, opts)
+  op { name = "one_hot", grad = false, fn = function(indices, depth, opts)
     if not int_of(depth) then
       error(("one_hot: depth must be an integer, got %s"):format(tostring(depth)), 2)
     end
     local attrs = { i1 = int_of(depth), dtype = is_opts(opts) and opts.dtype or "float64" }
     return apply("one_hot", with_name(attrs, opts), { indices, n = 1 }, { "int64" })
-  end)
+  end }
 
-  -- identity, stop_gradient (same kernel; the gradient code tells them apart),
+  -- identity, stop_gradient (same kernel; only their gradients differ),
   -- zeros_like, ones_like.
-  for _, name in ipairs { "identity", "stop_gradient", "zeros_like", "ones_like" } do
-    define(name, function(x, opts)
-      return apply(name, is_opts(opts) and { name = opts.name } or nil, { x, n = 1 })
-    end)
+  op { name = "identity", kind = "unary", dx = function(_, _, g) return g end }
+  for _, name in ipairs { "stop_gradient", "zeros_like", "ones_like" } do
+    op { name = name, kind = "unary", grad = false }
   end
+
+  ------------------------------------------------------------ the helpers' own
+
+  op { name = "tile_like", public = false, grad = function(o, g)
+    local m = attrs_of(o).v1
+    if not m then error("gradient of tile_like: the multiples are not known", 0) end
+    return { need(1) and ts.tile(g, m) or nil }
+  end }
+  op { name = "concat_part", public = false, grad = function(o, g)
+    if not need(1) then return {} end
+    local at, parts = attrs_of(o), {}
+    for j = 2, #o.inputs do
+      parts[j - 1] = j - 1 == at.i1 and g or ts.zeros_like(o.inputs[j])
+    end
+    return { ts.concat(parts, at.axis) }
+  end }
+  op { name = "gather_like", public = false, grad = function(o, g)
+    return { need(1) and ts.gather(g, o.inputs[2], attrs_of(o).axis) or nil }
+  end }
+  op { name = "reshape_like", public = false, grad = function(o, g)
+    return { need(1) and node("reshape_like", nil, g, o.inputs[1]) or nil }
+  end }
+  op { name = "slice_like", public = false, grad = function(o, g)
+    return { need(1) and node("pad_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) or nil }
+  end }
+  op { name = "pad_like", public = false, grad = function(o, g)
+    return { need(1) and node("slice_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) or nil }
+  end }
+  -- checks a user gradient's shape at run time (grad.lua)
+  op { name = "ensure_shape_like", public = false, grad = function(_, g) return { g } end }
 end

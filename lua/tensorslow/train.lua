@@ -3,17 +3,23 @@
 -- updating the variable and its slots in place, grouped into one node; the
 -- plan runs stateful ops after every pure node, so a loss fetched beside the
 -- step is computed from the values before the update.
--- Loaded by tensorslow/init.lua as require("tensorslow.train")(ts).
-return function(ts)
-  local core = ts.core
-  local is_node, is_tensor = ts.is_node, ts.is_tensor
+-- Loaded by tensorslow/init.lua as require("tensorslow.train")(ts, I).
+return function(ts, I)
+  local core = I.core
+  local is_node, is_tensor = I.is_node, I.is_tensor
 
   local train = {}
   ts.train = train
 
   -- Variables made by optimizers (slots): not trainable.
   local not_trainable = setmetatable({}, { __mode = "k" })
-  ts._not_trainable = not_trainable
+  I.not_trainable = not_trainable
+
+  -- The update steps (stateful ops, src/ops_train.c): no gradient flows through them.
+  for _, name in ipairs { "apply_gradient_descent", "apply_momentum", "apply_adam",
+    "apply_rmsprop", "apply_adagrad" } do
+    I.op { name = name, public = false, grad = false }
+  end
 
   --- trainable_variables([graph]): the graph's variables except optimizer slots.
   function ts.trainable_variables(graph)
@@ -212,11 +218,11 @@ return function(ts)
   end
 
   --- group(ops...) or group{ops}: one node that runs all of them.
-  function ts.group(...)
+  I.op { name = "group", method = false, grad = false, fn = function(...)
     local list = select("#", ...) == 1 and not is_node(...) and ... or { ... }
     if #list == 0 then error("group: nothing to group", 2) end
     return core.node(list[1].graph, "group", nil, nil, table.unpack(list))
-  end
+  end }
 
   ------------------------------------------------------------ initializers
 

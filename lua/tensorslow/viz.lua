@@ -1,6 +1,6 @@
 -- Seeing the graph: ts.dot (Graphviz DOT), g:write_dot(path), ts.summary.
-return function(ts)
-  local graph_methods = ts.core.graph_methods
+return function(ts, I)
+  local graph_methods = I.graph_methods
 
   local function shape_str(s)
     if s == nil then return "?" end
@@ -22,7 +22,7 @@ return function(ts)
   -- The nodes to draw: every node of a graph, or what the given nodes depend on.
   local function collect(what)
     if ts.is_node(what) then what = { what } end
-    if getmetatable(what) == ts.core.Graph_mt then return what:nodes(), what end
+    if getmetatable(what) == I.core.Graph_mt then return what:nodes(), what end
     if type(what) ~= "table" or not ts.is_node(what[1]) then
       error("expected a graph, a node or an array of nodes", 3)
     end

@@ -21,7 +21,7 @@
 
 static const char setup[] =
     "ts = require 'tensorslow'\n"
-    "local core = ts.core\n"
+    "local core = require 'tensorslow.core'\n"
     "local maxi, mini = math.maxinteger, math.mininteger\n"
     "INTS = {0, 1, -1, 2, 3, 4, -2, 8, 9, 255, 256, 65536, 2^31 // 1 - 1, 2^31 // 1,\n"
     "  2^32 // 1, 2^32 // 1 + 1, 2^40 // 1, 2^53 // 1, 2^53 // 1 + 1, 2^62 // 1, maxi, mini,\n"

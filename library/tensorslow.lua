@@ -1615,6 +1615,36 @@ function ts.initializers.glorot_normal(shape, opts) end
 ---@return ts.Tensor
 ---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
 function ts.initializers.he_normal(shape, opts) end
+--- Uniform in +-sqrt(6 / fan_in) (fan_in of a conv filter [h, w, in, out]: h w in).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.he_uniform(shape, opts) end
+--- Truncated normal with variance 1 / fan_in (TensorFlow's scaling).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.lecun_normal(shape, opts) end
+--- Uniform in +-sqrt(3 / fan_in).
+---@param shape integer[]|integer
+---@param opts? {dtype?: ts.dtype}
+---@return ts.Tensor
+---@overload fun(opts?: {dtype?: ts.dtype}): ts.initializer
+function ts.initializers.lecun_uniform(shape, opts) end
+---@class ts.VarianceScalingOpts
+---@field scale? number default 1
+---@field mode? "fan_in"|"fan_out"|"fan_avg" default "fan_in" (a conv filter: h w in / h w out)
+---@field distribution? "truncated_normal"|"untruncated_normal"|"uniform" default "truncated_normal"
+---@field dtype? ts.dtype
+--- TensorFlow's VarianceScaling: variance scale / fan (fan chosen by mode, at least 1); uniform
+--- in +-sqrt(3 scale / fan), or a normal (truncated at 2 stddev, rescaled to keep the variance).
+---@param shape integer[]|integer
+---@param opts? ts.VarianceScalingOpts
+---@return ts.Tensor
+---@overload fun(opts?: ts.VarianceScalingOpts): ts.initializer
+function ts.initializers.variance_scaling(shape, opts) end
 ts.initializers.zeros_initializer = ts.initializers.zeros
 ts.initializers.ones_initializer = ts.initializers.ones
 
@@ -1635,6 +1665,79 @@ ts.layers = {}
 ---@param opts? ts.DenseOpts
 ---@return ts.Node
 function ts.layers.dense(x, units, opts) end
+
+---@alias ts.data_format_layer "channels_last"|"channels_first"|"NHWC"|"NCHW"
+
+---@class ts.Conv2DOpts
+---@field strides? integer|integer[] default 1
+---@field padding? "valid"|"same" default "valid" (any case)
+---@field data_format? ts.data_format_layer default "channels_last"
+---@field dilation_rate? integer|integer[] default 1
+---@field activation? fun(x: ts.Node): ts.Node applied last
+---@field use_bias? boolean default true
+---@field name? string default "conv2d"
+---@field dtype? ts.dtype default: x's
+---@field kernel_initializer? ts.initializer default ts.initializers.glorot_uniform (sees [h, w, in, filters])
+---@field bias_initializer? ts.initializer default ts.initializers.zeros
+
+--- activation(conv2d(x, kernel) + bias) with variables <name>/kernel ([h, w, in, filters] in
+--- channels_last, [filters, in, h, w] in channels_first) and <name>/bias. x's channels must be known.
+---@param x ts.Node
+---@param filters integer
+---@param kernel_size integer|integer[]
+---@param opts? ts.Conv2DOpts
+---@return ts.Node
+function ts.layers.conv2d(x, filters, kernel_size, opts) end
+---@class ts.Pool2DOpts
+---@field padding? "valid"|"same" default "valid"
+---@field data_format? ts.data_format_layer default "channels_last"
+---@field name? string
+--- Maximum over each pool_size window (strides default to pool_size).
+---@param x ts.Node
+---@param pool_size integer|integer[]
+---@param strides? integer|integer[]|ts.Pool2DOpts
+---@param opts? ts.Pool2DOpts
+---@return ts.Node
+function ts.layers.max_pooling2d(x, pool_size, strides, opts) end
+--- Mean over each pool_size window, padding excluded (strides default to pool_size).
+---@param x ts.Node
+---@param pool_size integer|integer[]
+---@param strides? integer|integer[]|ts.Pool2DOpts
+---@param opts? ts.Pool2DOpts
+---@return ts.Node
+function ts.layers.average_pooling2d(x, pool_size, strides, opts) end
+--- x as [batch, product of the other dimensions] (those must be known).
+---@param x ts.Node
+---@param opts? {name?: string}
+---@return ts.Node
+function ts.layers.flatten(x, opts) end
+--- ts.nn.dropout when training is true or a scalar node (fed) that is non-zero; else x.
+---@param x ts.Node
+---@param rate? number|{rate?: number, training?: boolean|ts.Node, seed?: integer, name?: string}
+---@param opts? {rate?: number, training?: boolean|ts.Node, seed?: integer, name?: string}
+---@return ts.Node
+function ts.layers.dropout(x, rate, opts) end
+---@class ts.BatchNormOpts
+---@field axis? integer the channel axis, 1-based (default -1; 2 for channels_first)
+---@field momentum? number default 0.99
+---@field epsilon? number default 0.001
+---@field center? boolean default true (<name>/beta)
+---@field scale? boolean default true (<name>/gamma)
+---@field training? boolean|ts.Node default false; a scalar uint8 node chooses at run time
+---@field name? string default "batch_normalization"
+---@field dtype? ts.dtype default: x's
+---@field beta_initializer? ts.initializer
+---@field gamma_initializer? ts.initializer
+---@field moving_mean_initializer? ts.initializer
+---@field moving_variance_initializer? ts.initializer
+--- gamma (x - mean) / sqrt(variance + epsilon) + beta per channel. Training: the batch's
+--- statistics, and every optimizer step whose gradients depend on the layer also updates the
+--- not trainable <name>/moving_mean and <name>/moving_variance (momentum m: moving = m moving +
+--- (1 - m) batch); nothing to collect by hand. Inference: the moving statistics.
+---@param x ts.Node
+---@param opts? ts.BatchNormOpts
+---@return ts.Node
+function ts.layers.batch_normalization(x, opts) end
 
 -- ts.io: files treated as untrusted; writers are atomic (temporary file, fsync, rename).
 ---@class tensorslow.io

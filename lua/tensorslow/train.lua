@@ -123,6 +123,9 @@ return function(ts, I)
     if #ops == 0 then
       error(self.kind .. ": no variable has a gradient (does the loss depend on the variables?)", 2)
     end
+    -- the step also updates the moving statistics of the batch normalization
+    -- layers the gradients depend on (no UPDATE_OPS to collect by hand)
+    for _, u in ipairs(I.layer_updates(graph, grads_and_vars)) do ops[#ops + 1] = u end
     return core.node(graph, "group", self.kind, nil, table.unpack(ops))
   end
 
@@ -282,6 +285,48 @@ return function(ts, I)
       return truncated(shape, o.dtype, 0, math.sqrt(2 / fi) / 0.87962566103423978)
     end,
   }
+
+  -- TensorFlow's VarianceScaling: variance scale / n, n the fan (at least 1)
+  -- chosen by mode; a truncated normal's stddev is divided by the stddev of
+  -- a standard normal cut at +-2 (0.8796...) so the variance is as asked.
+  local MODES = { fan_in = true, fan_out = true, fan_avg = true }
+  local DISTRIBUTIONS = { truncated_normal = true, normal = true, untruncated_normal = true,
+                          uniform = true }
+  local function variance_scaling(shape, o, what)
+    local scale, mode, dist = o.scale or 1, o.mode or "fan_in", o.distribution or "truncated_normal"
+    if type(scale) ~= "number" or scale ~= scale or scale <= 0 then
+      error(("initializers.%s: scale must be a positive number"):format(what), 2)
+    end
+    if not MODES[mode] then
+      error(("initializers.%s: mode must be \"fan_in\", \"fan_out\" or \"fan_avg\", got %s")
+        :format(what, tostring(mode)), 2)
+    end
+    if not DISTRIBUTIONS[dist] then
+      error(("initializers.%s: distribution must be \"truncated_normal\", \"untruncated_normal\" "
+        .. "or \"uniform\", got %s"):format(what, tostring(dist)), 2)
+    end
+    local fi, fo = fans(shape)
+    local n = mode == "fan_in" and fi or mode == "fan_out" and fo or (fi + fo) / 2
+    local var = scale / math.max(1, n)
+    if dist == "uniform" then
+      local limit = math.sqrt(3 * var)
+      return ts.rand(shape, o.dtype) * (2 * limit) - limit
+    elseif dist == "untruncated_normal" then
+      return ts.randn(shape, o.dtype) * math.sqrt(var)
+    end
+    return truncated(shape, o.dtype, 0, math.sqrt(var) / 0.87962566103423978)
+  end
+  makers.variance_scaling = function(shape, o) return variance_scaling(shape, o, "variance_scaling") end
+  for name, d in pairs {
+    he_uniform = { scale = 2, distribution = "uniform" },
+    lecun_normal = { scale = 1, distribution = "truncated_normal" },
+    lecun_uniform = { scale = 1, distribution = "uniform" },
+  } do
+    makers[name] = function(shape, o)
+      return variance_scaling(shape, { scale = d.scale, distribution = d.distribution, dtype = o.dtype },
+        name)
+    end
+  end
 
   -- init.NAME{2, 3} or init.NAME({2, 3}, opts): a tensor of that shape;
   -- init.NAME{mean=...} (no shape): an initializer, a function of a shape.

@@ -119,6 +119,9 @@ function Tensor:softplus() end
 --- x Phi(x), the exact erf form, element-wise (float).
 ---@return ts.Tensor
 function Tensor:gelu() end
+--- x / (1 + |x|), element-wise (float).
+---@return ts.Tensor
+function Tensor:softsign() end
 --- x where x >= 0, else alpha x (alpha 0.2 by default; float).
 ---@param alpha? number|{alpha?: number, name?: string}
 ---@return ts.Tensor
@@ -445,6 +448,10 @@ function Node:softplus(opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:gelu(opts) end
+--- x / (1 + |x|), element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:softsign(opts) end
 --- x where x >= 0, else alpha x (alpha 0.2 by default; float).
 ---@param alpha? number|{alpha?: number, name?: string}
 ---@return ts.Node
@@ -1047,6 +1054,11 @@ function ts.softplus(x, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.gelu(x, opts) end
+--- x / (1 + |x|), element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.softsign(x, opts) end
 --- x where x >= 0, else alpha x (alpha 0.2 by default; float).
 ---@param x ts.input
 ---@param alpha? number|{alpha?: number, name?: string}

@@ -72,6 +72,11 @@ return function(ts, I)
     return g * (cdf + xc * pdf)
   end }
 
+  op { name = "softsign", kind = "unary", dx = function(x, _, g)
+    local d = ts.abs(x) + 1
+    return g / (d * d)
+  end }
+
   -- leaky_relu(x [, alpha | {alpha=, name=}]) (alpha 0.2); elu (alpha 1).
   local function with_alpha(default)
     return function(opts)

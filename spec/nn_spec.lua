@@ -55,6 +55,16 @@ for dt, tol in pairs(FLOATS) do
       H.fails(function() ts.softmax(x, 3) end, "axis 3 is out of range for rank 2")
     end)
 
+    it("takes exactly one axis", function()
+      local core = require "tensorslow.core"
+      for _, op in ipairs { "softmax", "log_softmax" } do
+        H.fails(function() core.apply(op, { axis = {} }, x) end, op .. " takes exactly one axis, got 0")
+        H.fails(function() core.apply(op, { axis = { 1, 2 } }, x) end,
+          op .. " takes exactly one axis, got 2")
+        H.tensor(core.apply(op, { axis = { 2 } }, x), core.apply(op, nil, x):totable(), dt, tol)
+      end
+    end)
+
     it("stays finite for logits of 1000", function()
       local big = ts.tensor({ { 1000, 0 }, { 1000, 1000 }, { -1000, 1000 } }, dt)
       local r = both(function(a) return ts.softmax(a) end, { big },

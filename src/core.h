@@ -54,9 +54,14 @@ typedef struct tsi_tensor {
   void *data;
 } tsi_tensor;
 
-/* X-macro over every dtype: X(enum, C type). */
-#define TSI_DTYPES(X) \
-  X(TS_FLOAT32, float) X(TS_FLOAT64, double) X(TS_INT64, int64_t) X(TS_UINT8, uint8_t)
+/* X-macros over the dtypes: X(enum, C type, name, ...) where name is the
+ * dtype's name, the suffix of its kernels (add_float32); arguments after X
+ * are passed on to it. The float dtypes; those and int64; every dtype. */
+#define TSI_FLOAT_DTYPES(X, ...) \
+  X(TS_FLOAT32, float, float32, __VA_ARGS__) X(TS_FLOAT64, double, float64, __VA_ARGS__)
+#define TSI_NUMERIC_DTYPES(X, ...) \
+  TSI_FLOAT_DTYPES(X, __VA_ARGS__) X(TS_INT64, int64_t, int64, __VA_ARGS__)
+#define TSI_DTYPES(X, ...) TSI_NUMERIC_DTYPES(X, __VA_ARGS__) X(TS_UINT8, uint8_t, uint8, __VA_ARGS__)
 
 size_t tsi_dtype_size(int dtype);
 const char *tsi_dtype_name(int dtype);

@@ -391,21 +391,18 @@ static int l_arange(lua_State *L) {
   return 1;
 }
 
-static int l_rand(lua_State *L) {
-  tsb_tensor *u = new_shaped(L, 1, 2, "rand");
-  if (!tsi_is_float(u->t.dtype)) return luaL_error(L, "rand: dtype must be float32 or float64");
+/* rand / randn: a float tensor of draws from the state's generator. */
+static int random_tensor(lua_State *L, const char *what, double (*draw)(tsi_rng *)) {
+  tsb_tensor *u = new_shaped(L, 1, 2, what);
+  if (!tsi_is_float(u->t.dtype))
+    return luaL_error(L, "%s: dtype must be float32 or float64", what);
   tsb_state *S = tsb_getstate(L);
-  for (int64_t i = 0; i < u->t.numel; i++) tsi_set_f(&u->t, i, tsi_rng_uniform(&S->rng));
+  for (int64_t i = 0; i < u->t.numel; i++) tsi_set_f(&u->t, i, draw(&S->rng));
   return 1;
 }
 
-static int l_randn(lua_State *L) {
-  tsb_tensor *u = new_shaped(L, 1, 2, "randn");
-  if (!tsi_is_float(u->t.dtype)) return luaL_error(L, "randn: dtype must be float32 or float64");
-  tsb_state *S = tsb_getstate(L);
-  for (int64_t i = 0; i < u->t.numel; i++) tsi_set_f(&u->t, i, tsi_rng_normal(&S->rng));
-  return 1;
-}
+static int l_rand(lua_State *L) { return random_tensor(L, "rand", tsi_rng_uniform); }
+static int l_randn(lua_State *L) { return random_tensor(L, "randn", tsi_rng_normal); }
 
 static int l_seed(lua_State *L) {
   tsi_rng_seed(&tsb_getstate(L)->rng, (uint64_t)tsb_checkint(L, 1, "seed: the seed"));
@@ -823,7 +820,6 @@ void tsb_opattrs(lua_State *L, int idx, tsi_attrs *at, const char *op) {
 void tsb_attrs(lua_State *L, int idx, tsi_attrs *at) { tsb_opattrs(L, idx, at, "attributes"); }
 
 static int alloc_dyn_eager(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)out;
   return tsi_fail(e, TSI_EARG, "this op cannot run eagerly");
 }
 
@@ -858,13 +854,8 @@ static int l_apply(lua_State *L) {
     r = tsb_newtensor(L, out.dtype, out.ndim, out.shape);
     out.data = r->t.data;
   }
-  tsb_state *S = tsb_getstate(L);
   tsi_runctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.alloc = S->alloc;
-  ctx.rng = &S->rng;
-  ctx.nthreads = S->nthreads;
-  ctx.blas = &S->blas;
+  tsb_runctx(L, &ctx);
   ctx.alloc_out = alloc_dyn_eager;
   if (op->run(&ctx, &n, ins, nin, &out, &e)) return tsb_raise(L, &e);
   return r ? 1 : 0;
@@ -889,17 +880,12 @@ static const luaL_Reg tensor_funcs[] = {
  * module.tensor_methods (the table Lua code extends). */
 void tsb_open_tensor(lua_State *L) {
   luaL_setfuncs(L, tensor_funcs, 0);
-  luaL_newmetatable(L, TSB_TENSOR);
-  luaL_setfuncs(L, tensor_meta, 0);
-  luaL_newlib(L, tensor_methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -4, "tensor_methods");
-  lua_pushcclosure(L, t_index, 1);
-  lua_setfield(L, -2, "__index");
+  tsb_newmetatable(L, TSB_TENSOR, tensor_methods, tensor_meta, t_index);
+  luaL_getmetatable(L, TSB_TENSOR);
   lua_pushstring(L, "Tensor");
   lua_setfield(L, -2, "__name_short");
   /* getmetatable(t) gives this string: scripts cannot reach __gc. */
   lua_pushstring(L, TSB_TENSOR);
   lua_setfield(L, -2, "__metatable");
-  lua_setfield(L, -2, "Tensor_mt");
+  lua_pop(L, 1);
 }

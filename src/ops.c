@@ -44,6 +44,15 @@ int tsi_check_dtype(const tsi_node *n, int dtype, unsigned mask, tsi_err *e) {
                   tsi_dtype_name(dtype));
 }
 
+tsi_kfn tsi_kernel(const tsi_node *n, const tsi_kernels *tab, int dtype, tsi_err *e) {
+  unsigned mask = 0;
+  if (dtype >= 0 && dtype < TS_NDTYPES && tab->k[dtype]) return tab->k[dtype];
+  for (int d = 0; d < TS_NDTYPES; d++)
+    if (tab->k[d]) mask |= 1u << d;
+  tsi_check_dtype(n, dtype, mask, e);
+  return NULL;
+}
+
 int tsi_same_dtype(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_err *e) {
   char nb[128];
   for (int i = 1; i < nin; i++)
@@ -136,7 +145,6 @@ void tsi_bcast_make(const tsi_tensor *a, const tsi_tensor *b, const tsi_tensor *
 
 static int infer_given(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
-  (void)n, (void)ins, (void)nin, (void)out, (void)e;
   return TSI_OK; /* the binding passes the info explicitly */
 }
 

@@ -38,6 +38,27 @@ extern const tsi_opdef tsi_ops_optim[]; /* group, optimizer steps */
 /* Every family, in lookup order; ends with NULL. */
 extern const tsi_opdef *const tsi_op_families[];
 
+/* Kernels: every family picks its kernel by dtype the same way, from a
+ * tsi_kernels table: one entry per dtype (indexed by ts_dtype), NULL where
+ * the op has none. An op's impl starts with its table (n->op->impl is then a
+ * const tsi_kernels *). Kernels are named NAME_<dtype name> (add_float32,
+ * add_float64, add_int64, max_uint8) and stamped by macros taking core.h's
+ * X-macro arguments (E, T, S, ...): TSI_FLOAT_DTYPES(DEF_X, NAME) defines
+ * NAME_float32 and NAME_float64. The TSI_KERNELS_* initialisers collect
+ * NAME_<dtype> for the float dtypes, those and int64, or every dtype. */
+typedef void (*tsi_kfn)(void); /* any kernel: cast back to its family's type */
+typedef struct tsi_kernels {
+  tsi_kfn k[TS_NDTYPES];
+} tsi_kernels;
+#define TSI_KENTRY_(E, T, S, NAME) [E] = (tsi_kfn)NAME##_##S,
+#define TSI_KERNELS_FLOAT(NAME) {{TSI_FLOAT_DTYPES(TSI_KENTRY_, NAME)}}
+#define TSI_KERNELS_NUMERIC(NAME) {{TSI_NUMERIC_DTYPES(TSI_KENTRY_, NAME)}}
+#define TSI_KERNELS_ALL(NAME) {{TSI_DTYPES(TSI_KENTRY_, NAME)}}
+
+/* The kernel of tab for dtype, or NULL with an error naming the op and the
+ * dtype (with a hint to cast where tab has only float kernels). */
+tsi_kfn tsi_kernel(const tsi_node *n, const tsi_kernels *tab, int dtype, tsi_err *e);
+
 /* "op 'name'" for messages. */
 const char *tsi_opname(const tsi_node *n, char *buf, size_t len);
 

@@ -10,42 +10,41 @@
 typedef void (*binary_fn)(const tsi_bcast *p, const void *a, const void *b, void *o);
 typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at);
 
-/* Binary kernel for element type T, output type TO: contiguous rows with
- * stride 1 or 0 on each side, so the compiler vectorises each case. */
-#define DEF_BINARY(NAME, T, TO, EXPR)                                              \
+/* Binary kernel NAME for element type T, output type TO: contiguous rows
+ * with stride 1 or 0 on each side, so the compiler vectorises each case. */
+#define DEF_BINARY(NAME, T, TO, EXPR)                                                         \
   TSI_CLONES static void NAME(const tsi_bcast *p, const void *av, const void *bv, void *ov) { \
-    const T *restrict A = av;                                                      \
-    const T *restrict B = bv;                                                      \
-    TO *restrict O = ov;                                                           \
-    TSI_BCAST_WALK(p, {                                                            \
-      const T *restrict pa = A + oa;                                               \
-      const T *restrict pb = B + ob;                                               \
-      TO *restrict po = O + oo;                                                    \
-      if (ia && ib)                                                                \
-        for (int64_t i = 0; i < n; i++) { T x = pa[i], y = pb[i]; po[i] = (TO)(EXPR); } \
-      else if (ia) {                                                               \
-        T y = pb[0];                                                               \
-        for (int64_t i = 0; i < n; i++) { T x = pa[i]; po[i] = (TO)(EXPR); }      \
-      } else if (ib) {                                                             \
-        T x = pa[0];                                                               \
-        for (int64_t i = 0; i < n; i++) { T y = pb[i]; po[i] = (TO)(EXPR); }      \
-      } else {                                                                     \
-        T x = pa[0], y = pb[0];                                                    \
-        for (int64_t i = 0; i < n; i++) po[i] = (TO)(EXPR);                        \
-      }                                                                            \
-    });                                                                            \
+    const T *restrict A = av;                                                                 \
+    const T *restrict B = bv;                                                                 \
+    TO *restrict O = ov;                                                                      \
+    TSI_BCAST_WALK(p, {                                                                       \
+      const T *restrict pa = A + oa;                                                          \
+      const T *restrict pb = B + ob;                                                          \
+      TO *restrict po = O + oo;                                                               \
+      if (ia && ib)                                                                           \
+        for (int64_t i = 0; i < n; i++) { T x = pa[i], y = pb[i]; po[i] = (TO)(EXPR); }       \
+      else if (ia) {                                                                          \
+        T y = pb[0];                                                                          \
+        for (int64_t i = 0; i < n; i++) { T x = pa[i]; po[i] = (TO)(EXPR); }                  \
+      } else if (ib) {                                                                        \
+        T x = pa[0];                                                                          \
+        for (int64_t i = 0; i < n; i++) { T y = pb[i]; po[i] = (TO)(EXPR); }                  \
+      } else {                                                                                \
+        T x = pa[0], y = pb[0];                                                               \
+        for (int64_t i = 0; i < n; i++) po[i] = (TO)(EXPR);                                   \
+      }                                                                                       \
+    });                                                                                       \
   }
 
-/* Stamps an op's kernels: float ones always, integer ones where asked. */
-#define BIN_FLOAT(NAME, EXPR)                   \
-  DEF_BINARY(NAME##_f32, float, float, EXPR)    \
-  DEF_BINARY(NAME##_f64, double, double, EXPR)
-#define BIN_INT(NAME, EXPR) DEF_BINARY(NAME##_i64, int64_t, int64_t, EXPR)
-#define BIN_CMP(NAME, EXPR)                            \
-  DEF_BINARY(NAME##_f32, float, uint8_t, EXPR)         \
-  DEF_BINARY(NAME##_f64, double, uint8_t, EXPR)        \
-  DEF_BINARY(NAME##_i64, int64_t, uint8_t, EXPR)       \
-  DEF_BINARY(NAME##_u8, uint8_t, uint8_t, EXPR)
+/* An op's kernels, NAME_<dtype> (see ops.h): BIN_FLOAT defines NAME_float32
+ * and NAME_float64; BIN_INT NAME_int64; BIN_U8 NAME_uint8; BIN_CMP all four,
+ * with uint8 results. */
+#define BIN_SAME_(E, T, S, NAME, EXPR) DEF_BINARY(NAME##_##S, T, T, EXPR)
+#define BIN_CMP_(E, T, S, NAME, EXPR) DEF_BINARY(NAME##_##S, T, uint8_t, EXPR)
+#define BIN_FLOAT(NAME, EXPR) TSI_FLOAT_DTYPES(BIN_SAME_, NAME, EXPR)
+#define BIN_INT(NAME, EXPR) DEF_BINARY(NAME##_int64, int64_t, int64_t, EXPR)
+#define BIN_U8(NAME, EXPR) DEF_BINARY(NAME##_uint8, uint8_t, uint8_t, EXPR)
+#define BIN_CMP(NAME, EXPR) TSI_DTYPES(BIN_CMP_, NAME, EXPR)
 
 BIN_FLOAT(add, x + y)
 BIN_INT(add, (int64_t)((uint64_t)x + (uint64_t)y))
@@ -54,17 +53,17 @@ BIN_INT(sub, (int64_t)((uint64_t)x - (uint64_t)y))
 BIN_FLOAT(mul, x * y)
 BIN_INT(mul, (int64_t)((uint64_t)x * (uint64_t)y))
 BIN_FLOAT(div, x / y)
-DEF_BINARY(pow_f32, float, float, powf(x, y))
-DEF_BINARY(pow_f64, double, double, pow(x, y))
+DEF_BINARY(pow_float32, float, float, powf(x, y))
+DEF_BINARY(pow_float64, double, double, pow(x, y))
 /* maximum/minimum propagate NaN like NumPy (x != x is false for integers) */
 #define MAX_EXPR ((x > y || x != x) ? x : y)
 #define MIN_EXPR ((x < y || x != x) ? x : y)
 BIN_FLOAT(max, MAX_EXPR)
 BIN_INT(max, MAX_EXPR)
-DEF_BINARY(max_u8, uint8_t, uint8_t, MAX_EXPR)
+BIN_U8(max, MAX_EXPR)
 BIN_FLOAT(min, MIN_EXPR)
 BIN_INT(min, MIN_EXPR)
-DEF_BINARY(min_u8, uint8_t, uint8_t, MIN_EXPR)
+BIN_U8(min, MIN_EXPR)
 BIN_FLOAT(sqd, (x - y) * (x - y))
 BIN_INT(sqd, (int64_t)(((uint64_t)x - (uint64_t)y) * ((uint64_t)x - (uint64_t)y)))
 BIN_CMP(eq, x == y)
@@ -74,42 +73,32 @@ BIN_CMP(le, x <= y)
 BIN_CMP(gt, x > y)
 BIN_CMP(ge, x >= y)
 
-/* kernels indexed by dtype; NULL where the dtype is not supported */
-typedef struct binary_kernels {
-  binary_fn k[TS_NDTYPES];
-  int cmp; /* output uint8 */
-} binary_kernels;
+typedef struct binary_impl {
+  tsi_kernels k; /* binary_fn */
+  int cmp;       /* output uint8 */
+} binary_impl;
 
-static const binary_kernels k_add = {{add_f32, add_f64, add_i64, NULL}, 0};
-static const binary_kernels k_sub = {{sub_f32, sub_f64, sub_i64, NULL}, 0};
-static const binary_kernels k_mul = {{mul_f32, mul_f64, mul_i64, NULL}, 0};
-static const binary_kernels k_div = {{div_f32, div_f64, NULL, NULL}, 0};
-static const binary_kernels k_pow = {{pow_f32, pow_f64, NULL, NULL}, 0};
-static const binary_kernels k_max = {{max_f32, max_f64, max_i64, max_u8}, 0};
-static const binary_kernels k_min = {{min_f32, min_f64, min_i64, min_u8}, 0};
-static const binary_kernels k_sqd = {{sqd_f32, sqd_f64, sqd_i64, NULL}, 0};
-static const binary_kernels k_eq = {{eq_f32, eq_f64, eq_i64, eq_u8}, 1};
-static const binary_kernels k_ne = {{ne_f32, ne_f64, ne_i64, ne_u8}, 1};
-static const binary_kernels k_lt = {{lt_f32, lt_f64, lt_i64, lt_u8}, 1};
-static const binary_kernels k_le = {{le_f32, le_f64, le_i64, le_u8}, 1};
-static const binary_kernels k_gt = {{gt_f32, gt_f64, gt_i64, gt_u8}, 1};
-static const binary_kernels k_ge = {{ge_f32, ge_f64, ge_i64, ge_u8}, 1};
-
-
-static unsigned mask_of(const binary_kernels *k) {
-  unsigned m = 0;
-  for (int d = 0; d < TS_NDTYPES; d++)
-    if (k->k[d]) m |= 1u << d;
-  return m;
-}
+static const binary_impl k_add = {TSI_KERNELS_NUMERIC(add), 0};
+static const binary_impl k_sub = {TSI_KERNELS_NUMERIC(sub), 0};
+static const binary_impl k_mul = {TSI_KERNELS_NUMERIC(mul), 0};
+static const binary_impl k_div = {TSI_KERNELS_FLOAT(div), 0};
+static const binary_impl k_pow = {TSI_KERNELS_FLOAT(pow), 0};
+static const binary_impl k_max = {TSI_KERNELS_ALL(max), 0};
+static const binary_impl k_min = {TSI_KERNELS_ALL(min), 0};
+static const binary_impl k_sqd = {TSI_KERNELS_NUMERIC(sqd), 0};
+static const binary_impl k_eq = {TSI_KERNELS_ALL(eq), 1};
+static const binary_impl k_ne = {TSI_KERNELS_ALL(ne), 1};
+static const binary_impl k_lt = {TSI_KERNELS_ALL(lt), 1};
+static const binary_impl k_le = {TSI_KERNELS_ALL(le), 1};
+static const binary_impl k_gt = {TSI_KERNELS_ALL(gt), 1};
+static const binary_impl k_ge = {TSI_KERNELS_ALL(ge), 1};
 
 static int infer_binary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                         tsi_err *e) {
-  (void)nin;
-  const binary_kernels *k = n->op->impl;
+  const binary_impl *k = n->op->impl;
   int st;
   if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
-  if ((st = tsi_check_dtype(n, ins[0].dtype, mask_of(k), e))) return st;
+  if (!tsi_kernel(n, &k->k, ins[0].dtype, e)) return e->status;
   if ((st = tsi_broadcast_infer(n, &ins[0], &ins[1], out, e))) return st;
   out->dtype = k->cmp ? TS_UINT8 : ins[0].dtype;
   return TSI_OK;
@@ -118,9 +107,9 @@ static int infer_binary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
 /* A contiguous run of len outputs from full or scalar operands. */
 static void block_binary(const tsi_node *n, int dtype, int64_t len, const void *const *ins,
                          const unsigned char *scalar, void *out) {
-  const binary_kernels *k = n->op->impl;
+  const tsi_kernels *k = n->op->impl; /* infer checked the dtype */
   tsi_bcast p = {1, {len}, {scalar[0] ? 0 : 1}, {scalar[1] ? 0 : 1}};
-  k->k[dtype](&p, ins[0], ins[1], out);
+  ((binary_fn)k->k[dtype])(&p, ins[0], ins[1], out);
 }
 
 typedef struct binary_job {
@@ -142,9 +131,9 @@ static void binary_range(void *arg, int64_t b, int64_t end) {
 
 static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)nin, (void)e;
-  const binary_kernels *k = n->op->impl;
+  binary_fn f = (binary_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
   int simple = 1;
+  if (!f) return e->status;
   binary_job j = {n, ins, out, {0, 0}};
   for (int i = 0; i < 2; i++) {
     j.scalar[i] = ins[i].numel == 1 && out->numel != 1;
@@ -156,41 +145,41 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   }
   tsi_bcast p;
   tsi_bcast_make(&ins[0], &ins[1], out, &p);
-  k->k[ins[0].dtype](&p, ins[0].data, ins[1].data, out->data);
+  f(&p, ins[0].data, ins[1].data, out->data);
   return TSI_OK;
 }
 
 /* ------------------------------------------------------------- unary */
 
-/* EXPR sees x (the element, type T) and al (the op's alpha attribute as T:
- * attrs->f[0], or DEF when the node has no attributes). */
-#define DEF_UNARY_A(NAME, T, DEF, EXPR)                                            \
-  TSI_CLONES static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) {     \
-    const T *restrict A = av;                                                      \
-    T *restrict O = ov;                                                            \
-    const T al = (T)(at ? at->f[0] : (DEF));                                       \
-    (void)al;                                                                      \
-    _Pragma("omp simd")                                                            \
-    for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (T)(EXPR); }              \
+/* Unary kernel NAME on type T. EXPR sees x (the element) and al (the op's
+ * alpha attribute as T: attrs->f[0], or DEF when the node has none). */
+#define DEF_UNARY_A(NAME, T, DEF, EXPR)                                                   \
+  TSI_CLONES static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) { \
+    const T *restrict A = av;                                                             \
+    T *restrict O = ov;                                                                   \
+    const T al = (T)(at ? at->f[0] : (DEF));                                              \
+    (void)al;                                                                             \
+    _Pragma("omp simd")                                                                   \
+    for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (T)(EXPR); }                     \
   }
 #define DEF_UNARY(NAME, T, EXPR) DEF_UNARY_A(NAME, T, 0, EXPR)
 
-/* Float kernels: F is the float-type suffix of <math.h> (f for float). */
-#define UN_FLOAT_A(NAME, DEF, EXPR_F, EXPR_D)     \
-  DEF_UNARY_A(NAME##_f32, float, DEF, EXPR_F)     \
-  DEF_UNARY_A(NAME##_f64, double, DEF, EXPR_D)
+/* Float kernels NAME_float32 (EXPR_F, with <math.h>'s float functions) and
+ * NAME_float64 (EXPR_D). */
+#define UN_FLOAT_A(NAME, DEF, EXPR_F, EXPR_D)       \
+  DEF_UNARY_A(NAME##_float32, float, DEF, EXPR_F)   \
+  DEF_UNARY_A(NAME##_float64, double, DEF, EXPR_D)
 #define UN_FLOAT(NAME, EXPR_F, EXPR_D) UN_FLOAT_A(NAME, 0, EXPR_F, EXPR_D)
 
-DEF_UNARY(neg_f32, float, -x)
-DEF_UNARY(neg_f64, double, -x)
-DEF_UNARY(neg_i64, int64_t, (int64_t)(0 - (uint64_t)x))
+UN_FLOAT(neg, -x, -x)
+DEF_UNARY(neg_int64, int64_t, (int64_t)(0 - (uint64_t)x))
 UN_FLOAT(abs, fabsf(x), fabs(x))
-DEF_UNARY(abs_i64, int64_t, x < 0 ? (int64_t)(0 - (uint64_t)x) : x)
+DEF_UNARY(abs_int64, int64_t, x < 0 ? (int64_t)(0 - (uint64_t)x) : x)
 /* sign keeps 0, -0 and NaN as they are */
 UN_FLOAT(sign, x > 0 ? 1.0f : (x < 0 ? -1.0f : x), x > 0 ? 1.0 : (x < 0 ? -1.0 : x))
-DEF_UNARY(sign_i64, int64_t, (x > 0) - (x < 0))
+DEF_UNARY(sign_int64, int64_t, (x > 0) - (x < 0))
 UN_FLOAT(square, x * x, x * x)
-DEF_UNARY(square_i64, int64_t, (int64_t)((uint64_t)x * (uint64_t)x))
+DEF_UNARY(square_int64, int64_t, (int64_t)((uint64_t)x * (uint64_t)x))
 UN_FLOAT(exp, tsi_expf(x), exp(x))
 UN_FLOAT(log, logf(x), log(x))
 UN_FLOAT(log1p, log1pf(x), log1p(x))
@@ -223,33 +212,21 @@ UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))),
  * -0 where Phi underflows (gelu(-inf) = -0, not -inf * 0) */
 UN_FLOAT(gelu, x < -40.0f ? -0.0f : (float)(0.5 * x * erfc(x * -0.70710678118654752440)),
          x < -40.0 ? -0.0 : 0.5 * x * erfc(x * -0.70710678118654752440))
-/* x / (1 + |x|) */
-UN_FLOAT(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
 
-typedef struct unary_kernels {
-  unary_fn k[TS_NDTYPES];
-} unary_kernels;
-
-#define UK_F(NAME) {{NAME##_f32, NAME##_f64, NULL, NULL}}
-#define UK_I(NAME) {{NAME##_f32, NAME##_f64, NAME##_i64, NULL}}
-static const unary_kernels k_neg = UK_I(neg), k_abs = UK_I(abs), k_sign = UK_I(sign),
+#define UK_F(NAME) TSI_KERNELS_FLOAT(NAME)
+#define UK_I(NAME) TSI_KERNELS_NUMERIC(NAME)
+/* unary_fn tables */
+static const tsi_kernels k_neg = UK_I(neg), k_abs = UK_I(abs), k_sign = UK_I(sign),
                            k_square = UK_I(square), k_exp = UK_F(exp), k_log = UK_F(log),
                            k_log1p = UK_F(log1p), k_sqrt = UK_F(sqrt), k_rsqrt = UK_F(rsqrt),
                            k_recip = UK_F(recip), k_sin = UK_F(sin), k_cos = UK_F(cos),
                            k_tanh = UK_F(tanh), k_sigmoid = UK_F(sigmoid), k_relu = UK_F(relu),
                            k_lrelu = UK_F(lrelu), k_elu = UK_F(elu),
                            k_softplus = UK_F(softplus), k_gelu = UK_F(gelu);
-static const unary_kernels k_softsign = UK_F(softsign);
 
 static int infer_unary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
-  (void)nin;
-  const unary_kernels *k = n->op->impl;
-  unsigned m = 0;
-  for (int d = 0; d < TS_NDTYPES; d++)
-    if (k->k[d]) m |= 1u << d;
-  int st = tsi_check_dtype(n, ins[0].dtype, m, e);
-  if (st) return st;
+  if (!tsi_kernel(n, n->op->impl, ins[0].dtype, e)) return e->status;
   *out = ins[0];
   out->data = NULL;
   return TSI_OK;
@@ -257,8 +234,8 @@ static int infer_unary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
 
 static void block_unary(const tsi_node *n, int dtype, int64_t len, const void *const *ins,
                         const unsigned char *scalar, void *out) {
-  (void)scalar; /* a unary op's input has its output's shape */
-  ((const unary_kernels *)n->op->impl)->k[dtype](len, ins[0], out, n->attrs);
+  /* a unary op's input has its output's shape (no scalar); infer checked dtype */
+  ((unary_fn)((const tsi_kernels *)n->op->impl)->k[dtype])(len, ins[0], out, n->attrs);
 }
 
 typedef struct unary_job {
@@ -276,7 +253,6 @@ static void unary_range(void *arg, int64_t b, int64_t end) {
 
 static int run_unary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                      tsi_tensor *out, tsi_err *e) {
-  (void)nin, (void)e;
   unary_job j = {n, &ins[0], out};
   tsi_parallel_for(ctx->nthreads, ins[0].numel, 64, unary_range, &j);
   return TSI_OK;
@@ -288,7 +264,6 @@ static int run_unary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, 
  * the result has a's (= b's) dtype. */
 static int infer_where(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
-  (void)nin;
   char nb[128];
   int st;
   if (ins[0].dtype != TS_UINT8)
@@ -315,52 +290,48 @@ static void bstrides(const tsi_tensor *t, const tsi_tensor *out, int64_t *s) {
   }
 }
 
-#define DEF_WHERE(NAME, T)                                                          \
-  static void NAME(const tsi_tensor *ins, tsi_tensor *out) {                        \
-    const uint8_t *C = ins[0].data;                                                 \
-    const T *A = ins[1].data, *B = ins[2].data;                                     \
-    T *restrict O = out->data;                                                      \
-    if (out->numel == 0) return;                                                    \
-    if (ins[0].numel == out->numel && ins[1].numel == out->numel &&                 \
-        ins[2].numel == out->numel) {                                               \
-      for (int64_t i = 0; i < out->numel; i++) O[i] = C[i] ? A[i] : B[i];           \
-      return;                                                                       \
-    }                                                                               \
-    int nd = out->ndim;                                                             \
-    int64_t sc[TSI_MAXDIM] = {0}, sa[TSI_MAXDIM] = {0}, sb[TSI_MAXDIM] = {0};       \
-    int64_t idx[TSI_MAXDIM] = {0};                                                  \
-    bstrides(&ins[0], out, sc);                                                     \
-    bstrides(&ins[1], out, sa);                                                     \
-    bstrides(&ins[2], out, sb);                                                     \
-    int64_t n = nd ? out->shape[nd - 1] : 1;                                        \
+/* where_<dtype> (see ops.h) for every dtype */
+typedef void (*where_fn)(const tsi_tensor *ins, tsi_tensor *out);
+#define DEF_WHERE(E, T, S, ...)                                                           \
+  static void where_##S(const tsi_tensor *ins, tsi_tensor *out) {                         \
+    const uint8_t *C = ins[0].data;                                                       \
+    const T *A = ins[1].data, *B = ins[2].data;                                           \
+    T *restrict O = out->data;                                                            \
+    if (out->numel == 0) return;                                                          \
+    if (ins[0].numel == out->numel && ins[1].numel == out->numel &&                       \
+        ins[2].numel == out->numel) {                                                     \
+      for (int64_t i = 0; i < out->numel; i++) O[i] = C[i] ? A[i] : B[i];                 \
+      return;                                                                             \
+    }                                                                                     \
+    int nd = out->ndim;                                                                   \
+    int64_t sc[TSI_MAXDIM] = {0}, sa[TSI_MAXDIM] = {0}, sb[TSI_MAXDIM] = {0};             \
+    int64_t idx[TSI_MAXDIM] = {0};                                                        \
+    bstrides(&ins[0], out, sc);                                                           \
+    bstrides(&ins[1], out, sa);                                                           \
+    bstrides(&ins[2], out, sb);                                                           \
+    int64_t n = nd ? out->shape[nd - 1] : 1;                                              \
     int64_t ic = nd ? sc[nd - 1] : 0, ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0; \
-    int64_t oc = 0, oa = 0, ob = 0;                                                 \
-    for (int64_t oo = 0; oo < out->numel; oo += n) {                                \
-      for (int64_t i = 0; i < n; i++)                                               \
-        O[oo + i] = C[oc + i * ic] ? A[oa + i * ia] : B[ob + i * ib];               \
-      for (int d = nd - 2; d >= 0; d--) {                                           \
-        oc += sc[d], oa += sa[d], ob += sb[d];                                      \
-        if (++idx[d] < out->shape[d]) break;                                        \
-        oc -= sc[d] * out->shape[d], oa -= sa[d] * out->shape[d];                   \
-        ob -= sb[d] * out->shape[d];                                                \
-        idx[d] = 0;                                                                 \
-      }                                                                             \
-    }                                                                               \
+    int64_t oc = 0, oa = 0, ob = 0;                                                       \
+    for (int64_t oo = 0; oo < out->numel; oo += n) {                                      \
+      for (int64_t i = 0; i < n; i++)                                                     \
+        O[oo + i] = C[oc + i * ic] ? A[oa + i * ia] : B[ob + i * ib];                     \
+      for (int d = nd - 2; d >= 0; d--) {                                                 \
+        oc += sc[d], oa += sa[d], ob += sb[d];                                            \
+        if (++idx[d] < out->shape[d]) break;                                              \
+        oc -= sc[d] * out->shape[d], oa -= sa[d] * out->shape[d];                         \
+        ob -= sb[d] * out->shape[d];                                                      \
+        idx[d] = 0;                                                                       \
+      }                                                                                   \
+    }                                                                                     \
   }
-DEF_WHERE(where_f32, float)
-DEF_WHERE(where_f64, double)
-DEF_WHERE(where_i64, int64_t)
-DEF_WHERE(where_u8, uint8_t)
+TSI_DTYPES(DEF_WHERE)
+static const tsi_kernels k_where = TSI_KERNELS_ALL(where);
 
 static int run_where(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                      tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
-  switch (out->dtype) {
-    case TS_FLOAT32: where_f32(ins, out); break;
-    case TS_FLOAT64: where_f64(ins, out); break;
-    case TS_INT64: where_i64(ins, out); break;
-    default: where_u8(ins, out); break;
-  }
+  where_fn f = (where_fn)tsi_kernel(n, n->op->impl, out->dtype, e);
+  if (!f) return e->status;
+  f(ins, out);
   return TSI_OK;
 }
 
@@ -384,7 +355,7 @@ const tsi_opdef tsi_ops_arith[] = {
     COMPARE("less_equal", k_le),
     COMPARE("greater", k_gt),
     COMPARE("greater_equal", k_ge),
-    {"where", 3, 3, TSI_OP_ELEMENTWISE, infer_where, run_where, NULL, NULL},
+    {"where", 3, 3, TSI_OP_ELEMENTWISE, infer_where, run_where, &k_where, NULL},
     UNARY("negative", k_neg),
     UNARY("abs", k_abs),
     UNARY("sign", k_sign),
@@ -404,6 +375,5 @@ const tsi_opdef tsi_ops_arith[] = {
     UNARY("elu", k_elu),
     UNARY("softplus", k_softplus),
     UNARY("gelu", k_gelu),
-    UNARY("softsign", k_softsign),
     {NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

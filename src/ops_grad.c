@@ -28,7 +28,6 @@
 /* Output: g's dtype, x's (inferred or run-time) shape. */
 static int infer_like(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
-  (void)nin;
   int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
   if (st) return st;
   *out = ins[1];
@@ -47,7 +46,6 @@ static void pad_rank(const tsi_tensor *g, int nd, tsi_tensor *v) {
 
 static int run_reduce_sum_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                                int nin, tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *g = &ins[0], *x = &ins[1];
   int nd = g->ndim > x->ndim ? g->ndim : x->ndim;
@@ -74,25 +72,29 @@ static int run_reduce_sum_like(tsi_runctx *ctx, const tsi_node *n, const tsi_ten
   return tsi_reduce_sum_into(ctx, n, &gv, red, n->attrs && n->attrs->i1, out, e);
 }
 
-#define DEF_BCASTLIKE(NAME, T)                                                        \
-  static void NAME(const tsi_bcast *p, T *restrict O, const T *restrict G, T scale) { \
-    TSI_BCAST_WALK(p, {                                                               \
-      const T *restrict pg = G + oa; (void)ib;                                              \
-      T *restrict po = O + oo;                                                        \
-      if (ia)                                                                         \
-        for (int64_t i = 0; i < n; i++) po[i] = pg[i] * scale;                        \
-      else {                                                                          \
-        T v = pg[0] * scale;                                                          \
-        for (int64_t i = 0; i < n; i++) po[i] = v;                                    \
-      }                                                                               \
-    });                                                                               \
+/* bcastlike_<S> (see ops.h): G broadcast into O by p, times scale */
+typedef void (*bcastlike_fn)(const tsi_bcast *p, void *O, const void *G, double scale);
+#define DEF_BCASTLIKE(E, T, S, ...)                                                    \
+  static void bcastlike_##S(const tsi_bcast *p, void *Ov, const void *Gv, double sc) { \
+    T *restrict O = Ov;                                                                \
+    const T *restrict G = Gv;                                                          \
+    const T scale = (T)sc;                                                             \
+    TSI_BCAST_WALK(p, {                                                                \
+      const T *restrict pg = G + oa; (void)ib;                                         \
+      T *restrict po = O + oo;                                                         \
+      if (ia)                                                                          \
+        for (int64_t i = 0; i < n; i++) po[i] = pg[i] * scale;                         \
+      else {                                                                           \
+        T v = pg[0] * scale;                                                           \
+        for (int64_t i = 0; i < n; i++) po[i] = v;                                     \
+      }                                                                                \
+    });                                                                                \
   }
-DEF_BCASTLIKE(bcastlike_f32, float)
-DEF_BCASTLIKE(bcastlike_f64, double)
+TSI_FLOAT_DTYPES(DEF_BCASTLIKE)
+static const tsi_kernels k_bcastlike = TSI_KERNELS_FLOAT(bcastlike);
 
 static int run_broadcast_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                               int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *g = &ins[0], *x = &ins[1];
   const tsi_attrs *at = n->attrs;
@@ -125,10 +127,11 @@ static int run_broadcast_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tens
   if (out->numel <= 0) return TSI_OK;
   double scale = 1;
   if (at && at->i1 && g->numel > 0) scale = (double)g->numel / (double)out->numel;
+  bcastlike_fn f = (bcastlike_fn)tsi_kernel(n, &k_bcastlike, g->dtype, e);
+  if (!f) return e->status;
   tsi_bcast p;
   tsi_bcast_make(&gv, out, out, &p);
-  if (g->dtype == TS_FLOAT32) bcastlike_f32(&p, out->data, g->data, (float)scale);
-  else bcastlike_f64(&p, out->data, g->data, scale);
+  f(&p, out->data, g->data, scale);
   return TSI_OK;
 }
 
@@ -151,7 +154,6 @@ static int infer_broadcast_like(const tsi_node *n, const tsi_tensor *ins, int ni
 
 static int run_reshape_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                             int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   char nb[128], sa[96], sb[96];
   if (ins[0].numel != out->numel)
     return tsi_fail(e, TSI_EARG, "%s: cannot reshape %s to %s", OPN(n),
@@ -250,7 +252,6 @@ static int infer_pad_like(const tsi_node *n, const tsi_tensor *ins, int nin, tsi
 
 static int run_slice_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                           tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   int64_t begin[TSI_MAXDIM];
   int st = block_begin(n, out, &ins[0], begin, e);
   if (st) return st;
@@ -261,7 +262,6 @@ static int run_slice_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *
 
 static int run_pad_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                         tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   int64_t begin[TSI_MAXDIM];
   int st = block_begin(n, &ins[0], out, begin, e);
   if (st) return st;
@@ -297,7 +297,6 @@ static int infer_concat_part(const tsi_node *n, const tsi_tensor *ins, int nin,
 
 static int run_concat_part(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                            tsi_tensor *out, tsi_err *e) {
-  (void)ctx;
   char nb[128], sa[96], sb[96];
   int64_t k = n->attrs->i1, ax = 0, off = 0;
   int nd = ins[0].ndim, st;
@@ -319,7 +318,6 @@ static int run_concat_part(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor 
 
 static int run_tile_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                          tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *g = &ins[0];
   int nd = out->ndim, ok = g->ndim == nd;
@@ -346,7 +344,6 @@ static int run_tile_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *i
  * zeros of x's shape with each slice of g added at its (1-based) index. */
 static int infer_gather_like(const tsi_node *n, const tsi_tensor *ins, int nin,
                              tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   char nb[128];
   int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
   if (st) return st;
@@ -366,9 +363,14 @@ static int infer_gather_like(const tsi_node *n, const tsi_tensor *ins, int nin,
   return TSI_OK;
 }
 
-#define DEF_SCATTER(NAME, T)                                                          \
-  static void NAME(T *restrict o, const T *restrict g, int64_t outer, int64_t m,     \
-                   int64_t dim, int64_t inner, const tsi_tensor *ix) {               \
+/* scatter_<S> (see ops.h): slices of g added into o at the 1-based indices ix */
+typedef void (*scatter_fn)(void *o, const void *g, int64_t outer, int64_t m, int64_t dim,
+                           int64_t inner, const tsi_tensor *ix);
+#define DEF_SCATTER(E, T, S, ...)                                                     \
+  static void scatter_##S(void *ov, const void *gv, int64_t outer, int64_t m,         \
+                          int64_t dim, int64_t inner, const tsi_tensor *ix) {         \
+    T *restrict o = ov;                                                               \
+    const T *restrict g = gv;                                                         \
     for (int64_t r = 0; r < outer; r++)                                               \
       for (int64_t j = 0; j < m; j++) {                                               \
         T *restrict dst = o + (r * dim + tsi_get_i(ix, j) - 1) * inner;               \
@@ -376,12 +378,11 @@ static int infer_gather_like(const tsi_node *n, const tsi_tensor *ins, int nin,
         g += inner;                                                                   \
       }                                                                               \
   }
-DEF_SCATTER(scatter_f32, float)
-DEF_SCATTER(scatter_f64, double)
+TSI_FLOAT_DTYPES(DEF_SCATTER)
+static const tsi_kernels k_scatter = TSI_KERNELS_FLOAT(scatter);
 
 static int run_gather_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                            int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *g = &ins[0], *ix = &ins[1];
   int64_t ax = 0;
@@ -407,9 +408,10 @@ static int run_gather_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor 
       return tsi_fail(e, TSI_EARG, "%s: index %lld is out of range for size %lld", OPN(n),
                       (long long)k, (long long)dim);
   }
+  scatter_fn f = (scatter_fn)tsi_kernel(n, &k_scatter, out->dtype, e);
+  if (!f) return e->status;
   if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
-  if (out->dtype == TS_FLOAT32) scatter_f32(out->data, g->data, outer, m, dim, inner, ix);
-  else scatter_f64(out->data, g->data, outer, m, dim, inner, ix);
+  f(out->data, g->data, outer, m, dim, inner, ix);
   return TSI_OK;
 }
 

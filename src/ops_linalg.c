@@ -61,11 +61,10 @@ static int mm_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *b,
 
 static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                         tsi_err *e) {
-  (void)nin;
   int st;
   mm_dims d;
   if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
-  if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e))) return st;
+  if (!tsi_kernel(n, n->op->impl, ins[0].dtype, e)) return e->status;
   if (ins[0].ndim < 0 || ins[1].ndim < 0) return tsi_unknown_rank(out, ins[0].dtype);
   return mm_shape(n, &ins[0], &ins[1], &d, out, e);
 }
@@ -74,86 +73,93 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
  * (the tutorial's 100x2 by 2x2) run in a plain loop: a BLAS call costs more
  * than their arithmetic. The rest goes to OpenBLAS, loaded on first use. */
 #define SMALL_GEMM 4096 /* m * n * k */
-#define GEMM(T, GEMM_FN, GEMV_FN)                                                   \
-  static void gemm_##T(const tsi_blas *bl, const mm_dims *d, int ta, int tb,        \
-                       const T *A, const T *B, T *C) {                              \
-    int m = (int)d->m, n = (int)d->n, k = (int)d->k;                                \
-    if (m == 0 || n == 0) return;                                                   \
-    if (k == 0) {                                                                   \
-      memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                              \
-      return;                                                                       \
-    }                                                                               \
-    if ((int64_t)m * n * k <= SMALL_GEMM || (d->vec_a && d->vec_b)) {               \
-      /* element (i, p) of op(A) and (p, j) of op(B) */                             \
-      int64_t ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;   \
-      if (d->vec_a) ai = 0, ap = 1;                                                 \
-      if (d->vec_b) bp = 1, bj = 0;                                                 \
-      T bt[1024]; /* a small op(B) with strided rows, made contiguous */          \
-      if (bj != 1 && !d->vec_a && !d->vec_b && (int64_t)k * n <= 1024) {           \
-        for (int p = 0; p < k; p++)                                                 \
-          for (int j = 0; j < n; j++) bt[p * n + j] = B[p * bp + j * bj];           \
-        B = bt, bp = n, bj = 1;                                                     \
-      }                                                                             \
-      if (bj == 1 && !d->vec_a && n <= 4) { /* a few columns: sums in registers */  \
-        for (int i = 0; i < m; i++) {                                               \
-          T c0 = 0, c1 = 0, c2 = 0, c3 = 0;                                         \
-          for (int p = 0; p < k; p++) {                                             \
-            const T a = A[i * ai + p * ap], *b = B + p * bp;                        \
-            c0 += a * b[0];                                                         \
-            if (n > 1) c1 += a * b[1];                                              \
-            if (n > 2) c2 += a * b[2];                                              \
-            if (n > 3) c3 += a * b[3];                                              \
-          }                                                                         \
-          T *c = C + (int64_t)i * n;                                                \
-          c[0] = c0;                                                                \
-          if (n > 1) c[1] = c1;                                                     \
-          if (n > 2) c[2] = c2;                                                     \
-          if (n > 3) c[3] = c3;                                                     \
-        }                                                                           \
-        return;                                                                     \
-      }                                                                             \
+/* gemm_<dtype> (see ops.h) through BLAS's GEMM_FN/GEMV_FN (sgemm/dgemm ...) */
+typedef void (*gemm_fn)(const tsi_blas *bl, const mm_dims *d, int ta, int tb, const void *A,
+                        const void *B, void *C);
+#define GEMM(E, T, S, GEMM_FN, GEMV_FN)                                               \
+  static void gemm_##S(const tsi_blas *bl, const mm_dims *d, int ta, int tb,          \
+                       const void *Av, const void *Bv, void *Cv) {                    \
+    const T *A = Av, *B = Bv;                                                         \
+    T *C = Cv;                                                                        \
+    int m = (int)d->m, n = (int)d->n, k = (int)d->k;                                  \
+    if (m == 0 || n == 0) return;                                                     \
+    if (k == 0) {                                                                     \
+      memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                                \
+      return;                                                                         \
+    }                                                                                 \
+    if ((int64_t)m * n * k <= SMALL_GEMM || (d->vec_a && d->vec_b)) {                 \
+      /* element (i, p) of op(A) and (p, j) of op(B) */                               \
+      int64_t ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;     \
+      if (d->vec_a) ai = 0, ap = 1;                                                   \
+      if (d->vec_b) bp = 1, bj = 0;                                                   \
+      T bt[1024]; /* a small op(B) with strided rows, made contiguous */              \
+      if (bj != 1 && !d->vec_a && !d->vec_b && (int64_t)k * n <= 1024) {              \
+        for (int p = 0; p < k; p++)                                                   \
+          for (int j = 0; j < n; j++) bt[p * n + j] = B[p * bp + j * bj];             \
+        B = bt, bp = n, bj = 1;                                                       \
+      }                                                                               \
+      if (bj == 1 && !d->vec_a && n <= 4) { /* a few columns: sums in registers */    \
+        for (int i = 0; i < m; i++) {                                                 \
+          T c0 = 0, c1 = 0, c2 = 0, c3 = 0;                                           \
+          for (int p = 0; p < k; p++) {                                               \
+            const T a = A[i * ai + p * ap], *b = B + p * bp;                          \
+            c0 += a * b[0];                                                           \
+            if (n > 1) c1 += a * b[1];                                                \
+            if (n > 2) c2 += a * b[2];                                                \
+            if (n > 3) c3 += a * b[3];                                                \
+          }                                                                           \
+          T *c = C + (int64_t)i * n;                                                  \
+          c[0] = c0;                                                                  \
+          if (n > 1) c[1] = c1;                                                       \
+          if (n > 2) c[2] = c2;                                                       \
+          if (n > 3) c[3] = c3;                                                       \
+        }                                                                             \
+        return;                                                                       \
+      }                                                                               \
       if (bj == 1 && !d->vec_a) { /* rows of B contiguous: C[i,:] += a(i,p) B[p,:] */ \
-        memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                            \
-        for (int p = 0; p < k; p++) {                                               \
-          const T *restrict bp_ = B + p * bp;                                       \
-          for (int i = 0; i < m; i++) {                                             \
-            T a = A[i * ai + p * ap], *restrict c = C + (int64_t)i * n;             \
-            for (int j = 0; j < n; j++) c[j] += a * bp_[j];                         \
-          }                                                                         \
-        }                                                                           \
-        return;                                                                     \
-      }                                                                             \
-      for (int i = 0; i < m; i++)                                                   \
-        for (int j = 0; j < n; j++) {                                               \
-          T s = 0;                                                                  \
-          for (int p = 0; p < k; p++) s += A[i * ai + p * ap] * B[p * bp + j * bj]; \
-          C[(int64_t)i * n + j] = s;                                                \
-        }                                                                           \
-      return;                                                                       \
-    }                                                                               \
-    if (d->vec_b) { /* y = op(A) x */                                               \
-      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,        \
-                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                     \
-      return;                                                                       \
-    }                                                                               \
-    if (d->vec_a) { /* y = op(B)^T x */                                             \
-      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,        \
-                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                     \
-      return;                                                                       \
-    }                                                                               \
-    bl->GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,                      \
-                tb ? CblasTrans : CblasNoTrans, m, n, k, 1, A, ta ? m : k, B,       \
-                tb ? k : n, 0, C, n);                                               \
+        memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                              \
+        for (int p = 0; p < k; p++) {                                                 \
+          const T *restrict bp_ = B + p * bp;                                         \
+          for (int i = 0; i < m; i++) {                                               \
+            T a = A[i * ai + p * ap], *restrict c = C + (int64_t)i * n;               \
+            for (int j = 0; j < n; j++) c[j] += a * bp_[j];                           \
+          }                                                                           \
+        }                                                                             \
+        return;                                                                       \
+      }                                                                               \
+      for (int i = 0; i < m; i++)                                                     \
+        for (int j = 0; j < n; j++) {                                                 \
+          T s = 0;                                                                    \
+          for (int p = 0; p < k; p++) s += A[i * ai + p * ap] * B[p * bp + j * bj];   \
+          C[(int64_t)i * n + j] = s;                                                  \
+        }                                                                             \
+      return;                                                                         \
+    }                                                                                 \
+    if (d->vec_b) { /* y = op(A) x */                                                 \
+      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,          \
+                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                       \
+      return;                                                                         \
+    }                                                                                 \
+    if (d->vec_a) { /* y = op(B)^T x */                                               \
+      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,          \
+                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                       \
+      return;                                                                         \
+    }                                                                                 \
+    bl->GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,                        \
+                tb ? CblasTrans : CblasNoTrans, m, n, k, 1, A, ta ? m : k, B,         \
+                tb ? k : n, 0, C, n);                                                 \
   }
-GEMM(float, sgemm, sgemv)
-GEMM(double, dgemm, dgemv)
+GEMM(TS_FLOAT32, float, float32, sgemm, sgemv)
+GEMM(TS_FLOAT64, double, float64, dgemm, dgemv)
+static const tsi_kernels k_matmul = TSI_KERNELS_FLOAT(gemm);
 
 static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   mm_dims d;
   tsi_tensor o2;
   char nb[128];
+  gemm_fn gemm = (gemm_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
+  if (!gemm) return e->status;
   int st = mm_shape(n, &ins[0], &ins[1], &d, &o2, e);
   if (st) return st;
   if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
@@ -166,14 +172,10 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   int64_t batch = d.has_batch_a ? d.batch_a : d.has_batch_b ? d.batch_b : 1;
   int64_t sa = d.has_batch_a ? d.m * d.k : 0, sb = d.has_batch_b ? d.k * d.n : 0;
   int64_t sc = d.m * d.n;
-  for (int64_t i = 0; i < batch; i++) {
-    if (ins[0].dtype == TS_FLOAT32)
-      gemm_float(ctx->blas, &d, ta, tb, (const float *)ins[0].data + i * sa,
-                 (const float *)ins[1].data + i * sb, (float *)out->data + i * sc);
-    else
-      gemm_double(ctx->blas, &d, ta, tb, (const double *)ins[0].data + i * sa,
-                  (const double *)ins[1].data + i * sb, (double *)out->data + i * sc);
-  }
+  size_t es = tsi_dtype_size(out->dtype);
+  for (int64_t i = 0; i < batch; i++)
+    gemm(ctx->blas, &d, ta, tb, (const char *)ins[0].data + (size_t)(i * sa) * es,
+         (const char *)ins[1].data + (size_t)(i * sb) * es, (char *)out->data + (size_t)(i * sc) * es);
   return TSI_OK;
 }
 
@@ -206,7 +208,6 @@ static int transpose_perm(const tsi_node *n, const tsi_tensor *x, int64_t *perm,
 
 static int infer_transpose(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                            tsi_err *e) {
-  (void)nin;
   const tsi_tensor *x = &ins[0];
   int64_t perm[TSI_MAXDIM], shape[TSI_MAXDIM];
   out->dtype = x->dtype;
@@ -217,36 +218,38 @@ static int infer_transpose(const tsi_node *n, const tsi_tensor *ins, int nin, ts
   return tsi_out_shape(n, out, x->ndim, shape, e);
 }
 
-/* Walks the output in order; the source offset follows the permuted strides. */
-#define DEF_TRANSPOSE(NAME, T)                                                       \
-  static void NAME(const tsi_tensor *x, tsi_tensor *out, const int64_t *perm) {     \
-    const T *restrict X = x->data;                                                   \
-    T *restrict O = out->data;                                                       \
-    int nd = out->ndim;                                                              \
-    int64_t xst[TSI_MAXDIM], st[TSI_MAXDIM], idx[TSI_MAXDIM] = {0}, s = 1;           \
-    for (int d = nd - 1; d >= 0; d--) xst[d] = s, s *= x->shape[d];                  \
-    for (int d = 0; d < nd; d++) st[d] = xst[perm[d]];                               \
-    int64_t inner = out->shape[nd - 1], is = st[nd - 1], off = 0;                    \
-    int64_t rows = out->numel / inner;                                               \
-    for (int64_t r = 0; r < rows; r++) {                                             \
-      for (int64_t i = 0; i < inner; i++) O[i] = X[off + i * is];                    \
-      O += inner;                                                                    \
-      for (int d = nd - 2; d >= 0; d--) {                                            \
-        off += st[d];                                                                \
-        if (++idx[d] < out->shape[d]) break;                                         \
-        off -= st[d] * out->shape[d];                                                \
-        idx[d] = 0;                                                                  \
-      }                                                                              \
-    }                                                                                \
+/* transpose_<dtype> (see ops.h), every dtype: walks the output in order; the
+ * source offset follows the permuted strides. */
+typedef void (*transpose_fn)(const tsi_tensor *x, tsi_tensor *out, const int64_t *perm);
+#define DEF_TRANSPOSE(E, T, S, ...)                                                      \
+  static void transpose_##S(const tsi_tensor *x, tsi_tensor *out, const int64_t *perm) { \
+    const T *restrict X = x->data;                                                       \
+    T *restrict O = out->data;                                                           \
+    int nd = out->ndim;                                                                  \
+    int64_t xst[TSI_MAXDIM], st[TSI_MAXDIM], idx[TSI_MAXDIM] = {0}, s = 1;               \
+    for (int d = nd - 1; d >= 0; d--) xst[d] = s, s *= x->shape[d];                      \
+    for (int d = 0; d < nd; d++) st[d] = xst[perm[d]];                                   \
+    int64_t inner = out->shape[nd - 1], is = st[nd - 1], off = 0;                        \
+    int64_t rows = out->numel / inner;                                                   \
+    for (int64_t r = 0; r < rows; r++) {                                                 \
+      for (int64_t i = 0; i < inner; i++) O[i] = X[off + i * is];                        \
+      O += inner;                                                                        \
+      for (int d = nd - 2; d >= 0; d--) {                                                \
+        off += st[d];                                                                    \
+        if (++idx[d] < out->shape[d]) break;                                             \
+        off -= st[d] * out->shape[d];                                                    \
+        idx[d] = 0;                                                                      \
+      }                                                                                  \
+    }                                                                                    \
   }
-DEF_TRANSPOSE(transpose_1, uint8_t)
-DEF_TRANSPOSE(transpose_4, uint32_t)
-DEF_TRANSPOSE(transpose_8, uint64_t)
+TSI_DTYPES(DEF_TRANSPOSE)
+static const tsi_kernels k_transpose = TSI_KERNELS_ALL(transpose);
 
 static int run_transpose(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                          tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   int64_t perm[TSI_MAXDIM];
+  transpose_fn f = (transpose_fn)tsi_kernel(n, n->op->impl, out->dtype, e);
+  if (!f) return e->status;
   int st = transpose_perm(n, &ins[0], perm, e);
   if (st) return st;
   if (out->numel <= 0) return TSI_OK;
@@ -254,16 +257,12 @@ static int run_transpose(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *i
     memcpy(out->data, ins[0].data, tsi_dtype_size(out->dtype));
     return TSI_OK;
   }
-  switch (tsi_dtype_size(out->dtype)) {
-    case 1: transpose_1(&ins[0], out, perm); break;
-    case 4: transpose_4(&ins[0], out, perm); break;
-    default: transpose_8(&ins[0], out, perm); break;
-  }
+  f(&ins[0], out, perm);
   return TSI_OK;
 }
 
 const tsi_opdef tsi_ops_linalg[] = {
-    {"matmul", 2, 2, 0, infer_matmul, run_matmul, NULL},
-    {"transpose", 1, 1, 0, infer_transpose, run_transpose, NULL},
+    {"matmul", 2, 2, 0, infer_matmul, run_matmul, &k_matmul},
+    {"transpose", 1, 1, 0, infer_transpose, run_transpose, &k_transpose},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -54,13 +54,15 @@ static int same_shape(const tsi_node *n, const tsi_tensor *a, const tsi_tensor *
 
 static int infer_softmax(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                          tsi_err *e) {
-  (void)nin;
   const tsi_tensor *x = &ins[0];
-  int st = tsi_check_dtype(n, x->dtype, TSI_FLOATS, e);
-  if (st) return st;
+  const tsi_attrs *at = n->attrs;
+  char nb[128];
+  int st;
+  if (!tsi_kernel(n, n->op->impl, x->dtype, e)) return e->status;
+  if (at && at->has_axes && at->naxes != 1)
+    return tsi_fail(e, TSI_EARG, "%s takes exactly one axis, got %d", OPN(n), at->naxes);
   if (x->ndim >= 0) {
     int64_t ax;
-    char nb[128];
     if (x->ndim == 0)
       return tsi_fail(e, TSI_EARG, "%s: needs at least one axis, got a scalar", OPN(n));
     if (n->attrs && n->attrs->has_axes &&
@@ -72,11 +74,15 @@ static int infer_softmax(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   return TSI_OK;
 }
 
-/* softmax (LOG 0) or log_softmax (LOG 1) of rows of length len with stride
- * inner, for each (outer, inner) position. */
-#define DEF_SOFTMAX(T, EXP, LOG)                                                     \
-  static void softmax_##T(const T *X, T *O, int64_t outer, int64_t len,             \
-                          int64_t inner, int logsm) {                               \
+/* softmax_<S> (see ops.h): softmax (logsm 0) or log_softmax (logsm 1) of rows
+ * of length len with stride inner, for each (outer, inner) position. */
+typedef void (*softmax_fn)(const void *X, void *O, int64_t outer, int64_t len, int64_t inner,
+                           int logsm);
+#define DEF_SOFTMAX(S, T, EXP, LOG)                                                  \
+  static void softmax_##S(const void *Xv, void *Ov, int64_t outer, int64_t len,      \
+                          int64_t inner, int logsm) {                                \
+    const T *X = Xv;                                                                 \
+    T *O = Ov;                                                                       \
     for (int64_t o = 0; o < outer; o++)                                              \
       for (int64_t i = 0; i < inner; i++) {                                          \
         const T *x = X + o * len * inner + i;                                        \
@@ -96,68 +102,83 @@ static int infer_softmax(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
         }                                                                            \
       }                                                                              \
   }
-DEF_SOFTMAX(float, tsi_expf, logf)
-DEF_SOFTMAX(double, tsi_exp, log)
+DEF_SOFTMAX(float32, float, tsi_expf, logf)
+DEF_SOFTMAX(float64, double, tsi_exp, log)
 
-/* Rows contiguous in memory (softmax over the last axis): simple counted
- * loops the compiler vectorises, rows split over threads. */
-#define DEF_SOFTMAX_ROWS(T, EXP, LOG)                                                \
-  TSI_CLONES static void softmax_rows_##T(const T *restrict X, T *restrict O, int64_t r0, \
-                               int64_t r1, int64_t len, int logsm) {                \
-    if (len < 16) { /* short rows: the exps of a block of rows in one vector loop */ \
-      T mm[256];                                                                    \
-      const int64_t per = 256 / len;                                                \
-      for (int64_t r = r0; r < r1; r += per) {                                      \
-        const int64_t nr = r1 - r < per ? r1 - r : per, ne = nr * len;              \
-        const T *restrict x = X + r * len;                                          \
-        T *restrict y = O + r * len;                                                \
-        for (int64_t b = 0; b < nr; b++) {                                          \
-          T m = -INFINITY;                                                          \
+/* softmax_rows_<S>: rows contiguous in memory (softmax over the last axis):
+ * simple counted loops the compiler vectorises, rows split over threads. */
+typedef void (*softmax_rows_fn)(const void *X, void *O, int64_t r0, int64_t r1, int64_t len,
+                                int logsm);
+#define DEF_SOFTMAX_ROWS(S, T, EXP, LOG)                                                 \
+  TSI_CLONES static void softmax_rows_##S(const void *Xv, void *Ov, int64_t r0,          \
+                                          int64_t r1, int64_t len, int logsm) {          \
+    const T *restrict X = Xv;                                                            \
+    T *restrict O = Ov;                                                                  \
+    if (len < 16) { /* short rows: the exps of a block of rows in one vector loop */     \
+      T mm[256];                                                                         \
+      const int64_t per = 256 / len;                                                     \
+      for (int64_t r = r0; r < r1; r += per) {                                           \
+        const int64_t nr = r1 - r < per ? r1 - r : per, ne = nr * len;                   \
+        const T *restrict x = X + r * len;                                               \
+        T *restrict y = O + r * len;                                                     \
+        for (int64_t b = 0; b < nr; b++) {                                               \
+          T m = -INFINITY;                                                               \
           for (int64_t k = 0; k < len; k++) m = x[b * len + k] > m ? x[b * len + k] : m; \
-          if (!(m > -INFINITY)) m = 0;                                              \
-          for (int64_t k = 0; k < len; k++) mm[b * len + k] = m;                    \
-        }                                                                           \
-        for (int64_t i = 0; i < ne; i++) y[i] = EXP(x[i] - mm[i]);                  \
-        for (int64_t b = 0; b < nr; b++) {                                          \
-          T s = 0;                                                                  \
-          for (int64_t k = 0; k < len; k++) s += y[b * len + k];                    \
-          if (logsm) {                                                              \
-            T ls = LOG(s);                                                          \
-            for (int64_t k = 0; k < len; k++)                                       \
-              y[b * len + k] = (x[b * len + k] - mm[b * len + k]) - ls;             \
-          } else {                                                                  \
-            T inv = 1 / s;                                                          \
-            for (int64_t k = 0; k < len; k++) y[b * len + k] *= inv;                \
-          }                                                                         \
-        }                                                                           \
-      }                                                                             \
-      return;                                                                       \
-    }                                                                               \
-    for (int64_t r = r0; r < r1; r++) {                                             \
-      const T *restrict x = X + r * len;                                            \
-      T *restrict y = O + r * len;                                                  \
-      T m = -INFINITY;                                                              \
-      for (int64_t k = 0; k < len; k++) m = x[k] > m ? x[k] : m;                    \
-      if (!(m > -INFINITY)) m = 0;                                                  \
-      T s = 0;                                                                      \
-      for (int64_t k = 0; k < len; k++) {                                           \
-        T v = EXP(x[k] - m);                                                        \
-        y[k] = v;                                                                   \
-        s += v;                                                                     \
-      }                                                                             \
-      if (logsm) {                                                                  \
-        T ls = LOG(s); /* (x - m) - ls keeps precision where x - (m + ls) would not */ \
-        for (int64_t k = 0; k < len; k++) y[k] = (x[k] - m) - ls;                   \
-      } else {                                                                      \
-        T inv = 1 / s;                                                              \
-        for (int64_t k = 0; k < len; k++) y[k] *= inv;                              \
-      }                                                                             \
-    }                                                                               \
+          if (!(m > -INFINITY)) m = 0;                                                   \
+          for (int64_t k = 0; k < len; k++) mm[b * len + k] = m;                         \
+        }                                                                                \
+        for (int64_t i = 0; i < ne; i++) y[i] = EXP(x[i] - mm[i]);                       \
+        for (int64_t b = 0; b < nr; b++) {                                               \
+          T s = 0;                                                                       \
+          for (int64_t k = 0; k < len; k++) s += y[b * len + k];                         \
+          if (logsm) {                                                                   \
+            T ls = LOG(s);                                                               \
+            for (int64_t k = 0; k < len; k++)                                            \
+              y[b * len + k] = (x[b * len + k] - mm[b * len + k]) - ls;                  \
+          } else {                                                                       \
+            T inv = 1 / s;                                                               \
+            for (int64_t k = 0; k < len; k++) y[b * len + k] *= inv;                     \
+          }                                                                              \
+        }                                                                                \
+      }                                                                                  \
+      return;                                                                            \
+    }                                                                                    \
+    for (int64_t r = r0; r < r1; r++) {                                                  \
+      const T *restrict x = X + r * len;                                                 \
+      T *restrict y = O + r * len;                                                       \
+      T m = -INFINITY;                                                                   \
+      for (int64_t k = 0; k < len; k++) m = x[k] > m ? x[k] : m;                         \
+      if (!(m > -INFINITY)) m = 0;                                                       \
+      T s = 0;                                                                           \
+      for (int64_t k = 0; k < len; k++) {                                                \
+        T v = EXP(x[k] - m);                                                             \
+        y[k] = v;                                                                        \
+        s += v;                                                                          \
+      }                                                                                  \
+      if (logsm) {                                                                       \
+        T ls = LOG(s); /* (x - m) - ls keeps precision where x - (m + ls) would not */   \
+        for (int64_t k = 0; k < len; k++) y[k] = (x[k] - m) - ls;                        \
+      } else {                                                                           \
+        T inv = 1 / s;                                                                   \
+        for (int64_t k = 0; k < len; k++) y[k] *= inv;                                   \
+      }                                                                                  \
+    }                                                                                    \
   }
-DEF_SOFTMAX_ROWS(float, tsi_expf, logf)
-DEF_SOFTMAX_ROWS(double, tsi_exp, log)
+DEF_SOFTMAX_ROWS(float32, float, tsi_expf, logf)
+DEF_SOFTMAX_ROWS(float64, double, tsi_exp, log)
+
+typedef struct softmax_impl {
+  tsi_kernels k;    /* softmax_fn */
+  tsi_kernels rows; /* softmax_rows_fn */
+  int logsm;
+} softmax_impl;
+static const softmax_impl k_softmax = {TSI_KERNELS_FLOAT(softmax), TSI_KERNELS_FLOAT(softmax_rows),
+                                       0};
+static const softmax_impl k_log_softmax = {TSI_KERNELS_FLOAT(softmax),
+                                           TSI_KERNELS_FLOAT(softmax_rows), 1};
 
 typedef struct rows_job {
+  softmax_rows_fn f;
   const tsi_tensor *x;
   tsi_tensor *out;
   int64_t len;
@@ -166,10 +187,7 @@ typedef struct rows_job {
 
 static void softmax_rows_range(void *arg, int64_t r0, int64_t r1) {
   rows_job *j = arg;
-  if (j->x->dtype == TS_FLOAT32)
-    softmax_rows_float(j->x->data, j->out->data, r0, r1, j->len, j->logsm);
-  else
-    softmax_rows_double(j->x->data, j->out->data, r0, r1, j->len, j->logsm);
+  j->f(j->x->data, j->out->data, r0, r1, j->len, j->logsm);
 }
 
 /* tsi_parallel_for works in elements; chunks are whole rows (align = rows * len). */
@@ -180,19 +198,22 @@ static void softmax_rows_elems(void *arg, int64_t b, int64_t e) {
 
 static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                        tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   const tsi_tensor *x = &ins[0];
+  const softmax_impl *k = n->op->impl;
   int64_t ax = x->ndim - 1;
   int st;
+  softmax_fn f = (softmax_fn)tsi_kernel(n, &k->k, x->dtype, e);
+  softmax_rows_fn rows = (softmax_rows_fn)tsi_kernel(n, &k->rows, x->dtype, e);
+  if (!f || !rows) return e->status;
   if (n->attrs && n->attrs->has_axes &&
       (st = tsi_norm_axis(n, n->attrs->axes[0], x->ndim, &ax, e)))
     return st;
-  int logsm = strcmp(n->op->name, "log_softmax") == 0;
+  int logsm = k->logsm;
   int64_t outer = tsi_prod(x->shape, 0, (int)ax), len = x->shape[ax];
   int64_t inner = tsi_prod(x->shape, (int)ax + 1, x->ndim);
   if (x->numel <= 0) return TSI_OK;
   if (inner == 1 && len > 0) {
-    rows_job j = {x, out, len, logsm};
+    rows_job j = {rows, x, out, len, logsm};
     /* split by rows: a chunk of `per` rows covers per * len elements */
     int threads = x->numel >= TSI_PAR_GRAIN ? ctx->nthreads : 1;
     int64_t rows_per = (outer + threads - 1) / (threads > 0 ? threads : 1);
@@ -203,8 +224,7 @@ static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
     }
     return TSI_OK;
   }
-  if (x->dtype == TS_FLOAT32) softmax_float(x->data, out->data, outer, len, inner, logsm);
-  else softmax_double(x->data, out->data, outer, len, inner, logsm);
+  f(x->data, out->data, outer, len, inner, logsm);
   return TSI_OK;
 }
 
@@ -224,57 +244,89 @@ static int drop_last(const tsi_node *n, const tsi_tensor *logits, tsi_tensor *ou
 
 static int infer_softmax_ce(const tsi_node *n, const tsi_tensor *ins, int nin,
                             tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   int st;
   tsi_tensor merged;
   memset(&merged, 0, sizeof merged);
-  if ((st = tsi_check_dtype(n, ins[1].dtype, TSI_FLOATS, e))) return st;
+  if (!tsi_kernel(n, n->op->impl, ins[1].dtype, e)) return e->status;
   if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
   if ((st = same_shape(n, &ins[0], &ins[1], "labels", "logits", &merged, e))) return st;
   merged.dtype = ins[1].dtype;
   return drop_last(n, &merged, out, e);
 }
 
-#define DEF_LSE(T)                                                                   \
-  /* log(sum(exp(x))) of a row, stable; m gets the row maximum. */                  \
-  static double lse_##T(const T *x, int64_t len) {                                  \
-    double m = -INFINITY, s = 0;                                                     \
-    for (int64_t k = 0; k < len; k++)                                                \
-      if (x[k] > m) m = x[k];                                                        \
-    if (!(m > -INFINITY)) return m;                                                  \
-    for (int64_t k = 0; k < len; k++) s += exp(x[k] - m);                            \
-    return m + log(s);                                                               \
-  }                                                                                  \
-  static void softmax_ce_##T(const T *Z, const T *X, T *O, int64_t rows, int64_t len) { \
-    for (int64_t r = 0; r < rows; r++) {                                             \
-      const T *x = X + r * len, *z = Z + r * len;                                    \
-      double l = lse_##T(x, len), s = 0;                                             \
-      for (int64_t k = 0; k < len; k++)                                              \
-        if (z[k] != 0) s += (double)z[k] * (l - (double)x[k]);                       \
-      O[r] = (T)s;                                                                   \
-    }                                                                                \
+/* lse_<S>: log(sum(exp(x))) of a row, stable (in double); softmax_ce_<S>:
+ * the rows' cross-entropies; sparse_ce_<S>: the same with 1-based labels z
+ * (checked by the caller). */
+typedef void (*softmax_ce_fn)(const void *Z, const void *X, void *O, int64_t rows, int64_t len);
+typedef void (*sparse_ce_fn)(const tsi_tensor *z, const void *X, void *O, int64_t rows,
+                             int64_t len);
+#define DEF_LSE(S, T)                                                                    \
+  static double lse_##S(const T *x, int64_t len) {                                       \
+    double m = -INFINITY, s = 0;                                                         \
+    for (int64_t k = 0; k < len; k++)                                                    \
+      if (x[k] > m) m = x[k];                                                            \
+    if (!(m > -INFINITY)) return m;                                                      \
+    for (int64_t k = 0; k < len; k++) s += exp(x[k] - m);                                \
+    return m + log(s);                                                                   \
+  }                                                                                      \
+  static void softmax_ce_##S(const void *Zv, const void *Xv, void *Ov, int64_t rows,     \
+                             int64_t len) {                                              \
+    const T *X = Xv, *Z = Zv;                                                            \
+    T *O = Ov;                                                                           \
+    for (int64_t r = 0; r < rows; r++) {                                                 \
+      const T *x = X + r * len, *z = Z + r * len;                                        \
+      double l = lse_##S(x, len), s = 0;                                                 \
+      for (int64_t k = 0; k < len; k++)                                                  \
+        if (z[k] != 0) s += (double)z[k] * (l - (double)x[k]);                           \
+      O[r] = (T)s;                                                                       \
+    }                                                                                    \
+  }                                                                                      \
+  static void sparse_ce_##S(const tsi_tensor *z, const void *Xv, void *Ov, int64_t rows, \
+                            int64_t len) {                                               \
+    const T *X = Xv;                                                                     \
+    T *O = Ov;                                                                           \
+    for (int64_t r = 0; r < rows; r++) {                                                 \
+      const T *xr = X + r * len;                                                         \
+      O[r] = (T)(lse_##S(xr, len) - xr[tsi_get_i(z, r) - 1]);                            \
+    }                                                                                    \
   }
-DEF_LSE(float)
-DEF_LSE(double)
+DEF_LSE(float32, float)
+DEF_LSE(float64, double)
+static const tsi_kernels k_softmax_ce = TSI_KERNELS_FLOAT(softmax_ce);
+static const tsi_kernels k_sparse_ce = TSI_KERNELS_FLOAT(sparse_ce);
+
+/* The 1-based labels z of rows rows of len classes are in range. */
+static int check_labels(const tsi_node *n, const tsi_tensor *z, int64_t rows, int64_t len,
+                        tsi_err *e) {
+  char nb[128];
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t k = tsi_get_i(z, r);
+    if (k < 1 || k > len)
+      return tsi_fail(e, TSI_EARG,
+                      "%s: label %lld (row %lld) is out of range for %lld classes "
+                      "(labels are 1-based)",
+                      OPN(n), (long long)k, (long long)r + 1, (long long)len);
+  }
+  return TSI_OK;
+}
 
 static int run_softmax_ce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                           tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
   const tsi_tensor *x = &ins[1];
   int64_t len = x->shape[x->ndim - 1], rows = out->numel;
+  softmax_ce_fn f = (softmax_ce_fn)tsi_kernel(n, n->op->impl, x->dtype, e);
+  if (!f) return e->status;
   if (rows <= 0) return TSI_OK;
-  if (x->dtype == TS_FLOAT32) softmax_ce_float(ins[0].data, x->data, out->data, rows, len);
-  else softmax_ce_double(ins[0].data, x->data, out->data, rows, len);
+  f(ins[0].data, x->data, out->data, rows, len);
   return TSI_OK;
 }
 
 static int infer_sparse_ce(const tsi_node *n, const tsi_tensor *ins, int nin,
                            tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *z = &ins[0], *x = &ins[1];
   int st;
-  if ((st = tsi_check_dtype(n, x->dtype, TSI_FLOATS, e))) return st;
+  if (!tsi_kernel(n, &k_sparse_ce, x->dtype, e)) return e->status;
   if (z->dtype != TS_INT64 && z->dtype != TS_UINT8)
     return tsi_fail(e, TSI_EARG, "%s: labels must be int64 or uint8 class indices, got %s",
                     OPN(n), tsi_dtype_name(z->dtype));
@@ -295,25 +347,13 @@ static int infer_sparse_ce(const tsi_node *n, const tsi_tensor *ins, int nin,
 
 static int run_sparse_ce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                          tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
-  char nb[128];
   const tsi_tensor *z = &ins[0], *x = &ins[1];
   int64_t len = x->shape[x->ndim - 1], rows = out->numel;
-  for (int64_t r = 0; r < rows; r++) {
-    int64_t k = tsi_get_i(z, r);
-    if (k < 1 || k > len)
-      return tsi_fail(e, TSI_EARG,
-                      "%s: label %lld (row %lld) is out of range for %lld classes "
-                      "(labels are 1-based)",
-                      OPN(n), (long long)k, (long long)r + 1, (long long)len);
-    if (x->dtype == TS_FLOAT32) {
-      const float *xr = (const float *)x->data + r * len;
-      ((float *)out->data)[r] = (float)(lse_float(xr, len) - xr[k - 1]);
-    } else {
-      const double *xr = (const double *)x->data + r * len;
-      ((double *)out->data)[r] = lse_double(xr, len) - xr[k - 1];
-    }
-  }
+  sparse_ce_fn f = (sparse_ce_fn)tsi_kernel(n, &k_sparse_ce, x->dtype, e);
+  if (!f) return e->status;
+  int st = check_labels(n, z, rows, len, e);
+  if (st) return st;
+  f(z, x->data, out->data, rows, len);
   return TSI_OK;
 }
 
@@ -330,23 +370,16 @@ static int infer_one_hot_like(const tsi_node *n, const tsi_tensor *ins, int nin,
 
 static int run_one_hot_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                             tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *z = &ins[0], *x = &ins[1];
   int64_t len = x->shape[x->ndim - 1], rows = tsi_prod(x->shape, 0, x->ndim - 1);
   if (z->numel != rows)
     return tsi_fail(e, TSI_EARG, "%s: labels of shape %s do not match logits of shape %s",
                     OPN(n), SHP(z, sa), SHP(x, sb));
+  int st = check_labels(n, z, rows, len, e);
+  if (st) return st;
   if (tsi_nbytes(out)) memset(out->data, 0, tsi_nbytes(out));
-  for (int64_t r = 0; r < rows; r++) {
-    int64_t k = tsi_get_i(z, r);
-    if (k < 1 || k > len)
-      return tsi_fail(e, TSI_EARG,
-                      "%s: label %lld (row %lld) is out of range for %lld classes "
-                      "(labels are 1-based)",
-                      OPN(n), (long long)k, (long long)r + 1, (long long)len);
-    tsi_set_f(out, r * len + k - 1, 1.0);
-  }
+  for (int64_t r = 0; r < rows; r++) tsi_set_f(out, r * len + tsi_get_i(z, r) - 1, 1.0);
   return TSI_OK;
 }
 
@@ -385,7 +418,6 @@ static int infer_ensure_shape_like(const tsi_node *n, const tsi_tensor *ins, int
 
 static int run_ensure_shape_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                                  int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   int st = check_like(n, &ins[0], &ins[1], 1, e);
   if (st) return st;
   if (tsi_nbytes(out) && out->data != ins[0].data)
@@ -395,10 +427,9 @@ static int run_ensure_shape_like(tsi_runctx *ctx, const tsi_node *n, const tsi_t
 
 static int infer_pair(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
-  (void)nin;
   int st;
   int is_mse = strcmp(n->op->name, "mean_squared_error") == 0;
-  if ((st = tsi_check_dtype(n, ins[1].dtype, TSI_FLOATS, e))) return st;
+  if (!tsi_kernel(n, n->op->impl, ins[1].dtype, e)) return e->status;
   if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
   if ((st = same_shape(n, &ins[0], &ins[1], "labels", is_mse ? "predictions" : "logits", out,
                        e)))
@@ -408,15 +439,21 @@ static int infer_pair(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
   return TSI_OK;
 }
 
-#define DEF_PAIR(T, LOG1P, EXP, FABS)                                                \
-  static void sigmoid_ce_##T(const T *restrict Z, const T *restrict X, T *restrict O, \
-                             int64_t n) {                                            \
+/* sigmoid_ce_<S> (element-wise losses) and sqdiff_<S> (sum of squared
+ * differences, in double) */
+typedef void (*sigmoid_ce_fn)(const void *Z, const void *X, void *O, int64_t n);
+typedef double (*sqdiff_fn)(const void *Z, const void *P, int64_t n);
+#define DEF_PAIR(S, T, LOG1P, EXP, FABS)                                             \
+  static void sigmoid_ce_##S(const void *Zv, const void *Xv, void *Ov, int64_t n) {  \
+    const T *restrict Z = Zv, *restrict X = Xv;                                      \
+    T *restrict O = Ov;                                                              \
     for (int64_t i = 0; i < n; i++) {                                                \
       T x = X[i];                                                                    \
       O[i] = (x > 0 ? x : 0) - x * Z[i] + LOG1P(EXP(-FABS(x)));                      \
     }                                                                                \
   }                                                                                  \
-  static double sqdiff_##T(const T *restrict Z, const T *restrict P, int64_t n) {   \
+  static double sqdiff_##S(const void *Zv, const void *Pv, int64_t n) {              \
+    const T *restrict Z = Zv, *restrict P = Pv;                                      \
     double s = 0;                                                                    \
     for (int64_t i = 0; i < n; i++) {                                                \
       double d = (double)P[i] - (double)Z[i];                                        \
@@ -424,27 +461,27 @@ static int infer_pair(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
     }                                                                                \
     return s;                                                                        \
   }
-DEF_PAIR(float, log1pf, expf, fabsf)
-DEF_PAIR(double, log1p, exp, fabs)
+DEF_PAIR(float32, float, log1pf, expf, fabsf)
+DEF_PAIR(float64, double, log1p, exp, fabs)
+static const tsi_kernels k_sigmoid_ce = TSI_KERNELS_FLOAT(sigmoid_ce);
+static const tsi_kernels k_mse = TSI_KERNELS_FLOAT(sqdiff);
 
 static int run_sigmoid_ce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                           tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
+  sigmoid_ce_fn f = (sigmoid_ce_fn)tsi_kernel(n, n->op->impl, out->dtype, e);
+  if (!f) return e->status;
   if (out->numel <= 0) return TSI_OK;
-  if (out->dtype == TS_FLOAT32) sigmoid_ce_float(ins[0].data, ins[1].data, out->data, out->numel);
-  else sigmoid_ce_double(ins[0].data, ins[1].data, out->data, out->numel);
+  f(ins[0].data, ins[1].data, out->data, out->numel);
   return TSI_OK;
 }
 
 static int run_mse(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                    tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
   int64_t m = ins[1].numel;
   double s = 0;
-  if (m > 0)
-    s = (ins[1].dtype == TS_FLOAT32 ? sqdiff_float(ins[0].data, ins[1].data, m)
-                                    : sqdiff_double(ins[0].data, ins[1].data, m)) /
-        (double)m;
+  sqdiff_fn f = (sqdiff_fn)tsi_kernel(n, n->op->impl, ins[1].dtype, e);
+  if (!f) return e->status;
+  if (m > 0) s = f(ins[0].data, ins[1].data, m) / (double)m;
   tsi_set_f(out, 0, s);
   return TSI_OK;
 }
@@ -453,26 +490,28 @@ static int run_mse(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
 
 static int infer_l2(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                     tsi_err *e) {
-  (void)nin;
-  int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
-  if (st) return st;
+  if (!tsi_kernel(n, n->op->impl, ins[0].dtype, e)) return e->status;
   out->dtype = ins[0].dtype;
   return tsi_set_shape(out, 0, NULL, e);
 }
 
+/* l2_<S>: the sum of squares, in double */
+typedef double (*l2_fn)(const void *X, int64_t n);
+#define DEF_L2(E, T, S, ...)                                                          \
+  static double l2_##S(const void *Xv, int64_t n) {                                   \
+    const T *X = Xv;                                                                  \
+    double s = 0;                                                                     \
+    for (int64_t i = 0; i < n; i++) s += (double)X[i] * X[i];                         \
+    return s;                                                                         \
+  }
+TSI_FLOAT_DTYPES(DEF_L2)
+static const tsi_kernels k_l2 = TSI_KERNELS_FLOAT(l2);
+
 static int run_l2(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                   tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
-  double s = 0;
-  int64_t m = ins[0].numel;
-  if (ins[0].dtype == TS_FLOAT32) {
-    const float *x = ins[0].data;
-    for (int64_t i = 0; i < m; i++) s += (double)x[i] * x[i];
-  } else {
-    const double *x = ins[0].data;
-    for (int64_t i = 0; i < m; i++) s += x[i] * x[i];
-  }
-  tsi_set_f(out, 0, s / 2);
+  l2_fn f = (l2_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
+  if (!f) return e->status;
+  tsi_set_f(out, 0, f(ins[0].data, ins[0].numel) / 2);
   return TSI_OK;
 }
 
@@ -481,8 +520,7 @@ static int run_l2(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
 static int infer_dropout(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                          tsi_err *e) {
   char nb[128], sb[96];
-  int st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e);
-  if (st) return st;
+  if (!tsi_kernel(n, n->op->impl, ins[0].dtype, e)) return e->status;
   double rate = n->attrs ? n->attrs->f[0] : 0;
   if (!(rate >= 0 && rate < 1))
     return tsi_fail(e, TSI_EARG, "%s: rate must be in [0, 1), got %g", OPN(n), rate);
@@ -494,19 +532,24 @@ static int infer_dropout(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
   return TSI_OK;
 }
 
-#define DEF_DROPOUT(T)                                                               \
-  static void dropout_##T(tsi_rng *r, const T *X, T *O, int64_t n, double rate) {   \
-    T scale = (T)(1.0 / (1.0 - rate));                                               \
+/* dropout_<S>: inverted dropout, kept values scaled by 1 / (1 - rate) */
+typedef void (*dropout_fn)(tsi_rng *r, const void *X, void *O, int64_t n, double rate);
+#define DEF_DROPOUT(E, T, S, ...)                                                         \
+  static void dropout_##S(tsi_rng *r, const void *Xv, void *Ov, int64_t n, double rate) { \
+    const T *X = Xv;                                                                      \
+    T *O = Ov;                                                                            \
+    T scale = (T)(1.0 / (1.0 - rate));                                                    \
     for (int64_t i = 0; i < n; i++) O[i] = tsi_rng_uniform(r) >= rate ? X[i] * scale : 0; \
   }
-DEF_DROPOUT(float)
-DEF_DROPOUT(double)
+TSI_FLOAT_DTYPES(DEF_DROPOUT)
+static const tsi_kernels k_dropout = TSI_KERNELS_FLOAT(dropout);
 
 static int run_dropout(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                        tsi_tensor *out, tsi_err *e) {
-  (void)e;
   const tsi_attrs *at = n->attrs;
   double rate = at ? at->f[0] : 0;
+  dropout_fn f = (dropout_fn)tsi_kernel(n, n->op->impl, out->dtype, e);
+  if (!f) return e->status;
   int active = nin == 2 ? tsi_get_f(&ins[1], 0) != 0 : ((at && at->i1) || ctx->training);
   if (out->numel <= 0) return TSI_OK;
   if (!active || rate == 0) {
@@ -517,8 +560,7 @@ static int run_dropout(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
    * mask every run, the same sequence for the same ts.seed */
   tsi_rng r;
   tsi_rng_seed(&r, (at ? at->seed : 0) ^ (ctx->rng ? tsi_rng_next(ctx->rng) : 0));
-  if (out->dtype == TS_FLOAT32) dropout_float(&r, ins[0].data, out->data, out->numel, rate);
-  else dropout_double(&r, ins[0].data, out->data, out->numel, rate);
+  f(&r, ins[0].data, out->data, out->numel, rate);
   return TSI_OK;
 }
 
@@ -526,11 +568,10 @@ static int run_dropout(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
 
 static int infer_bias_add(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                           tsi_err *e) {
-  (void)nin;
   char nb[128], sa[96], sb[96];
   const tsi_tensor *x = &ins[0], *b = &ins[1];
   int st;
-  if ((st = tsi_check_dtype(n, x->dtype, TSI_FLOATS, e))) return st;
+  if (!tsi_kernel(n, n->op->impl, x->dtype, e)) return e->status;
   if ((st = tsi_same_dtype(n, ins, 2, e))) return st;
   if (x->ndim == 0 || (b->ndim >= 0 && b->ndim != 1) ||
       (x->ndim > 0 && b->ndim == 1 && x->shape[x->ndim - 1] >= 0 && b->shape[0] >= 0 &&
@@ -543,39 +584,46 @@ static int infer_bias_add(const tsi_node *n, const tsi_tensor *ins, int nin, tsi
   return TSI_OK;
 }
 
-#define DEF_BIAS(T)                                                                   \
-  static void bias_##T(const T *restrict X, const T *restrict B, T *restrict O,      \
-                       int64_t rows, int64_t len) {                                   \
+/* bias_<S>: X (rows x len) plus B (len) on every row */
+typedef void (*bias_fn)(const void *X, const void *B, void *O, int64_t rows, int64_t len);
+#define DEF_BIAS(E, T, S, ...)                                                        \
+  static void bias_##S(const void *Xv, const void *Bv, void *Ov, int64_t rows,        \
+                       int64_t len) {                                                 \
+    const T *restrict X = Xv, *restrict B = Bv;                                       \
+    T *restrict O = Ov;                                                               \
     for (int64_t r = 0; r < rows; r++)                                                \
       for (int64_t k = 0; k < len; k++) O[r * len + k] = X[r * len + k] + B[k];       \
   }
-DEF_BIAS(float)
-DEF_BIAS(double)
+TSI_FLOAT_DTYPES(DEF_BIAS)
+static const tsi_kernels k_bias_add = TSI_KERNELS_FLOAT(bias);
 
 static int run_bias_add(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                         tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
+  bias_fn f = (bias_fn)tsi_kernel(n, n->op->impl, out->dtype, e);
+  if (!f) return e->status;
   int64_t len = out->shape[out->ndim - 1];
   if (out->numel <= 0) return TSI_OK;
   int64_t rows = out->numel / len;
-  if (out->dtype == TS_FLOAT32) bias_float(ins[0].data, ins[1].data, out->data, rows, len);
-  else bias_double(ins[0].data, ins[1].data, out->data, rows, len);
+  f(ins[0].data, ins[1].data, out->data, rows, len);
   return TSI_OK;
 }
 
-#define OP(NAME, NMIN, NMAX, INFER, RUN) {NAME, NMIN, NMAX, 0, INFER, RUN, NULL}
+/* IMPL: the op's kernel table (or a struct starting with one), or NULL */
+#define OP(NAME, NMIN, NMAX, INFER, RUN, IMPL) {NAME, NMIN, NMAX, 0, INFER, RUN, IMPL}
 
 const tsi_opdef tsi_ops_nn[] = {
-    OP("softmax", 1, 1, infer_softmax, run_softmax),
-    OP("log_softmax", 1, 1, infer_softmax, run_softmax),
-    OP("softmax_cross_entropy_with_logits", 2, 2, infer_softmax_ce, run_softmax_ce),
-    OP("sparse_softmax_cross_entropy_with_logits", 2, 2, infer_sparse_ce, run_sparse_ce),
-    OP("sigmoid_cross_entropy_with_logits", 2, 2, infer_pair, run_sigmoid_ce),
-    OP("mean_squared_error", 2, 2, infer_pair, run_mse),
-    OP("l2_loss", 1, 1, infer_l2, run_l2),
-    OP("dropout", 1, 2, infer_dropout, run_dropout),
-    OP("bias_add", 2, 2, infer_bias_add, run_bias_add),
-    OP("one_hot_like", 2, 2, infer_one_hot_like, run_one_hot_like),
-    OP("ensure_shape_like", 2, 2, infer_ensure_shape_like, run_ensure_shape_like),
+    OP("softmax", 1, 1, infer_softmax, run_softmax, &k_softmax),
+    OP("log_softmax", 1, 1, infer_softmax, run_softmax, &k_log_softmax),
+    OP("softmax_cross_entropy_with_logits", 2, 2, infer_softmax_ce, run_softmax_ce,
+       &k_softmax_ce),
+    OP("sparse_softmax_cross_entropy_with_logits", 2, 2, infer_sparse_ce, run_sparse_ce,
+       &k_sparse_ce),
+    OP("sigmoid_cross_entropy_with_logits", 2, 2, infer_pair, run_sigmoid_ce, &k_sigmoid_ce),
+    OP("mean_squared_error", 2, 2, infer_pair, run_mse, &k_mse),
+    OP("l2_loss", 1, 1, infer_l2, run_l2, &k_l2),
+    OP("dropout", 1, 2, infer_dropout, run_dropout, &k_dropout),
+    OP("bias_add", 2, 2, infer_bias_add, run_bias_add, &k_bias_add),
+    OP("one_hot_like", 2, 2, infer_one_hot_like, run_one_hot_like, NULL),
+    OP("ensure_shape_like", 2, 2, infer_ensure_shape_like, run_ensure_shape_like, NULL),
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -14,7 +14,6 @@
 
 static int infer_none(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
-  (void)n, (void)ins, (void)nin, (void)e;
   out->dtype = -1;
   out->ndim = 0;
   out->numel = 0;
@@ -23,17 +22,18 @@ static int infer_none(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
 
 static int run_none(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)ins, (void)nin, (void)out, (void)e;
   return TSI_OK;
 }
 
 /* ------------------------------------------------------------ optimizers */
 
-/* Each optimizer: nvars variables (var, then its slots), then grad, then lr. */
+/* Each optimizer: nvars variables (var, then its slots), then grad, then lr.
+ * Its kernels update n elements of the variables v[] from g. */
+typedef void (*opt_fn)(int64_t n, void **v, const void *g, double lr, const tsi_attrs *at,
+                       double t);
 typedef struct opt_impl {
+  tsi_kernels k; /* opt_fn */
   int nvars;
-  void (*f32)(int64_t n, float **v, const float *g, double lr, const tsi_attrs *at, double t);
-  void (*f64)(int64_t n, double **v, const double *g, double lr, const tsi_attrs *at, double t);
   int has_step; /* last variable is a float64 scalar step count */
 } opt_impl;
 
@@ -41,8 +41,8 @@ static int infer_opt(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
                      tsi_err *e) {
   char nb[128], sa[96], sb[96];
   const opt_impl *k = n->op->impl;
-  int nv = k->nvars, st;
-  if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_FLOATS, e))) return st;
+  int nv = k->nvars;
+  if (!tsi_kernel(n, &k->k, ins[0].dtype, e)) return e->status;
   const tsi_tensor *g = &ins[nv];
   for (int i = 1; i <= nv; i++) {
     if (k->has_step && i == nv - 1) continue;
@@ -65,10 +65,11 @@ static int infer_opt(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
 
 static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                    tsi_tensor *out, tsi_err *e) {
-  (void)out;
   char nb[128], sa[96], sb[96];
   const opt_impl *k = n->op->impl;
   int nv = k->nvars;
+  opt_fn f = (opt_fn)tsi_kernel(n, &k->k, ins[0].dtype, e);
+  if (!f) return e->status;
   void *vp[4];
   tsi_tensor *vars[4];
   for (int i = 0; i < nv; i++) {
@@ -92,29 +93,31 @@ static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
     t = tsi_get_f(ts, 0) + 1;
     tsi_set_f(ts, 0, t);
   }
-  if (ins[0].dtype == TS_FLOAT32)
-    k->f32(ins[nv].numel, (float **)vp, ins[nv].data, lr, n->attrs, t);
-  else
-    k->f64(ins[nv].numel, (double **)vp, ins[nv].data, lr, n->attrs, t);
+  f(ins[nv].numel, vp, ins[nv].data, lr, n->attrs, t);
   return TSI_OK;
 }
 
 #define ATTR(i, def) (at ? at->f[i] : (def))
 
+/* Every DEF_ macro below defines NAME_<S> (see ops.h) for T; the variables
+ * and the gradient arrive as void pointers (opt_fn). */
+#define OPT_ARGS(T)                                                                   \
+  T *const *v = (T *const *)vv;                                                       \
+  const T *g = gv /* may be a variable itself */
 /* var -= lr * g */
-#define DEF_SGD(T)                                                                    \
-  static void sgd_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at,   \
-                      double t) {                                                     \
-    (void)at, (void)t;                                                                \
+#define DEF_SGD(S, T)                                                                 \
+  static void sgd_##S(int64_t n, void **vv, const void *gv, double lr,                \
+                      const tsi_attrs *at, double t) {                                \
+    OPT_ARGS(T);                                                                      \
     T *restrict w = v[0];                                                             \
     T a = (T)lr;                                                                      \
     for (int64_t i = 0; i < n; i++) w[i] -= a * g[i];                                 \
   }
 /* accum = m accum + g; var -= lr accum, or with Nesterov lr (g + m accum) */
-#define DEF_MOMENTUM(T)                                                               \
-  static void momentum_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at, \
-                           double t) {                                                \
-    (void)t;                                                                          \
+#define DEF_MOMENTUM(S, T)                                                            \
+  static void momentum_##S(int64_t n, void **vv, const void *gv, double lr,           \
+                      const tsi_attrs *at, double t) {                                \
+    OPT_ARGS(T);                                                                      \
     T *restrict w = v[0], *restrict acc = v[1];                                       \
     T a = (T)lr, m = (T)ATTR(0, 0);                                                   \
     int nesterov = at ? (int)at->i1 : 0;                                              \
@@ -126,9 +129,10 @@ static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
   }
 /* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * var -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps) */
-#define DEF_ADAM(T, SQRT)                                                             \
-  static void adam_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at,  \
-                       double t) {                                                    \
+#define DEF_ADAM(S, T, SQRT)                                                          \
+  static void adam_##S(int64_t n, void **vv, const void *gv, double lr,               \
+                      const tsi_attrs *at, double t) {                                \
+    OPT_ARGS(T);                                                                      \
     T *restrict w = v[0], *restrict m = v[1], *restrict s = v[2];                     \
     double b1 = ATTR(0, 0.9), b2 = ATTR(1, 0.999);                                    \
     T eps = (T)ATTR(2, 1e-8);                                                         \
@@ -141,12 +145,12 @@ static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
     }                                                                                 \
   }
 /* ms = d ms + (1-d) g^2; mom = mu mom + lr g / sqrt(ms + eps); var -= mom */
-#define DEF_RMSPROP(T, SQRT)                                                          \
-  static void rmsprop_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at, \
-                          double t) {                                                 \
-    (void)t;                                                                          \
+#define DEF_RMSPROP(S, T, SQRT)                                                       \
+  static void rmsprop_##S(int64_t n, void **vv, const void *gv, double lr,            \
+                      const tsi_attrs *at, double t) {                                \
+    OPT_ARGS(T);                                                                      \
     T *restrict w = v[0], *restrict ms = v[1], *restrict mom = v[2];                  \
-    T d = (T)ATTR(0, 0.9), mu = (T)ATTR(1, 0), eps = (T)ATTR(2, 1e-10), a = (T)lr;   \
+    T d = (T)ATTR(0, 0.9), mu = (T)ATTR(1, 0), eps = (T)ATTR(2, 1e-10), a = (T)lr;    \
     for (int64_t i = 0; i < n; i++) {                                                 \
       ms[i] += (g[i] * g[i] - ms[i]) * (1 - d);                                       \
       mom[i] = mom[i] * mu + a * g[i] / SQRT(ms[i] + eps);                            \
@@ -154,10 +158,10 @@ static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
     }                                                                                 \
   }
 /* accum += g^2; var -= lr g / sqrt(accum) */
-#define DEF_ADAGRAD(T, SQRT)                                                          \
-  static void adagrad_##T(int64_t n, T **v, const T *g, double lr, const tsi_attrs *at, \
-                          double t) {                                                 \
-    (void)at, (void)t;                                                                \
+#define DEF_ADAGRAD(S, T, SQRT)                                                       \
+  static void adagrad_##S(int64_t n, void **vv, const void *gv, double lr,            \
+                      const tsi_attrs *at, double t) {                                \
+    OPT_ARGS(T);                                                                      \
     T *restrict w = v[0], *restrict acc = v[1];                                       \
     T a = (T)lr;                                                                      \
     for (int64_t i = 0; i < n; i++) {                                                 \
@@ -166,22 +170,22 @@ static int run_opt(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
     }                                                                                 \
   }
 
-DEF_SGD(float)
-DEF_SGD(double)
-DEF_MOMENTUM(float)
-DEF_MOMENTUM(double)
-DEF_ADAM(float, sqrtf)
-DEF_ADAM(double, sqrt)
-DEF_RMSPROP(float, sqrtf)
-DEF_RMSPROP(double, sqrt)
-DEF_ADAGRAD(float, sqrtf)
-DEF_ADAGRAD(double, sqrt)
+DEF_SGD(float32, float)
+DEF_SGD(float64, double)
+DEF_MOMENTUM(float32, float)
+DEF_MOMENTUM(float64, double)
+DEF_ADAM(float32, float, sqrtf)
+DEF_ADAM(float64, double, sqrt)
+DEF_RMSPROP(float32, float, sqrtf)
+DEF_RMSPROP(float64, double, sqrt)
+DEF_ADAGRAD(float32, float, sqrtf)
+DEF_ADAGRAD(float64, double, sqrt)
 
-static const opt_impl k_sgd = {1, sgd_float, sgd_double, 0};
-static const opt_impl k_momentum = {2, momentum_float, momentum_double, 0};
-static const opt_impl k_adam = {4, adam_float, adam_double, 1};
-static const opt_impl k_rmsprop = {3, rmsprop_float, rmsprop_double, 0};
-static const opt_impl k_adagrad = {2, adagrad_float, adagrad_double, 0};
+static const opt_impl k_sgd = {TSI_KERNELS_FLOAT(sgd), 1, 0};
+static const opt_impl k_momentum = {TSI_KERNELS_FLOAT(momentum), 2, 0};
+static const opt_impl k_adam = {TSI_KERNELS_FLOAT(adam), 4, 1};
+static const opt_impl k_rmsprop = {TSI_KERNELS_FLOAT(rmsprop), 3, 0};
+static const opt_impl k_adagrad = {TSI_KERNELS_FLOAT(adagrad), 2, 0};
 
 #define OPT(NAME, K, NIN) \
   {NAME, NIN, NIN, TSI_OP_STATEFUL | TSI_OP_NOOUTPUT, infer_opt, run_opt, &K}

@@ -28,18 +28,19 @@ typedef struct rplan {
 
 typedef void (*reduce_fn)(const rplan *p, const void *x, void *o, int64_t nout);
 
-typedef struct reduce_kernels {
-  reduce_fn k[TS_NDTYPES];
-  int nonempty; /* an empty reduced axis is an error (max, min) */
-} reduce_kernels;
+typedef struct reduce_impl {
+  tsi_kernels k; /* reduce_fn */
+  int nonempty;  /* an empty reduced axis is an error (max, min) */
+} reduce_impl;
 
 #define CHUNK 256
 
-/* INIT(acc, first) (first is only read by ops with nonempty), STEP(acc, v),
+/* Kernel NAME (named NAME_<dtype>, see ops.h) on T accumulating in ACC.
+ * INIT(acc, first) (first is only read by ops with nonempty), STEP(acc, v),
  * COMBINE(acc, acc2), FIN(dst, acc, count). Contiguous rows accumulate in
  * LANES independent accumulators so that the loop vectorises. */
 #define LANES 8
-#define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                                       \
+#define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                              \
   static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) {            \
     const T *restrict X = xv;                                                           \
     T *restrict O = ov;                                                                 \
@@ -59,7 +60,7 @@ typedef struct reduce_kernels {
         if (R8) {                                                                       \
           for (int l = 0; l < LANES; l++) INIT(lane[l], x[0]);                          \
           for (int64_t r = 0; r < R8; r += LANES)                                       \
-            for (int l = 0; l < LANES; l++) { T v = x[r + l]; STEP(lane[l], v); }      \
+            for (int l = 0; l < LANES; l++) { T v = x[r + l]; STEP(lane[l], v); }       \
           for (int l = 0; l < LANES; l++) COMBINE(acc, lane[l]);                        \
         }                                                                               \
         for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \
@@ -127,22 +128,22 @@ typedef struct reduce_kernels {
 #define FIN_MEAN_F32(dst, acc, cnt) ((dst) = (float)((acc) / (double)(cnt)))
 #define FIN_MEAN_F64(dst, acc, cnt) ((dst) = (acc) / (double)(cnt))
 
-DEF_REDUCE(sum_f32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F32)
-DEF_REDUCE(sum_f64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F64)
-DEF_REDUCE(sum_i64, int64_t, uint64_t, INIT_ZERO, STEP_ADD_U, STEP_ADD, FIN_I64)
-DEF_REDUCE(prod_f32, float, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F32)
-DEF_REDUCE(prod_f64, double, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F64)
-DEF_REDUCE(prod_i64, int64_t, uint64_t, INIT_ONE, STEP_MUL_U, STEP_MUL, FIN_I64)
-DEF_REDUCE(mean_f32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F32)
-DEF_REDUCE(mean_f64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F64)
-DEF_REDUCE(max_f32, float, float, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F32)
-DEF_REDUCE(max_f64, double, double, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F64)
-DEF_REDUCE(max_i64, int64_t, int64_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_I64)
-DEF_REDUCE(max_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_U8)
-DEF_REDUCE(min_f32, float, float, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F32)
-DEF_REDUCE(min_f64, double, double, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F64)
-DEF_REDUCE(min_i64, int64_t, int64_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_I64)
-DEF_REDUCE(min_u8, uint8_t, uint8_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_U8)
+DEF_REDUCE(sum_float32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F32)
+DEF_REDUCE(sum_float64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_F64)
+DEF_REDUCE(sum_int64, int64_t, uint64_t, INIT_ZERO, STEP_ADD_U, STEP_ADD, FIN_I64)
+DEF_REDUCE(prod_float32, float, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F32)
+DEF_REDUCE(prod_float64, double, double, INIT_ONE, STEP_MUL, STEP_MUL, FIN_F64)
+DEF_REDUCE(prod_int64, int64_t, uint64_t, INIT_ONE, STEP_MUL_U, STEP_MUL, FIN_I64)
+DEF_REDUCE(mean_float32, float, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F32)
+DEF_REDUCE(mean_float64, double, double, INIT_ZERO, STEP_ADD, STEP_ADD, FIN_MEAN_F64)
+DEF_REDUCE(max_float32, float, float, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F32)
+DEF_REDUCE(max_float64, double, double, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_F64)
+DEF_REDUCE(max_int64, int64_t, int64_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_I64)
+DEF_REDUCE(max_uint8, uint8_t, uint8_t, INIT_FIRST, STEP_MAX, STEP_MAX, FIN_U8)
+DEF_REDUCE(min_float32, float, float, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F32)
+DEF_REDUCE(min_float64, double, double, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_F64)
+DEF_REDUCE(min_int64, int64_t, int64_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_I64)
+DEF_REDUCE(min_uint8, uint8_t, uint8_t, INIT_FIRST, STEP_MIN, STEP_MIN, FIN_U8)
 
 /* logsumexp in one pass: running maximum m and sum s of exp(v - m). */
 typedef struct lse_acc {
@@ -189,22 +190,15 @@ static inline void lse_combine(lse_acc *a, const lse_acc *b) {
 #define STEP_LSE(acc, v) lse_step(&(acc), (double)(v))
 #define FIN_LSE_F32(dst, acc, cnt) ((dst) = (float)lse_fin(&(acc)))
 #define FIN_LSE_F64(dst, acc, cnt) ((dst) = lse_fin(&(acc)))
-DEF_REDUCE(lse_f32, float, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F32)
-DEF_REDUCE(lse_f64, double, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F64)
+DEF_REDUCE(lse_float32, float, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F32)
+DEF_REDUCE(lse_float64, double, lse_acc, INIT_LSE, STEP_LSE, COMBINE_LSE, FIN_LSE_F64)
 
-static const reduce_kernels k_sum = {{sum_f32, sum_f64, sum_i64, NULL}, 0};
-static const reduce_kernels k_prod = {{prod_f32, prod_f64, prod_i64, NULL}, 0};
-static const reduce_kernels k_mean = {{mean_f32, mean_f64, NULL, NULL}, 0};
-static const reduce_kernels k_max = {{max_f32, max_f64, max_i64, max_u8}, 1};
-static const reduce_kernels k_min = {{min_f32, min_f64, min_i64, min_u8}, 1};
-static const reduce_kernels k_lse = {{lse_f32, lse_f64, NULL, NULL}, 0};
-
-static unsigned mask_of(const reduce_kernels *k) {
-  unsigned m = 0;
-  for (int d = 0; d < TS_NDTYPES; d++)
-    if (k->k[d]) m |= 1u << d;
-  return m;
-}
+static const reduce_impl k_sum = {TSI_KERNELS_NUMERIC(sum), 0};
+static const reduce_impl k_prod = {TSI_KERNELS_NUMERIC(prod), 0};
+static const reduce_impl k_mean = {TSI_KERNELS_FLOAT(mean), 0};
+static const reduce_impl k_max = {TSI_KERNELS_ALL(max), 1};
+static const reduce_impl k_min = {TSI_KERNELS_ALL(min), 1};
+static const reduce_impl k_lse = {TSI_KERNELS_FLOAT(lse), 0};
 
 static int with_shape(int st, const tsi_tensor *x, tsi_err *e);
 
@@ -263,10 +257,9 @@ static int reduce_shape(const tsi_node *n, const tsi_tensor *x, const unsigned c
 
 static int infer_reduce(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                         tsi_err *e) {
-  (void)nin;
-  const reduce_kernels *k = n->op->impl;
+  const reduce_impl *k = n->op->impl;
   int st;
-  if ((st = tsi_check_dtype(n, ins[0].dtype, mask_of(k), e))) return st;
+  if (!tsi_kernel(n, &k->k, ins[0].dtype, e)) return e->status;
   out->dtype = ins[0].dtype;
   if (ins[0].ndim < 0) return tsi_unknown_rank(out, out->dtype);
   unsigned char red[TSI_MAXDIM];
@@ -364,21 +357,20 @@ static void reduce_with(tsi_runctx *ctx, reduce_fn fn, const tsi_tensor *x,
 
 int tsi_reduce_sum_into(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *x,
                         const unsigned char *red, int mean, tsi_tensor *out, tsi_err *e) {
-  const reduce_kernels *k = mean ? &k_mean : &k_sum;
-  int st = tsi_check_dtype(n, x->dtype, mask_of(k), e);
-  if (st) return st;
-  reduce_with(ctx, k->k[x->dtype], x, red, out);
+  reduce_fn f = (reduce_fn)tsi_kernel(n, mean ? &k_mean.k : &k_sum.k, x->dtype, e);
+  if (!f) return e->status;
+  reduce_with(ctx, f, x, red, out);
   return TSI_OK;
 }
 
 static int run_reduce(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)nin;
-  const reduce_kernels *k = n->op->impl;
   unsigned char red[TSI_MAXDIM];
+  reduce_fn f = (reduce_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
+  if (!f) return e->status;
   int st = reduced_axes(n, &ins[0], ins[0].ndim, red, e);
   if (st) return st;
-  reduce_with(ctx, k->k[ins[0].dtype], &ins[0], red, out);
+  reduce_with(ctx, f, &ins[0], red, out);
   return TSI_OK;
 }
 
@@ -403,7 +395,6 @@ static int arg_axis(const tsi_node *n, int ndim, int64_t *axis, tsi_err *e) {
 
 static int infer_arg(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                      tsi_err *e) {
-  (void)nin;
   int st;
   if ((st = tsi_check_dtype(n, ins[0].dtype, TSI_ALL, e))) return st;
   out->dtype = TS_INT64;
@@ -417,10 +408,11 @@ static int infer_arg(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
   return TSI_OK;
 }
 
-/* Index (1-based) of the first maximum (CMP >) or minimum (CMP <); NaN wins. */
-#define DEF_ARG(NAME, T, CMP)                                                       \
-  static void NAME(const void *xv, int64_t *restrict O, int64_t outer, int64_t R,   \
-                   int64_t inner) {                                                 \
+/* NAME_<dtype> (see ops.h), every dtype: the index (1-based) of the first
+ * maximum (CMP >) or minimum (CMP <); NaN wins. */
+#define DEF_ARG(E, T, S, NAME, CMP)                                                 \
+  static void NAME##_##S(const void *xv, int64_t *restrict O, int64_t outer,        \
+                         int64_t R, int64_t inner) {                                \
     const T *restrict X = xv;                                                       \
     for (int64_t o = 0; o < outer; o++)                                             \
       for (int64_t i = 0; i < inner; i++) {                                         \
@@ -438,34 +430,25 @@ static int infer_arg(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
         O[o * inner + i] = bi + 1;                                                  \
       }                                                                             \
   }
-DEF_ARG(argmax_f32, float, >)
-DEF_ARG(argmax_f64, double, >)
-DEF_ARG(argmax_i64, int64_t, >)
-DEF_ARG(argmax_u8, uint8_t, >)
-DEF_ARG(argmin_f32, float, <)
-DEF_ARG(argmin_f64, double, <)
-DEF_ARG(argmin_i64, int64_t, <)
-DEF_ARG(argmin_u8, uint8_t, <)
+TSI_DTYPES(DEF_ARG, argmax, >)
+TSI_DTYPES(DEF_ARG, argmin, <)
 
 typedef void (*arg_fn)(const void *x, int64_t *o, int64_t outer, int64_t R, int64_t inner);
-typedef struct arg_kernels {
-  arg_fn k[TS_NDTYPES];
-} arg_kernels;
-static const arg_kernels k_argmax = {{argmax_f32, argmax_f64, argmax_i64, argmax_u8}};
-static const arg_kernels k_argmin = {{argmin_f32, argmin_f64, argmin_i64, argmin_u8}};
+static const tsi_kernels k_argmax = TSI_KERNELS_ALL(argmax);
+static const tsi_kernels k_argmin = TSI_KERNELS_ALL(argmin);
 
 static int run_arg(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                    tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   int64_t axis;
+  arg_fn f = (arg_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
+  if (!f) return e->status;
   int st = arg_axis(n, ins[0].ndim, &axis, e);
   if (st) return st;
   if (out->numel == 0) return TSI_OK;
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < axis; i++) outer *= ins[0].shape[i];
   for (int i = (int)axis + 1; i < ins[0].ndim; i++) inner *= ins[0].shape[i];
-  ((const arg_kernels *)n->op->impl)
-      ->k[ins[0].dtype](ins[0].data, out->data, outer, ins[0].shape[axis], inner);
+  f(ins[0].data, out->data, outer, ins[0].shape[axis], inner);
   return TSI_OK;
 }
 

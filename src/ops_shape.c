@@ -21,20 +21,28 @@
 
 #include "ops.h"
 
-/* Fills t with v converted to its dtype. */
-#define FILL_CASE(D, T)                                   \
-  case D: {                                               \
-    T *restrict p = t->data;                              \
-    T x = (T)v;                                           \
-    for (int64_t i = 0; i < t->numel; i++) p[i] = x;      \
-  } break;
-static void fill_const(tsi_tensor *t, double v) {
-  if (t->numel <= 0) return;
+/* fill_<dtype> (see ops.h), every dtype: n elements set to v converted to T */
+typedef void (*fill_fn)(void *p, int64_t n, double v);
+#define DEF_FILL(E, T, S, ...)                                    \
+  static void fill_##S(void *pv, int64_t n, double v) {           \
+    T *restrict p = pv;                                           \
+    T x = (T)v;                                                   \
+    for (int64_t i = 0; i < n; i++) p[i] = x;                     \
+  }
+TSI_DTYPES(DEF_FILL)
+static const tsi_kernels k_fill = TSI_KERNELS_ALL(fill);
+
+/* Fills t (n's output) with v converted to its dtype. */
+static int fill_const(const tsi_node *n, tsi_tensor *t, double v, tsi_err *e) {
+  if (t->numel <= 0) return TSI_OK;
   if (v == 0) {
     memset(t->data, 0, tsi_nbytes(t));
-    return;
+    return TSI_OK;
   }
-  switch (t->dtype) { TSI_DTYPES(FILL_CASE) }
+  fill_fn f = (fill_fn)tsi_kernel(n, &k_fill, t->dtype, e);
+  if (!f) return e->status;
+  f(t->data, t->numel, v);
+  return TSI_OK;
 }
 
 /* Copies a box of extent box[] from src (shape ss, starting at so[]) to dst
@@ -73,7 +81,6 @@ static void copy_box(char *dst, const int64_t *ds, const int64_t *dof, const cha
 
 static int run_copy(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
   size_t nbytes = tsi_nbytes(&ins[0]);
   if (nbytes) memcpy(out->data, ins[0].data, nbytes);
   return TSI_OK;
@@ -83,7 +90,6 @@ static int run_copy(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
 
 static int infer_same(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
-  (void)n, (void)nin, (void)e;
   *out = ins[0];
   out->data = NULL;
   return TSI_OK;
@@ -91,23 +97,18 @@ static int infer_same(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
 
 static int run_zeros_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                           int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)ins, (void)nin, (void)e;
-  fill_const(out, 0);
-  return TSI_OK;
+  return fill_const(n, out, 0, e);
 }
 
 static int run_ones_like(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
                          int nin, tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)ins, (void)nin, (void)e;
-  fill_const(out, 1);
-  return TSI_OK;
+  return fill_const(n, out, 1, e);
 }
 
 /* ------------------------------------------------------------ reshape */
 
 static int infer_reshape(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                          tsi_err *e) {
-  (void)nin;
   char nb[128], sb[96];
   const tsi_attrs *at = n->attrs;
   if (!at || at->n1 < 0) return tsi_fail(e, TSI_EARG, "%s: a target shape is required", OPN(n));
@@ -157,7 +158,6 @@ static int infer_reshape(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
 
 static int infer_squeeze(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                          tsi_err *e) {
-  (void)nin;
   char nb[128], sb[96];
   const tsi_tensor *x = &ins[0];
   const tsi_attrs *at = n->attrs;
@@ -204,7 +204,6 @@ static int insert_axis(const tsi_node *n, int rank, int64_t *a, tsi_err *e) {
 
 static int infer_expand_dims(const tsi_node *n, const tsi_tensor *ins, int nin,
                              tsi_tensor *out, tsi_err *e) {
-  (void)nin;
   const tsi_tensor *x = &ins[0];
   if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
   int64_t a, shape[TSI_MAXDIM];
@@ -217,15 +216,24 @@ static int infer_expand_dims(const tsi_node *n, const tsi_tensor *ins, int nin,
 
 /* ------------------------------------------------------ concat, stack */
 
+/* The inputs of concat and stack share a dtype; *ref is the first of known
+ * rank (NULL when there is none: out gets an unknown rank). */
+static int first_known(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                       const tsi_tensor **ref, tsi_err *e) {
+  int st = tsi_same_dtype(n, ins, nin, e);
+  *ref = NULL;
+  if (st) return st;
+  for (int i = 0; i < nin && !*ref; i++)
+    if (ins[i].ndim >= 0) *ref = &ins[i];
+  return *ref ? TSI_OK : tsi_unknown_rank(out, ins[0].dtype);
+}
+
 static int infer_concat(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                         tsi_err *e) {
   char nb[128], sa[96], sb[96];
-  int st = tsi_same_dtype(n, ins, nin, e);
-  if (st) return st;
-  const tsi_tensor *ref = NULL;
-  for (int i = 0; i < nin && !ref; i++)
-    if (ins[i].ndim >= 0) ref = &ins[i];
-  if (!ref) return tsi_unknown_rank(out, ins[0].dtype);
+  const tsi_tensor *ref;
+  int st = first_known(n, ins, nin, out, &ref, e);
+  if (st || !ref) return st;
   if (ref->ndim == 0)
     return tsi_fail(e, TSI_EARG, "%s: cannot concatenate scalars (use stack)", OPN(n));
   const tsi_attrs *at = n->attrs;
@@ -273,7 +281,6 @@ static void join(const tsi_tensor *ins, int nin, tsi_tensor *out, int64_t outer,
 
 static int run_concat(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)e;
   size_t blk[64], es = tsi_dtype_size(out->dtype);
   int64_t ax = 0;
   if (n->attrs && n->attrs->has_axes) tsi_norm_axis(n, n->attrs->axes[0], out->ndim, &ax, e);
@@ -287,12 +294,9 @@ static int run_concat(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
 static int infer_stack(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
   char nb[128], sa[96], sb[96];
-  int st = tsi_same_dtype(n, ins, nin, e);
-  if (st) return st;
-  const tsi_tensor *ref = NULL;
-  for (int i = 0; i < nin && !ref; i++)
-    if (ins[i].ndim >= 0) ref = &ins[i];
-  if (!ref) return tsi_unknown_rank(out, ins[0].dtype);
+  const tsi_tensor *ref;
+  int st = first_known(n, ins, nin, out, &ref, e);
+  if (st || !ref) return st;
   int64_t shape[TSI_MAXDIM], res[TSI_MAXDIM], ax;
   memcpy(shape, ref->shape, sizeof shape);
   for (int i = 0; i < nin; i++) {
@@ -316,7 +320,6 @@ static int infer_stack(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
 
 static int run_stack(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                      tsi_tensor *out, tsi_err *e) {
-  (void)ctx;
   size_t blk[64], es = tsi_dtype_size(out->dtype);
   int64_t ax;
   int st = insert_axis(n, out->ndim - 1, &ax, e);
@@ -366,7 +369,6 @@ static int slice_box(const tsi_node *n, const tsi_tensor *x, int64_t *begin, int
 
 static int infer_slice(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
-  (void)nin;
   int64_t begin[TSI_MAXDIM], size[TSI_MAXDIM];
   if (ins[0].ndim < 0) return tsi_unknown_rank(out, ins[0].dtype);
   int st = slice_box(n, &ins[0], begin, size, e);
@@ -377,7 +379,6 @@ static int infer_slice(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_te
 
 static int run_slice(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                      tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   int64_t begin[TSI_MAXDIM], size[TSI_MAXDIM], zero[TSI_MAXDIM] = {0};
   int st = slice_box(n, &ins[0], begin, size, e);
   if (st) return st;
@@ -390,7 +391,6 @@ static int run_slice(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, 
 
 static int infer_gather(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                         tsi_err *e) {
-  (void)nin;
   char nb[128], sb[96], sx[96];
   const tsi_tensor *x = &ins[0], *ix = &ins[1];
   if (ix->dtype != TS_INT64 && ix->dtype != TS_UINT8)
@@ -420,7 +420,6 @@ static int infer_gather(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
 
 static int run_gather(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                       tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin;
   char nb[128], sb[96];
   const tsi_tensor *x = &ins[0], *ix = &ins[1];
   int64_t ax = 0;
@@ -451,17 +450,33 @@ static int run_gather(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
 
 /* --------------------------------------------------------------- tile */
 
+/* The prelude of tile and pad: v1 (pairs: and v2 as long) given, else
+ * "<need> are required"; one entry per axis of x, else "<count> <what>
+ * given for shape ... (one <per> axis)". *unknown is set when x's rank is. */
+static int per_axis(const tsi_node *n, const tsi_tensor *x, int pairs, const char *need,
+                    const char *what, tsi_tensor *out, int *unknown, tsi_err *e) {
+  char nb[128], sb[96];
+  const tsi_attrs *at = n->attrs;
+  *unknown = 0;
+  if (!at || at->n1 < 0 || (pairs && at->n2 != at->n1))
+    return tsi_fail(e, TSI_EARG, "%s: %s are required", OPN(n), need);
+  if (x->ndim < 0) {
+    *unknown = 1;
+    return tsi_unknown_rank(out, x->dtype);
+  }
+  if (at->n1 != x->ndim)
+    return tsi_fail(e, TSI_EARG, "%s: %d %s given for shape %s (one %sper axis)", OPN(n), at->n1,
+                    what, SHP(x, sb), pairs ? "pair " : "");
+  return TSI_OK;
+}
+
 static int infer_tile(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
-  (void)nin;
-  char nb[128], sb[96];
+  char nb[128];
   const tsi_tensor *x = &ins[0];
   const tsi_attrs *at = n->attrs;
-  if (!at || at->n1 < 0) return tsi_fail(e, TSI_EARG, "%s: multiples are required", OPN(n));
-  if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
-  if (at->n1 != x->ndim)
-    return tsi_fail(e, TSI_EARG, "%s: %d multiples given for shape %s (one per axis)", OPN(n),
-                    at->n1, SHP(x, sb));
+  int unknown, st = per_axis(n, x, 0, "multiples", "multiples", out, &unknown, e);
+  if (st || unknown) return st;
   int64_t shape[TSI_MAXDIM];
   for (int d = 0; d < x->ndim; d++) {
     if (at->v1[d] < 0)
@@ -478,7 +493,6 @@ static int infer_tile(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
 
 static int run_tile(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
   const tsi_tensor *x = &ins[0];
   size_t es = tsi_dtype_size(x->dtype);
   int nd = out->ndim;
@@ -511,16 +525,12 @@ static int run_tile(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
 
 static int infer_pad(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                      tsi_err *e) {
-  (void)nin;
   char nb[128], sb[96];
   const tsi_tensor *x = &ins[0];
   const tsi_attrs *at = n->attrs;
-  if (!at || at->n1 < 0 || at->n2 != at->n1)
-    return tsi_fail(e, TSI_EARG, "%s: paddings {{before, after}, ...} are required", OPN(n));
-  if (x->ndim < 0) return tsi_unknown_rank(out, x->dtype);
-  if (at->n1 != x->ndim)
-    return tsi_fail(e, TSI_EARG, "%s: %d paddings given for shape %s (one pair per axis)",
-                    OPN(n), at->n1, SHP(x, sb));
+  int unknown, st = per_axis(n, x, 1, "paddings {{before, after}, ...}", "paddings", out,
+                             &unknown, e);
+  if (st || unknown) return st;
   double v = at->f[0];
   double lo = x->dtype == TS_INT64 ? -9.2e18 : 0, hi = x->dtype == TS_INT64 ? 9.2e18 : 255;
   if (!tsi_is_float(x->dtype) && (!(v >= lo && v <= hi) || v != (double)(int64_t)v))
@@ -544,9 +554,9 @@ static int infer_pad(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tens
 
 static int run_pad(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                    tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin, (void)e;
   int64_t zero[TSI_MAXDIM] = {0};
-  fill_const(out, n->attrs->f[0]);
+  int st = fill_const(n, out, n->attrs->f[0], e);
+  if (st) return st;
   copy_box(out->data, out->shape, n->attrs->v1, ins[0].data, ins[0].shape, zero, ins[0].shape,
            out->ndim, tsi_dtype_size(out->dtype));
   return TSI_OK;
@@ -556,7 +566,6 @@ static int run_pad(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, in
 
 static int infer_cast(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                       tsi_err *e) {
-  (void)nin;
   char nb[128];
   if (!n->attrs || n->attrs->dtype < 0 || n->attrs->dtype >= TS_NDTYPES)
     return tsi_fail(e, TSI_EARG, "%s: a target dtype is required", OPN(n));
@@ -568,14 +577,12 @@ static int infer_cast(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_ten
 
 static int run_cast(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)n, (void)nin, (void)e;
   if (out->numel > 0) tsi_convert(out, &ins[0]);
   return TSI_OK;
 }
 
 static int infer_one_hot(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                          tsi_err *e) {
-  (void)nin;
   char nb[128];
   const tsi_tensor *ix = &ins[0];
   const tsi_attrs *at = n->attrs;
@@ -600,9 +607,9 @@ static int infer_one_hot(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
 
 static int run_one_hot(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                        tsi_tensor *out, tsi_err *e) {
-  (void)ctx, (void)nin, (void)e;
   int64_t depth = n->attrs->i1;
-  fill_const(out, 0);
+  int st = fill_const(n, out, 0, e);
+  if (st) return st;
   for (int64_t j = 0; j < ins[0].numel; j++) {
     int64_t k = tsi_get_i(&ins[0], j);
     if (k >= 1 && k <= depth) tsi_set_i(out, j * depth + k - 1, 1);

@@ -152,8 +152,8 @@ void tsi_set_i(tsi_tensor *t, int64_t i, int64_t v) {
   }
 }
 
-/* One loop per (dst, src) pair, stamped out by the X-macros below. */
-/* The same list twice: a macro cannot expand itself inside its expansion. */
+/* One loop per (dst, src) pair: TSI_DTYPES picks dst, SRC_DTYPES src (the
+ * same list twice: a macro cannot expand itself inside its expansion). */
 #define SRC_DTYPES(X) \
   X(TS_FLOAT32, float) X(TS_FLOAT64, double) X(TS_INT64, int64_t) X(TS_UINT8, uint8_t)
 
@@ -163,7 +163,7 @@ void tsi_set_i(tsi_tensor *t, int64_t i, int64_t v) {
     for (int64_t i = 0; i < n; i++) d[i] = (DT)s[i];                \
   } break;
 
-#define CONVERT_TO(DD, DTYPE)                                       \
+#define CONVERT_TO(DD, DTYPE, ...)                                  \
   case DD: {                                                        \
     typedef DTYPE DT;                                               \
     DT *restrict d = dst->data;                                     \

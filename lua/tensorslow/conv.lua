@@ -27,6 +27,14 @@ return function(ts, I)
     return opts
   end
 
+  -- The number of spatial dims: nsp, else from the data_format, else the rank of like.
+  local function spatial_dims(what, nsp, fmt, like)
+    if nsp then return nsp end
+    local n = type(fmt) == "string" and #fmt - 2 or (like.shape and #like.shape - 2)
+    if not n or n < 1 or n > 3 then fail(what, "cannot tell the number of spatial dims") end
+    return n
+  end
+
   local function channels_first(what, nsp, fmt)
     fmt = fmt or DEFAULT[nsp]
     local cf = type(fmt) == "string" and FORMATS[nsp][fmt]
@@ -134,12 +142,7 @@ return function(ts, I)
     return function(x, filters, opts)
       local what = name
       opts = options(what, opts)
-      local n = nsp
-      if not n then
-        local fmt = opts.data_format
-        n = type(fmt) == "string" and #fmt - 2 or (filters.shape and #filters.shape - 2)
-        if not n or n < 1 or n > 3 then fail(what, "cannot tell the number of spatial dims") end
-      end
+      local n = spatial_dims(what, nsp, opts.data_format, filters)
       return apply("conv", conv_attrs(what, n, opts), { x, filters, n = 2 })
     end
   end
@@ -205,12 +208,7 @@ return function(ts, I)
         o.ksize, o.strides, o.padding = ksize, strides, padding
         opts = o
       end
-      local n = nsp
-      if not n then
-        local fmt = opts.data_format
-        n = type(fmt) == "string" and #fmt - 2 or (x.shape and #x.shape - 2)
-        if not n or n < 1 or n > 3 then fail(what, "cannot tell the number of spatial dims") end
-      end
+      local n = spatial_dims(what, nsp, opts.data_format, x)
       if opts.ksize == nil then fail(what, "ksize is required") end
       local cf = channels_first(what, n, opts.data_format)
       local k = spatial(what, "ksize", opts.ksize, n, cf)

@@ -65,17 +65,20 @@ function ts.get_default_graph() return core.get_default_graph() end
 
 ------------------------------------------------------------- sources
 
-local function opt_table(t, what)
+--- The options table t of function `what` ({} when nil); an error points at
+-- the caller of the function that asks.
+local function options(what, t)
   if t == nil then return {} end
   if type(t) ~= "table" or is_tensor(t) or is_node(t) then
     error(what .. ": options must be a table", 3)
   end
   return t
 end
+I.options = options
 
 --- placeholder{shape=, dtype=, name=}: a value fed at run time.
 function ts.placeholder(opts)
-  opts = opt_table(opts, "placeholder")
+  opts = options("placeholder", opts)
   local g = opts.graph or core.get_default_graph()
   return core.source(g, "placeholder", opts.name, opts.dtype, opts.shape)
 end
@@ -83,7 +86,7 @@ end
 -- A source node holding a value given at build time.
 local function value_source(kind, what)
   return function(value, opts)
-    opts = opt_table(opts, what)
+    opts = options(what, opts)
     if value == nil then error(what .. ": a value is required", 2) end
     local g = opts.graph or core.get_default_graph()
     return core.source(g, kind, opts.name, opts.dtype, nil, value)

@@ -4,7 +4,7 @@
 return function(ts, I)
   local layers = {}
   ts.layers = layers
-  local is_node, is_tensor = I.is_node, I.is_tensor
+  local is_node = I.is_node
 
   local VAR_SUFFIXES = { "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" }
   -- base, base_1, base_2, ... : the first with none of "<name>/kernel", "<name>/bias", ... taken.
@@ -55,13 +55,7 @@ return function(ts, I)
 
   ------------------------------------------------------------ helpers
 
-  local function options(what, opts)
-    if opts == nil then return {} end
-    if type(opts) ~= "table" or is_node(opts) or is_tensor(opts) then
-      error(what .. ": options must be a table", 3)
-    end
-    return opts
-  end
+  local options = I.options
 
   local function check_node(what, x)
     if not is_node(x) then error(what .. ": x must be a node", 3) end

@@ -75,10 +75,11 @@ static int infer_softmax(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_
 }
 
 /* softmax_<S> (see ops.h): softmax (logsm 0) or log_softmax (logsm 1) of rows
- * of length len with stride inner, for each (outer, inner) position. */
+ * of length len with stride inner, for each (outer, inner) position; the sum
+ * of the exps is a double, its log taken in double. */
 typedef void (*softmax_fn)(const void *X, void *O, int64_t outer, int64_t len, int64_t inner,
                            int logsm);
-#define DEF_SOFTMAX(S, T, EXP, LOG)                                                  \
+#define DEF_SOFTMAX(S, T, EXP)                                                        \
   static void softmax_##S(const void *Xv, void *Ov, int64_t outer, int64_t len,      \
                           int64_t inner, int logsm) {                                \
     const T *X = Xv;                                                                 \
@@ -102,8 +103,8 @@ typedef void (*softmax_fn)(const void *X, void *O, int64_t outer, int64_t len, i
         }                                                                            \
       }                                                                              \
   }
-DEF_SOFTMAX(float32, float, tsi_expf, logf)
-DEF_SOFTMAX(float64, double, tsi_exp, log)
+DEF_SOFTMAX(float32, float, tsi_expf)
+DEF_SOFTMAX(float64, double, tsi_exp)
 
 /* softmax_rows_<S>: rows contiguous in memory (softmax over the last axis):
  * simple counted loops the compiler vectorises, rows split over threads. */

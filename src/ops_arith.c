@@ -212,6 +212,8 @@ UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))),
  * -0 where Phi underflows (gelu(-inf) = -0, not -inf * 0) */
 UN_FLOAT(gelu, x < -40.0f ? -0.0f : (float)(0.5 * x * erfc(x * -0.70710678118654752440)),
          x < -40.0 ? -0.0 : 0.5 * x * erfc(x * -0.70710678118654752440))
+/* x / (1 + |x|) */
+UN_FLOAT(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
 
 #define UK_F(NAME) TSI_KERNELS_FLOAT(NAME)
 #define UK_I(NAME) TSI_KERNELS_NUMERIC(NAME)
@@ -223,6 +225,7 @@ static const tsi_kernels k_neg = UK_I(neg), k_abs = UK_I(abs), k_sign = UK_I(sig
                            k_tanh = UK_F(tanh), k_sigmoid = UK_F(sigmoid), k_relu = UK_F(relu),
                            k_lrelu = UK_F(lrelu), k_elu = UK_F(elu),
                            k_softplus = UK_F(softplus), k_gelu = UK_F(gelu);
+static const tsi_kernels k_softsign = UK_F(softsign);
 
 static int infer_unary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
@@ -375,5 +378,6 @@ const tsi_opdef tsi_ops_arith[] = {
     UNARY("elu", k_elu),
     UNARY("softplus", k_softplus),
     UNARY("gelu", k_gelu),
+    UNARY("softsign", k_softsign),
     {NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -266,3 +266,32 @@ describe("memory", function()
     for n = 1, 9 do assert.are.equal(n, ts.ones { n }:numel()) end
   end)
 end)
+
+describe("casting floats to integer dtypes", function()
+  -- a C cast of NaN, inf or an out-of-range float is undefined behaviour
+  -- (found by the lua_values fuzzer under UBSan): tensorslow saturates.
+  local src = { -1 / 0, 1 / 0, 0 / 0, 1e300, -1e300, -3.7, 2.9, 255.9, 256, -0.5 }
+  it("int64 truncates toward zero, saturates at the range and maps NaN to 0", function()
+    local want = { math.mininteger, math.maxinteger, 0, math.maxinteger, math.mininteger,
+                   -3, 2, 255, 256, 0 }
+    for _, dt in ipairs { "float32", "float64" } do
+      local t = ts.tensor(src, dt)
+      assert.are.same(want, t:cast("int64"):totable())
+      assert.are.same(want, ts.tensor(t, "int64"):totable())
+    end
+  end)
+  it("uint8 saturates at 0 and 255, NaN gives 0", function()
+    local want = { 0, 255, 0, 255, 0, 0, 2, 255, 255, 0 }
+    for _, dt in ipairs { "float32", "float64" } do
+      assert.are.same(want, ts.tensor(src, dt):cast("uint8"):totable())
+    end
+  end)
+  it("the graph's cast op gives the same", function()
+    local x = ts.placeholder { dtype = "float64", shape = { #src } }
+    local y = ts.cast(x, "int64")
+    local r = ts.Session():run(y, { [x] = ts.tensor(src) })
+    assert.are.equal(math.maxinteger, r:get(2))
+    assert.are.equal(0, r:get(3))
+    assert.are.equal(-3, r:get(6))
+  end)
+end)

@@ -81,8 +81,9 @@ double tsi_get_f(const tsi_tensor *t, int64_t i);
 int64_t tsi_get_i(const tsi_tensor *t, int64_t i);
 void tsi_set_f(tsi_tensor *t, int64_t i, double v);
 void tsi_set_i(tsi_tensor *t, int64_t i, int64_t v);
-/* Converts src into dst (same numel) with C casts; uint8 saturates nothing:
- * it wraps like a C conversion of an integer, floats are truncated. */
+/* Converts src into dst (same numel). Integer to integer wraps like a C
+ * conversion; float to integer truncates toward zero and saturates at the
+ * dtype's range (NaN gives 0: a C cast would be undefined). */
 void tsi_convert(tsi_tensor *dst, const tsi_tensor *src);
 
 /* Random generator (xoshiro256**, seeded by splitmix64): bit-identical

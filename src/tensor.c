@@ -157,10 +157,27 @@ void tsi_set_i(tsi_tensor *t, int64_t i, int64_t v) {
 #define SRC_DTYPES(X) \
   X(TS_FLOAT32, float) X(TS_FLOAT64, double) X(TS_INT64, int64_t) X(TS_UINT8, uint8_t)
 
+/* Float to integer saturates (NaN gives 0): a C cast of an out-of-range
+ * float is undefined behaviour. Integer to integer wraps like C. */
+static inline int64_t sat_int64(double v) {
+  if (v != v) return 0;
+  if (v >= 9223372036854775808.0) return INT64_MAX;
+  if (v < -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)v;
+}
+static inline uint8_t sat_uint8(double v) {
+  if (!(v > -1.0)) return 0; /* NaN too */
+  if (v >= 255.0) return 255;
+  return (uint8_t)v;
+}
+#define TO_INT64(x) _Generic((x), float: sat_int64(x), double: sat_int64(x), default: (int64_t)(x))
+#define TO_UINT8(x) _Generic((x), float: sat_uint8(x), double: sat_uint8(x), default: (uint8_t)(x))
+#define CONVERT_ONE(d, x) _Generic((d), int64_t *: TO_INT64(x), uint8_t *: TO_UINT8(x), default: (x))
+
 #define CONVERT_FROM(SD, ST)                                        \
   case SD: {                                                        \
     const ST *restrict s = src->data;                               \
-    for (int64_t i = 0; i < n; i++) d[i] = (DT)s[i];                \
+    for (int64_t i = 0; i < n; i++) d[i] = (DT)CONVERT_ONE(d, s[i]); \
   } break;
 
 #define CONVERT_TO(DD, DTYPE, ...)                                  \

@@ -133,7 +133,8 @@ while true do ts.io.save_npy("%s", t) end]]):format(package.cpath, target)
     -- the child runs without the ASan preload: only the plain build is used then
     if package.cpath:find("asan", 1, true) then return end
     assert(sh("{ lua5.4 " .. path("child.lua")
-      .. " & pid=$!; sleep 1; kill -9 $pid; wait $pid; } 2>/dev/null; true"))
+      .. " & pid=$!; i=0; while [ ! -e " .. target .. " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done;"
+      .. " sleep 0.2; kill -9 $pid; wait $pid; } 2>/dev/null; true"))
     os.remove(path("child.lua"))
     local names = listing()
     assert.truthy(names == "big.npy" or names == ".big.npy.tmp-tensorslow big.npy", names)

@@ -275,7 +275,7 @@ return function(ts, I)
   op { name = "argmax", kind = "reduce", grad = false }
   op { name = "argmin", kind = "reduce", grad = false }
 
-  -- The gradient helpers of reductions and broadcasting (src/ops_train.c):
+  -- The gradient helpers of reductions and broadcasting (src/ops_grad.c):
   -- the "like" input (the second) gets no gradient.
   op { name = "reduce_sum_like", public = false, grad = function(o, g)
     return { need(1) and broadcast_like(g, o.inputs[1], { i1 = attrs_of(o).i1 }) or nil }

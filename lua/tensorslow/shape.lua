@@ -3,7 +3,7 @@
 -- (src/ops_shape.c, src/ops_linalg.c). Axes, perm, begin and indices are
 -- 1-based here (negative from the end); the wrappers convert what the C
 -- attributes store 0-based. A trailing options table may give {name=}.
--- Gradients sit beside each op; those of the "like" helper ops (src/ops_train.c,
+-- Gradients sit beside each op; those of the "like" helper ops (src/ops_grad.c,
 -- shapes taken from a "like" input at run time) at the end.
 -- Loaded by tensorslow/init.lua as require("tensorslow.shape")(ts, I).
 return function(ts, I)

@@ -1,5 +1,5 @@
 -- Optimizers, initializers (ts.train, ts.initializers).
--- An optimizer's step is one stateful C op per variable (src/ops_train.c)
+-- An optimizer's step is one stateful C op per variable (src/ops_optim.c)
 -- updating the variable and its slots in place, grouped into one node; the
 -- plan runs stateful ops after every pure node, so a loss fetched beside the
 -- step is computed from the values before the update.
@@ -15,7 +15,7 @@ return function(ts, I)
   local not_trainable = setmetatable({}, { __mode = "k" })
   I.not_trainable = not_trainable
 
-  -- The update steps (stateful ops, src/ops_train.c): no gradient flows through them.
+  -- The update steps (stateful ops, src/ops_optim.c): no gradient flows through them.
   for _, name in ipairs { "apply_gradient_descent", "apply_momentum", "apply_adam",
     "apply_rmsprop", "apply_adagrad" } do
     I.op { name = name, public = false, grad = false }

@@ -1,11 +1,31 @@
-# tensorslow: build, test and install.
-#   make            the Lua module build/tensorslow/core.so and libtensorslow.a
-#   make example    the main example (installs missing Debian packages first)
-#   make test       lint + busted specs under lua5.4 + C host tests
-#   make fuzz       the libFuzzer targets (tests/fuzz/) built with clang under
-#                   ASan/UBSan, each run FUZZ_TIME seconds on its seed corpus
-#                   (installs clang and libfuzzer-14-dev first); fuzz-build only builds
-#   make install    PREFIX/DESTDIR honoured; Debian's Lua 5.4 paths by default
+# tensorslow: build, test and install. Targets (one line each):
+#   make / make all   the Lua module build/tensorslow/core.so and libtensorslow.a
+#   make deps         installs the Debian packages the build and tests need (apt-get)
+#   make example      trains an MLP on Fashion-MNIST (examples/fashion_mnist.lua; ARGS=...)
+#   make example-cnn  trains a CNN on Fashion-MNIST (examples/fashion_mnist_cnn.lua; ARGS=...)
+#   make examples     the tutorial's examples (affine, perceptron, mlp)
+#   make test         deps + build + lint + specs + check-globals + check-layout + C host tests
+#   make spec         the busted specs under lua5.4 only
+#   make lint         luacheck on lua/, spec/, examples/
+#   make check-globals  no writable global or static data in the objects
+#   make check-layout   only src/lua_*.c (and binding.h) include the Lua headers
+#   make embed-test   the example C host and the header's example
+#   make host-test    the C host tests (tests/*.c)
+#   make asan         the specs against an AddressSanitizer + UBSan build (build-asan/)
+#   make asan-host-test  the C host tests and embed-test under ASan/UBSan, leaks included
+#   make tsan-test    tests/threads.c under ThreadSanitizer (build-tsan/)
+#   make fuzz         the libFuzzer targets (tests/fuzz/) built with clang under ASan/UBSan,
+#                     each run FUZZ_TIME seconds on its seed corpus (installs clang first)
+#   make fuzz-build   only builds them (build-fuzz/)
+#   make install      module, Lua files, libtensorslow.a and tensorslow.h; PREFIX (/usr/local)
+#                     and DESTDIR honoured, Lua dirs as lua5.4 searches them (make lua-dirs)
+#   make install-rock what luarocks installs (module and Lua files; rockspec/)
+#   make install-test make install into build/dest, used from there
+#   make lua-dirs     prints the Lua install directories for this PREFIX
+#   make bench        benchmarks beside NumPy and PyTorch (installs them if missing)
+#   make clean        removes build/, build-asan/, build-tsan/
+# Variables: BUILD (build dir), LUA, CC, CFLAGS/OPT, WERROR=1, PREFIX, DESTDIR,
+# LUA_VERSION, LUA_CMOD, LUA_LMOD, LIBDIR, INCDIR, ARGS (examples), FUZZ_TIME.
 
 LUA      ?= lua5.4
 CC       ?= cc
@@ -31,16 +51,26 @@ OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 MODULE   := $(BUILD)/tensorslow/core.so
 STATIC   := $(BUILD)/libtensorslow.a
 
+# Lua install directories: under PREFIX=/usr the distribution's own (Debian's
+# lua5.4.pc: /usr/lib/<multiarch>/lua/5.4, /usr/share/lua/5.4), else Lua's
+# default layout PREFIX/lib/lua/V and PREFIX/share/lua/V, which lua5.4 searches
+# for /usr/local (package.cpath, package.path). install-test checks it.
 PREFIX   ?= /usr/local
-LUA_LMOD ?= $(PREFIX)/share/lua/5.4
-LUA_CMOD ?= $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
+LUA_VERSION := $(or $(LUA_VERSION),$(shell pkg-config --variable=major_version lua5.4 2>/dev/null),$(shell $(LUA) -e 'io.write(_VERSION:sub(5))' 2>/dev/null),5.4)
+LUA_PC_CMOD := $(shell pkg-config --variable=INSTALL_CMOD lua5.4 2>/dev/null)
+LUA_PC_LMOD := $(shell pkg-config --variable=INSTALL_LMOD lua5.4 2>/dev/null)
+lua_cmod  = $(or $(if $(filter /usr /usr/,$(1)),$(LUA_PC_CMOD)),$(1)/lib/lua/$(LUA_VERSION))
+lua_lmod  = $(or $(if $(filter /usr /usr/,$(1)),$(LUA_PC_LMOD)),$(1)/share/lua/$(LUA_VERSION))
+LUA_CMOD ?= $(call lua_cmod,$(PREFIX))
+LUA_LMOD ?= $(call lua_lmod,$(PREFIX))
 LIBDIR   ?= $(PREFIX)/lib
 INCDIR   ?= $(PREFIX)/include
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test spec lint example examples install install-rock clean check-globals asan bench \
-        embed-test host-test asan-host-test tsan-test install-test fuzz fuzz-build
+.PHONY: all deps test spec lint example example-cnn examples install install-rock clean check-globals \
+        check-layout asan bench embed-test host-test asan-host-test tsan-test install-test lua-dirs \
+        fuzz fuzz-build
 
 all: $(MODULE) $(STATIC)
 
@@ -78,6 +108,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) spec
 	$(MAKE) check-globals
+	$(MAKE) check-layout
 	$(MAKE) embed-test
 	$(MAKE) host-test
 
@@ -89,6 +120,12 @@ example:
 	$(MAKE) EXTRA_PKGS="dataset-fashion-mnist" deps
 	$(MAKE) all
 	$(RUN_LUA) examples/fashion_mnist.lua $(ARGS)
+
+# The convolutional network on the same data (ARGS: see the script's header).
+example-cnn:
+	$(MAKE) EXTRA_PKGS="dataset-fashion-mnist" deps
+	$(MAKE) all
+	$(RUN_LUA) examples/fashion_mnist_cnn.lua $(ARGS)
 
 # The tutorial's examples: the first graph, the perceptron, the multi-layer perceptron.
 examples: deps
@@ -107,11 +144,20 @@ check-globals: $(OBJ)
 	if [ -n "$$bad" ]; then echo "writable global or static data:"; echo "$$bad"; exit 1; fi; \
 	echo "check-globals: no writable global data"
 
+# The layout rule (DEVELOPERS.md, "Layout"): the core (every src/ file but
+# lua_*.c and binding.h) never includes a Lua header or the binding's.
+LUA_HEADERS_RE := ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](lua|lauxlib|lualib|luaconf|binding)\.h[>"]
+check-layout:
+	@bad=$$(grep -lE '$(LUA_HEADERS_RE)' $(filter-out src/lua_%.c src/binding.h,$(wildcard src/*.c src/*.h))); \
+	if [ -n "$$bad" ]; then echo "check-layout: core files including a Lua or binding header:"; \
+	  echo "$$bad"; exit 1; fi; \
+	echo "check-layout: only src/lua_*.c and binding.h include Lua headers"
+
 # The spec suite against a build with AddressSanitizer and UBSan.
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=.ci/lsan.supp \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=.ci/lsan.supp \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(BUSTED) --cpath="build-asan/?.so"
 
@@ -220,37 +266,70 @@ fuzz: fuzz-build
 	  else echo "fuzz_$$t: ok"; fi; \
 	done; exit $$fail
 
-install: all
-	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow \
-	  $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
+# The Lua side of an installation, shared by install and install-rock.
+define install-lua-module
+	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/tensorslow/core.so
 	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/
+endef
+
+install: all
+	$(install-lua-module)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 644 src/tensorslow.h $(DESTDIR)$(INCDIR)/
 
-# make install into a scratch DESTDIR, then the header's example built against
-# what was installed alone (no project path), and the module loaded from there.
+# What luarocks installs (module and Lua files into the rock's tree, whose
+# directories the rockspec passes as LUA_CMOD and LUA_LMOD).
+install-rock: all
+	$(install-lua-module)
+
+lua-dirs:
+	@echo "LUA_CMOD=$(LUA_CMOD)"; echo "LUA_LMOD=$(LUA_LMOD)"
+
+# Lua code run with LUA_PATH/LUA_CPATH unset, so package.path and package.cpath
+# are lua5.4's defaults: under(p) keeps p's absolute templates with DEST in
+# front, so a module is found under DEST only where lua5.4 itself would look
+# after a real installation (no path of ours is written in).
+LUA_NO_ENV  := env -u LUA_PATH -u LUA_PATH_5_4 -u LUA_CPATH -u LUA_CPATH_5_4
+LUA_UNDER   := local D = os.getenv("DEST"); local function under(p) local t = {}; \
+  for s in p:gmatch("[^;]+") do if s:sub(1, 1) == "/" then table.insert(t, D .. s) end end; \
+  return table.concat(t, ";") end;
+LUA_LOAD_CHECK := $(LUA_UNDER) package.path, package.cpath = under(package.path), under(package.cpath); \
+  local ts = require "tensorslow"; assert((ts.tensor{1, 2} * 2):get(2) == 4); \
+  local c = package.searchpath("tensorslow.core", package.cpath); \
+  local l = package.searchpath("tensorslow", package.path); \
+  assert(c and c:sub(1, D:len()) == D and l and l:sub(1, D:len()) == D, "not loaded from " .. D); \
+  print("install-test: " .. c:sub(D:len() + 1) .. " and " .. l:sub(D:len() + 1) .. \
+    " found by the default package.cpath and package.path of $(LUA)")
+LUA_DIRS_CHECK := local p, c, l = os.getenv("P"), os.getenv("CMOD"), os.getenv("LMOD"); \
+  local function has(s, t) return (";" .. s .. ";"):find(";" .. t .. ";", 1, true) end; \
+  assert(has(package.cpath, c .. "/?.so"), c .. " is not in the default package.cpath " .. package.cpath); \
+  assert(has(package.path, l .. "/?.lua"), l .. " is not in the default package.path " .. package.path); \
+  print("install-test: PREFIX=" .. p .. " installs into " .. c .. " and " .. l .. ", searched by $(LUA)")
+
+# make install with the default PREFIX into a scratch DESTDIR; the header's
+# example built against what was installed alone (no project path); the
+# module loaded from there through lua5.4's default search templates; and for
+# PREFIX /usr/local and /usr, the directories make install uses by default are
+# ones lua5.4's default package.cpath/package.path cover (nothing installed there).
 install-test: $(BUILD)/tests/header_example.c
 	rm -rf $(BUILD)/dest
 	$(MAKE) install DESTDIR=$(CURDIR)/$(BUILD)/dest PREFIX=/usr/local
-	d=$(CURDIR)/$(BUILD)/dest/usr/local; \
+	D=$(CURDIR)/$(BUILD)/dest; d=$$D/usr/local; \
 	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(LUA_CFLAGS) -I$$d/include \
 	  $< -o $(BUILD)/dest/header_example $(LDFLAGS) -L$$d/lib -ltensorslow $(LUA_LIBS) $(LIBS) && \
-	LUA_PATH="$$d/share/lua/5.4/?.lua;$$d/share/lua/5.4/?/init.lua;;" \
-	  $(BUILD)/dest/header_example | grep -qx "1.5 3.5 3.5 7.5" && \
-	LUA_PATH="$$d/share/lua/5.4/?.lua;$$d/share/lua/5.4/?/init.lua;;" \
-	LUA_CPATH="$$d/lib/x86_64-linux-gnu/lua/5.4/?.so;;" \
-	  $(LUA) -e 'local ts = require "tensorslow"; assert(package.searchpath("tensorslow.core", package.cpath):find("$(BUILD)/dest", 1, true)); assert((ts.tensor{1, 2} * 2):get(2) == 4)'
+	path=$$(DEST=$$D $(LUA_NO_ENV) $(LUA) -e '$(LUA_UNDER) io.write(under(package.path))') && \
+	$(LUA_NO_ENV) LUA_PATH="$$path" $(BUILD)/dest/header_example | grep -qx "1.5 3.5 3.5 7.5" && \
+	DEST=$$D $(LUA_NO_ENV) $(LUA) -e '$(LUA_LOAD_CHECK)'
+	P=/usr/local CMOD=$(call lua_cmod,/usr/local) LMOD=$(call lua_lmod,/usr/local) \
+	  $(LUA_NO_ENV) $(LUA) -e '$(LUA_DIRS_CHECK)'
+	P=/usr CMOD=$(call lua_cmod,/usr) LMOD=$(call lua_lmod,/usr) \
+	  $(LUA_NO_ENV) $(LUA) -e '$(LUA_DIRS_CHECK)'
 	@echo "install-test: ok"
 
 clean:
 	rm -rf build build-asan build-tsan
-
-# What luarocks installs (module and Lua files into the rock's tree).
-install-rock: all
-	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow
-	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/tensorslow/core.so
-	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/
 
 # Benchmarks side by side with NumPy and PyTorch (installs them if missing).
 build/bench_gemm: bench/gemm.c

@@ -17,6 +17,9 @@ external_dependencies = {
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
   ZLIB = { header = "zlib.h", library = "z" },
 }
+-- Built by the Makefile (every src/*.c, every lua/tensorslow/*.lua through its
+-- globs): no file list here to keep in step. luarocks passes the rock tree's
+-- directories as LUA_CMOD/LUA_LMOD to `make install-rock`.
 build = {
   type = "make",
   build_target = "all",

@@ -28,14 +28,22 @@
  * scratch facility) and freed before returning. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "blas.h"
 #include "ops.h"
 #include "parallel.h"
+#include "vmath.h"
 
-/* Column buffer elements per block of images (channels last). */
+/* Channels last: elements per block of images (1x1 kernels, no columns);
+ * bytes of columns per block of rows and the fewest rows in a block. */
 #define COL_ELEMS ((int64_t)1 << 21)
+#define COL_BYTES ((int64_t)1 << 18)
+#define MIN_ROWS 16
+/* Channels last, forward: K (kernel positions x channels per group) up to
+ * which our own product replaces the gemm. */
+#define SMALL_K 64
 /* Attribute values (strides, pads, sizes) above this are refused. */
 #define ATTR_MAX ((int64_t)1 << 30)
 
@@ -324,51 +332,175 @@ typedef struct cjob {
   void *dx;
 } cjob;
 
-/* Calls BODY(i0, i1, i2, ok) for each kernel position of output position
- * (o0, o1, o2): the input position and whether it is inside the input. */
-#define KERNEL_WALK(q, o0, o1, o2, BODY)                                           \
-  for (int64_t k0 = 0; k0 < (q)->k[0]; k0++) {                                     \
-    int64_t i0 = (o0) * (q)->s[0] - (q)->pb[0] + k0 * (q)->d[0];                   \
-    int ok0 = (uint64_t)i0 < (uint64_t)(q)->in[0];                                 \
-    for (int64_t k1 = 0; k1 < (q)->k[1]; k1++) {                                   \
-      int64_t i1 = (o1) * (q)->s[1] - (q)->pb[1] + k1 * (q)->d[1];                 \
-      int ok1 = ok0 && (uint64_t)i1 < (uint64_t)(q)->in[1];                        \
-      for (int64_t k2 = 0; k2 < (q)->k[2]; k2++) {                                 \
-        int64_t i2 = (o2) * (q)->s[2] - (q)->pb[2] + k2 * (q)->d[2];               \
-        int ok = ok1 && (uint64_t)i2 < (uint64_t)(q)->in[2];                       \
-        BODY;                                                                      \
+/* Channels last, rows [r0, r1) of the batch's column matrix (row r: image
+ * r / P, output position r % P) into col (row r at col + (r - r0) * K), or,
+ * ADD, col added back into dx (col2im). With dilation 1 along the last dim
+ * and one group, a kernel row's (kw, C) patch is one contiguous run of the
+ * input: copied whole, its padded ends zeroed. */
+#define DEF_ROWS_LAST(NAME, T, ADD)                                                \
+  static void NAME(const geo *q, int64_t g, T *x, T *restrict col, int64_t r0,     \
+                   int64_t r1) {                                                   \
+    int64_t K = q->K, Cg = q->Cg, C = q->C, P = q->P;                              \
+    int64_t out0 = q->out[0], out1 = q->out[1], out2 = q->out[2];                  \
+    int64_t in1 = q->in[1], in2 = q->in[2], kw = q->k[2], s2 = q->s[2];            \
+    int64_t d2 = q->d[2], pb2 = q->pb[2], span = kw * Cg;                          \
+    int run = d2 == 1 && Cg == C;                                                  \
+    int64_t img = r0 / P, p = r0 % P;                                              \
+    int64_t o2 = p % out2, o1 = p / out2 % out1, o0 = p / (out1 * out2);           \
+    for (int64_t r = r0; r < r1; r++) {                                            \
+      T *restrict dst = col + (r - r0) * K;                                        \
+      T *xi = x + img * q->S * C + g * Cg;                                         \
+      int64_t base = o2 * s2 - pb2;                                                \
+      for (int64_t k0 = 0; k0 < q->k[0]; k0++) {                                   \
+        int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                       \
+        int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                               \
+        for (int64_t k1 = 0; k1 < q->k[1]; k1++, dst += span) {                    \
+          int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                     \
+          if (!ok0 || (uint64_t)i1 >= (uint64_t)in1) {                             \
+            if (!ADD) for (int64_t c = 0; c < span; c++) dst[c] = 0;               \
+            continue;                                                              \
+          }                                                                        \
+          T *xr = xi + (i0 * in1 + i1) * in2 * C;                                  \
+          if (run) {                                                               \
+            int64_t a = base < 0 ? -base : 0, b = in2 - base;                      \
+            if (a > kw) a = kw;                                                    \
+            if (b > kw) b = kw;                                                    \
+            if (b < a) b = a;                                                      \
+            T *restrict src = xr + (base + a) * C;                                 \
+            T *restrict d = dst + a * C;                                           \
+            int64_t len = (b - a) * C;                                             \
+            if (ADD) {                                                             \
+              for (int64_t c = 0; c < len; c++) src[c] += d[c];                    \
+            } else {                                                               \
+              for (int64_t c = 0; c < a * C; c++) dst[c] = 0;                      \
+              for (int64_t c = 0; c < len; c++) d[c] = src[c];                     \
+              for (int64_t c = b * C; c < span; c++) dst[c] = 0;                   \
+            }                                                                      \
+            continue;                                                              \
+          }                                                                        \
+          for (int64_t k2 = 0; k2 < kw; k2++) {                                    \
+            int64_t i2 = base + k2 * d2;                                           \
+            T *restrict d = dst + k2 * Cg;                                         \
+            if ((uint64_t)i2 < (uint64_t)in2) {                                    \
+              T *restrict src = xr + i2 * C;                                       \
+              if (ADD) for (int64_t c = 0; c < Cg; c++) src[c] += d[c];            \
+              else for (int64_t c = 0; c < Cg; c++) d[c] = src[c];                 \
+            } else if (!ADD) {                                                     \
+              for (int64_t c = 0; c < Cg; c++) d[c] = 0;                           \
+            }                                                                      \
+          }                                                                        \
+        }                                                                          \
+      }                                                                            \
+      if (++o2 == out2) {                                                          \
+        o2 = 0;                                                                    \
+        if (++o1 == out1) {                                                        \
+          o1 = 0;                                                                  \
+          if (++o0 == out0) o0 = 0, img++;                                         \
+        }                                                                          \
       }                                                                            \
     }                                                                              \
   }
 
-/* Channels last: rows [b, e) of the block's column matrix (elements / K),
- * col[r][kpos * Cg + c] = x[img][position][g * Cg + c]; ADD: the adjoint
- * (col2im: dx += col), then [b, e) covers whole images. */
-#define DEF_COLS_LAST(NAME, T, ADD)                                                \
-  static void NAME(void *arg, int64_t b, int64_t e) {                              \
-    const cjob *j = arg;                                                           \
-    const geo *q = j->q;                                                           \
-    int64_t K = q->K, Cg = q->Cg, C = q->C, O12 = q->out[1] * q->out[2];           \
-    for (int64_t r = b / K; r < e / K; r++) {                                      \
-      int64_t img = r / q->P, p = r % q->P;                                        \
-      int64_t o0 = p / O12, o1 = p % O12 / q->out[2], o2 = p % q->out[2];          \
-      int64_t xb = img * q->S * C + j->g * Cg;                                     \
-      T *restrict dst = (T *)j->col + r * K;                                       \
-      KERNEL_WALK(q, o0, o1, o2, {                                                 \
-        int64_t xo = xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * C;              \
-        if (ADD) {                                                                 \
-          if (ok) {                                                                \
-            T *restrict dxp = (T *)j->dx + xo;                                     \
-            for (int64_t c = 0; c < Cg; c++) dxp[c] += dst[c];                     \
+/* y[r][o] = sum_k col[r][k] * w[k][o] for rows [0, rows): the forward
+ * product when K is small (SMALL_K), where sgemm's packing and its separate
+ * pass zeroing y (beta = 0) cost more than the product; columns of y in
+ * blocks of 16 kept in registers (GCC vectors), the sum in k order. */
+#define DEF_SMALL_GEMM(NAME, T)                                                    \
+  typedef T NAME##_v __attribute__((vector_size(32)));                             \
+  TSI_CLONES static void NAME(int64_t rows, int64_t K, int64_t Og,                 \
+                              const T *restrict col, const T *restrict w,          \
+                              int64_t ldw, T *restrict y, int64_t ldy) {           \
+    typedef NAME##_v V;                                                            \
+    enum { LANES = 32 / sizeof(T), NV = 16 / LANES };                              \
+    int64_t r = 0;                                                                 \
+    for (; r + 2 <= rows; r += 2) { /* two rows: independent sums */              \
+      const T *restrict a0 = col + r * K, *restrict a1 = a0 + K;                   \
+      int64_t o0 = 0;                                                              \
+      for (; o0 + 16 <= Og; o0 += 16) {                                            \
+        V s0[NV], s1[NV];                                                          \
+        memset(s0, 0, sizeof s0);                                                  \
+        memset(s1, 0, sizeof s1);                                                  \
+        for (int64_t k = 0; k < K; k++) {                                          \
+          const T *wk = w + k * ldw + o0;                                          \
+          V b0 = (V){0} + a0[k], b1 = (V){0} + a1[k];                              \
+          for (int v = 0; v < NV; v++) {                                           \
+            V wv;                                                                  \
+            memcpy(&wv, wk + v * LANES, sizeof wv);                                \
+            s0[v] += b0 * wv;                                                      \
+            s1[v] += b1 * wv;                                                      \
           }                                                                        \
-        } else if (ok) {                                                           \
-          const T *restrict src = (const T *)j->x + xo;                            \
-          for (int64_t c = 0; c < Cg; c++) dst[c] = src[c];                        \
-        } else {                                                                   \
-          for (int64_t c = 0; c < Cg; c++) dst[c] = 0;                             \
         }                                                                          \
-        dst += Cg;                                                                 \
-      })                                                                           \
+        memcpy(y + r * ldy + o0, s0, sizeof s0);                                   \
+        memcpy(y + (r + 1) * ldy + o0, s1, sizeof s1);                             \
+      }                                                                            \
+      for (int64_t o = o0; o < Og; o++) {                                          \
+        T t0 = 0, t1 = 0;                                                          \
+        for (int64_t k = 0; k < K; k++) {                                          \
+          t0 += a0[k] * w[k * ldw + o];                                            \
+          t1 += a1[k] * w[k * ldw + o];                                            \
+        }                                                                          \
+        y[r * ldy + o] = t0, y[(r + 1) * ldy + o] = t1;                            \
+      }                                                                            \
+    }                                                                              \
+    for (; r < rows; r++)                                                          \
+      for (int64_t o = 0; o < Og; o++) {                                           \
+        T t = 0;                                                                   \
+        for (int64_t k = 0; k < K; k++) t += col[r * K + k] * w[k * ldw + o];      \
+        y[r * ldy + o] = t;                                                        \
+      }                                                                            \
+  }
+
+/* Channels last, one group: the rows of the batch (N * P) in blocks of rb
+ * rows whose column block (and output block) stay in cache between im2col
+ * and the gemm. Worker slot i of nw (a TSI_PAR_GRAIN-sized range of the
+ * parallel loop, one per thread) takes rows [i * nr / nw, (i+1) * nr / nw),
+ * whole images for the input gradient (col2im adds across a block's rows),
+ * its own column block at col + i * (rb * K + K * Og), and for the filter
+ * gradient its own K x Og sum right after it (slot 0 sums into w). */
+typedef struct ljob {
+  const geo *q;
+  const tsi_blas *bl;
+  int kind;
+  int64_t g, rb, nw;
+  void *x, *w, *y, *col;
+} ljob;
+
+#define DEF_CONV_LAST(NAME, T, ROWS, ADD_ROWS, GEMM, SMALL)                                 \
+  static void NAME(void *arg, int64_t b, int64_t e) {                              \
+    const ljob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t K = q->K, O = q->O, Og = q->Og, g = j->g, rb = j->rb, P = q->P;        \
+    int64_t nimg = q->N, nr = nimg * P;                                            \
+    T *x = j->x, *w = j->w, *y = j->y;                                             \
+    for (int64_t i = b / TSI_PAR_GRAIN; i < (e + TSI_PAR_GRAIN - 1) / TSI_PAR_GRAIN; i++) { \
+      int64_t lo, hi;                                                              \
+      if (j->kind == K_BPI)                                                        \
+        lo = nimg * i / j->nw * P, hi = nimg * (i + 1) / j->nw * P;                \
+      else                                                                         \
+        lo = nr * i / j->nw, hi = nr * (i + 1) / j->nw;                            \
+      T *col = (T *)j->col + i * (rb * K + K * Og);                                \
+      T *part = col + rb * K, *wg = w + g * Og;                                    \
+      int64_t ldw = O;                                                             \
+      if (j->kind == K_BPF && i > 0) {                                             \
+        memset(part, 0, sizeof(T) * (size_t)(K * Og));                             \
+        wg = part, ldw = Og;                                                       \
+      }                                                                            \
+      for (int64_t r0 = lo; r0 < hi; r0 += rb) {                                   \
+        int64_t r1 = r0 + rb < hi ? r0 + rb : hi, rows = r1 - r0;                  \
+        T *yb = y + r0 * O + g * Og;                                               \
+        if (j->kind == K_BPI) {                                                    \
+          GEMM(j->bl, 0, 1, rows, K, Og, yb, O, w + g * Og, O, 0, col, K);         \
+          ADD_ROWS(q, g, x, col, r0, r1);                                          \
+          continue;                                                                \
+        }                                                                          \
+        ROWS(q, g, x, col, r0, r1);                                                \
+        if (j->kind == K_CONV && K <= SMALL_K)                                     \
+          SMALL(rows, K, Og, col, w + g * Og, O, yb, O);                           \
+        else if (j->kind == K_CONV)                                                \
+          GEMM(j->bl, 0, 0, rows, Og, K, col, K, w + g * Og, O, 0, yb, O);         \
+        else                                                                       \
+          GEMM(j->bl, 1, 0, K, Og, rows, col, K, yb, O, 1, wg, ldw);               \
+      }                                                                            \
     }                                                                              \
   }
 
@@ -435,13 +567,16 @@ typedef struct cjob {
  * x, w, y are the input, filter and output of the forward convolution, one of
  * them the result. */
 #define DEF_CONV(T, SFX, GEMM_FN)                                                  \
-  DEF_COLS_LAST(cols_last_##SFX, T, 0)                                             \
-  DEF_COLS_LAST(add_cols_last_##SFX, T, 1)                                         \
+  DEF_ROWS_LAST(rows_last_##SFX, T, 0)                                             \
+  DEF_ROWS_LAST(add_rows_last_##SFX, T, 1)                                         \
   DEF_COLS_FIRST(cols_first_##SFX, T, 0)                                           \
   DEF_COLS_FIRST(add_cols_first_##SFX, T, 1)                                       \
   DEF_GEMM(gemm_##SFX, T, GEMM_FN)                                                 \
+  DEF_SMALL_GEMM(small_gemm_##SFX, T)                                              \
+  DEF_CONV_LAST(last_##SFX, T, rows_last_##SFX, add_rows_last_##SFX, gemm_##SFX,   \
+                small_gemm_##SFX)                                                  \
   static void conv_##SFX(tsi_runctx *ctx, int kind, const geo *q, int direct,      \
-                         T *x, T *w, T *y, T *col, int64_t nb) {                   \
+                         T *x, T *w, T *y, T *col, int64_t nb, int64_t nw) {       \
     const tsi_blas *bl = ctx->blas;                                                \
     int64_t N = q->N, C = q->C, O = q->O, G = q->G, Cg = q->Cg, Og = q->Og;         \
     int64_t S = q->S, P = q->P, K = q->K;                                          \
@@ -449,24 +584,35 @@ typedef struct cjob {
     if (kind == K_BPI) memset(x, 0, sizeof(T) * (size_t)(N * S * C));              \
     if (kind == K_BPF) memset(w, 0, sizeof(T) * (size_t)(O * K));                  \
     cjob j = {q, 0, NULL, col, NULL};                                              \
+    if (!q->cf && !direct) {                                                       \
+      ljob lj = {q, bl, kind, 0, nb, nw, x, w, y, col};                            \
+      for (int64_t g = 0; g < G; g++) {                                            \
+        lj.g = g;                                                                  \
+        if (nw > 1)                                                                \
+          tsi_parallel_for((int)nw, nw * TSI_PAR_GRAIN, TSI_PAR_GRAIN, last_##SFX, &lj); \
+        else                                                                       \
+          last_##SFX(&lj, 0, TSI_PAR_GRAIN);                                       \
+        for (int64_t i = 1; kind == K_BPF && i < nw; i++) {                        \
+          const T *part = col + i * (nb * K + K * Og) + nb * K;                    \
+          for (int64_t r = 0; r < K; r++)                                          \
+            for (int64_t c = 0; c < Og; c++) w[r * O + g * Og + c] += part[r * Og + c]; \
+        }                                                                          \
+      }                                                                            \
+      return;                                                                      \
+    }                                                                              \
     if (!q->cf) {                                                                  \
       for (int64_t b0 = 0; b0 < N; b0 += nb) {                                     \
         int64_t rows = (N - b0 < nb ? N - b0 : nb) * P;                            \
         T *xb = x + b0 * S * C, *yb = y + b0 * P * O;                              \
         for (int64_t g = 0; g < G; g++) {                                          \
-          T *A = direct ? xb + g * Cg : col;                                       \
-          int64_t lda = direct ? C : K;                                            \
-          j.g = g, j.x = xb, j.dx = xb;                                            \
-          if (kind != K_BPI && !direct)                                            \
-            tsi_parallel_for(nt, rows * K, K, cols_last_##SFX, &j);                \
+          T *A = xb + g * Cg;                                                      \
+          int64_t lda = C;                                                         \
           if (kind == K_CONV)                                                      \
             gemm_##SFX(bl, 0, 0, rows, Og, K, A, lda, w + g * Og, O, 0, yb + g * Og, O); \
           else if (kind == K_BPF)                                                  \
             gemm_##SFX(bl, 1, 0, K, Og, rows, A, lda, yb + g * Og, O, 1, w + g * Og, O); \
-          else {                                                                   \
+          else                                                                     \
             gemm_##SFX(bl, 0, 1, rows, K, Og, yb + g * Og, O, w + g * Og, O, 0, A, lda); \
-            if (!direct) tsi_parallel_for(nt, rows * K, P * K, add_cols_last_##SFX, &j); \
-          }                                                                        \
         }                                                                          \
       }                                                                            \
       return;                                                                      \
@@ -508,32 +654,49 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   int direct = q.KS == 1;
   for (int i = 0; i < 3; i++)
     if (q.s[i] != 1 || q.pb[i] || q.pa[i]) direct = 0;
-  /* Images per column block (channels first: one). */
-  int64_t per = q.P * q.K, nblk = 1;
-  if (!q.cf) nblk = per > 0 ? COL_ELEMS / per : q.N;
-  if (nblk < 1) nblk = 1;
-  if (nblk > q.N) nblk = q.N > 0 ? q.N : 1;
-  int64_t rows = q.cf ? q.K : nblk * q.P;
+  size_t es = tsi_dtype_size(out->dtype), nbytes = 0;
+  /* Channels first: one image's columns. Channels last: the direct (1x1)
+   * path multiplies blocks of nblk images; the column path blocks of nblk
+   * rows (about COL_BYTES of columns) over nw workers, each with its own
+   * column block and filter-gradient sum (see ljob). */
+  int64_t per = q.P * q.K, nblk = 1, nw = 1, nr = q.N * q.P, ncol = per;
+  if (!q.cf && direct) {
+    nblk = per > 0 ? COL_ELEMS / per : q.N;
+    if (nblk < 1) nblk = 1;
+    if (nblk > q.N) nblk = q.N > 0 ? q.N : 1;
+  } else if (!q.cf) {
+    nblk = q.K > 0 ? COL_BYTES / ((int64_t)es * q.K) : nr;
+    if (nblk < MIN_ROWS) nblk = MIN_ROWS;
+    if (nblk > nr) nblk = nr > 0 ? nr : 1;
+    int64_t nblocks = nblk > 0 ? (nr + nblk - 1) / nblk : 0;
+    nw = ctx->nthreads < nblocks ? ctx->nthreads : nblocks;
+    if (kind == K_BPI && nw > q.N) nw = q.N;
+    if (nw < 1) nw = 1;
+    ncol = 0;
+    if (q.K > 0 && nblk + (q.Og > 0 ? q.Og : 0) > (int64_t)(SIZE_MAX / 2) / q.K / nw)
+      return tsi_nomem(e, "conv column buffer");
+    ncol = nw * (nblk * q.K + q.K * q.Og);
+  }
+  int64_t rows = q.cf ? q.K : direct ? nblk * q.P : nblk;
   if (q.C > INT_MAX || q.O > INT_MAX || q.K > INT_MAX || q.P > INT_MAX || rows > INT_MAX ||
       (q.cf && per > INT_MAX))
     return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS", OPN(n));
-  size_t es = tsi_dtype_size(out->dtype), nbytes = 0;
-  if (!direct && (!tsi_mulsize((size_t)nblk * (size_t)q.P, (size_t)q.K, &nbytes) ||
-                  !tsi_mulsize(nbytes, es, &nbytes)))
+  if (!direct && (ncol < 0 || !tsi_mulsize((size_t)ncol, es, &nbytes)))
     return tsi_nomem(e, "conv column buffer");
   if (q.N == 0 || q.O == 0 || q.P == 0) {
     if (kind == K_BPI || kind == K_BPF) memset(out->data, 0, tsi_nbytes(out));
     return TSI_OK;
   }
-  if ((st = tsi_blas_ready(ctx->blas, ctx->nthreads, e))) return st;
+  /* Workers on their own blocks call BLAS single-threaded. */
+  if ((st = tsi_blas_ready(ctx->blas, nw > 1 ? 1 : ctx->nthreads, e))) return st;
   void *col = NULL;
   if (!direct && nbytes) {
     col = tsi_malloc(&ctx->alloc, nbytes);
     if (!col) return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the column buffer (%zu bytes)",
                               OPN(n), nbytes);
   }
-  if (out->dtype == TS_FLOAT32) conv_f32(ctx, kind, &q, direct, x, w, y, col, nblk);
-  else conv_f64(ctx, kind, &q, direct, x, w, y, col, nblk);
+  if (out->dtype == TS_FLOAT32) conv_f32(ctx, kind, &q, direct, x, w, y, col, nblk, nw);
+  else conv_f64(ctx, kind, &q, direct, x, w, y, col, nblk, nw);
   tsi_free(&ctx->alloc, col);
   return TSI_OK;
 }

@@ -563,6 +563,68 @@ typedef struct ljob {
            (int)m, (int)n, (int)k, 1, A, (int)lda, B, (int)ldb, acc ? 1 : 0, C, (int)ldc); \
   }
 
+/* Channels last, depthwise (one channel per group, multiplier 1: filter
+ * [k..., 1, C]): no columns, each kernel position a loop along the contiguous
+ * channels. Worker slots and row ranges as in ljob; the filter gradient's
+ * sums of workers past the first at col + (i - 1) * K * C. */
+#define DEF_DW_LAST(NAME, T)                                                       \
+  TSI_CLONES static void NAME(void *arg, int64_t b, int64_t e) {                   \
+    const ljob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t C = q->C, P = q->P, K = q->K, nimg = q->N, nr = nimg * P;              \
+    int64_t out0 = q->out[0], out1 = q->out[1], out2 = q->out[2];                  \
+    int64_t in1 = q->in[1], in2 = q->in[2];                                        \
+    int kind = j->kind;                                                            \
+    T *x = j->x, *y = j->y;                                                        \
+    for (int64_t i = b / TSI_PAR_GRAIN; i < (e + TSI_PAR_GRAIN - 1) / TSI_PAR_GRAIN; i++) { \
+      int64_t lo, hi;                                                              \
+      if (kind == K_BPI)                                                           \
+        lo = nimg * i / j->nw * P, hi = nimg * (i + 1) / j->nw * P;                \
+      else                                                                         \
+        lo = nr * i / j->nw, hi = nr * (i + 1) / j->nw;                            \
+      T *w = j->w;                                                                 \
+      if (kind == K_BPF && i > 0) {                                                \
+        w = (T *)j->col + (i - 1) * K * C;                                         \
+        memset(w, 0, sizeof(T) * (size_t)(K * C));                                 \
+      }                                                                            \
+      int64_t img = lo / P, p = lo % P;                                            \
+      int64_t o2 = p % out2, o1 = p / out2 % out1, o0 = p / (out1 * out2);         \
+      for (int64_t r = lo; r < hi; r++) {                                          \
+        T *restrict yr = y + r * C;                                                \
+        T *xi = x + img * q->S * C;                                                \
+        if (kind == K_CONV) memset(yr, 0, sizeof(T) * (size_t)C);                  \
+        int64_t kp = 0;                                                            \
+        for (int64_t k0 = 0; k0 < q->k[0]; k0++) {                                 \
+          int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                     \
+          int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                             \
+          for (int64_t k1 = 0; k1 < q->k[1]; k1++) {                               \
+            int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                   \
+            int ok1 = ok0 && (uint64_t)i1 < (uint64_t)in1;                         \
+            for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                       \
+              int64_t i2 = o2 * q->s[2] - q->pb[2] + k2 * q->d[2];                 \
+              if (!ok1 || (uint64_t)i2 >= (uint64_t)in2) continue;                 \
+              T *restrict xp = xi + ((i0 * in1 + i1) * in2 + i2) * C;              \
+              T *restrict wk = w + kp * C;                                         \
+              if (kind == K_CONV)                                                  \
+                for (int64_t c = 0; c < C; c++) yr[c] += xp[c] * wk[c];            \
+              else if (kind == K_BPI)                                              \
+                for (int64_t c = 0; c < C; c++) xp[c] += yr[c] * wk[c];            \
+              else                                                                 \
+                for (int64_t c = 0; c < C; c++) wk[c] += xp[c] * yr[c];            \
+            }                                                                      \
+          }                                                                        \
+        }                                                                          \
+        if (++o2 == out2) {                                                        \
+          o2 = 0;                                                                  \
+          if (++o1 == out1) {                                                      \
+            o1 = 0;                                                                \
+            if (++o0 == out0) o0 = 0, img++;                                       \
+          }                                                                        \
+        }                                                                          \
+      }                                                                            \
+    }                                                                              \
+  }
+
 /* One convolution (kind K_CONV, K_BPI, K_BPF) on the whole batch:
  * x, w, y are the input, filter and output of the forward convolution, one of
  * them the result. */
@@ -573,6 +635,7 @@ typedef struct ljob {
   DEF_COLS_FIRST(add_cols_first_##SFX, T, 1)                                       \
   DEF_GEMM(gemm_##SFX, T, GEMM_FN)                                                 \
   DEF_SMALL_GEMM(small_gemm_##SFX, T)                                              \
+  DEF_DW_LAST(dw_last_##SFX, T)                                                    \
   DEF_CONV_LAST(last_##SFX, T, rows_last_##SFX, add_rows_last_##SFX, gemm_##SFX,   \
                 small_gemm_##SFX)                                                  \
   static void conv_##SFX(tsi_runctx *ctx, int kind, const geo *q, int direct,      \
@@ -584,6 +647,18 @@ typedef struct ljob {
     if (kind == K_BPI) memset(x, 0, sizeof(T) * (size_t)(N * S * C));              \
     if (kind == K_BPF) memset(w, 0, sizeof(T) * (size_t)(O * K));                  \
     cjob j = {q, 0, NULL, col, NULL};                                              \
+    if (!q->cf && !direct && Cg == 1 && Og == 1) {                                 \
+      ljob lj = {q, bl, kind, 0, nb, nw, x, w, y, col};                            \
+      if (nw > 1)                                                                  \
+        tsi_parallel_for((int)nw, nw * TSI_PAR_GRAIN, TSI_PAR_GRAIN, dw_last_##SFX, &lj); \
+      else                                                                         \
+        dw_last_##SFX(&lj, 0, TSI_PAR_GRAIN);                                      \
+      for (int64_t i = 1; kind == K_BPF && i < nw; i++) {                          \
+        const T *part = col + (i - 1) * K * O;                                     \
+        for (int64_t c = 0; c < K * O; c++) w[c] += part[c];                       \
+      }                                                                            \
+      return;                                                                      \
+    }                                                                              \
     if (!q->cf && !direct) {                                                       \
       ljob lj = {q, bl, kind, 0, nb, nw, x, w, y, col};                            \
       for (int64_t g = 0; g < G; g++) {                                            \
@@ -676,6 +751,10 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
     if (q.K > 0 && nblk + (q.Og > 0 ? q.Og : 0) > (int64_t)(SIZE_MAX / 2) / q.K / nw)
       return tsi_nomem(e, "conv column buffer");
     ncol = nw * (nblk * q.K + q.K * q.Og);
+    if (q.Cg == 1 && q.Og == 1) { /* depthwise */
+      if (q.O > 0 && q.K > (INT64_MAX / 256) / q.O) return tsi_nomem(e, "conv column buffer");
+      ncol = (kind == K_BPF ? nw - 1 : 0) * q.K * q.O;
+    }
   }
   int64_t rows = q.cf ? q.K : direct ? nblk * q.P : nblk;
   if (q.C > INT_MAX || q.O > INT_MAX || q.K > INT_MAX || q.P > INT_MAX || rows > INT_MAX ||

@@ -1,11 +1,13 @@
 -- Convolution and pooling benchmark (issue 14's shapes), float32, batch 64, NHWC and NCHW:
 -- conv2d forward and forward+backward (both gradients), max_pool 2x2. Prints
 -- "conv:<key> seconds" lines (median of REPS runs after a warm-up); bench/conv_peer.py
--- prints the same keys as "torch:<key>". Both sides side by side, same thread count:
+-- prints the same keys as "torch:<key>" (and OPENBLAS_CORETYPE). Both sides, same thread count,
+-- from the repository root (F: keep only keys containing it, e.g. F=nhwc_28; empty: all):
 --
---   B=build T=1; for s in "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH=\"$B/?.so;;\" lua5.4 bench/conv.lua" "/usr/bin/python3 bench/conv_peer.py"; do TS_THREADS=$T sh -c "$s"; done
+--   F=; export TS_THREADS=2 LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;'; lua5.4 bench/conv.lua $F; /usr/bin/python3 bench/conv_peer.py $F
 --
--- (run from the repository root; arg[1] keeps only the keys containing it, e.g. "nhwc").
+-- Results go into caller tensors (opts.out), so no per-run result allocation is timed. Not part
+-- of `make bench` (the 56x56 rows take minutes at one thread).
 local ts = require "tensorslow"
 local REPS = tonumber(os.getenv("REPS")) or 7
 local only = arg[1]

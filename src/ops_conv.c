@@ -853,6 +853,56 @@ typedef struct pjob {
 DEF_POOL(pool_f32, float)
 DEF_POOL(pool_f64, double)
 
+/* Channels last, forward pooling: output positions [b, e) of the batch
+ * (elements / C), each a loop along the contiguous channels per window
+ * element (the same first-maximum and NaN rule as DEF_POOL). */
+#define DEF_POOL_LAST(NAME, T)                                                     \
+  TSI_CLONES static void NAME(void *arg, int64_t b, int64_t e) {                   \
+    const pjob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t C = q->C, P = q->P, out1 = q->out[1], out2 = q->out[2];                \
+    const T *X = j->x;                                                             \
+    T *R = j->out;                                                                 \
+    for (int64_t r = b / C; r < e / C; r++) {                                      \
+      int64_t img = r / P, p = r % P;                                              \
+      int64_t o[3] = {p / (out1 * out2), p / out2 % out1, p % out2};               \
+      int64_t lo[3], hi[3], cnt = 1, all = 1;                                      \
+      for (int i = 0; i < 3; i++) {                                                \
+        int64_t st = o[i] * q->s[i] - q->pb[i], en = st + q->k[i];                 \
+        if (en > q->in[i] + q->pa[i]) en = q->in[i] + q->pa[i];                    \
+        all *= en - st;                                                            \
+        lo[i] = st < 0 ? 0 : st;                                                   \
+        hi[i] = en < q->in[i] ? en : q->in[i];                                     \
+        cnt *= hi[i] > lo[i] ? hi[i] - lo[i] : 0;                                  \
+      }                                                                            \
+      T *restrict y = R + r * C;                                                   \
+      int first = 1, mx = j->kind == K_MAXPOOL;                                    \
+      for (int64_t c = 0; c < C; c++) y[c] = mx ? -INFINITY : 0;                   \
+      for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                                   \
+        for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                                 \
+          for (int64_t i2 = lo[2]; i2 < hi[2]; i2++) {                             \
+            const T *restrict x =                                                  \
+                X + (img * q->S + (i0 * q->in[1] + i1) * q->in[2] + i2) * C;       \
+            if (!mx)                                                               \
+              for (int64_t c = 0; c < C; c++) y[c] += x[c];                        \
+            else if (first)                                                        \
+              for (int64_t c = 0; c < C; c++) y[c] = x[c];                         \
+            else                                                                   \
+              for (int64_t c = 0; c < C; c++) {                                    \
+                T v = x[c], m = y[c];                                              \
+                y[c] = v > m || (v != v && m == m) ? v : m;                        \
+              }                                                                    \
+            first = 0;                                                             \
+          }                                                                        \
+      if (!mx) {                                                                   \
+        int64_t div = q->incl ? all : cnt;                                         \
+        for (int64_t c = 0; c < C; c++) y[c] = div > 0 ? y[c] / (T)div : 0;        \
+      }                                                                            \
+    }                                                                              \
+  }
+DEF_POOL_LAST(pool_last_f32, float)
+DEF_POOL_LAST(pool_last_f64, double)
+
 static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
   (void)nin;
@@ -872,7 +922,12 @@ static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   /* Gradients write x-shaped planes: never split inside a plane. */
   int64_t planes = q.N * q.C;
   if (planes == 0 || q.P == 0) return TSI_OK;
-  tsi_parallel_for(ctx->nthreads, planes * q.P, q.P, out->dtype == TS_FLOAT32 ? pool_f32 : pool_f64, &j);
+  if (!q.cf && im->grad == 0)
+    tsi_parallel_for(ctx->nthreads, planes * q.P, q.C,
+                     out->dtype == TS_FLOAT32 ? pool_last_f32 : pool_last_f64, &j);
+  else
+    tsi_parallel_for(ctx->nthreads, planes * q.P, q.P,
+                     out->dtype == TS_FLOAT32 ? pool_f32 : pool_f64, &j);
   return TSI_OK;
 }
 

@@ -19,13 +19,17 @@
  *         the extra one after; v2 ignored), 0 for the explicit pads of v2.
  *
  * The convolutions are im2col (col2im for the input gradient) + sgemm/dgemm.
- * Channels last, a block of images shares one column matrix (rows: output
- * positions, columns: kernel position x channel, the filter's row order) so
- * one gemm serves them; channels first, one image at a time ([in/groups x
- * kernel, output positions], the filter's column order). A 1x1 kernel with
- * unit strides and no padding multiplies the input in place. The column
- * buffer is allocated per run from the run context's allocator (plan.c has no
- * scratch facility) and freed before returning. */
+ * Channels last, the batch's rows (output positions) go in cache-sized
+ * blocks (COL_BYTES of columns: rows x (kernel position, channel), the
+ * filter's row order) through im2col and the gemm, threaded over blocks with
+ * single-threaded BLAS; the forward product with K <= SMALL_K is our own
+ * (no packing, no separate zeroing pass); depthwise (multiplier 1) has no
+ * columns at all. Channels first, one image at a time ([in/groups x kernel,
+ * output positions], the filter's column order). A 1x1 kernel with unit
+ * strides and no padding multiplies the input in place. The column buffer is
+ * allocated per run from the run context's allocator (plan.c has no scratch
+ * facility; blocked, it is small: about nthreads x COL_BYTES) and freed before
+ * returning. */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>

@@ -76,4 +76,45 @@ function M.both(f, ins, expected, shape, dtype, tol)
   return r
 end
 
+-- Programs a spec runs (sh, ls, python) go without the AddressSanitizer
+-- preload of `make asan`.
+M.CLEAN = "env -u LD_PRELOAD "
+
+--- A scratch directory with file helpers: S.dir, S.path(name), S.write(name,
+-- bytes) (returns the path), S.slurp(path), S.listing() (the sorted names,
+-- space-separated). The spec file makes it fresh for each test with
+-- `before_each(S.setup); after_each(S.teardown)` (busted's hooks are globals
+-- of spec files only).
+function M.scratch()
+  local S = {}
+  function S.setup()
+    S.dir = os.tmpname()
+    os.remove(S.dir)
+    assert(os.execute(M.CLEAN .. "mkdir '" .. S.dir .. "'"))
+  end
+  function S.teardown() os.execute(M.CLEAN .. "rm -rf '" .. S.dir .. "'") end
+  function S.path(name) return S.dir .. "/" .. name end
+  function S.write(name, bytes)
+    local f = assert(io.open(S.path(name), "wb"))
+    f:write(bytes)
+    f:close()
+    return S.path(name)
+  end
+  function S.slurp(p)
+    local f = assert(io.open(p, "rb"))
+    local s = f:read("a")
+    f:close()
+    return s
+  end
+  function S.listing()
+    local p = assert(io.popen(M.CLEAN .. "ls -A '" .. S.dir .. "'"))
+    local names = {}
+    for l in p:lines() do names[#names + 1] = l end
+    p:close()
+    table.sort(names)
+    return table.concat(names, " ")
+  end
+  return S
+end
+
 return M

@@ -4,39 +4,12 @@
 local ts = require "tensorslow"
 local H = require "helpers"
 
--- Helper programs run without the AddressSanitizer preload of `make asan`.
-local CLEAN = "env -u LD_PRELOAD "
-
-local dir
-local function path(name) return dir .. "/" .. name end
+local CLEAN = H.CLEAN
+local S = H.scratch()
+local path, write, slurp, listing = S.path, S.write, S.slurp, S.listing
+before_each(S.setup)
+after_each(S.teardown)
 local function sh(cmd) return os.execute(CLEAN .. "sh -c '" .. cmd .. "'") == true end
-local function write(name, bytes)
-  local f = assert(io.open(path(name), "wb"))
-  f:write(bytes)
-  f:close()
-  return path(name)
-end
-local function slurp(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function listing()
-  local p = assert(io.popen(CLEAN .. "ls -A '" .. dir .. "'"))
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return table.concat(names, " ")
-end
-
-before_each(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute(CLEAN .. "mkdir '" .. dir .. "'"))
-end)
-after_each(function() os.execute(CLEAN .. "rm -rf '" .. dir .. "'") end)
 
 describe("ts.io loaders on files that are not regular files", function()
   it("refuse a FIFO at once instead of blocking in open", function()
@@ -146,7 +119,8 @@ end)
 describe("ts.io names with an embedded NUL byte", function()
   it("are refused as file names by every function, before anything is written", function()
     H.fails(function() ts.io.save_npy(path("x\0evil"), ts.ones { 1 }) end,
-      "save_npy: file name contains a NUL byte at position " .. (#dir + 3) .. " (after '" .. dir .. "/x')")
+      "save_npy: file name contains a NUL byte at position " .. (#S.dir + 3)
+        .. " (after '" .. S.dir .. "/x')")
     H.fails(function() ts.io.save_safetensors(path("x\0evil"), { a = ts.ones { 1 } }) end,
       "save_safetensors: file name contains a NUL byte")
     assert.equal("", listing())

@@ -2,46 +2,19 @@ local ts = require "tensorslow"
 local H = require "helpers"
 
 local FIX = "spec/fixtures/"
--- Helper programs run without the AddressSanitizer preload of `make asan`.
-local CLEAN = "env -u LD_PRELOAD "
+local CLEAN = H.CLEAN
 local PY = CLEAN .. "/usr/bin/python3"
 local base = { { 1.5, -2.25, 3.0 }, { 4.0, 0.5, -6.75 } }
 
--- A fresh directory per test for crafted files.
-local dir
-local function path(name) return dir .. "/" .. name end
-local function write(name, bytes)
-  local f = assert(io.open(path(name), "wb"))
-  f:write(bytes)
-  f:close()
-  return path(name)
-end
-local function slurp(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function listing()
-  local p = assert(io.popen(CLEAN .. "ls -A '" .. dir .. "'"))
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return table.concat(names, " ")
-end
+local S = H.scratch()
+local path, write, slurp, listing = S.path, S.write, S.slurp, S.listing
+before_each(S.setup)
+after_each(S.teardown)
 -- Runs a Python/NumPy check; true when it exits 0.
 local function python(code)
   local ok = os.execute(PY .. " -c '" .. code .. "'")
   return ok == true
 end
-
-before_each(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute(CLEAN .. "mkdir '" .. dir .. "'"))
-end)
-after_each(function() os.execute(CLEAN .. "rm -rf '" .. dir .. "'") end)
 
 describe("ts.io.load_idx", function()
   it("reads every element type, big-endian, with the documented dtypes", function()
@@ -102,7 +75,7 @@ describe("ts.io.load_idx", function()
   end)
 
   it("refuses directories and missing files", function()
-    H.fails(function() ts.io.load_idx(dir) end, "is a directory")
+    H.fails(function() ts.io.load_idx(S.dir) end, "is a directory")
     H.fails(function() ts.io.load_idx(path("none.idx")) end, "cannot open")
     H.fails(function() ts.io.load_idx({}) end, "string expected")
   end)
@@ -186,7 +159,7 @@ describe("ts.io.load_npy", function()
     H.fails(function() ts.io.load_npy(p) end, "holds only 44 (truncated file?)")
     p = write("long.npy", raw .. "x")
     H.fails(function() ts.io.load_npy(p) end, "1 unexpected bytes")
-    H.fails(function() ts.io.load_npy(dir) end, "is a directory")
+    H.fails(function() ts.io.load_npy(S.dir) end, "is a directory")
   end)
 end)
 
@@ -209,7 +182,7 @@ describe("ts.io.save_npy", function()
     ts.io.save_npy(path("u1.npy"), ts.tensor({ { 0, 255 } }, "uint8"))
     ts.io.save_npy(path("v.npy"), ts.tensor({ 5 }, "float64"))
     ts.io.save_npy(path("s.npy"), ts.tensor(1.5))
-    local d = dir
+    local d = S.dir
     assert.is_true(python(([==[
 import numpy as np
 d = "%s"
@@ -294,7 +267,7 @@ describe("ts.io.load_safetensors", function()
     fails("meta", st('{"__metadata__":{"k":1}}'), "metadata value for 'k' is not a string")
     fails("dup", st('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
       .. '"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', "xx"), "appears twice")
-    H.fails(function() ts.io.load_safetensors(dir) end, "is a directory")
+    H.fails(function() ts.io.load_safetensors(S.dir) end, "is a directory")
   end)
 end)
 
@@ -344,7 +317,7 @@ def get(k, dt):
 assert h["w"]["dtype"] == "F32" and get("w", "<f4").tolist() == [[1.5, -2.25, 3.0], [4.0, 0.5, -6.75]]
 assert h["i"]["dtype"] == "I64" and get("i", "<i8").tolist() == [-7, 9]
 assert len(data) == 40
-]==]):format(dir)))
+]==]):format(S.dir)))
   end)
 
   it("leaves the old file untouched and no temporary file when an entry is bad", function()

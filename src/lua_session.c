@@ -1,6 +1,6 @@
 /* The Session: runs fetches with feeds through the core's cached plans.
  * User values: 1 = its graph, 2 = the last custom-op result (kept alive
- * while the core copies it).
+ * while the core copies it), 3 = the run guards by nesting depth.
  * Re-entrancy: a custom op's compute (Lua) runs in the middle of a run and
  * may run this session again, close it, free its graph or tensors by hand,
  * or collect garbage (finalisers run any Lua code at any allocation). So a
@@ -27,6 +27,16 @@ static tsb_session *check_session(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, TSB_SESSION);
 }
 
+/* Raises unless the session s (at idx, its type already checked) is open
+ * and its graph alive. Allocates nothing. */
+static void check_still_live(lua_State *L, int idx, const tsb_session *s, const char *what) {
+  if (!s->open) luaL_error(L, "%s: the session is closed", what);
+  lua_getiuservalue(L, idx, 1);
+  const tsb_graph *g = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!g || !g->g || g->g != s->s.g) luaL_error(L, "%s: the session's graph has been freed", what);
+}
+
 /* An open session whose graph is alive. Allocates nothing. */
 static tsb_session *check_live_session(lua_State *L, int idx, const char *what) {
   tsb_session *s = check_session(L, idx);
@@ -45,6 +55,7 @@ typedef struct run_guard {
   tsb_graph *g;
   tsi_plan *p;
   int armed;
+  int cap; /* room in outs */
   tsi_tensor outs[];
 } run_guard;
 
@@ -59,6 +70,34 @@ static void run_end(run_guard *r) {
 static int guard_close(lua_State *L) {
   run_end(luaL_checkudata(L, 1, TSB_RUNGUARD));
   return 0;
+}
+
+/* Pushes the guard for a run at nesting depth `depth` of the session at sidx
+ * (disarmed, room for nfetch results). Runs of a session are strictly nested
+ * (a compute cannot yield), so one guard per depth, kept in the session's
+ * user value 3, serves every run at that depth: no allocation per run. */
+static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch) {
+  if (lua_getiuservalue(L, sidx, 3) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, sidx, 3);
+  }
+  run_guard *r = NULL;
+  if (lua_rawgeti(L, -1, depth + 1) == LUA_TUSERDATA) r = lua_touserdata(L, -1);
+  if (!r || r->cap < nfetch) {
+    lua_pop(L, 1);
+    int cap = nfetch < 4 ? 4 : nfetch;
+    r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 0);
+    memset(r, 0, sizeof *r);
+    r->cap = cap;
+    luaL_setmetatable(L, TSB_RUNGUARD);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, depth + 1);
+  }
+  lua_remove(L, -2);
+  r->armed = 0;
+  return r;
 }
 
 /* The run's feeds (anchor: the converted tensors, in feed order) and out
@@ -91,7 +130,7 @@ static int l_session(lua_State *L) {
     lua_replace(L, 1);
   }
   tsb_graph *g = tsb_checkgraph(L, 1);
-  tsb_session *s = lua_newuserdatauv(L, sizeof *s, 2);
+  tsb_session *s = lua_newuserdatauv(L, sizeof *s, 3);
   memset(s, 0, sizeof *s);
   luaL_setmetatable(L, TSB_SESSION);
   lua_pushvalue(L, 1);
@@ -437,7 +476,7 @@ static int session_run(lua_State *L) {
       if (!n)
         luaL_error(L, "run: feed keys must be placeholder nodes, got %s", luaL_typename(L, -2));
       /* converting the last feed may have run a finaliser */
-      check_live_session(L, 1, "run");
+      check_still_live(L, 1, s, "run");
       if (n->g != g)
         luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
                    n->g->nodes[n->id]->name);
@@ -462,15 +501,13 @@ static int session_run(lua_State *L) {
   if (!outtab) {
     tsi_tensor *sh = nfetch <= 4 ? shapes
                                  : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
-    check_live_session(L, 1, "run"); /* expect reads the graph */
+    check_still_live(L, 1, s, "run"); /* expect reads the graph */
     outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
   }
   /* the guard, with room for the results; the last allocation before the run */
-  run_guard *r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)nfetch, 0);
-  memset(r, 0, sizeof *r);
-  luaL_setmetatable(L, TSB_RUNGUARD);
+  run_guard *r = push_guard(L, 1, s->depth, nfetch);
   lua_toclose(L, -1);
-  check_live_session(L, 1, "run"); /* finalisers may have run: nothing allocates from here on */
+  check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
   check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
   tsi_tensor *outs = r->outs;
   cb_ctx cb = {L, gidx, 1, anchor, outtab, feeds, dests, nfeed, nfetch};

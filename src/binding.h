@@ -65,6 +65,8 @@ void tsb_sync_view(tsb_tensor *u);
 tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shape);
 tsb_tensor *tsb_checktensor(lua_State *L, int idx);
 tsb_tensor *tsb_totensor(lua_State *L, int idx);
+/* Whether the tensor u at idx was freed (its __gc ran) or is a view of one. */
+int tsb_tensor_freed(lua_State *L, int idx, const tsb_tensor *u);
 /* Converts the value at idx (tensor, number, nested table) to a tensor of
  * dtype (-1: keep a tensor's dtype, float64 for Lua values); pushes it. */
 tsb_tensor *tsb_value_to_tensor(lua_State *L, int idx, int dtype, const char *what);

@@ -185,8 +185,8 @@ TS_API void ts_pushtensorcopy(lua_State *L, ts_dtype dtype, int ndim, const int6
 }
 
 TS_API const ts_TensorView *ts_totensor(lua_State *L, int idx) {
-  tsb_tensor *u = tsb_totensor(L, idx);
-  return u ? &u->view : NULL;
+  tsb_tensor *u = luaL_testudata(L, idx, TSB_TENSOR); /* never raises for a freed one */
+  return u && !tsb_tensor_freed(L, idx, u) ? &u->view : NULL;
 }
 
 TS_API const ts_TensorView *ts_checktensor(lua_State *L, int idx) {

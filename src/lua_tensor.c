@@ -63,7 +63,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
 
 /* A tensor whose __gc ran (by the collector, or called by hand) or a view
  * of one is an error wherever it is used: every path takes tensors here. */
-static int is_freed(lua_State *L, int idx, const tsb_tensor *u) {
+int tsb_tensor_freed(lua_State *L, int idx, const tsb_tensor *u) {
   int dead = u->kind == TSB_FREED;
   if (!dead && u->kind == TSB_VIEW) {
     lua_getiuservalue(L, idx, 1);
@@ -75,7 +75,7 @@ static int is_freed(lua_State *L, int idx, const tsb_tensor *u) {
 }
 
 static tsb_tensor *check_live(lua_State *L, int idx, tsb_tensor *u) {
-  if (u && is_freed(L, idx, u)) {
+  if (u && tsb_tensor_freed(L, idx, u)) {
     if (idx > 0) luaL_argerror(L, idx, "tensor has been freed");
     luaL_error(L, "tensor has been freed");
   }
@@ -715,7 +715,7 @@ static void print_rec(luaL_Buffer *b, const tsi_tensor *t, const fmt *f, int d, 
  * tensor of shape (2^40, 0)), so printing does bounded work. */
 static int t_tostring(lua_State *L) {
   tsb_tensor *u = luaL_checkudata(L, 1, TSB_TENSOR);
-  if (is_freed(L, 1, u)) return luaL_error(L, "tostring: tensor has been freed");
+  if (tsb_tensor_freed(L, 1, u)) return luaL_error(L, "tostring: tensor has been freed");
   const tsi_tensor *t = &u->t;
   luaL_Buffer b;
   char buf[64], sb[96];

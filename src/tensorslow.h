@@ -121,10 +121,12 @@ TS_API void ts_pushtensor(struct lua_State *L, ts_dtype dtype, int ndim,
  * like ts_pushtensor. */
 TS_API void ts_pushtensorcopy(struct lua_State *L, ts_dtype dtype, int ndim,
                               const int64_t *shape, const void *data);
-/* Returns a view of the tensor at idx, or NULL if it is not a tensor. The
- * view and its data stay valid while the tensor is reachable from Lua. */
+/* Returns a view of the tensor at idx, or NULL if it is not a tensor or was
+ * freed (its __gc called by hand, or a view of such a tensor); never raises.
+ * The view and its data stay valid while the tensor is reachable from Lua. */
 TS_API const ts_TensorView *ts_totensor(struct lua_State *L, int idx);
-/* Like ts_totensor but raises a Lua argument error if it is not a tensor. */
+/* Like ts_totensor but raises a Lua argument error if it is not a tensor
+ * ("tensor has been freed" for a freed one). */
 TS_API const ts_TensorView *ts_checktensor(struct lua_State *L, int idx);
 
 /* Sets where the memory of tensors, graphs and plans made from now on comes

@@ -145,6 +145,13 @@ int main(void) {
     CHECK(v && v->ndim == 0 && v->numel == 1);
     lua_pushinteger(L, 3);
     CHECK(ts_totensor(L, -1) == NULL);
+    /* a tensor freed by hand, and a view of it: NULL, no error raised */
+    CHECK(dostring(L, "freed = ts.ones{4}; view = freed:reshape{2, 2}; "
+                      "debug.getmetatable(freed).__gc(freed)") == 0);
+    lua_getglobal(L, "freed");
+    CHECK(ts_totensor(L, -1) == NULL);
+    lua_getglobal(L, "view");
+    CHECK(ts_totensor(L, -1) == NULL);
     lua_settop(L, 0);
     /* a result computed by Lua, read back through the view */
     CHECK(dostring(L, "return ts.matmul(ts.tensor{{1, 2}, {3, 4}}, ts.tensor{{1}, {1}})") == 0);

@@ -58,6 +58,8 @@ typedef struct tsb_tensor {
 
 /* Raises a Lua error from a core error (after the caller freed what it holds). */
 int tsb_raise(lua_State *L, const tsi_err *e);
+/* The same, the message prefixed with "fn: " (fn NULL: none). */
+int tsb_raise_in(lua_State *L, const char *fn, const tsi_err *e);
 
 /* Tensors */
 /* Copies u->t's dtype, shape, count and data into the public view. */

@@ -44,10 +44,6 @@ static tsi_writer *new_writer(lua_State *L) {
   return w;
 }
 
-static int fail(lua_State *L, const char *fn, const tsi_err *e) {
-  return luaL_error(L, "%s: %s", fn, e->msg);
-}
-
 /* A string the C side uses as a C string: an embedded NUL would cut it
  * silently (a file "x\0evil" written as "x"), so it is refused. */
 static void check_nul(lua_State *L, const char *s, size_t n, const char *fn, const char *what) {
@@ -70,9 +66,9 @@ static int l_load_idx(lua_State *L) {
   tsi_reader *r = new_reader(L);
   tsi_idx_info d;
   tsi_err e;
-  if (tsi_idx_open(r, path, &d, &e)) return fail(L, "load_idx", &e);
+  if (tsi_idx_open(r, path, &d, &e)) return tsb_raise_in(L, "load_idx", &e);
   tsb_tensor *u = tsb_newtensor(L, d.out.dtype, d.out.ndim, d.out.shape);
-  if (tsi_idx_read(r, &d, &u->t, &e)) return fail(L, "load_idx", &e);
+  if (tsi_idx_read(r, &d, &u->t, &e)) return tsb_raise_in(L, "load_idx", &e);
   tsi_reader_close(r);
   return 1;
 }
@@ -83,9 +79,9 @@ static int l_load_npy(lua_State *L) {
   tsi_reader *r = new_reader(L);
   tsi_npy_info d;
   tsi_err e;
-  if (tsi_npy_open(r, path, &d, &e)) return fail(L, "load_npy", &e);
+  if (tsi_npy_open(r, path, &d, &e)) return tsb_raise_in(L, "load_npy", &e);
   tsb_tensor *u = tsb_newtensor(L, d.out.dtype, d.out.ndim, d.out.shape);
-  if (tsi_npy_read(r, &d, &u->t, &e)) return fail(L, "load_npy", &e);
+  if (tsi_npy_read(r, &d, &u->t, &e)) return tsb_raise_in(L, "load_npy", &e);
   tsi_reader_close(r);
   return 1;
 }
@@ -98,7 +94,7 @@ static int l_save_npy(lua_State *L) {
   tsi_err e;
   if (tsi_writer_open(w, path, &e) || tsi_npy_write(w, &u->t, &e) || tsi_writer_commit(w, &e)) {
     tsi_writer_abort(w);
-    return fail(L, "save_npy", &e);
+    return tsb_raise_in(L, "save_npy", &e);
   }
   return 0;
 }
@@ -111,13 +107,13 @@ static int l_load_safetensors(lua_State *L) {
   luaL_setmetatable(L, ST_BOX);
   lua_toclose(L, -1);
   tsi_err e;
-  if (tsi_st_open(f, path, &e)) return fail(L, "load_safetensors", &e);
+  if (tsi_st_open(f, path, &e)) return tsb_raise_in(L, "load_safetensors", &e);
   lua_createtable(L, 0, f->n);
   int tidx = lua_gettop(L);
   for (int i = 0; i < f->n; i++) {
     const tsi_tensor *info = &f->entries[i].info;
     tsb_tensor *u = tsb_newtensor(L, info->dtype, info->ndim, info->shape);
-    if (tsi_st_read(f, i, &u->t, &e)) return fail(L, "load_safetensors", &e);
+    if (tsi_st_read(f, i, &u->t, &e)) return tsb_raise_in(L, "load_safetensors", &e);
     lua_setfield(L, tidx, f->entries[i].name);
   }
   lua_createtable(L, 0, f->nmeta);
@@ -170,7 +166,7 @@ static int l_save_safetensors(lua_State *L) {
   lua_settop(L, 3);
   tsi_writer *w = new_writer(L);
   tsi_err e;
-  if (tsi_writer_open(w, path, &e)) return fail(L, "save_safetensors", &e);
+  if (tsi_writer_open(w, path, &e)) return tsb_raise_in(L, "save_safetensors", &e);
   /* From here on an error closes the writer box, which removes the temp. */
   int n = count_entries(L, 2, 1, "tensor");
   int nmeta = lua_isnil(L, 3) ? 0 : count_entries(L, 3, 0, "metadata");
@@ -195,7 +191,7 @@ static int l_save_safetensors(lua_State *L) {
   }
   if (tsi_st_write(w, n, names, ts, nmeta, meta, &e) || tsi_writer_commit(w, &e)) {
     tsi_writer_abort(w);
-    return fail(L, "save_safetensors", &e);
+    return tsb_raise_in(L, "save_safetensors", &e);
   }
   return 0;
 }

@@ -6,13 +6,17 @@
 
 #include "binding.h"
 
-int tsb_raise(lua_State *L, const tsi_err *e) {
+int tsb_raise_in(lua_State *L, const char *fn, const tsi_err *e) {
+  const char *sep = fn ? ": " : "";
+  if (!fn) fn = "";
   if (e->status == TSI_EMEM) {
-    lua_pushfstring(L, "%s", e->msg);
+    lua_pushfstring(L, "%s%s%s", fn, sep, e->msg);
     return lua_error(L);
   }
-  return luaL_error(L, "%s", e->msg);
+  return luaL_error(L, "%s%s%s", fn, sep, e->msg);
 }
+
+int tsb_raise(lua_State *L, const tsi_err *e) { return tsb_raise_in(L, NULL, e); }
 
 /* ------------------------------------------------------------ creation */
 

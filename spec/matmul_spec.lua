@@ -185,3 +185,50 @@ describe("small products (the plain-loop paths)", function()
     end
   end)
 end)
+
+-- Products large enough to be split over threads (rows of C, or its columns when it has
+-- few rows), each part a single-threaded BLAS call: every transpose flag and split agrees
+-- with a float64 product computed in Lua.
+describe("matmul split over threads", function()
+  -- element (i, j) of op(a) op(b), summed in Lua in float64
+  local function entry(at, bt, ta, tb, k, i, j)
+    local s = 0
+    for p = 1, k do
+      s = s + (ta and at[p][i] or at[i][p]) * (tb and bt[j][p] or bt[p][j])
+    end
+    return s
+  end
+  local saved
+  before_each(function() saved = ts.get_num_threads() end)
+  after_each(function() ts.set_num_threads(saved) end)
+  -- {m, n, k}: rows split (m large), columns split (m small, n large)
+  for _, s in ipairs { { 130, 97, 400 }, { 5, 1500, 600 } } do
+    local m, n, k = s[1], s[2], s[3]
+    for _, dt in ipairs { "float32", "float64" } do
+      it(("%dx%dx%d %s, 1 to 3 threads, every transpose flag"):format(m, n, k, dt), function()
+        ts.seed(7)
+        for _, f in ipairs { { false, false }, { true, false }, { false, true }, { true, true } } do
+          local ta, tb = f[1], f[2]
+          local a = ts.randn(ta and { k, m } or { m, k }, dt)
+          local b = ts.randn(tb and { n, k } or { k, n }, dt)
+          local at, bt = a:totable(), b:totable()
+          for threads = 1, 3 do
+            ts.set_num_threads(threads)
+            local c = ts.matmul(a, b, { transpose_a = ta, transpose_b = tb })
+            assert.same({ m, n }, c.shape)
+            local worst = 0
+            for i = 1, m, 7 do
+              for j = 1, n, 3 do
+                local w = entry(at, bt, ta, tb, k, i, j)
+                local d = math.abs(c:get(i, j) - w) / (1 + math.abs(w))
+                if d > worst then worst = d end
+              end
+            end
+            assert.is_true(worst < (dt == "float32" and 1e-4 or 1e-12),
+              ("ta=%s tb=%s threads=%d: relative error %g"):format(ta, tb, threads, worst))
+          end
+        end
+      end)
+    end
+  end
+end)

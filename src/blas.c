@@ -1,12 +1,15 @@
 /* Lazy loading of OpenBLAS; see blas.h. */
 #include <dlfcn.h>
 
+#include <string.h>
+
 #include "blas.h"
+#include "parallel.h"
 
 static const char *const libnames[] = {"libopenblas.so.0", "libopenblas.so", "libcblas.so.3",
                                        "libblas.so.3"};
 
-int tsi_blas_ready(tsi_blas *b, int nthreads, tsi_err *e) {
+int tsi_blas_ready(tsi_blas *b, tsi_err *e) {
   if (b->state == 0) {
     for (size_t i = 0; i < sizeof libnames / sizeof libnames[0] && !b->handle; i++)
       b->handle = dlopen(libnames[i], RTLD_NOW | RTLD_LOCAL);
@@ -22,11 +25,73 @@ int tsi_blas_ready(tsi_blas *b, int nthreads, tsi_err *e) {
   if (b->state < 0)
     return tsi_fail(e, TSI_ERUN,
                     "cannot load OpenBLAS (libopenblas.so.0): install Debian's libopenblas0");
-  if (b->set_num_threads && b->threads != nthreads) {
-    b->set_num_threads(nthreads);
-    b->threads = nthreads;
+  if (b->set_num_threads && b->threads != 1) {
+    b->set_num_threads(1);
+    b->threads = 1;
   }
   return TSI_OK;
+}
+
+/* Products below this many multiply-adds (about 50 us on one core) are not
+ * split: starting a thread costs about 20 us. */
+#define PAR_MNK ((int64_t)1 << 22)
+/* The fewest rows (columns) of C a part gets. */
+#define PAR_MIN 32
+
+typedef struct gjob {
+  const tsi_blas *bl;
+  int dtype, ta, tb, beta, by_cols;
+  int64_t m, n, k, lda, ldb, ldc;
+  const char *A, *B;
+  char *C;
+} gjob;
+
+/* Rows (by_cols: columns) [b, e) of C. */
+static void gemm_part(void *arg, int64_t b, int64_t e) {
+  const gjob *j = arg;
+  size_t es = j->dtype == TS_FLOAT32 ? sizeof(float) : sizeof(double);
+  const char *A = j->A, *B = j->B;
+  char *C = j->C;
+  int64_t m = j->m, n = j->n;
+  if (j->by_cols) {
+    B += (size_t)(j->tb ? b * j->ldb : b) * es;
+    C += (size_t)b * es;
+    n = e - b;
+  } else {
+    A += (size_t)(j->ta ? b : b * j->lda) * es;
+    C += (size_t)(b * j->ldc) * es;
+    m = e - b;
+  }
+  enum CBLAS_TRANSPOSE ta = j->ta ? CblasTrans : CblasNoTrans, tb = j->tb ? CblasTrans : CblasNoTrans;
+  if (j->dtype == TS_FLOAT32)
+    j->bl->sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)j->k, 1, (const float *)A, (int)j->lda,
+                 (const float *)B, (int)j->ldb, (float)j->beta, (float *)C, (int)j->ldc);
+  else
+    j->bl->dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)j->k, 1, (const double *)A, (int)j->lda,
+                 (const double *)B, (int)j->ldb, (double)j->beta, (double *)C, (int)j->ldc);
+}
+
+void tsi_gemm(const tsi_blas *bl, int dtype, int nthreads, int ta, int tb, int64_t m, int64_t n,
+              int64_t k, const void *A, int64_t lda, const void *B, int64_t ldb, int beta,
+              void *C, int64_t ldc) {
+  size_t es = dtype == TS_FLOAT32 ? sizeof(float) : sizeof(double);
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!beta)
+      for (int64_t i = 0; i < m; i++) memset((char *)C + (size_t)(i * ldc) * es, 0, es * (size_t)n);
+    return;
+  }
+  gjob j = {bl, dtype, ta, tb, beta, 0, m, n, k, lda, ldb, ldc, A, B, C};
+  int64_t parts = nthreads;
+  if ((double)m * (double)n * (double)k < (double)PAR_MNK) parts = 1;
+  int64_t len = m;
+  if (parts > 1 && m < parts * PAR_MIN && n > m) j.by_cols = 1, len = n;
+  if (parts > len / PAR_MIN) parts = len / PAR_MIN;
+  if (parts < 2) {
+    gemm_part(&j, 0, j.by_cols ? n : m);
+    return;
+  }
+  tsi_parallel_split((int)parts, len, gemm_part, &j);
 }
 
 void tsi_blas_close(tsi_blas *b) {

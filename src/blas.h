@@ -20,8 +20,20 @@ struct tsi_blas {
 };
 typedef struct tsi_blas tsi_blas;
 
-/* Loads the library if needed and applies the thread count. */
-int tsi_blas_ready(tsi_blas *b, int nthreads, tsi_err *e);
+/* Loads the library if needed. OpenBLAS itself always runs single-threaded
+ * (set once at load): tensorslow's own threads split the products (tsi_gemm),
+ * so no OpenBLAS worker spins beside them and states in different threads
+ * may call it at the same time. */
+int tsi_blas_ready(tsi_blas *b, tsi_err *e);
+
+/* C = op(A) op(B) + beta C (beta 0 or 1), row-major, dtype TS_FLOAT32 or
+ * TS_FLOAT64, over up to nthreads threads: C's rows (or its columns when it
+ * has few rows) split into parts each one single-threaded BLAS call. Small
+ * products run on the caller; empty sizes are handled here (BLAS wants
+ * leading dimensions >= 1). The library must be ready. */
+void tsi_gemm(const tsi_blas *bl, int dtype, int nthreads, int ta, int tb, int64_t m, int64_t n,
+              int64_t k, const void *A, int64_t lda, const void *B, int64_t ldb, int beta,
+              void *C, int64_t ldc);
 void tsi_blas_close(tsi_blas *b);
 
 #endif

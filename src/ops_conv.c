@@ -629,10 +629,61 @@ typedef struct ljob {
     }                                                                              \
   }
 
+/* Channels first: elements of one worker slot's scratch: an image's columns
+ * (none for the direct 1x1 path), then for the filter gradient its own sum
+ * (slot 0's is unused: it sums into w). */
+static int64_t fslot(const geo *q, int kind, int direct) {
+  return (direct ? 0 : q->K * q->P) + (kind == K_BPF ? q->O * q->K : 0);
+}
+
+/* Channels first: worker slots [b, e) of nw, slot i taking images
+ * [N i / nw, N (i+1) / nw) one at a time (columns [in/groups x kernel,
+ * output positions], the filter's column order) with single-threaded BLAS. */
+typedef struct fjob {
+  const geo *q;
+  const tsi_blas *bl;
+  int kind, direct, gt; /* gt: threads of each product and im2col (nw == 1) */
+  int64_t nw;
+  void *x, *w, *y, *col;
+} fjob;
+
+#define DEF_CONV_FIRST(NAME, E, T, COLS, ADD_COLS)                                 \
+  static void NAME(void *arg, int64_t b, int64_t e) {                              \
+    const fjob *j = arg;                                                           \
+    const geo *q = j->q;                                                           \
+    int64_t N = q->N, C = q->C, O = q->O, G = q->G, Cg = q->Cg, Og = q->Og;         \
+    int64_t S = q->S, P = q->P, K = q->K, KP = K * P;                              \
+    int kind = j->kind, direct = j->direct;                                        \
+    T *x = j->x, *y = j->y;                                                        \
+    for (int64_t i = b; i < e; i++) {                                              \
+      T *col = (T *)j->col + i * fslot(q, kind, direct), *w = j->w;                \
+      if (kind == K_BPF && i > 0) {                                                \
+        w = col + (direct ? 0 : KP);                                               \
+        memset(w, 0, sizeof(T) * (size_t)(O * K));                                 \
+      }                                                                            \
+      for (int64_t img = N * i / j->nw; img < N * (i + 1) / j->nw; img++)          \
+        for (int64_t g = 0; g < G; g++) {                                          \
+          T *xi = x + img * C * S, *yg = y + (img * O + g * Og) * P, *wg = w + g * Og * K; \
+          T *B = direct ? xi + g * Cg * S : col;                                   \
+          cjob cj = {q, g, xi, col, xi};                                           \
+          int gt = j->gt;                                                          \
+          if (kind != K_BPI && !direct) tsi_parallel_for(gt, KP, P, COLS, &cj);    \
+          if (kind == K_CONV)                                                      \
+            tsi_gemm(j->bl, E, gt, 0, 0, Og, P, K, wg, K, B, P, 0, yg, P);         \
+          else if (kind == K_BPF)                                                  \
+            tsi_gemm(j->bl, E, gt, 0, 1, Og, K, P, yg, P, B, P, 1, wg, K);         \
+          else {                                                                   \
+            tsi_gemm(j->bl, E, gt, 1, 0, K, P, Og, wg, K, yg, P, 0, B, P);         \
+            if (!direct) tsi_parallel_for(gt, KP, q->KS * P, ADD_COLS, &cj);       \
+          }                                                                        \
+        }                                                                          \
+    }                                                                              \
+  }
+
 /* One convolution (kind K_CONV, K_BPI, K_BPF) on the whole batch:
  * x, w, y are the input, filter and output of the forward convolution, one of
  * them the result. */
-#define DEF_CONV(T, SFX, GEMM_FN)                                                  \
+#define DEF_CONV(E, T, SFX, GEMM_FN)                                                  \
   DEF_ROWS_LAST(rows_last_##SFX, T, 0)                                             \
   DEF_ROWS_LAST(add_rows_last_##SFX, T, 1)                                         \
   DEF_COLS_FIRST(cols_first_##SFX, T, 0)                                           \
@@ -642,6 +693,7 @@ typedef struct ljob {
   DEF_DW_LAST(dw_last_##SFX, T)                                                    \
   DEF_CONV_LAST(last_##SFX, T, rows_last_##SFX, add_rows_last_##SFX, gemm_##SFX,   \
                 small_gemm_##SFX)                                                  \
+  DEF_CONV_FIRST(first_##SFX, E, T, cols_first_##SFX, add_cols_first_##SFX)         \
   static void conv_##SFX(tsi_runctx *ctx, int kind, const geo *q, int direct,      \
                          T *x, T *w, T *y, T *col, int64_t nb, int64_t nw) {       \
     const tsi_blas *bl = ctx->blas;                                                \
@@ -650,7 +702,6 @@ typedef struct ljob {
     int nt = ctx->nthreads;                                                        \
     if (kind == K_BPI) memset(x, 0, sizeof(T) * (size_t)(N * S * C));              \
     if (kind == K_BPF) memset(w, 0, sizeof(T) * (size_t)(O * K));                  \
-    cjob j = {q, 0, NULL, col, NULL};                                              \
     if (!q->cf && !direct && Cg == 1 && Og == 1) {                                 \
       ljob lj = {q, bl, kind, 0, nb, nw, x, w, y, col};                            \
       if (nw > 1)                                                                  \
@@ -687,35 +738,26 @@ typedef struct ljob {
           T *A = xb + g * Cg;                                                      \
           int64_t lda = C;                                                         \
           if (kind == K_CONV)                                                      \
-            gemm_##SFX(bl, 0, 0, rows, Og, K, A, lda, w + g * Og, O, 0, yb + g * Og, O); \
+            tsi_gemm(bl, E, nt, 0, 0, rows, Og, K, A, lda, w + g * Og, O, 0, yb + g * Og, O); \
           else if (kind == K_BPF)                                                  \
-            gemm_##SFX(bl, 1, 0, K, Og, rows, A, lda, yb + g * Og, O, 1, w + g * Og, O); \
+            tsi_gemm(bl, E, nt, 1, 0, K, Og, rows, A, lda, yb + g * Og, O, 1, w + g * Og, O); \
           else                                                                     \
-            gemm_##SFX(bl, 0, 1, rows, K, Og, yb + g * Og, O, w + g * Og, O, 0, A, lda); \
+            tsi_gemm(bl, E, nt, 0, 1, rows, K, Og, yb + g * Og, O, w + g * Og, O, 0, A, lda); \
         }                                                                          \
       }                                                                            \
       return;                                                                      \
     }                                                                              \
-    for (int64_t b = 0; b < N; b++)                                                \
-      for (int64_t g = 0; g < G; g++) {                                            \
-        T *xi = x + b * C * S, *yg = y + (b * O + g * Og) * P, *wg = w + g * Og * K; \
-        T *B = direct ? xi + g * Cg * S : col;                                     \
-        j.g = g, j.x = xi, j.dx = xi;                                              \
-        if (kind != K_BPI && !direct)                                              \
-          tsi_parallel_for(nt, K * P, P, cols_first_##SFX, &j);                    \
-        if (kind == K_CONV)                                                        \
-          gemm_##SFX(bl, 0, 0, Og, P, K, wg, K, B, P, 0, yg, P);                   \
-        else if (kind == K_BPF)                                                    \
-          gemm_##SFX(bl, 0, 1, Og, K, P, yg, P, B, P, 1, wg, K);                   \
-        else {                                                                     \
-          gemm_##SFX(bl, 1, 0, K, P, Og, wg, K, yg, P, 0, B, P);                   \
-          if (!direct) tsi_parallel_for(nt, K * P, q->KS * P, add_cols_first_##SFX, &j); \
-        }                                                                          \
-      }                                                                            \
+    fjob fj = {q, bl, kind, direct, nw > 1 ? 1 : nt, nw, x, w, y, col};            \
+    if (nw > 1) tsi_parallel_split((int)nw, nw, first_##SFX, &fj);                  \
+    else first_##SFX(&fj, 0, 1);                                                   \
+    for (int64_t i = 1; kind == K_BPF && i < nw; i++) {                            \
+      const T *part = col + i * fslot(q, kind, direct) + (direct ? 0 : K * P);      \
+      for (int64_t c = 0; c < O * K; c++) w[c] += part[c];                         \
+    }                                                                              \
   }
 
-DEF_CONV(float, f32, sgemm)
-DEF_CONV(double, f64, dgemm)
+DEF_CONV(TS_FLOAT32, float, f32, sgemm)
+DEF_CONV(TS_FLOAT64, double, f64, dgemm)
 
 static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
@@ -734,12 +776,21 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   for (int i = 0; i < 3; i++)
     if (q.s[i] != 1 || q.pb[i] || q.pa[i]) direct = 0;
   size_t es = tsi_dtype_size(out->dtype), nbytes = 0;
-  /* Channels first: one image's columns. Channels last: the direct (1x1)
-   * path multiplies blocks of nblk images; the column path blocks of nblk
-   * rows (about COL_BYTES of columns) over nw workers, each with its own
+  /* Channels first: nw workers over the images, each with one image's
+   * columns and a filter-gradient sum (see fjob). Channels last: the direct
+   * (1x1) path multiplies blocks of nblk images; the column path blocks of
+   * nblk rows (about COL_BYTES of columns) over nw workers, each with its own
    * column block and filter-gradient sum (see ljob). */
-  int64_t per = q.P * q.K, nblk = 1, nw = 1, nr = q.N * q.P, ncol = per;
-  if (!q.cf && direct) {
+  int64_t per = q.P * q.K, nblk = 1, nw = 1, nr = q.N * q.P, ncol = 0;
+  if (q.cf) {
+    nw = ctx->nthreads < q.N ? ctx->nthreads : q.N;
+    if (nw < 1) nw = 1;
+    if ((q.K > 0 && q.P > INT64_MAX / 4 / q.K) || (q.O > 0 && q.K > INT64_MAX / 4 / q.O))
+      return tsi_nomem(e, "conv column buffer");
+    int64_t slot = fslot(&q, kind, direct);
+    if (slot > (int64_t)(SIZE_MAX / 16) / nw) return tsi_nomem(e, "conv column buffer");
+    ncol = nw * slot;
+  } else if (direct) {
     nblk = per > 0 ? COL_ELEMS / per : q.N;
     if (nblk < 1) nblk = 1;
     if (nblk > q.N) nblk = q.N > 0 ? q.N : 1;
@@ -764,16 +815,14 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   if (q.C > INT_MAX || q.O > INT_MAX || q.K > INT_MAX || q.P > INT_MAX || rows > INT_MAX ||
       (q.cf && per > INT_MAX))
     return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS", OPN(n));
-  if (!direct && (ncol < 0 || !tsi_mulsize((size_t)ncol, es, &nbytes)))
-    return tsi_nomem(e, "conv column buffer");
+  if (ncol < 0 || !tsi_mulsize((size_t)ncol, es, &nbytes)) return tsi_nomem(e, "conv column buffer");
   if (q.N == 0 || q.O == 0 || q.P == 0) {
     if (kind == K_BPI || kind == K_BPF) memset(out->data, 0, tsi_nbytes(out));
     return TSI_OK;
   }
-  /* Workers on their own blocks call BLAS single-threaded. */
-  if ((st = tsi_blas_ready(ctx->blas, nw > 1 ? 1 : ctx->nthreads, e))) return st;
+  if ((st = tsi_blas_ready(ctx->blas, e))) return st;
   void *col = NULL;
-  if (!direct && nbytes) {
+  if (nbytes) {
     col = tsi_malloc(&ctx->alloc, nbytes);
     if (!col) return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the column buffer (%zu bytes)",
                               OPN(n), nbytes);

@@ -73,12 +73,13 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
  * (the tutorial's 100x2 by 2x2) run in a plain loop: a BLAS call costs more
  * than their arithmetic. The rest goes to OpenBLAS, loaded on first use. */
 #define SMALL_GEMM 4096 /* m * n * k */
-/* gemm_<dtype> (see ops.h) through BLAS's GEMM_FN/GEMV_FN (sgemm/dgemm ...) */
-typedef void (*gemm_fn)(const tsi_blas *bl, const mm_dims *d, int ta, int tb, const void *A,
-                        const void *B, void *C);
-#define GEMM(E, T, S, GEMM_FN, GEMV_FN)                                               \
-  static void gemm_##S(const tsi_blas *bl, const mm_dims *d, int ta, int tb,          \
-                       const void *Av, const void *Bv, void *Cv) {                    \
+/* gemm_<dtype> (see ops.h): products through tsi_gemm (threaded by rows or
+ * columns of C), matrix-vector ones through BLAS's GEMV_FN (sgemv, dgemv) */
+typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta, int tb,
+                        const void *A, const void *B, void *C);
+#define GEMM(E, T, S, GEMV_FN)                                                        \
+  static void gemm_##S(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta,     \
+                       int tb, const void *Av, const void *Bv, void *Cv) {            \
     const T *A = Av, *B = Bv;                                                         \
     T *C = Cv;                                                                        \
     int m = (int)d->m, n = (int)d->n, k = (int)d->k;                                  \
@@ -145,12 +146,10 @@ typedef void (*gemm_fn)(const tsi_blas *bl, const mm_dims *d, int ta, int tb, co
                   tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                       \
       return;                                                                         \
     }                                                                                 \
-    bl->GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,                        \
-                tb ? CblasTrans : CblasNoTrans, m, n, k, 1, A, ta ? m : k, B,         \
-                tb ? k : n, 0, C, n);                                                 \
+    tsi_gemm(bl, E, nthreads, ta, tb, m, n, k, A, ta ? m : k, B, tb ? k : n, 0, C, n); \
   }
-GEMM(TS_FLOAT32, float, float32, sgemm, sgemv)
-GEMM(TS_FLOAT64, double, float64, dgemm, dgemv)
+GEMM(TS_FLOAT32, float, float32, sgemv)
+GEMM(TS_FLOAT64, double, float64, dgemv)
 static const tsi_kernels k_matmul = TSI_KERNELS_FLOAT(gemm);
 
 static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
@@ -166,7 +165,7 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
     return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS",
                     tsi_opname(n, nb, sizeof nb));
   if ((d.m * d.n * d.k > SMALL_GEMM) && !(d.vec_a && d.vec_b) &&
-      (st = tsi_blas_ready(ctx->blas, ctx->nthreads, e)))
+      (st = tsi_blas_ready(ctx->blas, e)))
     return st;
   int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;
   int64_t batch = d.has_batch_a ? d.batch_a : d.has_batch_b ? d.batch_b : 1;
@@ -174,7 +173,7 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   int64_t sc = d.m * d.n;
   size_t es = tsi_dtype_size(out->dtype);
   for (int64_t i = 0; i < batch; i++)
-    gemm(ctx->blas, &d, ta, tb, (const char *)ins[0].data + (size_t)(i * sa) * es,
+    gemm(ctx->blas, ctx->nthreads, &d, ta, tb, (const char *)ins[0].data + (size_t)(i * sa) * es,
          (const char *)ins[1].data + (size_t)(i * sb) * es, (char *)out->data + (size_t)(i * sc) * es);
   return TSI_OK;
 }

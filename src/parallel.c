@@ -17,11 +17,7 @@ static void *run_chunk(void *p) {
   return NULL;
 }
 
-void tsi_parallel_for(int nthreads, int64_t n, int64_t align, tsi_range_fn fn, void *arg) {
-  if (align < 1) align = 1;
-  int64_t maxparts = n / (TSI_PAR_GRAIN / 2);
-  int parts = nthreads < MAX_THREADS ? nthreads : MAX_THREADS;
-  if (parts > maxparts) parts = (int)maxparts;
+static void split(int parts, int64_t n, int64_t align, tsi_range_fn fn, void *arg) {
   if (parts <= 1) {
     if (n > 0) fn(arg, 0, n);
     return;
@@ -41,4 +37,18 @@ void tsi_parallel_for(int nthreads, int64_t n, int64_t align, tsi_range_fn fn, v
     if (started[i]) pthread_join(tid[i], NULL);
     else run_chunk(&c[i]);
   }
+}
+
+void tsi_parallel_for(int nthreads, int64_t n, int64_t align, tsi_range_fn fn, void *arg) {
+  if (align < 1) align = 1;
+  int64_t maxparts = n / (TSI_PAR_GRAIN / 2);
+  int parts = nthreads < MAX_THREADS ? nthreads : MAX_THREADS;
+  if (parts > maxparts) parts = (int)maxparts;
+  split(parts, n, align, fn, arg);
+}
+
+void tsi_parallel_split(int parts, int64_t n, tsi_range_fn fn, void *arg) {
+  if (parts > MAX_THREADS) parts = MAX_THREADS;
+  if (parts > n) parts = (int)n;
+  split(parts, n, 1, fn, arg);
 }

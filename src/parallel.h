@@ -16,4 +16,8 @@ typedef void (*tsi_range_fn)(void *arg, int64_t begin, int64_t end);
  * If a thread cannot be started its chunk runs on the caller. */
 void tsi_parallel_for(int nthreads, int64_t n, int64_t align, tsi_range_fn fn, void *arg);
 
+/* Calls fn over [0, n) in exactly min(parts, n) contiguous chunks of about
+ * the same size, whatever n (the caller judged the work worth the threads). */
+void tsi_parallel_split(int parts, int64_t n, tsi_range_fn fn, void *arg);
+
 #endif

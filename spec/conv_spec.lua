@@ -262,3 +262,45 @@ describe("conv errors", function()
     end, "the gradient [1, 3, 3, 2] does not match the convolution's output [1, 4, 4, 2]")
   end)
 end)
+
+describe("max pooling's maximum: first of ties, NaN wins", function()
+  -- a 1x4x4x1 image (NHWC) with ties and a NaN; 2x2 windows, stride 2
+  local NaN = 0 / 0
+  local img = {
+    { 1, 3, 2, 2 },
+    { 3, 0, 2, 2 },
+    { 5, NaN, 7, 1 },
+    { 4, NaN, 7, 6 },
+  }
+  local function nhwc(rows)
+    local t = {}
+    for i, r in ipairs(rows) do
+      t[i] = {}
+      for j, v in ipairs(r) do t[i][j] = { v } end
+    end
+    return { t }
+  end
+  for _, fmt in ipairs { "NHWC", "NCHW" } do
+    for _, dt in ipairs { "float32", "float64" } do
+      it(fmt .. " " .. dt, function()
+        local x = ts.tensor(nhwc(img), dt)
+        if fmt == "NCHW" then x = ts.transpose(x, { 1, 4, 2, 3 }) end
+        local g = ts.Graph()
+        local xp = ts.placeholder { graph = g, shape = x.shape, dtype = dt }
+        local y = ts.nn.max_pool2d(xp, 2, 2, "VALID", { data_format = fmt })
+        local dy = ts.placeholder { graph = g, shape = y.shape, dtype = dt }
+        local gx = ts.gradients(y, { xp }, { dy })[1]
+        local s = ts.Session(g)
+        local up = ts.tensor({ { { { 10 }, { 20 } }, { { 30 }, { 40 } } } }, dt)
+        if fmt == "NCHW" then up = ts.transpose(up, { 1, 4, 2, 3 }) end
+        local r = s:run({ y, gx }, { [xp] = x, [dy] = up })
+        local yv, gv = r[1]:reshape { 4 }:totable(), r[2]:reshape { 16 }:totable()
+        assert.same({ 3, 2 }, { yv[1], yv[2] })
+        assert.is_true(yv[3] ~= yv[3], "NaN wins its window")
+        assert.equal(7, yv[4])
+        -- first maximum (row-major within the window) gets the gradient; the NaN gets its own
+        assert.same({ 0, 10, 20, 0, 0, 0, 0, 0, 0, 30, 40, 0, 0, 0, 0, 0 }, gv)
+      end)
+    end
+  end
+end)

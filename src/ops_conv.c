@@ -835,70 +835,90 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
 
 /* ---------------------------------------------------------------- pooling */
 
+/* Each output index's window along each dim, computed once per run: input
+ * range [lo, hi) (padding cut off) and span (the window with padding: the
+ * count_include_pad divisor). */
+typedef struct pwin {
+  int64_t *lo[3], *hi[3], *span[3];
+} pwin;
+
 typedef struct pjob {
   const geo *q;
+  const pwin *w;
   int kind, grad;
   const void *x, *y; /* x: the input; y: dy (gradients), g (max_pool_grad_grad) */
   void *out;
 } pjob;
 
-/* Over planes (image, channel) [b, e) / P. A plane's input and output walk
- * with strides 1 (channels first) or C (channels last). */
+/* The window of output position (o0, o1, o2): bounds and element counts. */
+#define POOL_WINDOW(W, q, o0, o1, o2)                                              \
+  int64_t l0 = W->lo[0][o0], h0 = W->hi[0][o0], l1 = W->lo[1][o1], h1 = W->hi[1][o1]; \
+  int64_t l2 = W->lo[2][o2], h2 = W->hi[2][o2];                                    \
+  int64_t cnt = (h0 > l0 ? h0 - l0 : 0) * (h1 > l1 ? h1 - l1 : 0) * (h2 > l2 ? h2 - l2 : 0); \
+  int64_t div = q->incl ? W->span[0][o0] * W->span[1][o1] * W->span[2][o2] : cnt
+
+/* Channels first: planes (image, channel) [b, e) / P, each contiguous. */
 #define DEF_POOL(NAME, T)                                                          \
-  static void NAME(void *arg, int64_t b, int64_t e) {                              \
+  TSI_CLONES static void NAME(void *arg, int64_t b, int64_t e) {                   \
     const pjob *j = arg;                                                           \
     const geo *q = j->q;                                                           \
-    int64_t C = q->C, S = q->S, P = q->P;                                          \
-    int64_t sx = q->cf ? 1 : C;                                                    \
-    const T *X = j->x, *Y = j->y;                                                  \
-    T *R = j->out;                                                                 \
+    const pwin *W = j->w;                                                          \
+    int64_t S = q->S, P = q->P, in1 = q->in[1], in2 = q->in[2];                    \
+    int kind = j->kind, grad = j->grad;                                            \
     for (int64_t pl = b / P; pl < e / P; pl++) {                                   \
-      int64_t img = pl / C, c = pl % C;                                            \
-      int64_t xb = q->cf ? pl * S : img * S * C + c;                               \
-      int64_t yb = q->cf ? pl * P : img * P * C + c;                               \
-      int64_t p = 0;                                                               \
+      const T *restrict X = (const T *)j->x + pl * S;                              \
+      const T *restrict Y = j->y;                                                  \
+      T *restrict R = j->out;                                                      \
+      int64_t p = pl * P;                                                          \
       for (int64_t o0 = 0; o0 < q->out[0]; o0++)                                   \
         for (int64_t o1 = 0; o1 < q->out[1]; o1++)                                 \
           for (int64_t o2 = 0; o2 < q->out[2]; o2++, p++) {                        \
-            int64_t o[3] = {o0, o1, o2}, lo[3], hi[3], cnt = 1, all = 1;           \
-            for (int i = 0; i < 3; i++) {                                          \
-              int64_t st = o[i] * q->s[i] - q->pb[i], en = st + q->k[i];           \
-              if (en > q->in[i] + q->pa[i]) en = q->in[i] + q->pa[i];              \
-              all *= en - st;                                                      \
-              lo[i] = st < 0 ? 0 : st;                                             \
-              hi[i] = en < q->in[i] ? en : q->in[i];                               \
-              cnt *= hi[i] > lo[i] ? hi[i] - lo[i] : 0;                            \
-            }                                                                      \
-            int64_t yo = yb + p * sx;                                              \
-            if (j->kind == K_MAXPOOL) {                                            \
+            POOL_WINDOW(W, q, o0, o1, o2);                                         \
+            if (kind == K_MAXPOOL && grad == 0) { /* the value only: NaN wins */   \
+              T m = -INFINITY;                                                     \
+              int nan = 0;                                                         \
+              for (int64_t i0 = l0; i0 < h0; i0++)                                 \
+                for (int64_t i1 = l1; i1 < h1; i1++) {                             \
+                  const T *xr = X + (i0 * in1 + i1) * in2;                         \
+                  for (int64_t i2 = l2; i2 < h2; i2++) {                           \
+                    T v = xr[i2];                                                  \
+                    m = v > m ? v : m;                                             \
+                    nan |= v != v;                                                 \
+                  }                                                                \
+                }                                                                  \
+              R[p] = nan ? (T)NAN : m;                                             \
+            } else if (kind == K_MAXPOOL) {                                        \
               T m = -INFINITY;                                                     \
               int64_t at = -1;                                                     \
-              for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                           \
-                for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                         \
-                  for (int64_t i2 = lo[2]; i2 < hi[2]; i2++) {                     \
-                    int64_t xo = xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * sx; \
-                    T v = X[xo];                                                   \
-                    if (at < 0 || v > m || (v != v && m == m)) m = v, at = xo;     \
+              for (int64_t i0 = l0; i0 < h0; i0++)                                 \
+                for (int64_t i1 = l1; i1 < h1; i1++) {                             \
+                  const T *xr = X + (i0 * in1 + i1) * in2;                         \
+                  for (int64_t i2 = l2; i2 < h2; i2++) {                           \
+                    T v = xr[i2];                                                  \
+                    /* branch-free: the first maximum, NaN wins (its first) */     \
+                    int64_t better = (at < 0) | (v > m) | ((v != v) & (m == m));   \
+                    int64_t mask = -better, idx = (xr + i2) - X;                   \
+                    at = (at & ~mask) | (idx & mask);                              \
+                    m = better ? v : m;                                            \
                   }                                                                \
-              if (j->grad == 0) R[yo] = m;                                         \
-              else if (j->grad == 1) { if (at >= 0) R[at] += Y[yo]; }              \
-              else R[yo] = at >= 0 ? Y[at] : 0;                                    \
-            } else {                                                               \
-              int64_t div = q->incl ? all : cnt;                                   \
-              if (j->grad == 0) {                                                  \
-                T s = 0;                                                           \
-                for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                         \
-                  for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                       \
-                    for (int64_t i2 = lo[2]; i2 < hi[2]; i2++)                     \
-                      s += X[xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * sx];    \
-                R[yo] = div > 0 ? s / (T)div : 0;                                  \
-              } else if (div > 0) {                                                \
-                T g = Y[yo] / (T)div;                                              \
-                for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                         \
-                  for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                       \
-                    for (int64_t i2 = lo[2]; i2 < hi[2]; i2++)                     \
-                      R[xb + ((i0 * q->in[1] + i1) * q->in[2] + i2) * sx] += g;    \
-              }                                                                    \
+                }                                                                  \
+              if (grad == 1) { if (at >= 0) R[pl * S + at] += Y[p]; }              \
+              else R[p] = at >= 0 ? Y[pl * S + at] : 0;                            \
+            } else if (grad == 0) {                                                \
+              T s = 0;                                                             \
+              for (int64_t i0 = l0; i0 < h0; i0++)                                 \
+                for (int64_t i1 = l1; i1 < h1; i1++) {                             \
+                  const T *xr = X + (i0 * in1 + i1) * in2;                         \
+                  for (int64_t i2 = l2; i2 < h2; i2++) s += xr[i2];                \
+                }                                                                  \
+              R[p] = div > 0 ? s / (T)div : 0;                                     \
+            } else if (div > 0) { /* avg_pool_grad: X is unused, R is dx */        \
+              T g = Y[p] / (T)div;                                                 \
+              for (int64_t i0 = l0; i0 < h0; i0++)                                 \
+                for (int64_t i1 = l1; i1 < h1; i1++) {                             \
+                  T *rr = R + pl * S + (i0 * in1 + i1) * in2;                      \
+                  for (int64_t i2 = l2; i2 < h2; i2++) rr[i2] += g;                \
+                }                                                                  \
             }                                                                      \
           }                                                                        \
     }                                                                              \
@@ -906,51 +926,76 @@ typedef struct pjob {
 DEF_POOL(pool_f32, float)
 DEF_POOL(pool_f64, double)
 
-/* Channels last, forward pooling: output positions [b, e) of the batch
- * (elements / C), each a loop along the contiguous channels per window
- * element (the same first-maximum and NaN rule as DEF_POOL). */
+/* Channels last: whole images [b, e) / (P C) (gradients write x-shaped
+ * images, so a thread never shares one); each output position a loop along
+ * the contiguous channels per window element, in chunks of CCH channels
+ * whose running maximum and its offset stay on the stack (the same
+ * first-maximum and NaN rule as DEF_POOL). */
+#define CCH 256
 #define DEF_POOL_LAST(NAME, T)                                                     \
   TSI_CLONES static void NAME(void *arg, int64_t b, int64_t e) {                   \
     const pjob *j = arg;                                                           \
     const geo *q = j->q;                                                           \
-    int64_t C = q->C, P = q->P, out1 = q->out[1], out2 = q->out[2];                \
-    const T *X = j->x;                                                             \
-    T *R = j->out;                                                                 \
-    for (int64_t r = b / C; r < e / C; r++) {                                      \
-      int64_t img = r / P, p = r % P;                                              \
-      int64_t o[3] = {p / (out1 * out2), p / out2 % out1, p % out2};               \
-      int64_t lo[3], hi[3], cnt = 1, all = 1;                                      \
-      for (int i = 0; i < 3; i++) {                                                \
-        int64_t st = o[i] * q->s[i] - q->pb[i], en = st + q->k[i];                 \
-        if (en > q->in[i] + q->pa[i]) en = q->in[i] + q->pa[i];                    \
-        all *= en - st;                                                            \
-        lo[i] = st < 0 ? 0 : st;                                                   \
-        hi[i] = en < q->in[i] ? en : q->in[i];                                     \
-        cnt *= hi[i] > lo[i] ? hi[i] - lo[i] : 0;                                  \
-      }                                                                            \
-      T *restrict y = R + r * C;                                                   \
-      int first = 1, mx = j->kind == K_MAXPOOL;                                    \
-      for (int64_t c = 0; c < C; c++) y[c] = mx ? -INFINITY : 0;                   \
-      for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)                                   \
-        for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)                                 \
-          for (int64_t i2 = lo[2]; i2 < hi[2]; i2++) {                             \
-            const T *restrict x =                                                  \
-                X + (img * q->S + (i0 * q->in[1] + i1) * q->in[2] + i2) * C;       \
-            if (!mx)                                                               \
-              for (int64_t c = 0; c < C; c++) y[c] += x[c];                        \
-            else if (first)                                                        \
-              for (int64_t c = 0; c < C; c++) y[c] = x[c];                         \
-            else                                                                   \
-              for (int64_t c = 0; c < C; c++) {                                    \
-                T v = x[c], m = y[c];                                              \
-                y[c] = v > m || (v != v && m == m) ? v : m;                        \
+    const pwin *W = j->w;                                                          \
+    int64_t C = q->C, P = q->P, S = q->S, in1 = q->in[1], in2 = q->in[2];          \
+    int kind = j->kind, grad = j->grad;                                            \
+    for (int64_t img = b / (P * C); img < e / (P * C); img++) {                    \
+      const T *restrict X = (const T *)j->x + img * S * C;                         \
+      const T *restrict Y = (const T *)j->y + img * (grad == 2 ? S : P) * C;       \
+      T *restrict R = (T *)j->out + img * (grad == 1 ? S : P) * C;                 \
+      int64_t p = 0;                                                               \
+      for (int64_t o0 = 0; o0 < q->out[0]; o0++)                                   \
+        for (int64_t o1 = 0; o1 < q->out[1]; o1++)                                 \
+          for (int64_t o2 = 0; o2 < q->out[2]; o2++, p++) {                        \
+            POOL_WINDOW(W, q, o0, o1, o2);                                         \
+            for (int64_t c0 = 0; c0 < C; c0 += CCH) {                              \
+              int64_t nc = C - c0 < CCH ? C - c0 : CCH;                            \
+              T acc[CCH];                                                          \
+              int64_t at[CCH];                                                     \
+              int first = 1;                                                       \
+              if (kind == K_AVGPOOL && grad == 1) { /* R is dx, Y is dy */         \
+                if (div <= 0) continue;                                            \
+                for (int64_t c = 0; c < nc; c++) acc[c] = Y[p * C + c0 + c] / (T)div; \
               }                                                                    \
-            first = 0;                                                             \
+              for (int64_t c = 0; c < nc; c++) acc[c] = kind == K_MAXPOOL ? -INFINITY : grad ? acc[c] : 0; \
+              for (int64_t c = 0; c < nc; c++) at[c] = -1;                         \
+              for (int64_t i0 = l0; i0 < h0; i0++)                                 \
+                for (int64_t i1 = l1; i1 < h1; i1++)                               \
+                  for (int64_t i2 = l2; i2 < h2; i2++) {                           \
+                    int64_t off = ((i0 * in1 + i1) * in2 + i2) * C + c0;           \
+                    const T *restrict xv = X + off;                                \
+                    if (kind == K_AVGPOOL && grad == 1) {                          \
+                      T *restrict rv = R + off;                                    \
+                      for (int64_t c = 0; c < nc; c++) rv[c] += acc[c];            \
+                    } else if (kind == K_AVGPOOL) {                                \
+                      for (int64_t c = 0; c < nc; c++) acc[c] += xv[c];            \
+                    } else if (first) {                                            \
+                      for (int64_t c = 0; c < nc; c++) acc[c] = xv[c], at[c] = off + c; \
+                    } else {                                                       \
+                      for (int64_t c = 0; c < nc; c++) {                           \
+                        T v = xv[c], m = acc[c];                                   \
+                        int better = v > m || (v != v && m == m);                  \
+                        acc[c] = better ? v : m;                                   \
+                        at[c] = better ? off + c : at[c];                          \
+                      }                                                            \
+                    }                                                              \
+                    first = 0;                                                     \
+                  }                                                                \
+              T *restrict rp = R + p * C + c0;                                     \
+              const T *restrict yp = Y + p * C + c0;                               \
+              if (kind == K_AVGPOOL) {                                             \
+                if (grad == 0)                                                     \
+                  for (int64_t c = 0; c < nc; c++) rp[c] = div > 0 ? acc[c] / (T)div : 0; \
+              } else if (grad == 0) {                                              \
+                for (int64_t c = 0; c < nc; c++) rp[c] = acc[c];                   \
+              } else if (grad == 1) {                                              \
+                if (!first)                                                        \
+                  for (int64_t c = 0; c < nc; c++) R[at[c]] += yp[c];              \
+              } else {                                                             \
+                for (int64_t c = 0; c < nc; c++) rp[c] = first ? 0 : Y[at[c]];     \
+              }                                                                    \
+            }                                                                      \
           }                                                                        \
-      if (!mx) {                                                                   \
-        int64_t div = q->incl ? all : cnt;                                         \
-        for (int64_t c = 0; c < C; c++) y[c] = div > 0 ? y[c] / (T)div : 0;        \
-      }                                                                            \
     }                                                                              \
   }
 DEF_POOL_LAST(pool_last_f32, float)
@@ -964,23 +1009,39 @@ static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   geo q;
   int st;
   pjob j;
+  pwin w;
+  char nb[128];
   memset(&a, 0, sizeof a);
   memset(&j, 0, sizeof j);
   j.kind = im->kind, j.grad = im->grad, j.out = out->data;
   if (im->kind == K_AVGPOOL && im->grad) a.x = &ins[1], j.y = ins[0].data;
   else a.x = &ins[0], j.x = ins[0].data, j.y = im->grad ? ins[1].data : NULL;
   if ((st = setup(n, im->kind, &a, &q, e))) return st;
-  j.q = &q;
+  j.q = &q, j.w = &w;
   if (im->grad == 1) memset(out->data, 0, tsi_nbytes(out));
-  /* Gradients write x-shaped planes: never split inside a plane. */
   int64_t planes = q.N * q.C;
   if (planes == 0 || q.P == 0) return TSI_OK;
-  if (!q.cf && im->grad == 0)
-    tsi_parallel_for(ctx->nthreads, planes * q.P, q.C,
+  int64_t nwin = q.out[0] + q.out[1] + q.out[2];
+  int64_t *tab = tsi_malloc(&ctx->alloc, sizeof(int64_t) * 3 * (size_t)nwin);
+  if (!tab) return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the window table", OPN(n));
+  for (int64_t i = 0, at = 0; i < 3; i++) {
+    w.lo[i] = tab + at, w.hi[i] = tab + nwin + at, w.span[i] = tab + 2 * nwin + at;
+    for (int64_t o = 0; o < q.out[i]; o++) {
+      int64_t s0 = o * q.s[i] - q.pb[i], en = s0 + q.k[i];
+      if (en > q.in[i] + q.pa[i]) en = q.in[i] + q.pa[i];
+      w.span[i][o] = en - s0;
+      w.lo[i][o] = s0 < 0 ? 0 : s0;
+      w.hi[i][o] = en < q.in[i] ? en : q.in[i];
+    }
+    at += q.out[i];
+  }
+  if (!q.cf) /* whole images per thread */
+    tsi_parallel_for(ctx->nthreads, planes * q.P, q.P * q.C,
                      out->dtype == TS_FLOAT32 ? pool_last_f32 : pool_last_f64, &j);
   else
     tsi_parallel_for(ctx->nthreads, planes * q.P, q.P,
                      out->dtype == TS_FLOAT32 ? pool_f32 : pool_f64, &j);
+  tsi_free(&ctx->alloc, tab);
   return TSI_OK;
 }
 

@@ -304,3 +304,27 @@ describe("max pooling's maximum: first of ties, NaN wins", function()
     end
   end
 end)
+
+describe("conv scratch", function()
+  it("comes from the plan: repeated training steps allocate nothing", function()
+    for _, fmt in ipairs { "NHWC", "NCHW" } do
+      local g = ts.Graph()
+      local xs = fmt == "NHWC" and { 4, 9, 9, 3 } or { 4, 3, 9, 9 }
+      local x = ts.placeholder { graph = g, shape = xs }
+      local w = ts.Variable(ts.randn(fmt == "NHWC" and { 3, 3, 3, 5 } or { 5, 3, 3, 3 }), { graph = g })
+      local y = ts.nn.conv2d(x, w, { padding = "SAME", data_format = fmt, strides = 2 })
+      local p = ts.nn.max_pool2d(y, 2, 1, "VALID", { data_format = fmt })
+      local loss = ts.reduce_sum(p * p)
+      local gx, gw = table.unpack(ts.gradients(loss, { x, w }))
+      local s = ts.Session(g)
+      local feed = { [x] = ts.randn(xs) }
+      local first = s:run({ loss, gx, gw }, feed)
+      local n = s:stats().allocations
+      for _ = 1, 3 do
+        local again = s:run({ loss, gx, gw }, feed)
+        assert.equal(first[1]:item(), again[1]:item())
+      end
+      assert.equal(n, s:stats().allocations, fmt)
+    end
+  end)
+end)

@@ -31,6 +31,7 @@ void tsi_exec_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->feed_shapes, sizeof(int64_t) * (2 + TSI_MAXDIM) * (size_t)(p->nfeed ? p->nfeed : 1));
   PFREE(p->fuse_ok, ns);
   PFREE(p->prof_s, sizeof(double) * ns);
+  tsi_free(a, p->work);
 }
 
 /* Gives step i's buffer at least the bytes out needs. */
@@ -64,6 +65,25 @@ typedef struct dynamic_step {
 static int alloc_dynamic(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e) {
   dynamic_step *d = ctx->alloc_out_ud;
   return step_buffer(d->s, d->p, d->step, out, e);
+}
+
+/* ctx->work: the plan's work area, grown to n bytes (counted as an
+ * allocation, like a step's buffer). */
+static void *plan_work(tsi_runctx *ctx, size_t n, tsi_err *e) {
+  dynamic_step *d = ctx->alloc_out_ud;
+  tsi_plan *p = d->p;
+  if (n > p->work_cap || !p->work) {
+    const tsi_alloc *a = &d->s->alloc;
+    tsi_free(a, p->work);
+    p->work_cap = 0;
+    if (!(p->work = tsi_malloc(a, n ? n : 1))) {
+      tsi_nomem(e, "a kernel's scratch memory");
+      return NULL;
+    }
+    d->s->nallocs++;
+    p->work_cap = n;
+  }
+  return p->work;
 }
 
 static double now_s(void) {
@@ -254,6 +274,7 @@ static int exec_plan(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
   }
   ctx->alloc_out_ud = &dyn;
   ctx->alloc_out = alloc_dynamic;
+  ctx->work = plan_work;
   ctx->g = g;
   /* Same feed shapes as last time: reuse the inferred shapes and buffers. */
   int same = feeds_same(p, feeds);

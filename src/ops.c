@@ -5,6 +5,7 @@
 #include "ops.h"
 
 extern const tsi_opdef tsi_ops_conv[]; /* ops_conv.c */
+extern const tsi_opdef tsi_ops_norm[]; /* ops_norm.c */
 
 const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_source,
@@ -16,6 +17,7 @@ const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_grad,
     tsi_ops_optim,
     tsi_ops_conv,
+    tsi_ops_norm,
     NULL,
 };
 
@@ -173,4 +175,20 @@ int tsi_out_shape(const tsi_node *n, tsi_tensor *out, int nd, const int64_t *sha
   char nb[128], msg[sizeof e->msg];
   memcpy(msg, e->msg, sizeof msg);
   return tsi_fail(e, e->status, "%s: %s", tsi_opname(n, nb, sizeof nb), msg);
+}
+
+void *tsi_work_begin(tsi_runctx *ctx, size_t n, void **fresh, tsi_err *e) {
+  *fresh = NULL;
+  if (ctx->work) return ctx->work(ctx, n, e);
+  void *b = tsi_malloc(&ctx->alloc, n ? n : 1);
+  if (!b) {
+    tsi_nomem(e, "scratch memory");
+    return NULL;
+  }
+  *fresh = b;
+  return b;
+}
+
+void tsi_work_end(tsi_runctx *ctx, void *fresh) {
+  if (fresh) tsi_free(&ctx->alloc, fresh);
 }

@@ -24,7 +24,18 @@ struct tsi_runctx {
    * only known while running (TSI_OP_DYNAMIC). */
   int (*alloc_out)(tsi_runctx *ctx, tsi_tensor *out, tsi_err *e);
   void *alloc_out_ud; /* the running plan step alloc_out serves */
+  /* The running plan's work area of at least n bytes (kept between runs,
+   * grown as needed, freed with the plan); NULL outside a plan. Kernels use
+   * tsi_work_begin/tsi_work_end, which fall back to a fresh block. */
+  void *(*work)(tsi_runctx *ctx, size_t n, tsi_err *e);
 };
+
+/* n bytes of scratch for the running kernel (conv's columns): the plan's
+ * work area, or outside a plan a new block, given back by tsi_work_end
+ * (*fresh says which). NULL with e set when out of memory. The area is the
+ * kernel's until it returns: steps run one at a time. */
+void *tsi_work_begin(tsi_runctx *ctx, size_t n, void **fresh, tsi_err *e);
+void tsi_work_end(tsi_runctx *ctx, void *fresh);
 
 /* Op families; each table ends with an entry whose name is NULL. */
 extern const tsi_opdef tsi_ops_source[];

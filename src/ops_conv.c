@@ -27,9 +27,8 @@
  * columns at all. Channels first, one image at a time ([in/groups x kernel,
  * output positions], the filter's column order). A 1x1 kernel with unit
  * strides and no padding multiplies the input in place. The column buffer is
- * allocated per run from the run context's allocator (plan.c has no scratch
- * facility; blocked, it is small: about nthreads x COL_BYTES) and freed before
- * returning. */
+ * the plan's work area (tsi_work_begin: kept between runs, counted as an
+ * allocation; channels last it is small: about nthreads x COL_BYTES). */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -821,15 +820,13 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
     return TSI_OK;
   }
   if ((st = tsi_blas_ready(ctx->blas, e))) return st;
-  void *col = NULL;
-  if (nbytes) {
-    col = tsi_malloc(&ctx->alloc, nbytes);
-    if (!col) return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the column buffer (%zu bytes)",
-                              OPN(n), nbytes);
-  }
+  void *col = NULL, *fresh = NULL;
+  if (nbytes && !(col = tsi_work_begin(ctx, nbytes, &fresh, e)))
+    return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the column buffer (%zu bytes)",
+                    OPN(n), nbytes);
   if (out->dtype == TS_FLOAT32) conv_f32(ctx, kind, &q, direct, x, w, y, col, nblk, nw);
   else conv_f64(ctx, kind, &q, direct, x, w, y, col, nblk, nw);
-  tsi_free(&ctx->alloc, col);
+  tsi_work_end(ctx, fresh);
   return TSI_OK;
 }
 
@@ -1022,7 +1019,8 @@ static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   int64_t planes = q.N * q.C;
   if (planes == 0 || q.P == 0) return TSI_OK;
   int64_t nwin = q.out[0] + q.out[1] + q.out[2];
-  int64_t *tab = tsi_malloc(&ctx->alloc, sizeof(int64_t) * 3 * (size_t)nwin);
+  void *fresh;
+  int64_t *tab = tsi_work_begin(ctx, sizeof(int64_t) * 3 * (size_t)nwin, &fresh, e);
   if (!tab) return tsi_fail(e, TSI_EMEM, "%s: not enough memory for the window table", OPN(n));
   for (int64_t i = 0, at = 0; i < 3; i++) {
     w.lo[i] = tab + at, w.hi[i] = tab + nwin + at, w.span[i] = tab + 2 * nwin + at;
@@ -1041,7 +1039,7 @@ static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
   else
     tsi_parallel_for(ctx->nthreads, planes * q.P, q.P,
                      out->dtype == TS_FLOAT32 ? pool_f32 : pool_f64, &j);
-  tsi_free(&ctx->alloc, tab);
+  tsi_work_end(ctx, fresh);
   return TSI_OK;
 }
 

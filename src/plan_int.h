@@ -52,6 +52,10 @@ struct tsi_plan {
   int shapes_valid;
   unsigned char *fuse_ok; /* per root: the last run's shapes allowed the fused pass */
   double *prof_s;      /* per step, when profiled (allocated by the first profiled run) */
+  /* Scratch of the kernels (ctx->work: conv's columns), the largest any step
+   * asked for; steps run one at a time, so they share it. */
+  void *work;
+  size_t work_cap;
   int profiled;
 };
 

@@ -6,8 +6,8 @@
 --
 --   F=; export TS_THREADS=2 LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;'; lua5.4 bench/conv.lua $F; /usr/bin/python3 bench/conv_peer.py $F
 --
--- Results go into caller tensors (opts.out), so no per-run result allocation is timed. Not part
--- of `make bench` (the 56x56 rows take minutes at one thread).
+-- Results go into caller tensors (opts.out), so no per-run result allocation is timed.
+-- `make bench` (bench/run.lua) runs it one shape at a time beside its peer.
 local ts = require "tensorslow"
 local REPS = tonumber(os.getenv("REPS")) or 7
 local only = arg[1]

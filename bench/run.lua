@@ -15,7 +15,7 @@ local py = env .. "/usr/bin/python3 "
 
 local v = {}
 local function collect(out)
-  for key, val in out:gmatch("([%w_:]+) ([%d%.e%-]+)") do v[key] = tonumber(val) end
+  for key, val in out:gmatch("([%w_:%-]+) ([%d%.e%-]+)") do v[key] = tonumber(val) end
 end
 
 io.stderr:write("running benchmarks (a few minutes)...\n")
@@ -34,6 +34,15 @@ end
 collect(sh(lua .. "bench/fashion.lua"))
 collect(sh(py .. "bench/fashion_peer.py numpy"))
 collect(sh(py .. "bench/fashion_peer.py torch"))
+-- convolutions and pooling (issue 14's shapes), one shape at a time on both sides
+local CONV = { "28x28x1-32k5", "14x14x32-64k5", "56x56x64-64k3", "56x56x64-256k1",
+  "7x7x512-512k3dw", "maxpool2x2_56x56x64" }
+for _, c in ipairs(CONV) do
+  collect(sh(lua .. "bench/conv.lua " .. c))
+  collect(sh(py .. "bench/conv_peer.py " .. c))
+end
+collect(sh(lua .. "bench/cnn.lua"))
+collect(sh(py .. "bench/cnn_peer.py"))
 
 local rows = {}
 local function row(name, unit, scale, ts_key, peers, target)
@@ -66,6 +75,27 @@ row("  same, run into an out= tensor", "ms", 1e3, "ew_softmax_out", {}, "")
 row("Fashion-MNIST MLP epoch", "s", 1, "fashion_epoch", { "numpy", "torch" },
   "<= 0.8x PyTorch, <= NumPy")
 row("Fashion-MNIST peak RSS", "MiB", 1, "fashion_rss_mib", { "numpy", "torch" }, "<= 150 MiB")
+for _, fmt in ipairs { "nhwc", "nchw" } do
+  for _, c in ipairs(CONV) do
+    if c:find("maxpool", 1, true) then
+      local key = ("conv:%s_%s"):format(fmt, c)
+      v["torch:" .. key] = v[("torch:%s_%s"):format(fmt, c)]
+      row(("max_pool 2x2 %s, 56x56x64 batch 64"):format(fmt:upper()), "ms", 1e3, key,
+        { "torch" }, ">= 1.0x PyTorch")
+    else
+      for _, pass in ipairs { "fwd", "fwdbwd" } do
+        -- the torch side's keys are "torch:conv:..." less the "conv:" prefix
+        local key = ("conv:%s_%s_%s"):format(fmt, c, pass)
+        v["torch:" .. key] = v[("torch:%s_%s_%s"):format(fmt, c, pass)]
+        row(("conv2d %s %s %s, batch 64"):format(fmt:upper(), c, pass == "fwd" and "forward"
+          or "fwd+bwd"), "ms", 1e3, key, { "torch" }, ">= 1.0x PyTorch")
+      end
+    end
+  end
+end
+row("Fashion-MNIST CNN epoch (469 x median step)", "s", 1, "cnn_epoch", { "torch" },
+  "<= 0.8x PyTorch")
+row("Fashion-MNIST CNN peak RSS", "MiB", 1, "cnn_rss_mib", { "torch" }, "<= 0.5x PyTorch")
 row("start-up: lua5.4 -e 'require \"tensorslow\"'", "ms", 1e3, "startup", {}, "<= 5 ms")
 
 local function fmt(x) return x and (x >= 100 and ("%.0f"):format(x) or ("%.3g"):format(x)) or "-" end

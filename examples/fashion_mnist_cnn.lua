@@ -1,7 +1,8 @@
 -- Trains a convolutional network on Fashion-MNIST, shows progress, reports test
 -- accuracy after each epoch and saves a checkpoint.
 --
---   lua5.4 examples/fashion_mnist_cnn.lua [--model bn|deep] [--epochs N] [--batch N] [--lr X]
+--   lua5.4 examples/fashion_mnist_cnn.lua [--model bn|deep] [--data_format channels_last|
+--                                         channels_first] [--epochs N] [--batch N] [--lr X]
 --                                         [--limit N] [--test_limit N] [--data DIR]
 --                                         [--checkpoint PATH] [--restore] [--threads N] [--seed N]
 --
@@ -10,7 +11,8 @@
 -- --model deep: TensorFlow 1.x's "Deep MNIST for experts" network: conv 5x5 32 -> relu ->
 -- max_pool 2 -> conv 5x5 64 -> relu -> max_pool 2 -> dense 1024 -> relu -> dropout 0.5 ->
 -- dense 10.
--- Images are NCHW (channels first: tensorslow's faster convolution layout). Adam (learning
+-- Images are NHWC (channels last, TensorFlow's default; --data_format channels_first for
+-- NCHW); the model is examples/cnn_model.lua. Adam (learning
 -- rate 1e-3), batch 128, float32, 5 epochs, data from /usr/share/datasets/fashion-mnist
 -- (Debian's dataset-fashion-mnist), checkpoint fashion_mnist_cnn.safetensors. --limit N
 -- trains on the first N images only (--test_limit: evaluates on the first N). One graph
@@ -20,7 +22,8 @@
 local ts = require "tensorslow"
 
 local opts = {
-  model = "bn", epochs = 5, batch = 128, lr = 1e-3, seed = 1, limit = 0, test_limit = 0,
+  model = "bn", data_format = "channels_last", epochs = 5, batch = 128, lr = 1e-3, seed = 1,
+  limit = 0, test_limit = 0,
   data = "/usr/share/datasets/fashion-mnist",
   checkpoint = "fashion_mnist_cnn.safetensors",
 }
@@ -46,6 +49,10 @@ if opts.model ~= "bn" and opts.model ~= "deep" then
   io.stderr:write("--model must be bn or deep\n")
   os.exit(2)
 end
+if opts.data_format ~= "channels_last" and opts.data_format ~= "channels_first" then
+  io.stderr:write("--data_format must be channels_last or channels_first\n")
+  os.exit(2)
+end
 if opts.threads then ts.set_num_threads(opts.threads) end
 
 local function load(name, limit)
@@ -67,41 +74,20 @@ local function load(name, limit)
 end
 
 local t0 = ts.clock()
-local train_x = load("train-images-idx3-ubyte", opts.limit):reshape { -1, 1, 28, 28 }
+local image = opts.data_format == "channels_first" and { -1, 1, 28, 28 } or { -1, 28, 28, 1 }
+local train_x = load("train-images-idx3-ubyte", opts.limit):reshape(image)
 local train_y = load("train-labels-idx1-ubyte", opts.limit):cast("int64") + 1 -- classes 1..10
-local test_x = load("t10k-images-idx3-ubyte", opts.test_limit):reshape { -1, 1, 28, 28 }
+local test_x = load("t10k-images-idx3-ubyte", opts.test_limit):reshape(image)
 local test_y = load("t10k-labels-idx1-ubyte", opts.test_limit):cast("int64") + 1
 print(("Fashion-MNIST: %d training and %d test images (kept as uint8)"):format(#train_x, #test_x))
 
 -- The model.
 ts.seed(opts.seed)
 local g = ts.Graph():as_default()
-local x = ts.placeholder { shape = { -1, 1, 28, 28 }, dtype = "float32", name = "x" }
-local y = ts.placeholder { shape = { -1 }, dtype = "int64", name = "y" }
-local training = ts.placeholder { shape = {}, dtype = "uint8", name = "training" }
-local L = ts.layers
-local NCHW = { data_format = "channels_first" }
-local function conv_block(h, filters, name)
-  if opts.model == "deep" then
-    h = L.conv2d(h, filters, 5, { padding = "same", data_format = "channels_first",
-                                  activation = ts.relu, name = name })
-  else
-    h = L.conv2d(h, filters, 5, { padding = "same", data_format = "channels_first",
-                                  use_bias = false, name = name })
-    -- momentum 0.9 (TensorFlow's default is 0.99): the moving statistics catch up within
-    -- tens of steps, so even a short run evaluates well
-    h = ts.relu(L.batch_normalization(h, { axis = 2, training = training, momentum = 0.9,
-                                           name = name .. "_bn" }))
-  end
-  return L.max_pooling2d(h, 2, 2, NCHW)
-end
-local h = conv_block(x, 32, "conv1")
-h = conv_block(h, 64, "conv2")
-h = L.dense(L.flatten(h), opts.model == "deep" and 1024 or 256, { activation = ts.relu, name = "fc1" })
-h = L.dropout(h, { rate = 0.5, training = training })
-local logits = L.dense(h, 10, { name = "output" })
-local loss = ts.reduce_mean(ts.sparse_softmax_cross_entropy_with_logits { labels = y, logits = logits })
-local correct = ts.reduce_sum(ts.cast(ts.equal(ts.argmax(logits, -1), y), "float32"))
+local m = dofile((arg[0]:match("^(.*)/") or ".") .. "/cnn_model.lua") {
+  model = opts.model, data_format = opts.data_format,
+}
+local x, y, training, loss, correct = m.x, m.y, m.training, m.loss, m.correct
 print((ts.summary(g)))
 local train_op = ts.train.AdamOptimizer { learning_rate = opts.lr }:minimize(loss)
 

@@ -189,7 +189,7 @@ end)
 -- Products large enough to be split over threads (rows of C, or its columns when it has
 -- few rows), each part a single-threaded BLAS call: every transpose flag and split agrees
 -- with a float64 product computed in Lua.
-describe("matmul split over threads", function()
+describe("matmul split over threads, and row/column products", function()
   -- element (i, j) of op(a) op(b), summed in Lua in float64
   local function entry(at, bt, ta, tb, k, i, j)
     local s = 0
@@ -201,8 +201,10 @@ describe("matmul split over threads", function()
   local saved
   before_each(function() saved = ts.get_num_threads() end)
   after_each(function() ts.set_num_threads(saved) end)
-  -- {m, n, k}: rows split (m large), columns split (m small, n large)
-  for _, s in ipairs { { 130, 97, 400 }, { 5, 1500, 600 } } do
+  -- {m, n, k}: rows split (m large), columns split (m small, n large); a row or a column
+  -- times a matrix (batch-1 inference: gemv)
+  for _, s in ipairs { { 130, 97, 400 }, { 5, 1500, 600 }, { 1, 300, 200 }, { 300, 1, 200 },
+    { 1, 10, 256 } } do
     local m, n, k = s[1], s[2], s[3]
     for _, dt in ipairs { "float32", "float64" } do
       it(("%dx%dx%d %s, 1 to 3 threads, every transpose flag"):format(m, n, k, dt), function()

@@ -73,6 +73,12 @@ static int infer_matmul(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_t
  * (the tutorial's 100x2 by 2x2) run in a plain loop: a BLAS call costs more
  * than their arithmetic. The rest goes to OpenBLAS, loaded on first use. */
 #define SMALL_GEMM 4096 /* m * n * k */
+#define SMALL_GEMV 512  /* a row (column) times a matrix of more elements: BLAS's gemv */
+/* A row (m == 1) or a column (n == 1) times a matrix large enough for gemv. */
+static int mm_gemv(const mm_dims *d) {
+  if (d->vec_a || d->vec_b) return 0;
+  return (d->m == 1 && d->n * d->k > SMALL_GEMV) || (d->n == 1 && d->m * d->k > SMALL_GEMV);
+}
 /* gemm_<dtype> (see ops.h): products through tsi_gemm (threaded by rows or
  * columns of C), matrix-vector ones through BLAS's GEMV_FN (sgemv, dgemv) */
 typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta, int tb,
@@ -86,6 +92,17 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
     if (m == 0 || n == 0) return;                                                     \
     if (k == 0) {                                                                     \
       memset(C, 0, sizeof(T) * (size_t)m * (size_t)n);                                \
+      return;                                                                         \
+    }                                                                                 \
+    /* a row times a matrix (batch-1 inference): gemv, no packing of B */           \
+    if (mm_gemv(d) && m == 1) {                                                       \
+      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,          \
+                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                       \
+      return;                                                                         \
+    }                                                                                 \
+    if (mm_gemv(d)) {                                                                 \
+      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,          \
+                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                       \
       return;                                                                         \
     }                                                                                 \
     if ((int64_t)m * n * k <= SMALL_GEMM || (d->vec_a && d->vec_b)) {                 \
@@ -164,7 +181,7 @@ static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
     return tsi_fail(e, TSI_EARG, "%s: dimensions above 2^31 are not supported by BLAS",
                     tsi_opname(n, nb, sizeof nb));
-  if ((d.m * d.n * d.k > SMALL_GEMM) && !(d.vec_a && d.vec_b) &&
+  if (((d.m * d.n * d.k > SMALL_GEMM && !(d.vec_a && d.vec_b)) || mm_gemv(&d)) &&
       (st = tsi_blas_ready(ctx->blas, e)))
     return st;
   int ta = n->attrs ? n->attrs->transpose_a : 0, tb = n->attrs ? n->attrs->transpose_b : 0;

@@ -351,6 +351,34 @@ function Tensor:bias_add(bias) end
 ---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
 ---@return ts.Tensor
 function Tensor:dropout(rate, opts) end
+
+-- normalization (float; also in ts.nn)
+--- TensorFlow 1.x's fused batch normalization: y, batch_mean, batch_variance. Training (the
+--- default): the batch's statistics over every axis but the channels (data_format "NHWC", the
+--- default, or "NCHW"; also NC, NWC, NCW, NDHWC, NCDHW: channels last or second, rank >= 2);
+--- y uses the biased variance, batch_variance is the unbiased one (n / (n - 1)), as TF returns
+--- it; with exponential_avg_factor f ~= 1 both returned statistics are (1 - f) * given + f *
+--- batch. Inference (is_training = false): y from the given mean and variance, which are
+--- returned. epsilon (default 0.001) below 1.001e-5 is raised to it, as TF does.
+---@param scale ts.value
+---@param offset ts.value
+---@param opts? ts.fused_batch_norm_opts
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+function Tensor:fused_batch_norm(scale, offset, opts) end
+--- (x - mean) / sqrt(variance + epsilon) * gamma + beta over the axes begin_norm_axis..rank
+--- (default -1: the last; tf.contrib.layers.layer_norm's 1 is 2 here); gamma and beta (each
+--- optional) of x.shape[begin_params_axis:] (default -1); epsilon 1e-12 (tf.contrib's).
+---@param opts? ts.layer_normalization_opts
+---@return ts.Tensor
+function Tensor:layer_normalization(opts) end
+--- x / sqrt(max(sum(x^2), epsilon)) over axis (1-based, a list, or nil: every axis); epsilon
+--- 1e-12 by default. l2_normalize(x, {axis=, epsilon=, name=}) also works.
+---@param axis? integer|integer[]|{axis?: integer|integer[], epsilon?: number, name?: string}
+---@param opts? {epsilon?: number, name?: string}
+---@return ts.Tensor
+function Tensor:l2_normalize(axis, opts) end
 -- </generated>
 
 -- Graph nodes: operators and op methods build new nodes in the node's graph.
@@ -725,6 +753,34 @@ function Node:bias_add(bias, opts) end
 ---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
 ---@return ts.Node
 function Node:dropout(rate, opts) end
+
+-- normalization (float; also in ts.nn)
+--- TensorFlow 1.x's fused batch normalization: y, batch_mean, batch_variance. Training (the
+--- default): the batch's statistics over every axis but the channels (data_format "NHWC", the
+--- default, or "NCHW"; also NC, NWC, NCW, NDHWC, NCDHW: channels last or second, rank >= 2);
+--- y uses the biased variance, batch_variance is the unbiased one (n / (n - 1)), as TF returns
+--- it; with exponential_avg_factor f ~= 1 both returned statistics are (1 - f) * given + f *
+--- batch. Inference (is_training = false): y from the given mean and variance, which are
+--- returned. epsilon (default 0.001) below 1.001e-5 is raised to it, as TF does.
+---@param scale ts.input
+---@param offset ts.input
+---@param opts? ts.fused_batch_norm_opts
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+function Node:fused_batch_norm(scale, offset, opts) end
+--- (x - mean) / sqrt(variance + epsilon) * gamma + beta over the axes begin_norm_axis..rank
+--- (default -1: the last; tf.contrib.layers.layer_norm's 1 is 2 here); gamma and beta (each
+--- optional) of x.shape[begin_params_axis:] (default -1); epsilon 1e-12 (tf.contrib's).
+---@param opts? ts.layer_normalization_opts
+---@return ts.Node
+function Node:layer_normalization(opts) end
+--- x / sqrt(max(sum(x^2), epsilon)) over axis (1-based, a list, or nil: every axis); epsilon
+--- 1e-12 by default. l2_normalize(x, {axis=, epsilon=, name=}) also works.
+---@param axis? integer|integer[]|{axis?: integer|integer[], epsilon?: number, name?: string}
+---@param opts? {epsilon?: number, name?: string}
+---@return ts.Node
+function Node:l2_normalize(axis, opts) end
 -- </generated>
 
 ---@class ts.Graph
@@ -1449,6 +1505,39 @@ function ts.avg_pool(x, ksize, strides, padding, opts) end
 ts.max_pool1d, ts.max_pool2d, ts.max_pool3d = ts.max_pool, ts.max_pool, ts.max_pool
 ts.avg_pool1d, ts.avg_pool2d, ts.avg_pool3d = ts.avg_pool, ts.avg_pool, ts.avg_pool
 
+---@alias ts.fused_batch_norm_opts {mean?: ts.input, variance?: ts.input, epsilon?: number, data_format?: string, is_training?: boolean, exponential_avg_factor?: number, name?: string}
+---@alias ts.layer_normalization_opts {begin_norm_axis?: integer, begin_params_axis?: integer, gamma?: ts.input, beta?: ts.input, epsilon?: number, name?: string}
+-- normalization (float; also in ts.nn)
+--- TensorFlow 1.x's fused batch normalization: y, batch_mean, batch_variance. Training (the
+--- default): the batch's statistics over every axis but the channels (data_format "NHWC", the
+--- default, or "NCHW"; also NC, NWC, NCW, NDHWC, NCDHW: channels last or second, rank >= 2);
+--- y uses the biased variance, batch_variance is the unbiased one (n / (n - 1)), as TF returns
+--- it; with exponential_avg_factor f ~= 1 both returned statistics are (1 - f) * given + f *
+--- batch. Inference (is_training = false): y from the given mean and variance, which are
+--- returned. epsilon (default 0.001) below 1.001e-5 is raised to it, as TF does.
+---@param x ts.input
+---@param scale ts.input
+---@param offset ts.input
+---@param opts? ts.fused_batch_norm_opts
+---@return ts.Node|ts.Tensor y
+---@return ts.Node|ts.Tensor batch_mean
+---@return ts.Node|ts.Tensor batch_variance
+function ts.fused_batch_norm(x, scale, offset, opts) end
+--- (x - mean) / sqrt(variance + epsilon) * gamma + beta over the axes begin_norm_axis..rank
+--- (default -1: the last; tf.contrib.layers.layer_norm's 1 is 2 here); gamma and beta (each
+--- optional) of x.shape[begin_params_axis:] (default -1); epsilon 1e-12 (tf.contrib's).
+---@param x ts.input
+---@param opts? ts.layer_normalization_opts
+---@return ts.Node|ts.Tensor
+function ts.layer_normalization(x, opts) end
+--- x / sqrt(max(sum(x^2), epsilon)) over axis (1-based, a list, or nil: every axis); epsilon
+--- 1e-12 by default. l2_normalize(x, {axis=, epsilon=, name=}) also works.
+---@param x ts.input
+---@param axis? integer|integer[]|{axis?: integer|integer[], epsilon?: number, name?: string}
+---@param opts? {epsilon?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.l2_normalize(x, axis, opts) end
+
 -- Learning
 
 --- The gradients of the sum of ys (each weighted by grad_ys[i], default ones) with respect to
@@ -1510,6 +1599,9 @@ ts.nn.max_pool, ts.nn.max_pool1d, ts.nn.max_pool2d, ts.nn.max_pool3d = ts.max_po
   ts.max_pool, ts.max_pool
 ts.nn.avg_pool, ts.nn.avg_pool1d, ts.nn.avg_pool2d, ts.nn.avg_pool3d = ts.avg_pool, ts.avg_pool,
   ts.avg_pool, ts.avg_pool
+ts.nn.fused_batch_norm = ts.fused_batch_norm
+ts.nn.layer_normalization = ts.layer_normalization
+ts.nn.l2_normalize = ts.l2_normalize
 --- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
 ---@param x ts.input
 ---@param axes integer|integer[]

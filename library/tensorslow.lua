@@ -1891,10 +1891,11 @@ function ts.data.batches(tensors, batch_size, opts) end
 ts.test = {}
 --- Compares ts.gradients with central differences in float64. f is a function of placeholders
 --- (one per entry of inputs) returning a node, or a node with inputs = {[placeholder or
---- variable] = value}. Returns true, max_error or false, message.
+--- variable] = value}. opts.feed: more placeholders fed on every run, not differentiated.
+--- Returns true, max_error or false, message.
 ---@param f ts.Node|fun(...: ts.Node): ts.Node
 ---@param inputs ts.value[]|table<ts.Node, ts.value>
----@param opts? {eps?: number, tol?: number}
+---@param opts? {eps?: number, tol?: number, feed?: table<ts.Node, ts.value>}
 ---@return boolean ok
 ---@return number|string max_error_or_message
 function ts.test.gradcheck(f, inputs, opts) end

@@ -255,7 +255,7 @@ describe("layers.batch_normalization", function()
       sess:run({ loss, step }, { [x] = xv })
       for j = 1, 3 do
         mm[j] = 0.9 * mm[j] + 0.1 * m[j]
-        mv[j] = 0.9 * mv[j] + 0.1 * v[j]
+        mv[j] = 0.9 * mv[j] + 0.1 * v[j] * 8 / 7 -- the unbiased variance, as TF's fused layer and torch
       end
       H.close(mm, g:get("batch_normalization/moving_mean"):value():totable(), 1e-12)
       H.close(mv, g:get("batch_normalization/moving_variance"):value():totable(), 1e-12)
@@ -287,7 +287,8 @@ describe("layers.batch_normalization", function()
     r = sess:run({ y, step }, { [x] = xv, [training] = T })
     H.close(beta, ts.reduce_mean(r[1], { 1, 3, 4 }):totable(), 1e-9)
     H.close({ 0.5 * m[1], 0.5 * m[2] }, mm:value():totable(), 1e-12)
-    H.close({ 0.5 + 0.5 * v[1], 0.5 + 0.5 * v[2] }, mv:value():totable(), 1e-12)
+    -- the moving variance follows the unbiased one (36 values per channel)
+    H.close({ 0.5 + 0.5 * v[1] * 36 / 35, 0.5 + 0.5 * v[2] * 36 / 35 }, mv:value():totable(), 1e-12)
   end)
 
   it("the Saver saves and restores the moving statistics", function()
@@ -329,6 +330,27 @@ describe("layers.batch_normalization", function()
     ok, err = ts.test.gradcheck(y, { [x] = ts.randn({ 2, 3, 2, 2 }, "float64"),
       [gamma] = ts.tensor { 0.5, 1, 2 }, [beta] = ts.tensor { 1, 0, -1 } })
     assert(ok, err)
+  end)
+
+  it("gradients flow with training fed, through the batch statistics or the moving ones", function()
+    ts.seed(9)
+    for _, case in ipairs { { 2, { 2, 3, 2, 2 } }, { -1, { 3, 2, 2, 3 } }, { 2, { 4, 3 } } } do
+      local axis, shape = case[1], case[2]
+      local g = ts.Graph()
+      local x = ts.placeholder { graph = g, shape = shape }
+      local training = ts.placeholder { graph = g, shape = {}, dtype = "uint8" }
+      local y = ts.layers.batch_normalization(x, { axis = axis, training = training, epsilon = 1e-2 })
+      local gamma = g:get("batch_normalization/gamma")
+      local mv = g:get("batch_normalization/moving_variance")
+      mv:assign(ts.fill({ shape[axis > 0 and axis or #shape] }, 0.7))
+      -- a loss whose gradient through the statistics is not zero
+      local loss = ts.reduce_sum(ts.square(y) * ts.randn(shape, "float64"))
+      for _, on in ipairs { 1, 0 } do
+        local ok, err = ts.test.gradcheck(loss, { [x] = ts.randn(shape, "float64") * 2 + 1,
+          [gamma] = ts.tensor { 0.5, 1, 2 } }, { feed = { [training] = ts.tensor(on, "uint8") } })
+        assert(ok, ("axis %d training %d: %s"):format(axis, on, err))
+      end
+    end
   end)
 
   it("errors name the layer", function()

@@ -258,10 +258,11 @@ return function(ts, I)
   end
   local function unflat(f) return ts.tensor(f.data, "float64"):reshape(f.shape) end
 
-  --- test.gradcheck(f, inputs [, {eps=1e-6, tol=1e-6}]): compares ts.gradients
+  --- test.gradcheck(f, inputs [, {eps=1e-6, tol=1e-6, feed=}]): compares ts.gradients
   -- with central differences in float64. f is a function of placeholder nodes
   -- (one per entry of inputs, a tensor or nested table) returning a node;
   -- or f is a node and inputs maps placeholders or variables to values.
+  -- feed: more placeholders fed on every run (not differentiated).
   -- The output is weighted by fixed random numbers and summed. Returns
   -- true, max_error or false, message.
   function G.gradcheck(f, inputs, opts)
@@ -287,6 +288,7 @@ return function(ts, I)
     local sess <close> = ts.Session(graph)
     local function feeds()
       local fd = {}
+      for k, v in pairs(opts.feed or {}) do fd[k] = v end -- fed, not checked
       for i, k in ipairs(keys) do
         if k.op == "placeholder" then fd[k] = unflat(values[i]) else k:assign(unflat(values[i])) end
       end

@@ -238,7 +238,10 @@ return function(ts, I)
   -- not trainable "<name>/moving_mean", "<name>/moving_variance" (saved by the
   -- Saver). training = true: the batch's mean and (biased) variance over every
   -- other axis, and each optimizer step whose gradients depend on the layer also
-  -- updates moving = momentum moving + (1 - momentum) batch. training = false: the
+  -- updates moving = momentum moving + (1 - momentum) batch, with the batch's unbiased
+  -- variance (n / (n - 1)) when the axis is the last or the second (the fused kernels,
+  -- as TensorFlow's fused layer and PyTorch), its biased one for other axes (as TF1's
+  -- non-fused layer). training = false: the
   -- moving statistics. training = a scalar uint8 node (a fed placeholder): chosen
   -- at run time, the update scaled by it being non-zero, so one graph serves both.
   function layers.batch_normalization(x, opts)
@@ -290,6 +293,48 @@ return function(ts, I)
     local function along(v)
       if v == nil or axis == r then return v end
       return ts.reshape(v, bshape)
+    end
+    -- Channels last or second (rank >= 2): the fused C kernels (ts.nn.fused_batch_norm's);
+    -- any other axis: composed of ops (moments, batch_normalization).
+    local fused = r >= 2 and (axis == r or axis == 2)
+    local fmt = axis == r and "NHWC" or "NCHW"
+    if fused then
+      -- the fused op wants scale and offset: constants when the layer has none
+      local one = gamma or ts.constant(ts.ones({ c }, dtype), { graph = graph })
+      local zero = beta or ts.constant(ts.zeros({ c }, dtype), { graph = graph })
+      local function fbn(mean, variance, is_training)
+        return ts.nn.fused_batch_norm(x, one, zero, { mean = mean, variance = variance,
+          epsilon = eps, data_format = fmt, is_training = is_training })
+      end
+      if training == false then return (fbn(moving_mean, moving_var, false)) end
+      local y, batch_mean, batch_var
+      if training == true then
+        y, batch_mean, batch_var = fbn(nil, nil, true)
+      else
+        -- chosen at run time: the batch's statistics ([3, c]: mean, biased and unbiased
+        -- variance, see src/ops_norm.c) or the moving ones, then the inference kernel,
+        -- whose gradient reaches x through the statistics too
+        local stats = I.apply("fused_batch_norm_stats", { f1 = fmt == "NCHW" and 1 or 0 }, { x, n = 1 })
+        local function stat(i) return ts.reshape(ts.slice(stats, { i, 1 }, { 1, c }), { c }) end
+        batch_mean, batch_var = stat(1), stat(3)
+        y = fbn(ts.where(training, batch_mean, moving_mean), ts.where(training, stat(2), moving_var),
+          false)
+      end
+      local rate = 1 - momentum
+      if is_node(training) then
+        rate = ts.cast(ts.not_equal(training, 0), dtype) * rate
+      else
+        rate = ts.constant(rate, { graph = graph, dtype = dtype })
+      end
+      local function update(v, batch)
+        local delta = v - ts.stop_gradient(batch)
+        return I.core.node(graph, "apply_gradient_descent", v.name .. "/update", nil, v, delta, rate)
+      end
+      updates[graph] = updates[graph] or {}
+      local list = updates[graph]
+      list[#list + 1] = { marks = { y.id, batch_mean.id, batch_var.id },
+                          ops = { update(moving_mean, batch_mean), update(moving_var, batch_var) } }
+      return y
     end
     if training == false then
       return ts.nn.batch_normalization(x, along(moving_mean), along(moving_var), along(beta),

@@ -1572,11 +1572,101 @@ function ts.trainable_variables(graph) end
 ---@param what ts.Graph|ts.Node|ts.Node[]
 ---@return string
 function ts.dot(what) end
---- A table of the variables with shapes, dtypes and parameter counts (default: the default graph).
----@param what? ts.Graph|ts.Node|ts.Node[]
----@return string text
----@return integer total parameters
-function ts.summary(what) end
+--- ts.summary(what): a table of the variables with shapes, dtypes and parameter counts
+--- (default: the default graph), and the total. ts.summary.writer: training summaries.
+---@class tensorslow.summary
+---@overload fun(what?: ts.Graph|ts.Node|ts.Node[]): text: string, total: integer
+ts.summary = {}
+
+-- Watching training: summaries as JSON lines, SVG pictures
+
+--- A writer of summaries as JSON lines into a new file dir/run-<YYYYmmdd-HHMMSS>-<pid>.jsonl
+--- (opts.name instead of run-...; a -2, -3... suffix when taken); dir is created when missing.
+--- One record per line: {"wall_time", "step", "tag", "type": "scalar", "value"} or the
+--- histogram's {"type": "histogram", "count", "min", "max", "sum", "nan", "inf", "-inf",
+--- "edges", "counts"}. JSON has no NaN or infinity: a non-finite scalar is "value": null with
+--- "nonfinite": "nan"|"inf"|"-inf"; a histogram's buckets hold its finite values only.
+--- Lines are written as they come; close it (or `local w <close> = ...`) at the end.
+---@param dir string
+---@param opts? {name?: string}
+---@return ts.SummaryWriter
+function ts.summary.writer(dir, opts) end
+
+---@class ts.SummaryWriter
+---@field path string the file written
+---@field dir string
+local SummaryWriter = {}
+--- Appends {"type": "scalar", "value": value} for tag at step; returns the writer.
+---@param tag string
+---@param value number|ts.Tensor a number or a one-element tensor
+---@param step integer >= 0
+---@return ts.SummaryWriter
+function SummaryWriter:scalar(tag, value, step) end
+--- Appends a histogram of the values: opts.bins (default 30) equal buckets from the smallest to
+--- the largest finite value ("edges": bins + 1 numbers, "counts": bins; the last bucket includes
+--- its upper edge; equal values: one bucket [v - 0.5, v + 0.5]); returns the writer.
+---@param tag string
+---@param values ts.Tensor|number[]
+---@param step integer >= 0
+---@param opts? {bins?: integer}
+---@return ts.SummaryWriter
+function SummaryWriter:histogram(tag, values, step, opts) end
+--- Flushes the file; returns the writer.
+---@return ts.SummaryWriter
+function SummaryWriter:flush() end
+--- Closes the file (also by `<close>` and the collector); safe to call twice.
+function SummaryWriter:close() end
+
+---@class ts.PlotSeries
+---@field name? string the legend's text (default "series N")
+---@field x? number[]|ts.Tensor default 1, 2, ..., #y
+---@field y number[]|ts.Tensor non-finite values break the line
+---@field color? string "#rrggbb", "#rgb" or a colour name (default: Tableau's ten colours in turn)
+---@field axis? "left"|"right" the right axis has its own scale (default "left")
+---@field marker? boolean a dot at each point (default: when at most 40 points)
+---@field line_width? number default 2
+---@field opacity? number in (0, 1], default 1
+---@field dash? boolean a dashed line
+
+---@class ts.LinesOpts
+---@field series ts.PlotSeries[]
+---@field title? string
+---@field xlabel? string
+---@field ylabel? string
+---@field y2label? string the right axis' label
+---@field xlim? number[] {low, high} (default: the data's range)
+---@field ylim? number[] {low, high} (default: the data's range and 5% more each side)
+---@field y2lim? number[] the right axis' range
+---@field width? integer pixels, default 800
+---@field height? integer pixels, default 480
+---@field legend? boolean default true (under the title)
+---@field grid? boolean default true
+---@field file? string also write the SVG there
+
+---@class ts.HeatmapOpts
+---@field matrix number[][]|ts.Tensor rows of numbers (a confusion matrix: rows true, columns predicted)
+---@field labels? string[] both axes' labels (a square matrix)
+---@field row_labels? string[]
+---@field col_labels? string[]
+---@field title? string
+---@field xlabel? string
+---@field ylabel? string
+---@field width? integer pixels, default 800 (the height follows from square cells)
+---@field values? boolean write each value in its cell (default: up to 30x30)
+---@field scale? "linear"|"sqrt"|"log" value to colour, white to dark blue (default "linear")
+---@field colorbar? boolean default true
+---@field file? string also write the SVG there
+
+---@class tensorslow.plot
+ts.plot = {}
+--- Line chart as SVG text (axes with ticks and labels, a legend, an optional right axis).
+---@param opts ts.LinesOpts
+---@return string svg
+function ts.plot.lines(opts) end
+--- Heat map of a matrix as SVG text (each cell's value written in it, a colour bar).
+---@param opts ts.HeatmapOpts
+---@return string svg
+function ts.plot.heatmap(opts) end
 
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn

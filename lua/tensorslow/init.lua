@@ -373,7 +373,7 @@ end)
 
 -- The rest of the API, one file per area; each extends ts.
 for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "train", "layers", "io", "data", "viz",
-  "saver" } do
+  "summary", "plot", "saver" } do
   require("tensorslow." .. m)(ts, I)
 end
 

@@ -62,6 +62,27 @@
 /* l2_normalize over strided columns: columns per block. */
 #define CB 256
 
+/* Sums over i in [0, len) of the expressions E1 (into s1) and E2 (into s2,
+ * 0 for none) in 8 independent double lanes each, so that the loop vectorises
+ * (a single accumulator is a chain of dependent additions the compiler may not
+ * reorder); the lanes are added pairwise. */
+#define LANE_SUM2(s1, s2, len, i, E1, E2)                                           \
+  do {                                                                             \
+    double a1_[8] = {0, 0, 0, 0, 0, 0, 0, 0}, a2_[8] = {0, 0, 0, 0, 0, 0, 0, 0};   \
+    const int64_t n_ = (len), e_ = n_ - n_ % 8;                                    \
+    for (int64_t b_ = 0; b_ < e_; b_ += 8)                                         \
+      for (int64_t i = b_; i < b_ + 8; i++) a1_[i - b_] += (E1), a2_[i - b_] += (E2); \
+    for (int64_t i = e_; i < n_; i++) a1_[i - e_] += (E1), a2_[i - e_] += (E2);    \
+    s1 = ((a1_[0] + a1_[4]) + (a1_[1] + a1_[5])) + ((a1_[2] + a1_[6]) + (a1_[3] + a1_[7])); \
+    s2 = ((a2_[0] + a2_[4]) + (a2_[1] + a2_[5])) + ((a2_[2] + a2_[6]) + (a2_[3] + a2_[7])); \
+  } while (0)
+#define LANE_SUM(s, len, i, E)          \
+  do {                                  \
+    double z_;                          \
+    LANE_SUM2(s, z_, len, i, E, 0.0);   \
+    (void)z_;                           \
+  } while (0)
+
 /* Work split into np pieces of per units (rows or planes) of ue elements, each
  * piece with its own partial sums. The pieces are the chunks tsi_parallel_for
  * makes with align = per * ue, so a thread never writes another's partials. */
@@ -355,13 +376,11 @@ static inline void chan_merge(double *n, double *mean, double *m2, double nb, do
           const T *restrict x = X + q * B;                                             \
           for (int64_t k0 = 0; k0 < B; k0 += BLK) {                                    \
             const int64_t len = B - k0 < BLK ? B - k0 : BLK;                           \
-            double s = 0, s2 = 0;                                                      \
-            for (int64_t k = 0; k < len; k++) s += (double)x[k0 + k];                  \
+            const T *restrict xb = x + k0;                                             \
+            double s, s2;                                                              \
+            LANE_SUM(s, len, k, (double)xb[k]);                                        \
             const double m = s / (double)len;                                          \
-            for (int64_t k = 0; k < len; k++) {                                        \
-              double d = (double)x[k0 + k] - m;                                        \
-              s2 += d * d;                                                             \
-            }                                                                          \
+            LANE_SUM(s2, len, k, ((double)xb[k] - m) * ((double)xb[k] - m));           \
             chan_merge(&cnt[c], &mean[c], &m2[c], (double)len, m, s2);                 \
           }                                                                            \
         }                                                                              \
@@ -395,12 +414,8 @@ TSI_FLOAT_DTYPES(DEF_BN_STATS)
           const int64_t c = q % C;                                                     \
           const T *restrict x = X + q * B, *restrict dy = DY + q * B;                  \
           const double m = mean[c];                                                    \
-          double s1 = 0, s2 = 0;                                                       \
-          for (int64_t k = 0; k < B; k++) {                                            \
-            double d = (double)dy[k];                                                  \
-            s1 += d;                                                                   \
-            s2 += d * ((double)x[k] - m);                                              \
-          }                                                                            \
+          double s1, s2;                                                               \
+          LANE_SUM2(s1, s2, B, k, (double)dy[k], (double)dy[k] * ((double)x[k] - m)); \
           sd[c] += s1;                                                                 \
           sx[c] += s2;                                                                 \
         }                                                                              \
@@ -703,13 +718,10 @@ typedef struct ljob {
 #define LN_STATS(T, x, L, eps, m, rs)                                 \
   double m, rs;                                                       \
   do {                                                                \
-    double s_ = 0, v_ = 0;                                            \
-    for (int64_t k = 0; k < L; k++) s_ += (double)x[k];               \
+    double s_, v_;                                                    \
+    LANE_SUM(s_, L, k, (double)x[k]);                                 \
     m = s_ / (double)L;                                               \
-    for (int64_t k = 0; k < L; k++) {                                 \
-      double d_ = (double)x[k] - m;                                   \
-      v_ += d_ * d_;                                                  \
-    }                                                                 \
+    LANE_SUM(v_, L, k, ((double)x[k] - m) * ((double)x[k] - m));      \
     rs = 1.0 / sqrt(v_ / (double)L + (eps));                          \
   } while (0)
 
@@ -747,12 +759,16 @@ typedef struct ljob {
       LN_STATS(T, x, L, q->eps, m, rs);                                                \
       LN_SEGMENTS(q, r, seg, go);                                                      \
       double s1 = 0, s2 = 0;                                                           \
-      for (int64_t k0 = 0; k0 < L; k0 += seg)                                          \
-        for (int64_t i = 0; i < seg; i++) {                                            \
-          double gd = G ? (double)dy[k0 + i] * (double)G[go + i] : (double)dy[k0 + i]; \
-          s1 += gd;                                                                    \
-          s2 += gd * ((double)x[k0 + i] - m);                                          \
-        }                                                                              \
+      for (int64_t k0 = 0; k0 < L; k0 += seg) {                                        \
+        const T *restrict xs = x + k0, *restrict ds = dy + k0;                         \
+        double t1, t2;                                                                 \
+        if (G)                                                                         \
+          LANE_SUM2(t1, t2, seg, i, (double)ds[i] * (double)G[go + i],                 \
+                    (double)ds[i] * (double)G[go + i] * ((double)xs[i] - m));          \
+        else                                                                           \
+          LANE_SUM2(t1, t2, seg, i, (double)ds[i], (double)ds[i] * ((double)xs[i] - m)); \
+        s1 += t1, s2 += t2;                                                            \
+      }                                                                                \
       const double m1 = s1 / (double)L, c2 = s2 * rs * rs / (double)L;                 \
       for (int64_t k0 = 0; k0 < L; k0 += seg)                                          \
         for (int64_t i = 0; i < seg; i++) {                                            \
@@ -931,15 +947,15 @@ typedef struct l2job {
       if (inner == 1) {                                                                \
         const T *restrict x = X + u * len;                                             \
         T *restrict y = Y + u * len;                                                   \
-        double s = 0, d = 0;                                                           \
-        for (int64_t k = 0; k < len; k++) s += (double)x[k] * (double)x[k];            \
+        double s, d;                                                                   \
+        LANE_SUM(s, len, k, (double)x[k] * (double)x[k]);                              \
         L2_SCALE(s, eps, inv);                                                         \
         if (!Gr) {                                                                     \
           for (int64_t k = 0; k < len; k++) y[k] = (T)((double)x[k] * inv);            \
           continue;                                                                    \
         }                                                                              \
         const T *restrict g = Gr + u * len;                                            \
-        for (int64_t k = 0; k < len; k++) d += (double)g[k] * (double)x[k];            \
+        LANE_SUM(d, len, k, (double)g[k] * (double)x[k]);                              \
         const double c = L2_C(s, d, eps, inv);                                         \
         for (int64_t k = 0; k < len; k++)                                              \
           y[k] = (T)((double)g[k] * inv - (double)x[k] * c);                           \

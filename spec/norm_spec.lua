@@ -248,6 +248,24 @@ describe("fused_batch_norm", function()
     end
   end)
 
+  it("takes empty inputs: NaN statistics of an empty batch (as TF), zero gradients", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = { 0, 3 } }
+    local s = ts.placeholder { graph = g, shape = { 3 } }
+    local y, m = ts.nn.fused_batch_norm(x, s, { 0, 0, 0 })
+    local l = ts.nn.layer_normalization(x, { gamma = s })
+    local n = ts.nn.l2_normalize(x, 1)
+    local d = ts.gradients({ y, l, n }, { x, s })
+    local r = H.run(g, { y, m, l, n, d[1], d[2] }, { [x] = ts.zeros { 0, 3 }, [s] = ts.ones { 3 } })
+    for _, i in ipairs { 1, 3, 4, 5 } do assert.are.same({ 0, 3 }, r[i].shape) end
+    local mean = r[2]:totable()
+    assert.is_true(mean[1] ~= mean[1] and mean[3] ~= mean[3])
+    H.tensor(r[6], { 0, 0, 0 }, "float64")
+    local y0, m0 = ts.nn.fused_batch_norm(ts.zeros { 2, 0 }, ts.zeros { 0 }, ts.zeros { 0 })
+    assert.are.same({ 2, 0 }, y0.shape)
+    assert.are.same({ 0 }, m0.shape)
+  end)
+
   it("folds the statistics' path into dx and adds the returned statistics' own", function()
     -- only batch_mean and batch_variance feed the loss: fused_batch_norm_stats_grad
     check(function(x)

@@ -550,7 +550,7 @@ static int run_bn(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
       for (int64_t c = 0; c < C; c++) {
         double sx = 0, sd = 0;
         for (int64_t p = 0; p < s.np; p++) sx += part[p * 2 * C + c], sd += part[p * 2 * C + C + c];
-        tsi_set_f(out, c, sx * rstd[c]);
+        tsi_set_f(out, c, g.n > 0 ? sx * rstd[c] : 0); /* (an empty batch's rstd is NaN) */
         tsi_set_f(out, C + c, sd);
       }
     }

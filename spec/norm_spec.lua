@@ -441,11 +441,9 @@ describe("normalization errors", function()
     H.fails(function() ts.nn.fused_batch_norm(ph { 2, 3 }, ph { 3, 1 }, s3(), { name = "bn3" }) end,
       "fused_batch_norm 'bn3': scale must be a vector [channels], got scale [3, 1] (x [2, 3], channels last)")
     H.fails(function() ts.nn.fused_batch_norm(ph { 5 }, s3(), s3(), { name = "bn4" }) end,
-      "fused_batch_norm_stats 'bn4/moments': x must have rank 2 or more (batch, ..., channels), got x [5]")
-    H.fails(function()
-      ts.nn.fused_batch_norm(ph { 5 }, s3(), s3(), { name = "bn5", mean = s3(), variance = s3(),
-                                                       is_training = false })
-    end, "fused_batch_norm 'bn5': x must have rank 2 or more")
+      "fused_batch_norm 'bn4': x must have rank 2 or more (batch, ..., channels), got x [5]")
+    H.fails(function() ts.nn.fused_batch_norm(ts.zeros { 3 }, { 1 }, { 0 }) end,
+      "fused_batch_norm: x must have rank 2 or more (batch, ..., channels), got x [3]")
     H.fails(function()
       ts.nn.fused_batch_norm(ph { 2, 3 }, s3(), s3(), { name = "bn6", mean = ph { 2 }, variance = s3(),
                                                           is_training = false })
@@ -484,6 +482,12 @@ describe("normalization errors", function()
     local sess <close> = ts.Session(g)
     H.fails(function() sess:run(y, { [x] = ts.zeros { 2, 3 }, [s] = ts.ones { 2 } }) end,
       "fused_batch_norm 'late': scale [2] does not match the 3 channels of x [2, 3]")
+    H.fails(function() sess:run(y, { [x] = ts.zeros { 3 }, [s] = ts.ones { 3 } }) end,
+      "fused_batch_norm_stats 'late/moments': x must have rank 2 or more (batch, ..., channels), got x [3]")
+    local yi = ts.nn.fused_batch_norm(x, s, { 0, 0, 0 }, { name = "late2", mean = { 0, 0, 0 },
+                                                             variance = { 1, 1, 1 }, is_training = false })
+    H.fails(function() sess:run(yi, { [x] = ts.zeros { 3 }, [s] = ts.ones { 3 } }) end,
+      "fused_batch_norm 'late2': x must have rank 2 or more (batch, ..., channels), got x [3]")
   end)
 
   it("layer_normalization", function()

@@ -16,6 +16,12 @@ return function(ts, I)
     return opts
   end
 
+  -- The input is checked before the options: a freed tensor is named as such (x:dim() raises).
+  local function live(x)
+    if is_tensor(x) then x:dim() end
+    return x
+  end
+
   local function epsilon(what, v, default)
     if v == nil then return default end
     if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
@@ -63,7 +69,17 @@ return function(ts, I)
   -- Inference: y uses mean and variance (required), returned as they are.
   op { name = "fused_batch_norm", nn = true, fn = function(x, scale, offset, opts)
     local what = "fused_batch_norm"
+    live(x)
     opts = options(what, opts)
+    local name = opts.name
+    -- x's rank when known (the C ops check it again at run time)
+    local rank = (is_tensor(x) or is_node(x)) and x.shape and #x.shape
+    if rank and rank < 2 then
+      local dims = {}
+      for i, d in ipairs(x.shape) do dims[i] = d < 0 and "?" or tostring(d) end
+      raise(("%s%s: x must have rank 2 or more (batch, ..., channels), got x [%s]"):format(what,
+        name and (" '" .. name .. "'") or "", table.concat(dims, ", ")))
+    end
     if scale == nil or offset == nil then
       raise(what .. ": scale and offset are required (vectors of the channels)")
     end
@@ -92,7 +108,6 @@ return function(ts, I)
       raise(("%s: mean and variance are required when %s"):format(what,
         training and "exponential_avg_factor is not 1" or "is_training is false"))
     end
-    local name = opts.name
     local attrs = { f1 = cf and 1 or 0, f2 = eps, i1 = training and 1 or 0, name = name }
     if not training then
       -- ts.apply turns Lua values among the inputs into constants or tensors in place
@@ -171,6 +186,7 @@ return function(ts, I)
   -- function's fixed variance_epsilon.
   op { name = "layer_normalization", nn = true, fn = function(x, opts)
     local what = "layer_normalization"
+    live(x)
     opts = options(what, opts)
     local bna = axis_attr(what, "begin_norm_axis", opts.begin_norm_axis, -1)
     local bpa = axis_attr(what, "begin_params_axis", opts.begin_params_axis, -1)
@@ -207,6 +223,7 @@ return function(ts, I)
   -- over axis (1-based, a list, or every axis when nil), as tf.nn.l2_normalize.
   op { name = "l2_normalize", nn = true, fn = function(x, axis, opts)
     local what = "l2_normalize"
+    live(x)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
     opts = options(what, opts)
     if axis == nil then axis = opts.axis end

@@ -293,15 +293,22 @@ end
 if not opts.no_plots and cm then
   local training_svg = ("%s/%s_training.svg"):format(opts.plots, NAME)
   local confusion = ("%s/%s_confusion.svg"):format(opts.plots, NAME)
+  -- The loss panel shows every step after the first epoch; the first steps' larger
+  -- losses leave it at the top.
+  local top
+  for k = steps + 1, #history.loss do top = math.max(top or 0, history.loss[k]) end
   ts.plot.lines {
     title = ("Fashion-MNIST, MLP 784-256-256-10: %d epochs of Adam"):format(opts.epochs),
-    xlabel = "epoch", ylabel = "training loss", y2label = "test accuracy (%)",
-    xlim = { 0, opts.epochs },
-    series = {
-      { name = "loss per step", x = history.step, y = history.loss, line_width = 1, opacity = 0.3 },
-      { name = "loss, smoothed", x = history.step, y = history.smooth },
-      { name = "test accuracy", x = history.epoch, y = history.accuracy, axis = "right",
-        marker = true },
+    xlabel = "epoch", xlim = { 0, opts.epochs }, height = 620,
+    panels = {
+      { ylabel = "training loss", ylim = top and { 0, top * 1.05 },
+        series = {
+          { name = "loss per step", x = history.step, y = history.loss, line_width = 1, opacity = 0.3 },
+          { name = "loss, smoothed", x = history.step, y = history.smooth },
+        } },
+      { ylabel = "test accuracy (%)",
+        series = { { name = "test accuracy", x = history.epoch, y = history.accuracy, marker = true,
+          color = "#2ca02c" } } },
     },
     file = training_svg,
   }

@@ -1628,8 +1628,16 @@ function SummaryWriter:close() end
 ---@field opacity? number in (0, 1], default 1
 ---@field dash? boolean a dashed line
 
----@class ts.LinesOpts
+---@class ts.PlotPanel
 ---@field series ts.PlotSeries[]
+---@field ylabel? string
+---@field y2label? string the right axis' label
+---@field ylim? number[] {low, high} (default: the data's range and 5% more each side)
+---@field y2lim? number[] the right axis' range
+
+---@class ts.LinesOpts
+---@field series? ts.PlotSeries[] one panel (with ylabel, y2label, ylim, y2lim here)
+---@field panels? ts.PlotPanel[] or panels stacked on the one x axis, each with its own y axes
 ---@field title? string
 ---@field xlabel? string
 ---@field ylabel? string
@@ -1638,7 +1646,7 @@ function SummaryWriter:close() end
 ---@field ylim? number[] {low, high} (default: the data's range and 5% more each side)
 ---@field y2lim? number[] the right axis' range
 ---@field width? integer pixels, default 800
----@field height? integer pixels, default 480
+---@field height? integer pixels, default 480 (300 + 180 per panel with panels)
 ---@field legend? boolean default true (under the title)
 ---@field grid? boolean default true
 ---@field file? string also write the SVG there
@@ -1651,7 +1659,8 @@ function SummaryWriter:close() end
 ---@field title? string
 ---@field xlabel? string
 ---@field ylabel? string
----@field width? integer pixels, default 800 (the height follows from square cells)
+---@field width? integer pixels, at most 800 by default (cells are square, at most 90 px: a small
+--- matrix makes a narrower picture; the height follows)
 ---@field values? boolean write each value in its cell (default: up to 30x30)
 ---@field scale? "linear"|"sqrt"|"log" value to colour, white to dark blue (default "linear")
 ---@field colorbar? boolean default true
@@ -1659,7 +1668,8 @@ function SummaryWriter:close() end
 
 ---@class tensorslow.plot
 ts.plot = {}
---- Line chart as SVG text (axes with ticks and labels, a legend, an optional right axis).
+--- Line chart as SVG text (axes with ticks and labels, a legend, an optional right axis;
+--- several panels sharing the x axis with `panels`).
 ---@param opts ts.LinesOpts
 ---@return string svg
 function ts.plot.lines(opts) end

@@ -202,7 +202,7 @@ for _, ex in ipairs {
       -- the pictures: SVG naming the series and the classes
       local training = S.slurp(work .. "/" .. ex.name .. "_training.svg")
       assert.truthy(training:find("^<svg "))
-      for _, s in ipairs { "loss per step", "loss, smoothed", "test accuracy (right axis)", "epoch",
+      for _, s in ipairs { "loss per step", "loss, smoothed", "test accuracy", "epoch",
         "training loss", "test accuracy (%)" } do
         assert.truthy(training:find(">" .. s:gsub("%p", "%%%0") .. "</text>"), s)
       end

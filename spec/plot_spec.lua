@@ -198,6 +198,40 @@ describe("ts.plot.lines", function()
     assert.are.equal("#00aa00", group(svg, "series", "accuracy").attrs.stroke)
   end)
 
+  it("stacks panels on one x axis: aligned frames, x tick labels once, a legend for all", function()
+    local svg = parse_xml(ts.plot.lines {
+      xlabel = "epoch", xlim = { 0, 10 },
+      panels = {
+        { ylabel = "loss", ylim = { 0, 1 },
+          series = { { name = "loss", x = { 0, 5, 10 }, y = { 1, 0.5, 0 } } } },
+        { ylabel = "accuracy (%)", ylim = { 80, 90 },
+          series = { { name = "accuracy", x = { 1, 10 }, y = { 80, 90 } } } },
+      },
+    })
+    assert.are.equal("660", svg.attrs.height)
+    local frames = find(svg, function(e) return e.name == "rect" and e.attrs.class == "frame" end)
+    assert.are.equal(2, #frames)
+    local a, b = frames[1].attrs, frames[2].attrs
+    assert.are.equal(a.x, b.x)
+    assert.are.equal(a.width, b.width)
+    assert.are.equal(a.height, b.height)
+    assert.is_true(tonumber(b.y) >= tonumber(a.y) + tonumber(a.height) + 20)
+    local tens = 0
+    for _, t in ipairs(texts(svg)) do if t == "10" then tens = tens + 1 end end
+    assert.are.equal(1, tens)
+    for _, s in ipairs { "loss", "accuracy", "accuracy (%)", "epoch", "0.0", "1.0", "80", "90" } do
+      assert.is_true(has_text(svg, s), s)
+    end
+    assert.are.equal(2, #find(svg, function(e) return e.attrs.class == "legend-entry" end))
+    local p = points(group(svg, "series", "accuracy"))
+    local bx, by, bw, bh = tonumber(b.x), tonumber(b.y), tonumber(b.width), tonumber(b.height)
+    assert.is_true(math.abs(p[1][1] - (bx + bw / 10)) <= 0.1 and math.abs(p[1][2] - (by + bh)) <= 0.1)
+    assert.is_true(math.abs(p[2][1] - (bx + bw)) <= 0.1 and math.abs(p[2][2] - by) <= 0.1)
+    local q = points(group(svg, "series", "loss"))
+    assert.is_true(math.abs(q[1][2] - tonumber(a.y)) <= 0.1)
+    assert.is_true(math.abs(q[3][2] - (tonumber(a.y) + tonumber(a.height))) <= 0.1)
+  end)
+
   it("writes the file when asked and returns the same text", function()
     local path = S.path("p.svg")
     local text = ts.plot.lines { series = { { y = { 1, 2 } } }, file = path }
@@ -209,7 +243,7 @@ describe("ts.plot.lines", function()
     local ok = { { name = "a", y = { 1, 2 } } }
     H.fails(function() ts.plot.lines() end, "ts.plot.lines: the options must be a table, got nil")
     H.fails(function() ts.plot.lines { series = ok, titel = "x" } end,
-      "ts.plot.lines: unknown option 'titel' in the options (options are file, grid, height, legend, series,")
+      "ts.plot.lines: unknown option 'titel' in the options (options are file, grid, height, legend, panels,")
     H.fails(function() ts.plot.lines { title = "x" } end, "series must be a non-empty array")
     H.fails(function() ts.plot.lines { series = {} } end, "got an empty table")
     H.fails(function() ts.plot.lines { series = { { name = "a", y = { 1, 2 }, colour = "red" } } } end,
@@ -236,6 +270,15 @@ describe("ts.plot.lines", function()
       "leaves no room")
     H.fails(function() ts.plot.lines { series = ok, file = S.path("no/such/dir.svg") } end,
       "ts.plot.lines: cannot write")
+    H.fails(function() ts.plot.lines { series = ok, panels = { { series = ok } } } end,
+      "ts.plot.lines: give series in each of panels, not beside them")
+    H.fails(function() ts.plot.lines { panels = { { series = ok }, { seris = ok } } } end,
+      "ts.plot.lines: unknown option 'seris' in panels[2] (options are series, y2label, y2lim, ylabel, ylim)")
+    H.fails(function() ts.plot.lines { panels = {} } end, "panels must be an array of 1 to 10")
+    H.fails(function() ts.plot.lines { panels = { { ylabel = "x" } } } end,
+      "panels[1].series must be a non-empty array")
+    H.fails(function() ts.plot.lines { panels = { { series = { { y = { 1, false } } } } } } end,
+      "panels[1].series[1].y[2] must be a number, got boolean")
     local err = H.fails(function() ts.plot.lines { series = ok, legend = 1 } end, "legend must be a boolean")
     assert.truthy(err:find("plot_spec.lua", 1, true), err)
   end)

@@ -181,40 +181,29 @@ return function(ts, I)
 
   ---------------------------------------------------------------- lines
 
-  local line_keys = { series = true, title = true, xlabel = true, ylabel = true, y2label = true,
-    width = true, height = true, xlim = true, ylim = true, y2lim = true, file = true,
+  local line_keys = { series = true, panels = true, title = true, xlabel = true, ylabel = true,
+    y2label = true, width = true, height = true, xlim = true, ylim = true, y2lim = true, file = true,
     legend = true, grid = true }
+  local panel_keys = { series = true, ylabel = true, y2label = true, ylim = true, y2lim = true }
   local series_keys = { name = true, x = true, y = true, color = true, axis = true, marker = true,
     line_width = true, opacity = true, dash = true }
 
-  local clips = 0
-  local function lines(fname, opts)
-    check_opts(fname, "the options", opts, line_keys)
-    local W = check_size(fname, "width", opts.width, 800)
-    local H = check_size(fname, "height", opts.height, 480)
-    local title = check_string(fname, "title", opts.title, true)
-    local xlabel = check_string(fname, "xlabel", opts.xlabel, true)
-    local ylabel = check_string(fname, "ylabel", opts.ylabel, true)
-    local y2label = check_string(fname, "y2label", opts.y2label, true)
-    check_string(fname, "file", opts.file, true)
-    local xlim = check_range(fname, "xlim", opts.xlim)
-    local ylim = check_range(fname, "ylim", opts.ylim)
-    local y2lim = check_range(fname, "y2lim", opts.y2lim)
-    for _, k in ipairs { "legend", "grid" } do
-      if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
-        fail(fname, "%s must be a boolean, got %s", k, typename(opts[k]))
-      end
-    end
-    local S = opts.series
+  -- One panel's options checked: {series = {...}, sides = {left=, right=}, ylabel, ...};
+  -- count numbers the series across panels (default names and colours).
+  local function read_panel(fname, where, p, count)
+    local ylabel = check_string(fname, where .. "ylabel", p.ylabel, true)
+    local y2label = check_string(fname, where .. "y2label", p.y2label, true)
+    local ylim = check_range(fname, where .. "ylim", p.ylim)
+    local y2lim = check_range(fname, where .. "y2lim", p.y2lim)
+    local S = p.series
     if type(S) ~= "table" or is_tensor(S) or is_node(S) or rawlen(S) == 0 then
-      fail(fname, "series must be a non-empty array of {name=, x=, y=} tables, got %s",
+      fail(fname, "%sseries must be a non-empty array of {name=, x=, y=} tables, got %s", where,
         type(S) == "table" and "an empty table" or typename(S))
     end
-
-    local series, xs, ys, y2s, sides = {}, {}, {}, {}, { left = 0, right = 0 }
+    local series, sides = {}, { left = 0, right = 0 }
     for i = 1, rawlen(S) do
       local s = rawget(S, i)
-      local what = ("series[%d]"):format(i)
+      local what = ("%sseries[%d]"):format(where, i)
       check_opts(fname, what, s, series_keys)
       if s.y == nil then fail(fname, "%s needs y", what) end
       local y = numbers(fname, what .. ".y", s.y)
@@ -243,48 +232,96 @@ return function(ts, I)
       if type(op) ~= "number" or not (op > 0 and op <= 1) then
         fail(fname, "%s.opacity must be a number in (0, 1]", what)
       end
-      series[i] = { name = check_string(fname, what .. ".name", s.name, true) or ("series " .. i),
+      count = count + 1
+      series[i] = { name = check_string(fname, what .. ".name", s.name, true) or ("series " .. count),
         x = x, y = y, axis = axis, marker = s.marker == nil and #y <= 40 or s.marker == true,
-        color = check_color(fname, what .. ".color", s.color) or PALETTE[(i - 1) % #PALETTE + 1],
+        color = check_color(fname, what .. ".color", s.color) or PALETTE[(count - 1) % #PALETTE + 1],
         line_width = lw, opacity = op, dash = s.dash }
       sides[axis] = sides[axis] + 1
-      for k = 1, #x do xs[#xs + 1] = x[k] end
-      local into = axis == "right" and y2s or ys
-      for k = 1, #y do into[#into + 1] = y[k] end
     end
-    local right = sides.right > 0
-    if not right and (y2label or y2lim) then
-      fail(fname, "y2label and y2lim need a series with axis = \"right\"")
+    if sides.right == 0 and (y2label or y2lim) then
+      fail(fname, "%sy2label and y2lim need a series with axis = \"right\"", where)
+    end
+    return { series = series, sides = sides, ylabel = ylabel, y2label = y2label, ylim = ylim,
+      y2lim = y2lim }, count
+  end
+
+  local clips = 0
+  local function lines(fname, opts)
+    check_opts(fname, "the options", opts, line_keys)
+    local W = check_size(fname, "width", opts.width, 800)
+    local title = check_string(fname, "title", opts.title, true)
+    local xlabel = check_string(fname, "xlabel", opts.xlabel, true)
+    check_string(fname, "file", opts.file, true)
+    local xlim = check_range(fname, "xlim", opts.xlim)
+    for _, k in ipairs { "legend", "grid" } do
+      if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+        fail(fname, "%s must be a boolean, got %s", k, typename(opts[k]))
+      end
     end
 
-    -- Value ranges and ticks; x without padding, y with 5% on each side.
-    local x0, x1 = range_of(xs, xlim, 0)
-    local y0, y1 = range_of(ys, ylim, 0.05)
-    local r0, r1 = range_of(y2s, y2lim, 0.05)
-    if sides.left == 0 then y0, y1 = r0, r1 end
+    -- Panels stacked on one x axis; without `panels`, the options are the one panel.
+    local panels, count = {}, 0
+    if opts.panels ~= nil then
+      for _, k in ipairs { "series", "ylabel", "y2label", "ylim", "y2lim" } do
+        if opts[k] ~= nil then fail(fname, "give %s in each of panels, not beside them", k) end
+      end
+      local P = opts.panels
+      if type(P) ~= "table" or is_tensor(P) or is_node(P) or rawlen(P) == 0 or rawlen(P) > 10 then
+        fail(fname, "panels must be an array of 1 to 10 {series=, ylabel=, ...} tables")
+      end
+      for i = 1, rawlen(P) do
+        local where = ("panels[%d]"):format(i)
+        check_opts(fname, where, rawget(P, i), panel_keys)
+        panels[i], count = read_panel(fname, where .. ".", rawget(P, i), count)
+      end
+    else
+      panels[1] = read_panel(fname, "", opts, count)
+    end
+    local H = check_size(fname, "height", opts.height, #panels == 1 and 480 or 300 + 180 * #panels)
 
     local TICK, LABEL, TITLE, LEGEND = 14, 16, 20, 15
-    local ytk = ticks(y0, y1, 6)
-    local y2tk = right and ticks(r0, r1, 6) or {}
     local function widest(tk)
       local w = 0
       for _, t in ipairs(tk) do w = math.max(w, text_width(t.label, TICK)) end
       return w
     end
 
-    -- Legend entries laid out in rows under the title.
-    local legend = opts.legend ~= false
-    local entries = {}
-    if legend then
-      for _, s in ipairs(series) do
-        local label = s.name
-        if right and sides.left > 0 then label = label .. (s.axis == "right" and " (right axis)" or "") end
-        entries[#entries + 1] = { s = s, label = label, w = 34 + text_width(label, LEGEND) + 22 }
+    -- Value ranges and ticks: x shared, without padding; y per panel, 5% on each side.
+    local xs, left, rightm, any_right = {}, 0, 0, false
+    for _, P in ipairs(panels) do
+      local ys, y2s = {}, {}
+      for _, s in ipairs(P.series) do
+        for k = 1, #s.x do xs[#xs + 1] = s.x[k] end
+        local into = s.axis == "right" and y2s or ys
+        for k = 1, #s.y do into[#into + 1] = s.y[k] end
+      end
+      P.y0, P.y1 = range_of(ys, P.ylim, 0.05)
+      P.r0, P.r1 = range_of(y2s, P.y2lim, 0.05)
+      -- only a right axis: it is drawn on the left
+      if P.sides.left == 0 then P.y0, P.y1, P.ylabel = P.r0, P.r1, P.ylabel or P.y2label end
+      P.twin = P.sides.left > 0 and P.sides.right > 0
+      P.ytk = ticks(P.y0, P.y1, 6)
+      P.y2tk = P.twin and ticks(P.r0, P.r1, 6) or {}
+      left = math.max(left, 12 + (P.ylabel and LABEL + 12 or 0) + widest(P.ytk) + 10)
+      if P.twin then
+        any_right = true
+        rightm = math.max(rightm, 12 + (P.y2label and LABEL + 12 or 0) + widest(P.y2tk) + 10)
       end
     end
+    if not any_right then rightm = 28 end
+    local x0, x1 = range_of(xs, xlim, 0)
 
-    local left = 12 + (ylabel and LABEL + 12 or 0) + widest(ytk) + 10
-    local rightm = right and 12 + (y2label and LABEL + 12 or 0) + widest(y2tk) + 10 or 28
+    -- Legend entries laid out in rows under the title.
+    local entries = {}
+    if opts.legend ~= false then
+      for _, P in ipairs(panels) do
+        for _, s in ipairs(P.series) do
+          local label = s.name .. ((P.twin and s.axis == "right") and " (right axis)" or "")
+          entries[#entries + 1] = { s = s, label = label, w = 34 + text_width(label, LEGEND) + 22 }
+        end
+      end
+    end
     local plot_w = W - left - rightm
     local rows, row = {}, { w = 0 }
     for _, e in ipairs(entries) do
@@ -298,8 +335,9 @@ return function(ts, I)
     if #row > 0 then rows[#rows + 1] = row end
     local top = 14 + (title and TITLE + 12 or 0) + #rows * (LEGEND + 10) + 10
     local bottom = 10 + TICK + 8 + (xlabel and LABEL + 14 or 0) + 6
-    local plot_h = H - top - bottom
-    if plot_w < 60 or plot_h < 60 then
+    local GAP = 24
+    local panel_h = (H - top - bottom - GAP * (#panels - 1)) / #panels
+    if plot_w < 60 or panel_h < 60 then
       fail(fname, "a %dx%d picture leaves no room for the plot (titles, labels and legend take it)", W, H)
     end
 
@@ -310,12 +348,7 @@ return function(ts, I)
       local room = #xtk > 1 and plot_w * (xtk[2].v - xtk[1].v) / (x1 - x0) or plot_w
       if widest(xtk) + 12 <= room then break end
     end
-
     local function X(v) return left + (v - x0) / (x1 - x0) * plot_w end
-    local function Y(v, axis)
-      if axis == "right" and sides.left > 0 then return top + (r1 - v) / (r1 - r0) * plot_h end
-      return top + (y1 - v) / (y1 - y0) * plot_h
-    end
 
     local out = open_svg(W, H)
     local y = 14
@@ -343,112 +376,123 @@ return function(ts, I)
       y = y + LEGEND + 10
     end
 
-    -- Grid, frame, ticks.
     local grid = opts.grid ~= false
-    out[#out + 1] = '<g class="axes" font-size="' .. TICK .. '" fill="#222">'
-    for _, t in ipairs(xtk) do
-      local x = X(t.v)
-      if grid then
-        out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e3e3e3"/>')
-          :format(px(x), px(top), px(x), px(top + plot_h))
+    for p, P in ipairs(panels) do
+      local ptop = top + (p - 1) * (panel_h + GAP)
+      local last = p == #panels
+      local function Y(v, axis)
+        if axis == "right" and P.twin then return ptop + (P.r1 - v) / (P.r1 - P.r0) * panel_h end
+        return ptop + (P.y1 - v) / (P.y1 - P.y0) * panel_h
       end
-      out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>')
-        :format(px(x), px(top + plot_h), px(x), px(top + plot_h + 5))
-      text(out, x, top + plot_h + 8 + TICK, t.label, ' text-anchor="middle"')
-    end
-    local laxis = sides.left > 0 and "left" or "right"
-    for _, t in ipairs(ytk) do
-      local yy = Y(t.v, laxis)
-      if grid then
-        out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e3e3e3"/>')
-          :format(px(left), px(yy), px(left + plot_w), px(yy))
+      -- With series on both sides, each side's axis takes its series' colour when it has one.
+      local function side_color(axis)
+        if not P.twin or P.sides[axis] ~= 1 then return "#222" end
+        for _, s in ipairs(P.series) do if s.axis == axis then return s.color end end
       end
-      out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>')
-        :format(px(left - 5), px(yy), px(left), px(yy))
-      text(out, left - 8, yy + TICK * 0.35, t.label, ' text-anchor="end"')
-    end
-    -- With series on both sides, each side's axis takes its series' colour when it has one.
-    local function side_color(axis)
-      if not (right and sides.left > 0) or sides[axis] ~= 1 then return "#222" end
-      for _, s in ipairs(series) do if s.axis == axis then return s.color end end
-    end
-    if right and sides.left > 0 then
-      local c = side_color("right")
-      for _, t in ipairs(y2tk) do
-        local yy = Y(t.v, "right")
+
+      -- Grid, frame, ticks (x tick labels under the last panel only).
+      out[#out + 1] = '<g class="axes" font-size="' .. TICK .. '" fill="#222">'
+      for _, t in ipairs(xtk) do
+        local x = X(t.v)
+        if grid then
+          out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e3e3e3"/>')
+            :format(px(x), px(ptop), px(x), px(ptop + panel_h))
+        end
         out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>')
-          :format(px(left + plot_w), px(yy), px(left + plot_w + 5), px(yy))
-        text(out, left + plot_w + 8, yy + TICK * 0.35, t.label, (' fill="%s"'):format(c))
+          :format(px(x), px(ptop + panel_h), px(x), px(ptop + panel_h + (last and 5 or 3)))
+        if last then text(out, x, ptop + panel_h + 8 + TICK, t.label, ' text-anchor="middle"') end
+      end
+      local laxis = P.sides.left > 0 and "left" or "right"
+      for _, t in ipairs(P.ytk) do
+        local yy = Y(t.v, laxis)
+        if grid then
+          out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e3e3e3"/>')
+            :format(px(left), px(yy), px(left + plot_w), px(yy))
+        end
+        out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>')
+          :format(px(left - 5), px(yy), px(left), px(yy))
+        text(out, left - 8, yy + TICK * 0.35, t.label, ' text-anchor="end"')
+      end
+      if P.twin then
+        local c = side_color("right")
+        for _, t in ipairs(P.y2tk) do
+          local yy = Y(t.v, "right")
+          out[#out + 1] = ('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>')
+            :format(px(left + plot_w), px(yy), px(left + plot_w + 5), px(yy))
+          text(out, left + plot_w + 8, yy + TICK * 0.35, t.label, (' fill="%s"'):format(c))
+        end
+      end
+      out[#out + 1] = ('<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#333"/>')
+        :format(px(left), px(ptop), px(plot_w), px(panel_h))
+      out[#out + 1] = "</g>"
+
+      if P.ylabel then
+        local cx, cy = 12 + LABEL, ptop + panel_h / 2
+        text(out, cx, cy, P.ylabel, (' font-size="%d" text-anchor="middle" fill="%s"'
+          .. ' transform="rotate(-90 %s %s)"'):format(LABEL, side_color("left"), px(cx), px(cy)))
+      end
+      if P.twin and P.y2label then
+        local cx, cy = W - 12 - LABEL, ptop + panel_h / 2
+        text(out, cx, cy, P.y2label, (' font-size="%d" text-anchor="middle" fill="%s"'
+          .. ' transform="rotate(90 %s %s)"'):format(LABEL, side_color("right"), px(cx), px(cy)))
+      end
+
+      -- The series, clipped to the panel; a non-finite value breaks the line. Clip ids
+      -- count up per process, so pictures inlined in one page keep their own.
+      clips = clips + 1
+      out[#out + 1] = ('<clipPath id="ts-plot-%d"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath>')
+        :format(clips, px(left), px(ptop), px(plot_w), px(panel_h))
+      out[#out + 1] = ('<g clip-path="url(#ts-plot-%d)">'):format(clips)
+      local marks = {}
+      for _, s in ipairs(P.series) do
+        out[#out + 1] = ('<g class="series" data-name="%s" stroke="%s" fill="%s"%s>'):format(esc(s.name),
+          s.color, s.color, s.opacity < 1 and (' opacity="%s"'):format(s.opacity) or "")
+        local run, finite = {}, {}
+        local function flush()
+          if #run > 1 then
+            out[#out + 1] = ('<polyline fill="none" stroke-width="%s" stroke-linejoin="round"%s'
+              .. ' points="%s"/>'):format(s.line_width, s.dash and ' stroke-dasharray="6 4"' or "",
+              table.concat(run, " "))
+          elseif #run == 1 and not s.marker then
+            local cx, cy = run[1]:match("([^,]+),(.+)")
+            out[#out + 1] = ('<circle cx="%s" cy="%s" r="%s" stroke="none"/>'):format(cx, cy,
+              px(math.max(2, s.line_width)))
+          end
+          run = {}
+        end
+        for k = 1, #s.x do
+          local xv, yv = s.x[k], s.y[k]
+          if xv == xv and yv == yv and math.abs(xv) < math.huge and math.abs(yv) < math.huge then
+            local pt = px(X(xv)) .. "," .. px(Y(yv, s.axis))
+            run[#run + 1] = pt
+            finite[#finite + 1] = pt
+          else
+            flush()
+          end
+        end
+        flush()
+        out[#out + 1] = "</g>"
+        marks[#marks + 1] = s.marker and { s = s, points = finite } or nil
+      end
+      out[#out + 1] = "</g>"
+      -- Markers outside the clip (one on the frame stays whole), those inside the panel only.
+      for _, m in ipairs(marks) do
+        out[#out + 1] = ('<g class="markers" data-name="%s" fill="%s">'):format(esc(m.s.name), m.s.color)
+        for _, pt in ipairs(m.points) do
+          local cx, cy = pt:match("([^,]+),(.+)")
+          local x, yy = tonumber(cx), tonumber(cy)
+          local inside = x >= left - 0.5 and x <= left + plot_w + 0.5
+            and yy >= ptop - 0.5 and yy <= ptop + panel_h + 0.5
+          if inside then
+            out[#out + 1] = ('<circle cx="%s" cy="%s" r="4" stroke="white" stroke-width="1"/>'):format(cx, cy)
+          end
+        end
+        out[#out + 1] = "</g>"
       end
     end
-    out[#out + 1] = ('<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#333"/>')
-      :format(px(left), px(top), px(plot_w), px(plot_h))
-    out[#out + 1] = "</g>"
 
     if xlabel then
       text(out, left + plot_w / 2, H - 12, xlabel, (' font-size="%d" text-anchor="middle"'):format(LABEL))
-    end
-    local ylab = sides.left > 0 and ylabel or (ylabel or y2label)
-    if ylab then
-      local cx, cy = 12 + LABEL, top + plot_h / 2
-      text(out, cx, cy, ylab, (' font-size="%d" text-anchor="middle" fill="%s" transform="rotate(-90 %s %s)"')
-        :format(LABEL, side_color("left"), px(cx), px(cy)))
-    end
-    if right and sides.left > 0 and y2label then
-      local cx, cy = W - 12 - LABEL, top + plot_h / 2
-      text(out, cx, cy, y2label, (' font-size="%d" text-anchor="middle" fill="%s"'
-        .. ' transform="rotate(90 %s %s)"'):format(LABEL, side_color("right"), px(cx), px(cy)))
-    end
-
-    -- The series, clipped to the plot area; a non-finite value breaks the line.
-    -- ids count up per process, so pictures inlined in one page keep their own clip
-    clips = clips + 1
-    out[#out + 1] = ('<clipPath id="ts-plot-%d"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath>')
-      :format(clips, px(left), px(top), px(plot_w), px(plot_h))
-    out[#out + 1] = ('<g clip-path="url(#ts-plot-%d)">'):format(clips)
-    local marks = {}
-    for _, s in ipairs(series) do
-      out[#out + 1] = ('<g class="series" data-name="%s" stroke="%s" fill="%s"%s>'):format(esc(s.name),
-        s.color, s.color, s.opacity < 1 and (' opacity="%s"'):format(s.opacity) or "")
-      local run = {}
-      local function flush()
-        if #run > 1 then
-          out[#out + 1] = ('<polyline fill="none" stroke-width="%s" stroke-linejoin="round"%s points="%s"/>')
-            :format(s.line_width, s.dash and ' stroke-dasharray="6 4"' or "", table.concat(run, " "))
-        elseif #run == 1 and not s.marker then
-          local cx, cy = run[1]:match("([^,]+),(.+)")
-          out[#out + 1] = ('<circle cx="%s" cy="%s" r="%s" stroke="none"/>'):format(cx, cy,
-            px(math.max(2, s.line_width)))
-        end
-        run = {}
-      end
-      local finite = {}
-      for k = 1, #s.x do
-        local xv, yv = s.x[k], s.y[k]
-        if xv == xv and yv == yv and math.abs(xv) < math.huge and math.abs(yv) < math.huge then
-          local p = px(X(xv)) .. "," .. px(Y(yv, s.axis))
-          run[#run + 1] = p
-          finite[#finite + 1] = p
-        else
-          flush()
-        end
-      end
-      flush()
-      out[#out + 1] = "</g>"
-      marks[#marks + 1] = s.marker and { s = s, points = finite } or nil
-    end
-    out[#out + 1] = "</g>"
-    -- Markers outside the clip (one on the frame stays whole), those inside the area only.
-    for _, m in ipairs(marks) do
-      out[#out + 1] = ('<g class="markers" data-name="%s" fill="%s">'):format(esc(m.s.name), m.s.color)
-      for _, p in ipairs(m.points) do
-        local cx, cy = p:match("([^,]+),(.+)")
-        local x, yy = tonumber(cx), tonumber(cy)
-        if x >= left - 0.5 and x <= left + plot_w + 0.5 and yy >= top - 0.5 and yy <= top + plot_h + 0.5 then
-          out[#out + 1] = ('<circle cx="%s" cy="%s" r="4" stroke="white" stroke-width="1"/>'):format(cx, cy)
-        end
-      end
-      out[#out + 1] = "</g>"
     end
     return finish(fname, out, opts.file)
   end
@@ -582,9 +626,10 @@ return function(ts, I)
     local grid_w, grid_h = cell * nc, cell * nr
     local col_h = clw * 0.7071 + TICK + 10
     local H = math.floor(top + grid_h + col_h + (xlabel and LABEL + 16 or 0) + 12)
-    -- Everything centred as one block when the cells reached their largest size.
-    local off = math.max(0, (W - left - rightm - grid_w) / 2)
-    local gx = left + off
+    -- Cells at their largest size: a narrower picture (still as wide as the title).
+    W = math.min(W, math.ceil(math.max(left + grid_w + rightm,
+      title and text_width(title, TITLE) * 1.1 + 24 or 0)))
+    local gx = left + math.max(0, (W - left - rightm - grid_w) / 2)
     -- Rotated labels reach left of their column: keep the first one inside the picture.
     gx = math.max(gx, clw * 0.7071 - cell / 2 + 8)
 
@@ -628,7 +673,7 @@ return function(ts, I)
       text(out, gx + grid_w / 2, H - 14, xlabel, (' font-size="%d" text-anchor="middle"'):format(LABEL))
     end
     if ylabel then
-      local cx, cy = gx - rlw - 18 - LABEL * 0.3, top + grid_h / 2
+      local cx, cy = gx - rlw - 22, top + grid_h / 2
       text(out, cx, cy, ylabel, (' font-size="%d" text-anchor="middle" transform="rotate(-90 %s %s)"')
         :format(LABEL, px(cx), px(cy)))
     end

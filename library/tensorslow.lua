@@ -848,23 +848,27 @@ function Session:stats() end
 
 -- An optimizer of ts.train: builds the nodes that update the variables of a loss.
 ---@class ts.Optimizer
----@field kind "GradientDescent"|"Momentum"|"Adam"|"RMSProp"|"Adagrad"
----@field learning_rate number|ts.Node
+---@field kind "GradientDescent"|"Momentum"|"Adam"|"RMSProp"|"Adagrad"|"AdamW"
+---@field learning_rate number|ts.Node a number or a scalar node (e.g. a schedule)
 local Optimizer = {}
 --- The gradient of loss with respect to each variable (default: ts.trainable_variables).
 ---@param loss ts.Node
 ---@param var_list? ts.Node[]
 ---@return ts.grad_and_var[]
 function Optimizer:compute_gradients(loss, var_list) end
---- One group node that updates every variable that has a gradient when it runs.
+--- One group node that updates every variable that has a gradient when it runs, and adds 1 to
+--- global_step when given (TF1).
 ---@param grads_and_vars ts.grad_and_var[]
+---@param opts? ts.Node|{global_step?: ts.Node} the global step, or options
 ---@return ts.Node
-function Optimizer:apply_gradients(grads_and_vars) end
---- compute_gradients then apply_gradients: the training step.
+function Optimizer:apply_gradients(grads_and_vars, opts) end
+--- compute_gradients then apply_gradients: the training step. It adds 1 to the graph's global step
+--- (when ts.train.get_or_create_global_step made one before) unless global_step = false.
 ---@param loss ts.Node
----@param var_list? ts.Node[]
+---@param var_list? ts.Node[]|{global_step?: ts.Node|false, var_list?: ts.Node[]}
+---@param opts? {global_step?: ts.Node|false, var_list?: ts.Node[]}
 ---@return ts.Node
-function Optimizer:minimize(loss, var_list) end
+function Optimizer:minimize(loss, var_list, opts) end
 
 ---@class ts.MomentumOptimizer: ts.Optimizer
 ---@field momentum number
@@ -882,6 +886,30 @@ function Optimizer:minimize(loss, var_list) end
 
 ---@class ts.AdagradOptimizer: ts.Optimizer
 ---@field initial_accumulator_value number
+
+---@class ts.AdamWOptimizer: ts.Optimizer
+---@field weight_decay number
+---@field beta1 number
+---@field beta2 number
+---@field epsilon number
+
+-- A streaming metric: run update per batch, read value on its own afterwards, run reset to
+-- start again (fetched beside update, value is the value before that batch).
+---@class ts.Metric
+---@field value ts.Node the metric of the batches added since the last reset (float64; int64 counts)
+---@field update ts.Node adds the fed batch (returns nothing)
+---@field reset ts.Node sets the totals to 0 (returns nothing)
+---@field variables ts.Node[] its local variables (float64 totals: not trainable, not saved)
+---@field name string the name scope of its nodes ("accuracy", "accuracy_1", ...)
+
+-- A scope from ts.name_scope or ts.variable_scope without a function: close it (or make it
+-- `local s <close> = ...`) to leave it.
+---@class ts.Scope
+---@field name string its full name ("outer/inner"; a name scope made unique: "block_1")
+---@field reuse? boolean|"auto" a variable scope's effective reuse
+local Scope = {}
+--- Leaves the scope (again: nothing; while a scope opened inside it is open: an error).
+function Scope:close() end
 
 -- Checkpoints of variables as one safetensors file keyed by node name.
 ---@class ts.Saver
@@ -1564,6 +1592,76 @@ function ts.group(...) end
 ---@param graph? ts.Graph
 ---@return ts.Node[]
 function ts.trainable_variables(graph) end
+--- The graph's variables except the metrics' local ones: what a Saver saves by default.
+---@param graph? ts.Graph
+---@return ts.Node[]
+function ts.global_variables(graph) end
+--- The metrics' local variables (not trainable, not saved).
+---@param graph? ts.Graph
+---@return ts.Node[]
+function ts.local_variables(graph) end
+
+-- Clipping (TF1's clip_ops, composed of graph ops: nodes or tensors, with gradients)
+
+--- t clamped to [clip_value_min, clip_value_max] (bounds broadcast); the gradient passes where
+--- min <= t <= max, ends included.
+---@param t ts.Node|ts.Tensor float32 or float64
+---@param clip_value_min ts.input
+---@param clip_value_max ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.clip_by_value(t, clip_value_min, clip_value_max, opts) end
+--- t clip_norm / max(L2 norm of t over axes, clip_norm); a zero norm leaves t (gradient finite).
+---@param t ts.Node|ts.Tensor float32 or float64
+---@param clip_norm number|ts.Node|ts.Tensor positive scalar
+---@param opts? {axes?: ts.axis, name?: string} axes 1-based (default all)
+---@return ts.Node|ts.Tensor
+function ts.clip_by_norm(t, clip_norm, opts) end
+--- Every entry scaled by clip_norm / max(global norm, clip_norm); nil entries stay nil (result
+--- has n); a zero norm changes nothing, an infinite or NaN one gives NaN. list may be
+--- compute_gradients' {grad, var} pairs: the result is then pairs for apply_gradients.
+---@param list (ts.Node|ts.Tensor|nil)[]|ts.grad_and_var[]
+---@param clip_norm number|ts.Node|ts.Tensor positive scalar
+---@param opts? {use_norm?: number|ts.Node|ts.Tensor} a global norm computed elsewhere
+---@return table clipped
+---@return ts.Node|ts.Tensor|number global_norm
+function ts.clip_by_global_norm(list, clip_norm, opts) end
+
+-- Scopes (TF1)
+
+---@alias ts.variable_scope_opts {reuse?: boolean|"auto", initializer?: ts.initializer|ts.Tensor|number}
+---@class ts.GetVariableOpts
+---@field initializer? ts.initializer|ts.Tensor|number default glorot_uniform (or the scope's)
+---@field dtype? ts.dtype default float64
+---@field trainable? boolean default true
+---@field regularizer? fun(v: ts.Node): ts.Node|nil its loss goes to ts.losses
+---@field graph? ts.Graph default: the default graph
+
+--- Names of nodes made inside get the prefix "name/" (nested scopes add up; a name used before
+--- in the default graph becomes name_1; "a/" re-enters scope a; "" is the top level). With f:
+--- runs f(scope) inside and returns its results; without: returns the scope, to close.
+---@param name string
+---@param f? fun(scope: ts.Scope): any
+---@return ts.Scope|any
+function ts.name_scope(name, f) end
+--- ts.get_variable inside looks up or creates "name/<var>"; nodes are named in a name scope
+--- "name" (a second entry names its ops "name_1/..."). reuse: true shares existing variables
+--- (inherited by nested scopes), "auto" creates the missing ones; initializer: get_variable's
+--- default inside. With f: runs f(scope) inside and returns its results; without: the scope.
+---@param name string
+---@param opts? ts.variable_scope_opts|fun(scope: ts.Scope): any
+---@param f? fun(scope: ts.Scope): any
+---@return ts.Scope|any
+function ts.variable_scope(name, opts, f) end
+--- The variable "<variable scopes>/name" of the default graph (or graph): created when missing
+--- (initializer default glorot_uniform, or the scope's; a tensor or number as initializer gives
+--- the value), returned under reuse (shape and dtype checked when given); creating one that
+--- exists or reusing one that does not is an error saying what to change.
+---@param name string
+---@param shape? integer[]
+---@param opts? ts.GetVariableOpts
+---@return ts.Node
+function ts.get_variable(name, shape, opts) end
 
 -- Seeing the graph
 
@@ -1725,6 +1823,7 @@ function ts.nn.batch_normalization(x, mean, variance, offset, scale, variance_ep
 ---@alias ts.adam_opts {learning_rate?: number|ts.Node, beta1?: number, beta2?: number, epsilon?: number}
 ---@alias ts.rmsprop_opts {learning_rate: number|ts.Node, decay?: number, momentum?: number, epsilon?: number}
 ---@alias ts.adagrad_opts {learning_rate: number|ts.Node, initial_accumulator_value?: number}
+---@alias ts.adamw_opts {learning_rate?: number|ts.Node, weight_decay?: number, beta1?: number, beta2?: number, epsilon?: number, decay_var_list?: ts.Node[]}
 ---@class tensorslow.train
 ts.train = {}
 --- var -= lr g.
@@ -1756,10 +1855,125 @@ function ts.train.RMSPropOptimizer(learning_rate, opts) end
 ---@return ts.AdagradOptimizer
 ---@overload fun(opts: ts.adagrad_opts): ts.AdagradOptimizer
 function ts.train.AdagradOptimizer(learning_rate, opts) end
---- A Saver of var_list (default: every variable of the session's graph when saving/restoring).
+--- Adam with decoupled weight decay, step for step torch.optim.AdamW: var = var (1 - lr wd) -
+--- lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps). Defaults: learning rate 0.001,
+--- weight_decay 0.01, betas 0.9 and 0.999, epsilon 1e-8; decay_var_list: the variables decayed
+--- (default all). Slots <var>/AdamW (m), <var>/AdamW_1 (v), <var>/AdamW_2 (t).
+---@param learning_rate? number|ts.Node|ts.adamw_opts
+---@param opts? ts.adamw_opts
+---@return ts.AdamWOptimizer
+function ts.train.AdamWOptimizer(learning_rate, opts) end
+--- A Saver of var_list (default: every variable of the session's graph when saving/restoring,
+--- except the metrics' local variables).
 ---@param var_list? ts.Node[]
 ---@return ts.Saver
 function ts.train.Saver(var_list) end
+--- The graph's global step (default graph), or nil.
+---@param graph? ts.Graph
+---@return ts.Node|nil
+function ts.train.get_global_step(graph) end
+--- The int64 scalar variable "global_step" (not trainable, saved), made at 0 on first call;
+--- every minimize built afterwards on the graph adds 1 to it per run.
+---@param graph? ts.Graph
+---@return ts.Node
+function ts.train.get_or_create_global_step(graph) end
+
+-- Learning-rate schedules (TF1 formulas): nodes of the step (a number: a tensor at once),
+-- usable as any optimizer's learning rate; float64, or the learning rate's dtype.
+
+--- learning_rate decay_rate^(global_step / decay_steps), the exponent floored when staircase.
+---@param learning_rate number|ts.Node
+---@param global_step ts.Node|number
+---@param decay_steps number
+---@param decay_rate number
+---@param opts? {staircase?: boolean, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.train.exponential_decay(learning_rate, global_step, decay_steps, decay_rate, opts) end
+--- values[1] while x <= boundaries[1], values[i] while boundaries[i-1] < x <= boundaries[i],
+--- values[#boundaries + 1] beyond (float64; increasing boundaries, integers for an integer x).
+---@param x ts.Node|number
+---@param boundaries number[]
+---@param values number[]
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.train.piecewise_constant(x, boundaries, values, opts) end
+--- (learning_rate - end) (1 - s / decay_steps)^power + end, s = min(global_step, decay_steps);
+--- cycle: decay_steps times ceil(global_step / decay_steps) instead (1 at step 0).
+---@param learning_rate number|ts.Node
+---@param global_step ts.Node|number
+---@param decay_steps number
+---@param opts? {end_learning_rate?: number, power?: number, cycle?: boolean, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.train.polynomial_decay(learning_rate, global_step, decay_steps, opts) end
+--- learning_rate ((1 - alpha) (1 + cos(pi s / decay_steps)) / 2 + alpha), s = min(global_step,
+--- decay_steps). warmup_steps W > 0: first warmup_from + (learning_rate - warmup_from) step / W
+--- while step < W, then the decay of step - W.
+---@param learning_rate number|ts.Node
+---@param global_step ts.Node|number
+---@param decay_steps number
+---@param opts? {alpha?: number, warmup_steps?: number, warmup_from?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.train.cosine_decay(learning_rate, global_step, decay_steps, opts) end
+
+-- ts.regularizers: functions of a variable giving a scalar loss (layers' kernel_regularizer,
+-- get_variable's regularizer), collected per graph.
+---@class tensorslow.regularizers
+ts.regularizers = {}
+--- w -> scale sum(w^2) / 2 (TF1's l2_regularizer; scale 0: nil, nothing added).
+---@param scale number
+---@return fun(w: ts.Node): ts.Node|nil
+function ts.regularizers.l2(scale) end
+--- w -> scale sum(|w|) (scale 0: nil, nothing added).
+---@param scale number
+---@return fun(w: ts.Node): ts.Node|nil
+function ts.regularizers.l1(scale) end
+
+---@class tensorslow.losses
+ts.losses = {}
+--- The graph's regularization losses, in the order they were made.
+---@param graph? ts.Graph
+---@return ts.Node[]
+function ts.losses.get_regularization_losses(graph) end
+--- Their sum (in the first one's dtype), or the number 0 when there is none.
+---@param graph? ts.Graph
+---@return ts.Node|number
+function ts.losses.get_regularization_loss(graph) end
+
+-- ts.metrics: streaming metrics (see ts.Metric); labels and predictions share a shape, one of
+-- them a node; of different dtypes they are compared as float64.
+---@class tensorslow.metrics
+ts.metrics = {}
+--- The fraction of entries where predictions equal labels (0 before any batch).
+---@param labels ts.input
+---@param predictions ts.input
+---@param opts? {name?: string}
+---@return ts.Metric
+function ts.metrics.accuracy(labels, predictions, opts) end
+--- The mean of every element of every batch (0 before any).
+---@param values ts.Node
+---@param opts? {name?: string}
+---@return ts.Metric
+function ts.metrics.mean(values, opts) end
+--- true positives / (true + false positives), 0 when none predicted; positive: non-zero, or
+--- equal to class (that class against the rest).
+---@param labels ts.input
+---@param predictions ts.input
+---@param opts? {class?: integer, name?: string}
+---@return ts.Metric
+function ts.metrics.precision(labels, predictions, opts) end
+--- true positives / (true positives + false negatives), 0 when no positive label.
+---@param labels ts.input
+---@param predictions ts.input
+---@param opts? {class?: integer, name?: string}
+---@return ts.Metric
+function ts.metrics.recall(labels, predictions, opts) end
+--- value[i][j] (int64) counts entries of class i (1-based) predicted j; a class outside
+--- 1..num_classes is a run-time error of update.
+---@param labels ts.input
+---@param predictions ts.input
+---@param opts {num_classes: integer, name?: string}
+---@return ts.Metric
+function ts.metrics.confusion_matrix(labels, predictions, opts) end
 
 -- ts.initializers: called with a shape they return a tensor; with options only (or nothing)
 -- they return an initializer, a function of (shape [, {dtype=}]).
@@ -1859,6 +2073,7 @@ ts.initializers.ones_initializer = ts.initializers.ones
 ---@field use_bias? boolean default true
 ---@field kernel_initializer? ts.initializer default ts.initializers.glorot_uniform
 ---@field bias_initializer? ts.initializer default ts.initializers.zeros
+---@field kernel_regularizer? fun(kernel: ts.Node): ts.Node|nil e.g. ts.regularizers.l2(1e-4)
 
 ---@class tensorslow.layers
 ts.layers = {}
@@ -1883,6 +2098,7 @@ function ts.layers.dense(x, units, opts) end
 ---@field dtype? ts.dtype default: x's
 ---@field kernel_initializer? ts.initializer default ts.initializers.glorot_uniform (sees [h, w, in, filters])
 ---@field bias_initializer? ts.initializer default ts.initializers.zeros
+---@field kernel_regularizer? fun(kernel: ts.Node): ts.Node|nil e.g. ts.regularizers.l2(1e-4)
 
 --- activation(conv2d(x, kernel) + bias) with variables <name>/kernel ([h, w, in, filters] in
 --- channels_last, [filters, in, h, w] in channels_first) and <name>/bias. x's channels must be known.

@@ -372,8 +372,8 @@ core.set_profile_builder(function(steps)
 end)
 
 -- The rest of the API, one file per area; each extends ts.
-for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "train", "layers", "io", "data", "viz",
-  "summary", "plot", "saver" } do
+for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "scopes", "train", "schedules", "clip",
+  "layers", "metrics", "io", "data", "viz", "summary", "plot", "saver" } do
   require("tensorslow." .. m)(ts, I)
 end
 

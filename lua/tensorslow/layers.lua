@@ -12,7 +12,7 @@ return function(ts, I)
     local name, k = base, 0
     local function taken()
       for _, s in ipairs(VAR_SUFFIXES) do
-        if graph:get(name .. "/" .. s) then return true end
+        if graph:get(I.scoped_name(name .. "/" .. s)) then return true end -- inside ts.name_scope
       end
       return false
     end
@@ -24,9 +24,11 @@ return function(ts, I)
   end
 
   --- dense(x, units [, {activation=, name="dense", dtype=, use_bias=true,
-  --   kernel_initializer=glorot_uniform, bias_initializer=zeros}]):
+  --   kernel_initializer=glorot_uniform, bias_initializer=zeros, kernel_regularizer=}]):
   -- activation(x kernel + bias), with variables "<name>/kernel" (in x units)
   -- and "<name>/bias" (units). x's last dimension must be known.
+  -- kernel_regularizer(kernel) (e.g. ts.regularizers.l2(1e-4)): a scalar loss added
+  -- to ts.losses.get_regularization_loss() of the graph.
   function layers.dense(x, units, opts)
     opts = opts or {}
     if not ts.is_node(x) then error("dense: x must be a node", 2) end
@@ -43,6 +45,9 @@ return function(ts, I)
     local binit = opts.bias_initializer or ts.initializers.zeros
     local kernel = ts.Variable(kinit({ n_in, units }, { dtype = dtype }),
       { graph = graph, name = name .. "/kernel", dtype = dtype })
+    if opts.kernel_regularizer ~= nil then
+      I.add_regularizer("dense: kernel_regularizer", kernel, opts.kernel_regularizer, 2)
+    end
     local y = ts.matmul(x, kernel)
     if opts.use_bias ~= false then
       local bias = ts.Variable(binit({ units }, { dtype = dtype }),
@@ -93,7 +98,7 @@ return function(ts, I)
 
   --- conv2d(x, filters, kernel_size [, {strides=1, padding="valid", data_format=
   --   "channels_last", dilation_rate=1, activation=, use_bias=true, name="conv2d",
-  --   dtype=, kernel_initializer=glorot_uniform, bias_initializer=zeros}]):
+  --   dtype=, kernel_initializer=glorot_uniform, bias_initializer=zeros, kernel_regularizer=}]):
   -- activation(conv2d(x, kernel) + bias) with variables "<name>/kernel" and
   -- "<name>/bias" (filters). The kernel is [h, w, in, filters] in channels_last,
   -- [filters, in, h, w] in channels_first (ts.nn.conv2d's layouts); its initializer
@@ -125,6 +130,9 @@ return function(ts, I)
     local value = kinit({ k[1], k[2], n_in, filters }, { dtype = dtype })
     if cf then value = ts.transpose(value, { 4, 3, 1, 2 }) end
     local kernel = ts.Variable(value, { graph = graph, name = name .. "/kernel", dtype = dtype })
+    if opts.kernel_regularizer ~= nil then
+      I.add_regularizer("conv2d: kernel_regularizer", kernel, opts.kernel_regularizer, 2)
+    end
     local y = ts.nn.conv2d(x, kernel, conv_opts)
     if opts.use_bias ~= false then
       local bias = ts.Variable(binit({ filters }, { dtype = dtype }),

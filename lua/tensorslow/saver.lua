@@ -8,7 +8,8 @@ return function(ts)
   local function shape_str(s) return "[" .. table.concat(s, ", ") .. "]" end
 
   --- Saver([var_list]): var_list defaults to every variable of the session's graph
-  -- at save/restore time (optimizer slots included: they are variables too).
+  -- at save/restore time (optimizer slots and the global step included: they are
+  -- variables too) except the metrics' local variables.
   function ts.train.Saver(var_list)
     if var_list ~= nil and type(var_list) ~= "table" then
       error("Saver: var_list must be an array of variables", 2)
@@ -17,7 +18,7 @@ return function(ts)
   end
 
   local function variables(self, sess)
-    local list = self.var_list or sess:graph():variables()
+    local list = self.var_list or ts.global_variables(sess:graph()) -- not the metrics' locals
     for i, v in ipairs(list) do
       if not ts.is_node(v) or v.op ~= "variable" then
         error(("Saver: entry %d of var_list is not a variable"):format(i), 3)

@@ -1,8 +1,10 @@
--- Optimizers, initializers (ts.train, ts.initializers).
+-- Optimizers, the global step, regularizers, initializers (ts.train,
+-- ts.regularizers, ts.losses, ts.initializers).
 -- An optimizer's step is one stateful C op per variable (src/ops_optim.c)
 -- updating the variable and its slots in place, grouped into one node; the
 -- plan runs stateful ops after every pure node, so a loss fetched beside the
--- step is computed from the values before the update.
+-- step is computed from the values before the update. AdamW is composed: its
+-- new values are pure nodes, stored by apply_gradient_descent steps.
 -- Loaded by tensorslow/init.lua as require("tensorslow.train")(ts, I).
 return function(ts, I)
   local core = I.core
@@ -14,6 +16,10 @@ return function(ts, I)
   -- Variables made by optimizers (slots): not trainable.
   local not_trainable = setmetatable({}, { __mode = "k" })
   I.not_trainable = not_trainable
+  -- Local variables (the metrics' accumulators): not trainable, not saved.
+  local local_variables = setmetatable({}, { __mode = "k" })
+  I.local_variables = local_variables
+  local check_options = I.check_options
 
   -- The update steps (stateful ops, src/ops_optim.c): no gradient flows through them.
   for _, name in ipairs { "apply_gradient_descent", "apply_momentum", "apply_adam",
@@ -31,6 +37,95 @@ return function(ts, I)
     return r
   end
 
+  --- global_variables([graph]): the graph's variables except local ones (the
+  -- metrics'): what a Saver saves by default.
+  function ts.global_variables(graph)
+    graph = graph or ts.get_default_graph()
+    local r = {}
+    for _, v in ipairs(graph:variables()) do
+      if not local_variables[v] then r[#r + 1] = v end
+    end
+    return r
+  end
+
+  --- local_variables([graph]): the metrics' accumulators (not trainable, not saved).
+  function ts.local_variables(graph)
+    graph = graph or ts.get_default_graph()
+    local r = {}
+    for _, v in ipairs(graph:variables()) do
+      if local_variables[v] then r[#r + 1] = v end
+    end
+    return r
+  end
+
+  ------------------------------------------------------------ the global step
+
+  -- graph -> its global step (weak: dies with the graph)
+  local global_steps = setmetatable({}, { __mode = "k" })
+
+  local function graph_arg(what, graph)
+    if graph == nil then return ts.get_default_graph() end
+    if getmetatable(graph) ~= core.Graph_mt then
+      error(("%s: expected a graph, got %s"):format(what, is_node(graph) and "a node" or type(graph)), 3)
+    end
+    return graph
+  end
+
+  local function is_step_variable(n)
+    if not (is_node(n) and n.op == "variable") then return false end
+    local s = n.shape
+    return n.dtype == "int64" and s and #s == 0
+  end
+
+  --- get_global_step([graph]): the graph's global step, or nil.
+  function train.get_global_step(graph)
+    graph = graph_arg("get_global_step", graph)
+    local gs = global_steps[graph]
+    if gs then return gs end
+    gs = graph:get("global_step") -- one made by hand (or by a restored script) is adopted
+    if is_step_variable(gs) then
+      global_steps[graph] = gs
+      not_trainable[gs] = true
+      return gs
+    end
+    return nil
+  end
+
+  --- get_or_create_global_step([graph]): the int64 scalar variable "global_step"
+  -- (not trainable, saved by the Saver), made at 0 on first call. Every
+  -- optimizer's minimize on that graph built afterwards increments it by one per run.
+  function train.get_or_create_global_step(graph)
+    graph = graph_arg("get_or_create_global_step", graph)
+    local gs = train.get_global_step(graph)
+    if gs then return gs end
+    local other = graph:get("global_step")
+    if other then
+      error(("get_or_create_global_step: the graph's node 'global_step' is a %s %s, not an int64 "
+        .. "scalar variable"):format(other.dtype, other.op), 2)
+    end
+    gs = I.unscoped(ts.Variable, ts.tensor(0, "int64"), { graph = graph, name = "global_step" })
+    not_trainable[gs] = true
+    global_steps[graph] = gs
+    return gs
+  end
+
+  -- A node that adds 1 to the scalar variable gs when run, after the given nodes
+  -- (the learning rates read before it). No C op writes an integer variable, so
+  -- this is a custom op assigning the new value (it runs among the pure nodes,
+  -- after its inputs: a node computed from the global step and fetched in the
+  -- same run as the step but not an input here may see either value).
+  local function increment(gs, name, after)
+    local inputs = { gs }
+    for _, n in ipairs(after) do
+      if is_node(n) and n.graph == gs.graph and n ~= gs then inputs[#inputs + 1] = n end
+    end
+    return core.custom(gs.graph, "increment_global_step", name, gs.dtype, {}, function(step)
+      local nxt = step + 1
+      gs:assign(nxt)
+      return nxt
+    end, table.unpack(inputs))
+  end
+
   ------------------------------------------------------------ optimizers
 
   local Optimizer = {}
@@ -38,7 +133,16 @@ return function(ts, I)
 
   local function new_optimizer(kind, lr, fields)
     if not (type(lr) == "number" or is_node(lr)) then
-      error(kind .. ": the learning rate must be a number or a scalar node", 3)
+      error(("%sOptimizer: the learning rate must be a number or a scalar node, got %s"):format(kind,
+        is_tensor(lr) and "a tensor" or type(lr)), 3)
+    end
+    if is_node(lr) then
+      local s, n = lr.shape, 1
+      for _, d in ipairs(s or {}) do n = d < 0 and n or n * d end
+      if n ~= 1 then
+        error(("%sOptimizer: the learning rate must be a scalar node, got '%s' of shape [%s]"):format(
+          kind, lr.name, table.concat(s, ", ")), 3)
+      end
     end
     local o = setmetatable(fields or {}, Optimizer)
     o.kind, o.learning_rate = kind, lr
@@ -50,14 +154,22 @@ return function(ts, I)
     return self.kind .. "(learning_rate=" .. tostring(self.learning_rate) .. ")"
   end
 
+  -- opt.method(...) instead of opt:method(...) gives a message saying so.
+  local function check_self(self, method)
+    if getmetatable(self) ~= Optimizer then
+      error(("%s: call it as a method, opt:%s(...)"):format(method, method), 3)
+    end
+  end
+
   --- compute_gradients(loss [, var_list]) -> { {grad, var}, ... } (grad nil
   -- when the loss does not depend on var).
   function Optimizer:compute_gradients(loss, var_list)
-    if not is_node(loss) then error(self.kind .. ".compute_gradients: loss must be a node", 2) end
+    check_self(self, "compute_gradients")
+    if not is_node(loss) then I.raise(self.kind .. ".compute_gradients: loss must be a node") end
     var_list = var_list or ts.trainable_variables(loss.graph)
     for i, v in ipairs(var_list) do
       if not is_node(v) or v.op ~= "variable" then
-        error(("%s.compute_gradients: var_list[%d] is not a variable"):format(self.kind, i), 2)
+        I.raise(("%s.compute_gradients: var_list[%d] is not a variable"):format(self.kind, i))
       end
     end
     local grads = ts.gradients(loss, var_list)
@@ -71,7 +183,7 @@ return function(ts, I)
     local lr = self.learning_rate
     if is_node(lr) then
       if lr.graph ~= v.graph then
-        error(self.kind .. ": the learning rate node belongs to another graph", 4)
+        I.raise(self.kind .. ": the learning rate node belongs to another graph")
       end
       return lr
     end
@@ -93,45 +205,85 @@ return function(ts, I)
       else
         t = ts.fill(value.shape, init, v.dtype)
       end
-      s[i] = ts.Variable(t, { graph = v.graph, name = v.name .. "/" .. self.slot_name })
+      s[i] = I.unscoped(ts.Variable, t, { graph = v.graph, name = v.name .. "/" .. self.slot_name })
       not_trainable[s[i]] = true
     end
     self._slots[v] = s
     return s
   end
 
-  --- apply_gradients({ {grad, var}, ... }): one node that updates every var
-  -- with a gradient when run.
-  function Optimizer:apply_gradients(grads_and_vars)
+  -- The global step option: nil (default), false (none) or a scalar variable.
+  local function step_option(what, gs, graph, default)
+    if gs == nil then return default end
+    if gs == false then return nil end
+    if not (is_node(gs) and gs.op == "variable" and gs.shape and #gs.shape == 0) then
+      I.raise(("%s: global_step must be a scalar variable (ts.train.get_or_create_global_step()) or "
+        .. "false, got %s"):format(what, is_node(gs) and ("'%s', a %s"):format(gs.name, gs.op)
+        or tostring(gs)))
+    end
+    if graph and gs.graph ~= graph then
+      I.raise(("%s: global_step '%s' belongs to another graph than the variables"):format(what, gs.name))
+    end
+    return gs
+  end
+
+  local APPLY_OPTS = { global_step = true }
+  --- apply_gradients({ {grad, var}, ... } [, global_step | {global_step=}]): one
+  -- node that updates every var with a gradient when run (and adds 1 to
+  -- global_step, when given).
+  function Optimizer:apply_gradients(grads_and_vars, opts)
+    check_self(self, "apply_gradients")
+    if is_node(opts) then opts = { global_step = opts } end
+    opts = check_options(self.kind .. ".apply_gradients", opts, APPLY_OPTS)
+    return self:_apply_all(grads_and_vars, ".apply_gradients", opts.global_step, nil)
+  end
+
+  function Optimizer:_apply_all(grads_and_vars, what, gs_opt, gs_default)
     if type(grads_and_vars) ~= "table" then
-      error(self.kind .. ".apply_gradients: expected { {grad, var}, ... }", 2)
+      I.raise(self.kind .. ".apply_gradients: expected { {grad, var}, ... }")
     end
     local ops, graph = {}, nil
     for i, gv in ipairs(grads_and_vars) do
       local g, v = gv[1], gv[2]
       if not is_node(v) or v.op ~= "variable" then
-        error(("%s.apply_gradients: entry %d has no variable"):format(self.kind, i), 2)
+        I.raise(("%s.apply_gradients: entry %d has no variable"):format(self.kind, i))
       end
       graph = graph or v.graph
       if g ~= nil then
         if not is_node(g) then
-          error(("%s.apply_gradients: the gradient of '%s' is not a node"):format(self.kind, v.name), 2)
+          I.raise(("%s.apply_gradients: the gradient of '%s' is not a node"):format(self.kind, v.name))
         end
         ops[#ops + 1] = self:_apply(g, v)
       end
     end
     if #ops == 0 then
-      error(self.kind .. ": no variable has a gradient (does the loss depend on the variables?)", 2)
+      I.raise(self.kind .. ": no variable has a gradient (does the loss depend on the variables?)")
     end
     -- the step also updates the moving statistics of the batch normalization
     -- layers the gradients depend on (no UPDATE_OPS to collect by hand)
     for _, u in ipairs(I.layer_updates(graph, grads_and_vars)) do ops[#ops + 1] = u end
+    local gs = step_option(self.kind .. what, gs_opt, graph, gs_default)
+    if gs then
+      ops[#ops + 1] = increment(gs, self.kind .. "/increment_global_step", { self.learning_rate })
+    end
     return core.node(graph, "group", self.kind, nil, table.unpack(ops))
   end
 
-  --- minimize(loss [, var_list]): compute_gradients then apply_gradients.
-  function Optimizer:minimize(loss, var_list)
-    return self:apply_gradients(self:compute_gradients(loss, var_list))
+  local MINIMIZE_OPTS = { global_step = true, var_list = true }
+  --- minimize(loss [, var_list] [, {global_step=, var_list=}]): compute_gradients
+  -- then apply_gradients. The graph's global step (when made before) is
+  -- incremented unless global_step = false; another scalar variable can be given.
+  function Optimizer:minimize(loss, var_list, opts)
+    check_self(self, "minimize")
+    if opts == nil and type(var_list) == "table" and not is_node(var_list) and var_list[1] == nil
+      and next(var_list) ~= nil then
+      var_list, opts = nil, var_list
+    end
+    opts = check_options(self.kind .. ".minimize", opts, MINIMIZE_OPTS)
+    var_list = var_list or opts.var_list
+    local gv = self:compute_gradients(loss, var_list)
+    local default = is_node(loss) and train.get_global_step(loss.graph) or nil
+    return self:_apply_all(gv, ".minimize", opts.global_step, default or false)
   end
 
   local function opts_of(kind, lr, opts)
@@ -218,6 +370,175 @@ return function(ts, I)
       return core.node(v.graph, "apply_adagrad", self:_update_name(v), nil, v, s[1], g, self:_lr(v))
     end
     return o
+  end
+
+  local ADAMW_OPTS = { learning_rate = true, weight_decay = true, beta1 = true, beta2 = true,
+                       epsilon = true, decay_var_list = true }
+
+  -- v, a number >= 0 and below `below` (nil: finite)
+  local function number_opt(what, name, v, below)
+    if type(v) ~= "number" or not (v >= 0 and v < (below or math.huge)) then
+      error(("%s: %s must be a number %s, got %s"):format(what, name,
+        below and ("in [0, " .. below .. ")") or ">= 0", tostring(v)), 3)
+    end
+    return v
+  end
+
+  --- AdamWOptimizer{learning_rate=0.001, weight_decay=0.01, beta1=0.9, beta2=0.999,
+  --   epsilon=1e-8, decay_var_list=}: Adam with decoupled weight decay, step for
+  -- step torch.optim.AdamW's (Loshchilov & Hutter):
+  --   t += 1; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+  --   var = var (1 - lr weight_decay) - lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
+  -- The decay is scaled by the learning rate (and so follows a schedule), as in
+  -- PyTorch; tf.contrib's AdamWOptimizer subtracts weight_decay var unscaled (its
+  -- weight_decay = ours times lr). decay_var_list: the variables decayed (default
+  -- every one). Slots "<var>/AdamW" (m), "<var>/AdamW_1" (v), "<var>/AdamW_2" (t).
+  function train.AdamWOptimizer(lr, opts)
+    local what = "AdamWOptimizer"
+    if type(lr) == "table" and not is_node(lr) then
+      if opts ~= nil then error("AdamWOptimizer: give the options as one table", 2) end
+      opts = check_options(what, lr, ADAMW_OPTS)
+      lr = opts.learning_rate
+    else
+      opts = check_options(what, opts, ADAMW_OPTS)
+      if opts.learning_rate ~= nil then
+        error("AdamWOptimizer: learning_rate given twice (argument and option)", 2)
+      end
+    end
+    local decay_set
+    if opts.decay_var_list ~= nil then
+      if type(opts.decay_var_list) ~= "table" or is_node(opts.decay_var_list) then
+        error("AdamWOptimizer: decay_var_list must be an array of variables", 2)
+      end
+      decay_set = {}
+      for i, v in ipairs(opts.decay_var_list) do
+        if not (is_node(v) and v.op == "variable") then
+          error(("AdamWOptimizer: decay_var_list[%d] is not a variable"):format(i), 2)
+        end
+        decay_set[v] = true
+      end
+    end
+    local o = new_optimizer("AdamW", lr or 0.001, {
+      weight_decay = number_opt(what, "weight_decay", opts.weight_decay or 0.01),
+      beta1 = number_opt(what, "beta1", opts.beta1 or 0.9, 1),
+      beta2 = number_opt(what, "beta2", opts.beta2 or 0.999, 1),
+      epsilon = number_opt(what, "epsilon", opts.epsilon or 1e-8),
+      decay_set = decay_set })
+    o.slot_name = "AdamW"
+    function o._apply(self, g, v)
+      local s = self:_get_slots(v, { 0, 0, "step" })
+      local m, sq, t = s[1], s[2], s[3]
+      local graph, dtype = v.graph, v.dtype
+      local b1, b2 = self.beta1, self.beta2
+      local lr64 = self.learning_rate -- a number or a node, in float64
+      if is_node(lr64) and lr64.dtype ~= "float64" then lr64 = ts.cast(lr64, "float64") end
+      local t1 = t + 1
+      local step_size = lr64 / (1 - ts.pow(b1, t1))
+      local bc2_sqrt = ts.sqrt(1 - ts.pow(b2, t1))
+      local function as_var(x) return dtype == "float64" and x or ts.cast(x, dtype) end
+      -- the new values, in torch's order of operations
+      local m1 = m * b1 + g * (1 - b1)
+      local sq1 = sq * b2 + g * g * (1 - b2)
+      local denom = ts.sqrt(sq1) / as_var(bc2_sqrt) + self.epsilon
+      local w = v
+      if self.weight_decay ~= 0 and (not self.decay_set or self.decay_set[v]) then
+        local keep = 1 - lr64 * self.weight_decay
+        w = v * (type(keep) == "number" and keep or as_var(keep))
+      end
+      local v1 = w - m1 / denom * as_var(step_size)
+      -- stored by x -= 1 (x - new): exactly new when x and new are within a factor 2
+      local one = ts.constant(1, { graph = graph, dtype = "float64" })
+      local name = self:_update_name(v)
+      local function store(x, new, suffix)
+        return core.node(graph, "apply_gradient_descent", name .. suffix, nil, x, x - new, one)
+      end
+      return core.node(graph, "group", name, nil, store(m, m1, "/m"), store(sq, sq1, "/v"),
+        store(t, t1, "/t"), store(v, v1, "/var"))
+    end
+    return o
+  end
+
+  ------------------------------------------------------------ regularizers
+
+  local regularizers = {}
+  ts.regularizers = regularizers
+  -- graph -> { loss nodes } (weak: dies with the graph)
+  local reg_losses = setmetatable({}, { __mode = "k" })
+
+  local function scale_arg(what, scale)
+    if type(scale) ~= "number" or scale ~= scale or scale < 0 or scale == math.huge then
+      error(("regularizers.%s: scale must be a finite number >= 0, got %s"):format(what,
+        tostring(scale)), 3)
+    end
+    return scale
+  end
+
+  --- regularizers.l2(scale): function(w) -> scale sum(w^2) / 2 (= scale ts.nn.l2_loss(w),
+  -- TF1's tf.contrib.layers.l2_regularizer; Keras's l2(l) is l sum(w^2), so l2(2 l)).
+  -- scale 0 regularizes nothing (the function returns nil).
+  function regularizers.l2(scale)
+    scale = scale_arg("l2", scale)
+    return function(w)
+      if scale == 0 then return nil end
+      return ts.l2_loss(w) * scale
+    end
+  end
+
+  --- regularizers.l1(scale): function(w) -> scale sum(|w|).
+  function regularizers.l1(scale)
+    scale = scale_arg("l1", scale)
+    return function(w)
+      if scale == 0 then return nil end
+      return ts.reduce_sum(ts.abs(w)) * scale
+    end
+  end
+
+  --- I.add_regularizer(what, var, reg, level): adds reg(var) (a scalar node, or
+  -- nil: nothing) to var's graph's regularization losses; errors name `what`.
+  function I.add_regularizer(what, var, reg, level)
+    level = (level or 2) + 1
+    if type(reg) ~= "function" then
+      error(("%s: the regularizer must be a function of the variable (e.g. ts.regularizers.l2(1e-4)), "
+        .. "got %s"):format(what, type(reg)), level)
+    end
+    local loss = reg(var)
+    if loss == nil then return nil end
+    local s = is_node(loss) and loss.shape
+    if not is_node(loss) or loss.graph ~= var.graph or (s and #s > 0) then
+      error(("%s: the regularizer of '%s' must return a scalar node of its graph (or nil), got %s")
+        :format(what, var.name, is_node(loss) and ("'%s' of shape [%s]"):format(loss.name,
+          table.concat(s or {}, ", ")) or type(loss)), level)
+    end
+    local list = reg_losses[var.graph] or {}
+    reg_losses[var.graph] = list
+    list[#list + 1] = loss
+    return loss
+  end
+
+  local losses = {}
+  ts.losses = losses
+
+  --- losses.get_regularization_losses([graph]): the regularization loss nodes (layers'
+  -- kernel_regularizer, get_variable's regularizer), in the order they were made.
+  function losses.get_regularization_losses(graph)
+    graph = graph_arg("losses.get_regularization_losses", graph)
+    local r = {}
+    for i, l in ipairs(reg_losses[graph] or {}) do r[i] = l end
+    return r
+  end
+
+  --- losses.get_regularization_loss([graph]): their sum (in the first one's dtype),
+  -- or the number 0 when there is none (so loss + it works for any loss dtype).
+  function losses.get_regularization_loss(graph)
+    graph = graph_arg("losses.get_regularization_loss", graph)
+    local list = reg_losses[graph]
+    if not list or #list == 0 then return 0 end
+    local total = list[1]
+    for i = 2, #list do
+      local l = list[i]
+      total = total + (l.dtype == total.dtype and l or ts.cast(l, total.dtype))
+    end
+    return total
   end
 
   --- group(ops...) or group{ops}: one node that runs all of them.

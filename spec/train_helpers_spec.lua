@@ -603,6 +603,11 @@ describe("AdamWOptimizer", function()
       "AdamWOptimizer: decay_var_list[1] is not a variable")
     H.fails(function() ts.train.AdamWOptimizer("fast") end,
       "AdamWOptimizer: the learning rate must be a number")
+    local g, _, loss = setup()
+    local foreign = ts.placeholder { graph = ts.Graph(), shape = {} }
+    H.fails(function() ts.train.AdamWOptimizer(foreign):minimize(loss) end,
+      "AdamW: the learning rate node belongs to another graph")
+    assert.truthy(g)
   end)
 end)
 

@@ -430,8 +430,11 @@ return function(ts, I)
       local m, sq, t = s[1], s[2], s[3]
       local graph, dtype = v.graph, v.dtype
       local b1, b2 = self.beta1, self.beta2
-      local lr64 = self.learning_rate -- a number or a node, in float64
-      if is_node(lr64) and lr64.dtype ~= "float64" then lr64 = ts.cast(lr64, "float64") end
+      local lr64 = self.learning_rate -- a number or a node (of v's graph), in float64
+      if is_node(lr64) then
+        lr64 = self:_lr(v)
+        if lr64.dtype ~= "float64" then lr64 = ts.cast(lr64, "float64") end
+      end
       local t1 = t + 1
       local step_size = lr64 / (1 - ts.pow(b1, t1))
       local bc2_sqrt = ts.sqrt(1 - ts.pow(b2, t1))

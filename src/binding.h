@@ -46,14 +46,25 @@ void tsb_newmetatable(lua_State *L, const char *name, const luaL_Reg *methods,
  * TSB_FREED: __gc ran (maybe called by hand); tsb_checktensor raises. */
 enum { TSB_INLINE = 0, TSB_HOST = 1, TSB_ALLOC = 2, TSB_VIEW = 3, TSB_FREED = 4 };
 
-/* The Tensor userdata. view is what the public API hands out. */
+/* The Tensor userdata. view is what the public API hands out.
+ * A base counts its views (views: those whose __gc has not run). Its __gc
+ * (maybe called by hand) with views left only marks it freed and keeps the
+ * data in held (held_kind: TSB_HOST or TSB_ALLOC); the last view's __gc gives
+ * it back, so the host's release never runs while a view still points at the
+ * data. A view's base is its user value 1, which must be base (a user value
+ * replaced through the debug library makes the view dead, never a dangling
+ * read). */
 typedef struct tsb_tensor {
   ts_TensorView view;
   tsi_tensor t;
   int kind;
+  int views;                /* a base: live views of it */
+  struct tsb_tensor *base;  /* TSB_VIEW */
   ts_Release release;
   void *release_ud;
   tsi_alloc alloc; /* TSB_ALLOC */
+  void *held;
+  int held_kind;
 } tsb_tensor;
 
 /* Raises a Lua error from a core error (after the caller freed what it holds). */

@@ -71,8 +71,7 @@ int tsb_tensor_freed(lua_State *L, int idx, const tsb_tensor *u) {
   int dead = u->kind == TSB_FREED;
   if (!dead && u->kind == TSB_VIEW) {
     lua_getiuservalue(L, idx, 1);
-    const tsb_tensor *b = lua_touserdata(L, -1);
-    dead = !b || b->kind == TSB_FREED;
+    dead = lua_touserdata(L, -1) != u->base || u->base->kind == TSB_FREED;
     lua_pop(L, 1);
   }
   return dead;
@@ -94,18 +93,38 @@ tsb_tensor *tsb_checktensor(lua_State *L, int idx) {
   return check_live(L, idx, luaL_checkudata(L, idx, TSB_TENSOR));
 }
 
-/* __gc (and any direct call of it): releases the data once; the tensor is
- * then TSB_FREED, which tsb_checktensor turns into an error. A view's data
- * belongs to its base, which the view keeps alive. */
+/* Gives back the data a base owned: the host's release (once) or the allocator's. */
+static void give_back(tsb_tensor *u, int kind, void *data) {
+  if (kind == TSB_HOST && u->release) {
+    ts_Release r = u->release;
+    u->release = NULL;
+    r(u->release_ud, data);
+  } else if (kind == TSB_ALLOC && data) {
+    tsi_free(&u->alloc, data);
+  }
+}
+
+/* __gc (and any direct call of it): the tensor is then TSB_FREED, which
+ * tsb_checktensor turns into an error. A base gives its data back at once,
+ * or, while views of it are left, when the last of them goes (they keep the
+ * base userdata alive; the collector finalises views before their base, but a
+ * script may call __gc by hand in any order). */
 static int tensor_gc(lua_State *L) {
   tsb_tensor *u = luaL_checkudata(L, 1, TSB_TENSOR);
   if (u->kind == TSB_FREED) return 0;
-  if (u->kind == TSB_HOST && u->release) {
-    ts_Release r = u->release;
-    u->release = NULL;
-    r(u->release_ud, u->t.data);
-  } else if (u->kind == TSB_ALLOC && u->t.data) {
-    tsi_free(&u->alloc, u->t.data);
+  if (u->kind == TSB_VIEW) {
+    lua_getiuservalue(L, 1, 1);
+    tsb_tensor *b = lua_touserdata(L, -1) == u->base ? u->base : NULL;
+    lua_pop(L, 1);
+    if (b && --b->views == 0 && b->kind == TSB_FREED) {
+      give_back(b, b->held_kind, b->held);
+      b->held = NULL;
+    }
+  } else if (u->views > 0) {
+    u->held = u->t.data;
+    u->held_kind = u->kind;
+  } else {
+    give_back(u, u->kind, u->t.data);
   }
   u->kind = TSB_FREED;
   u->t.data = NULL;
@@ -594,15 +613,18 @@ static int t_reshape(lua_State *L) {
    * own base when u is a view) and keeps it alive. */
   tsb_tensor *r = lua_newuserdatauv(L, sizeof(tsb_tensor), 1);
   memset(r, 0, sizeof *r);
+  u = tsb_checktensor(L, 1); /* a finaliser run by the allocation may have freed it */
   r->kind = TSB_VIEW;
   r->t = u->t;
   tsi_err e;
   if (tsi_set_shape(&r->t, nd, shape, &e)) return tsb_raise(L, &e);
   tsb_sync_view(r);
+  r->base = u->kind == TSB_VIEW ? u->base : u;
   if (u->kind == TSB_VIEW) lua_getiuservalue(L, 1, 1);
   else lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, TSB_TENSOR);
+  luaL_setmetatable(L, TSB_TENSOR); /* allocates nothing: the count below matches the __gc */
+  r->base->views++;
   return 1;
 }
 

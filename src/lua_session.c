@@ -153,6 +153,8 @@ static int session_close(lua_State *L) {
 typedef struct cb_ctx {
   lua_State *L;
   int gidx, sidx, anchor, outtab;
+  int errslot; /* where a failed compute leaves its error object for session_run */
+  int failed;  /* set with it (the object may be nil) */
   const tsi_tensor *feeds, *dests;
   int nfeed, nfetch;
 } cb_ctx;
@@ -160,7 +162,7 @@ typedef struct cb_ctx {
 /* Protected part of a custom op: (node, inputs, nin, graph, ctx, anchor,
  * outtab) -> tensor. Inputs are copied out first: they may view feeds, which
  * the compute (or a finaliser run by any allocation) could free by hand. */
-static int custom_call(lua_State *L) {
+static int custom_body(lua_State *L) {
   const tsi_node *n = lua_touserdata(L, 1);
   const tsi_tensor *ins = lua_touserdata(L, 2);
   int nin = (int)lua_tointeger(L, 3);
@@ -178,6 +180,20 @@ static int custom_call(lua_State *L) {
   tsb_value_to_tensor(L, -1, tsb_totensor(L, -1) ? -1 : n->info.dtype, "compute's result");
   check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
   return 1;
+}
+
+/* custom_body, its error named after the op: a string error becomes
+ * "op 'name' failed: <the whole message>" (built here, still protected, as
+ * it allocates); any other error object (a table, ...) goes on unchanged.
+ * n stays valid: the run holds its graph. */
+static int custom_call(lua_State *L) {
+  const tsi_node *n = lua_touserdata(L, 1);
+  lua_pushcfunction(L, custom_body);
+  lua_insert(L, 1);
+  if (lua_pcall(L, 7, 1, 0) == LUA_OK) return 1;
+  if (lua_type(L, -1) == LUA_TSTRING)
+    lua_pushfstring(L, "op '%s' failed: %s", n->name, lua_tostring(L, -1));
+  return lua_error(L);
 }
 
 /* The result agrees with the op's declared dtype and (known) dimensions:
@@ -211,10 +227,12 @@ static int custom_cb(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin
   if (c->outtab) lua_pushvalue(L, c->outtab);
   else lua_pushnil(L);
   if (lua_pcall(L, 7, 1, 0) != LUA_OK) {
-    /* lua_tostring would convert a number in place: it may allocate and raise */
-    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                                                     : "(error object is not a string)";
-    tsi_fail(e, TSI_ERUN, "op '%s' failed: %s", n->name, msg);
+    /* The error object, whole and of any type, is what session_run raises
+     * once the run has unwound; the core gets a short note. Nothing here
+     * allocates (lua_replace copies a stack slot). */
+    lua_replace(L, c->errslot);
+    c->failed = 1;
+    tsi_fail(e, TSI_ERUN, "op '%s' failed", n->name);
     lua_settop(L, top);
     return TSI_ERUN;
   }
@@ -504,13 +522,16 @@ static int session_run(lua_State *L) {
     check_still_live(L, 1, s, "run"); /* expect reads the graph */
     outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
   }
+  luaL_checkstack(L, 12, "run"); /* the slot, the guard, the results */
+  lua_pushnil(L); /* the error slot of a failing custom op (cb_ctx) */
+  int errslot = lua_gettop(L);
   /* the guard, with room for the results; the last allocation before the run */
   run_guard *r = push_guard(L, 1, s->depth, nfetch);
   lua_toclose(L, -1);
   check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
   check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
   tsi_tensor *outs = r->outs;
-  cb_ctx cb = {L, gidx, 1, anchor, outtab, feeds, dests, nfeed, nfetch};
+  cb_ctx cb = {L, gidx, 1, anchor, outtab, errslot, 0, feeds, dests, nfeed, nfetch};
   tsi_runctx ctx;
   tsb_runctx(L, &ctx);
   ctx.profile = profile;
@@ -525,6 +546,10 @@ static int session_run(lua_State *L) {
   if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, dests, outs, &r->p,
                       &e)) {
     run_end(r);
+    if (cb.failed) { /* a compute's error object, passed on as it was */
+      lua_pushvalue(L, errslot);
+      return lua_error(L);
+    }
     return tsb_raise(L, &e);
   }
   /* Results are copied out while the plan stays pinned and the graph held;

@@ -62,25 +62,28 @@
 /* l2_normalize over strided columns: columns per block. */
 #define CB 256
 
-/* Sums over i in [0, len) of the expressions E1 (into s1) and E2 (into s2,
- * 0 for none) in 8 independent double lanes each, so that the loop vectorises
- * (a single accumulator is a chain of dependent additions the compiler may not
- * reorder); the lanes are added pairwise. */
-#define LANE_SUM2(s1, s2, len, i, E1, E2)                                           \
+/* s = the sum over i in [0, len) of the expression E, in LANES independent double
+ * lanes added pairwise at the end, so that the loop vectorises (one
+ * accumulator is a chain of dependent additions the compiler may not reorder)
+ * and the order of the additions is the same on every instruction set.
+ * LANE_SUM2 makes two sums in two such loops: one loop with two sets of
+ * lanes does not vectorise (GCC 12), two loops over a row in cache do. */
+#define LANES 16
+#define LANE_SUM(s, len, i, E)                                                     \
   do {                                                                             \
-    double a1_[8] = {0, 0, 0, 0, 0, 0, 0, 0}, a2_[8] = {0, 0, 0, 0, 0, 0, 0, 0};   \
-    const int64_t n_ = (len), e_ = n_ - n_ % 8;                                    \
-    for (int64_t b_ = 0; b_ < e_; b_ += 8)                                         \
-      for (int64_t i = b_; i < b_ + 8; i++) a1_[i - b_] += (E1), a2_[i - b_] += (E2); \
-    for (int64_t i = e_; i < n_; i++) a1_[i - e_] += (E1), a2_[i - e_] += (E2);    \
-    s1 = ((a1_[0] + a1_[4]) + (a1_[1] + a1_[5])) + ((a1_[2] + a1_[6]) + (a1_[3] + a1_[7])); \
-    s2 = ((a2_[0] + a2_[4]) + (a2_[1] + a2_[5])) + ((a2_[2] + a2_[6]) + (a2_[3] + a2_[7])); \
+    double a_[LANES] = {0};                                                        \
+    const int64_t n_ = (len), e_ = n_ - n_ % LANES;                                \
+    for (int64_t b_ = 0; b_ < e_; b_ += LANES)                                     \
+      for (int64_t i = b_; i < b_ + LANES; i++) a_[i - b_] += (E);                 \
+    for (int64_t i = e_; i < n_; i++) a_[i - e_] += (E);                           \
+    for (int h_ = LANES / 2; h_ > 0; h_ /= 2)                                      \
+      for (int l_ = 0; l_ < h_; l_++) a_[l_] += a_[l_ + h_];                       \
+    s = a_[0];                                                                     \
   } while (0)
-#define LANE_SUM(s, len, i, E)          \
-  do {                                  \
-    double z_;                          \
-    LANE_SUM2(s, z_, len, i, E, 0.0);   \
-    (void)z_;                           \
+#define LANE_SUM2(s1, s2, len, i, E1, E2) \
+  do {                                    \
+    LANE_SUM(s1, len, i, E1);             \
+    LANE_SUM(s2, len, i, E2);             \
   } while (0)
 
 /* Work split into np pieces of per units (rows or planes) of ue elements, each
@@ -735,14 +738,20 @@ typedef struct ljob {
       const T *restrict x = (const T *)j->x + r * L;                                   \
       T *restrict y = (T *)j->y + r * L;                                               \
       LN_STATS(T, x, L, q->eps, m, rs);                                                \
-      for (int64_t k = 0; k < L; k++) y[k] = (T)(((double)x[k] - m) * rs);             \
       LN_SEGMENTS(q, r, seg, go);                                                      \
       for (int64_t k0 = 0; k0 < L; k0 += seg) {                                        \
+        const T *restrict xs = x + k0, *restrict gs = G ? G + go : G;                 \
+        const T *restrict bs = Bt ? Bt + go : Bt;                                      \
         T *restrict ys = y + k0;                                                       \
-        if (G)                                                                         \
-          for (int64_t i = 0; i < seg; i++) ys[i] *= G[go + i];                        \
-        if (Bt)                                                                        \
-          for (int64_t i = 0; i < seg; i++) ys[i] += Bt[go + i];                       \
+        if (G && Bt)                                                                   \
+          for (int64_t i = 0; i < seg; i++)                                            \
+            ys[i] = (T)(((double)xs[i] - m) * rs) * gs[i] + bs[i];                     \
+        else if (G)                                                                    \
+          for (int64_t i = 0; i < seg; i++) ys[i] = (T)(((double)xs[i] - m) * rs) * gs[i]; \
+        else if (Bt)                                                                   \
+          for (int64_t i = 0; i < seg; i++) ys[i] = (T)(((double)xs[i] - m) * rs) + bs[i]; \
+        else                                                                           \
+          for (int64_t i = 0; i < seg; i++) ys[i] = (T)(((double)xs[i] - m) * rs);     \
       }                                                                                \
     }                                                                                  \
   }                                                                                    \
@@ -770,11 +779,17 @@ typedef struct ljob {
         s1 += t1, s2 += t2;                                                            \
       }                                                                                \
       const double m1 = s1 / (double)L, c2 = s2 * rs * rs / (double)L;                 \
-      for (int64_t k0 = 0; k0 < L; k0 += seg)                                          \
-        for (int64_t i = 0; i < seg; i++) {                                            \
-          double gd = G ? (double)dy[k0 + i] * (double)G[go + i] : (double)dy[k0 + i]; \
-          dx[k0 + i] = (T)(rs * (gd - m1 - ((double)x[k0 + i] - m) * c2));             \
-        }                                                                              \
+      for (int64_t k0 = 0; k0 < L; k0 += seg) {                                        \
+        const T *restrict xs = x + k0, *restrict ds = dy + k0;                         \
+        T *restrict os = dx + k0;                                                      \
+        if (G)                                                                         \
+          for (int64_t i = 0; i < seg; i++)                                            \
+            os[i] = (T)(rs * ((double)ds[i] * (double)G[go + i] - m1 -                 \
+                              ((double)xs[i] - m) * c2));                              \
+        else                                                                           \
+          for (int64_t i = 0; i < seg; i++)                                            \
+            os[i] = (T)(rs * ((double)ds[i] - m1 - ((double)xs[i] - m) * c2));         \
+      }                                                                                \
     }                                                                                  \
   }                                                                                    \
   /* per piece: sums over its rows of dy * xhat and dy, by parameter */                \

@@ -4,11 +4,12 @@
 #   make example      trains an MLP on Fashion-MNIST (examples/fashion_mnist.lua; ARGS=...)
 #   make example-cnn  trains a CNN on Fashion-MNIST (examples/fashion_mnist_cnn.lua; ARGS=...)
 #   make examples     the tutorial's examples (affine, perceptron, mlp)
-#   make test         deps + build + lint + specs + check-globals + check-layout + C host tests
+#   make test         deps + build + lint + specs + check-globals/-layout/-symbols + C host tests
 #   make spec         the busted specs under lua5.4 only
 #   make lint         luacheck on lua/, spec/, examples/
 #   make check-globals  no writable global or static data in the objects
 #   make check-layout   only src/lua_*.c (and binding.h) include the Lua headers
+#   make check-symbols  libtensorslow.a exports only the TS_API names, core.so only luaopen_*
 #   make embed-test   the example C host and the header's example
 #   make host-test    the C host tests (tests/*.c)
 #   make asan         the specs against an AddressSanitizer + UBSan build (build-asan/)
@@ -67,6 +68,7 @@ LIBDIR   ?= $(PREFIX)/lib
 INCDIR   ?= $(PREFIX)/include
 
 BUSTED   := $(LUA) /usr/bin/busted
+OBJCOPY  ?= objcopy
 
 .PHONY: all deps test spec lint example example-cnn examples install install-rock clean check-globals \
         check-layout asan bench embed-test host-test asan-host-test tsan-test install-test lua-dirs \
@@ -89,13 +91,27 @@ $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(MODULE): $(OBJ)
+# Only luaopen_tensorslow_core leaves the module (a version script): the
+# ts_* API is for hosts that link libtensorslow.a.
+$(BUILD)/core.map: Makefile
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(OBJ) $(LDFLAGS) $(LIBS)
+	printf '{\n  global: luaopen_tensorslow_core;\n  local: *;\n};\n' > $@
 
-$(STATIC): $(OBJ)
-	@rm -f $@
-	ar rcs $@ $(OBJ)
+$(MODULE): $(OBJ) $(BUILD)/core.map Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(OBJ) -Wl,--version-script=$(BUILD)/core.map $(LDFLAGS) $(LIBS)
+
+# One relocatable object (ld -r) whose hidden symbols, every internal tsi_*
+# and tsb_* name (the objects are compiled with -fvisibility=hidden), are made
+# local: the archive's only global symbols are tensorslow.h's TS_API names,
+# so a host's own names never clash (make check-symbols). Both link again
+# when the Makefile changes (cheap), so a build directory never keeps a
+# library made by an older recipe.
+$(STATIC): $(OBJ) Makefile
+	@rm -f $@ $(BUILD)/libtensorslow.o
+	$(LD) -r -o $(BUILD)/libtensorslow.o $(OBJ)
+	$(OBJCOPY) --localize-hidden $(BUILD)/libtensorslow.o
+	ar rcs $@ $(BUILD)/libtensorslow.o
 
 spec: all
 	$(BUSTED)
@@ -109,6 +125,7 @@ test: deps
 	$(MAKE) spec
 	$(MAKE) check-globals
 	$(MAKE) check-layout
+	$(MAKE) check-symbols
 	$(MAKE) embed-test
 	$(MAKE) host-test
 
@@ -144,6 +161,23 @@ check-globals: $(OBJ)
 	if [ -n "$$bad" ]; then echo "writable global or static data:"; echo "$$bad"; exit 1; fi; \
 	echo "check-globals: no writable global data"
 
+# The global symbols of libtensorslow.a are exactly the TS_API names of
+# tensorslow.h, and core.so exports luaopen_tensorslow_core alone.
+.PHONY: check-symbols
+TS_API_NAMES = sed -n 's/^TS_API[^(]*[ *]\([A-Za-z_0-9]*\)(.*/\1/p' src/tensorslow.h | sort
+check-symbols: $(STATIC) $(MODULE)
+	@want=$$($(TS_API_NAMES)); \
+	got=$$(nm -g --defined-only $(STATIC) | awk 'NF == 3 { print $$3 }' | sort); \
+	mod=$$(nm -D --defined-only $(MODULE) | awk 'NF == 3 { print $$3 }' | sort); \
+	extra=$$(echo "$$got" | grep -vxF "$$want"); missing=$$(echo "$$want" | grep -vxF "$$got"); \
+	if [ -n "$$extra" ] || [ -n "$$missing" ] || [ "$$mod" != luaopen_tensorslow_core ]; then \
+	  [ -z "$$extra" ] || { echo "check-symbols: $(STATIC) exports other global symbols:"; echo "$$extra"; }; \
+	  [ -z "$$missing" ] || { echo "check-symbols: $(STATIC) lacks TS_API names:"; echo "$$missing"; }; \
+	  [ "$$mod" = luaopen_tensorslow_core ] || { echo "check-symbols: $(MODULE) exports:"; echo "$$mod"; }; \
+	  exit 1; fi; \
+	echo "check-symbols: $(STATIC) exports the $$(echo "$$want" | wc -l) TS_API names only," \
+	  "$(MODULE) luaopen_tensorslow_core only"
+
 # The layout rule (DEVELOPERS.md, "Layout"): the core (every src/ file but
 # lua_*.c and binding.h) never includes a Lua header or the binding's.
 LUA_HEADERS_RE := ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](lua|lauxlib|lualib|luaconf|binding)\.h[>"]
@@ -167,6 +201,9 @@ HOST_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(LUA_CFLAGS
 HOST_LIBS  := $(STATIC) $(LUA_LIBS) $(LIBS)
 HOST_ENV   := LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'
 HOST_TESTS := $(basename $(notdir $(wildcard tests/*.c)))
+# C++ hosts (tests/*.cpp): Debian's Lua (built as C) through lua.hpp.
+HOST_CXXFLAGS := -std=c++17 $(WARN) $(CFLAGS) $(LUA_CFLAGS) -I src -I $(BUILD)/tests -pthread
+HOST_CXX_TESTS := $(basename $(notdir $(wildcard tests/*.cpp)))
 
 $(BUILD)/embed/host: examples/embed/host.c src/tensorslow.h $(STATIC)
 	@mkdir -p $(dir $@)
@@ -185,6 +222,15 @@ $(BUILD)/tests/%: tests/%.c src/tensorslow.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
 
+# The C++ wrapper pattern in tensorslow.h's comment, cut out for tests/cxx_host.cpp.
+$(BUILD)/tests/header_cxx.inc: src/tensorslow.h
+	@mkdir -p $(dir $@)
+	sed -n '/^ \*   struct Job/,/^ \* (tests\/cxx_host.cpp/s/^ \*   //p' $< > $@
+
+$(BUILD)/tests/%: tests/%.cpp $(BUILD)/tests/header_cxx.inc src/tensorslow.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CXX) $(HOST_CXXFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
 embed-test: $(BUILD)/embed/host $(BUILD)/tests/header_example
 	echo '#include "tensorslow.h"' | $(CC) -std=c99 -pedantic $(WARN) -fsyntax-only -I src -x c -
 	if command -v $(CXX) >/dev/null; then echo '#include "tensorslow.h"' | \
@@ -195,8 +241,8 @@ embed-test: $(BUILD)/embed/host $(BUILD)/tests/header_example
 	echo "1.5 3.5 3.5 7.5" | diff -u - $(BUILD)/tests/header_example.txt
 	@echo "embed-test: ok"
 
-host-test: $(HOST_TESTS:%=$(BUILD)/tests/%)
-	@for t in $(HOST_TESTS); do echo "== $$t"; $(HOST_ENV) $(HOST_RUN) $(BUILD)/tests/$$t || exit 1; done
+host-test: $(HOST_TESTS:%=$(BUILD)/tests/%) $(HOST_CXX_TESTS:%=$(BUILD)/tests/%)
+	@for t in $(HOST_TESTS) $(HOST_CXX_TESTS); do echo "== $$t"; $(HOST_ENV) $(HOST_RUN) $(BUILD)/tests/$$t || exit 1; done
 
 # The host tests with AddressSanitizer (leaks included, no suppressions: a
 # host's lua_close must give everything back) and the threads test with

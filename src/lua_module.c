@@ -189,8 +189,89 @@ TS_API const ts_TensorView *ts_totensor(lua_State *L, int idx) {
   return u && !tsb_tensor_freed(L, idx, u) ? &u->view : NULL;
 }
 
+/* Pushes "mod.f" when the running function is field f of a loaded module
+ * (what luaL_argerror looks up for a function called without a name, e.g.
+ * through pcall); returns 0, pushing nothing, otherwise. */
+static int loaded_name(lua_State *L, lua_Debug *ar) {
+  int top = lua_gettop(L);
+  if (!lua_getinfo(L, "f", ar)) return 0;
+  int fn = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, fn + 1)) { /* module name, module */
+      if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) { /* field, value */
+          if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, fn)) {
+            const char *mod = lua_tostring(L, -4);
+            const char *f = lua_tostring(L, -2);
+            if (strcmp(mod, LUA_GNAME) == 0) lua_pushstring(L, f);
+            else lua_pushfstring(L, "%s.%s", mod, f);
+            lua_replace(L, top + 1);
+            lua_settop(L, top + 1);
+            return 1;
+          }
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* luaL_argerror for argument arg (an absolute index), without its
+ * "bad argument #N to '?'" when the function has no name: then "bad
+ * argument #N (msg)", or the name it has in a loaded module. */
+static int arg_error(lua_State *L, int arg, const char *msg) {
+  lua_Debug ar;
+  if (arg <= LUA_REGISTRYINDEX) return luaL_error(L, "%s", msg); /* a pseudo-index */
+  if (!lua_getstack(L, 0, &ar)) return luaL_error(L, "bad argument #%d (%s)", arg, msg);
+  lua_getinfo(L, "n", &ar);
+  if (ar.name) return luaL_argerror(L, arg, msg); /* names it, minds methods' self */
+  if (loaded_name(L, &ar))
+    return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, lua_tostring(L, -1), msg);
+  return luaL_error(L, "bad argument #%d (%s)", arg, msg);
+}
+
+/* The tensor at idx of the dtype (-1: any) and rank (-1: any), or a `bad
+ * argument` error naming what was expected and what was there. */
+static const ts_TensorView *check_view(lua_State *L, int idx, int dtype, int ndim) {
+  int arg = lua_absindex(L, idx);
+  tsb_tensor *u = luaL_testudata(L, arg, TSB_TENSOR);
+  if (u && tsb_tensor_freed(L, arg, u)) return arg_error(L, arg, "tensor has been freed"), NULL;
+  if (u && (dtype < 0 || u->t.dtype == dtype) && (ndim < 0 || u->t.ndim == ndim))
+    return &u->view;
+  /* what is there, first: arg may be past the top (no value) */
+  int t;
+  if (u) lua_pushfstring(L, "%s tensor of rank %d", tsi_dtype_name(u->t.dtype), u->t.ndim);
+  else if ((t = luaL_getmetafield(L, arg, "__name")) != LUA_TSTRING) {
+    if (t != LUA_TNIL) lua_pop(L, 1);
+    lua_pushstring(L, lua_type(L, arg) == LUA_TLIGHTUSERDATA ? "light userdata"
+                                                             : luaL_typename(L, arg));
+  }
+  if (dtype < 0 && ndim < 0) lua_pushstring(L, TSB_TENSOR);
+  else if (ndim < 0) lua_pushfstring(L, "%s tensor", tsi_dtype_name(dtype));
+  else if (dtype < 0) lua_pushfstring(L, "tensor of rank %d", ndim);
+  else lua_pushfstring(L, "%s tensor of rank %d", tsi_dtype_name(dtype), ndim);
+  return arg_error(L, arg, lua_pushfstring(L, "%s expected, got %s", lua_tostring(L, -1),
+                                           lua_tostring(L, -2))),
+         NULL;
+}
+
 TS_API const ts_TensorView *ts_checktensor(lua_State *L, int idx) {
-  return &tsb_checktensor(L, idx)->view;
+  return check_view(L, idx, -1, -1);
+}
+
+TS_API const ts_TensorView *ts_checktensor_dtype(lua_State *L, int idx, ts_dtype dtype,
+                                                 int ndim) {
+  if ((int)dtype < 0 || dtype >= TS_NDTYPES)
+    luaL_error(L, "ts_checktensor_dtype: bad dtype %d", (int)dtype);
+  if (ndim < -1 || ndim > TSI_MAXDIM)
+    luaL_error(L, "ts_checktensor_dtype: rank %d is not -1 (any) or in 0..%d", ndim, TSI_MAXDIM);
+  return check_view(L, idx, (int)dtype, ndim);
 }
 
 TS_API void ts_setallocator(lua_State *L, ts_Alloc f, void *ud) {

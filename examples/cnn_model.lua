@@ -29,10 +29,10 @@ return function(opts)
     else
       h = L.conv2d(h, filters, 5, { padding = "same", data_format = df, use_bias = false,
                                     name = name })
-      -- momentum 0.9 (TensorFlow's default is 0.99): the moving statistics catch up within
-      -- tens of steps, so even a short run evaluates well
+      -- momentum 0.99 (TensorFlow's default): the moving statistics average about the last
+      -- hundred batches (a run of a few dozen steps evaluates poorly: use --epochs >= 1)
       h = ts.relu(L.batch_normalization(h, { axis = first and 2 or -1, training = training,
-                                             momentum = 0.9, name = name .. "_bn" }))
+                                             momentum = 0.99, name = name .. "_bn" }))
     end
     return L.max_pooling2d(h, 2, 2, { data_format = df })
   end

@@ -10,7 +10,7 @@
 -- dense 10.
 -- Images are NHWC (channels last, TensorFlow's default; --data_format channels_first for
 -- NCHW); the model is examples/cnn_model.lua. Adam (learning
--- rate 1e-3), batch 128, float32, 5 epochs, data from /usr/share/datasets/fashion-mnist
+-- rate 1e-3), batch 128, float32, 8 epochs, data from /usr/share/datasets/fashion-mnist
 -- (Debian's dataset-fashion-mnist); no checkpoint is written unless --checkpoint PATH is
 -- given. --limit N trains on the first N images only (--test-limit: evaluates on the
 -- first N). One graph
@@ -25,7 +25,7 @@ local USAGE = [[
 usage: lua5.4 examples/fashion_mnist_cnn.lua [options]
   --model bn|deep    the network (default bn; see the script's header)
   --data-format F    channels_last (default, NHWC) or channels_first (NCHW)
-  --epochs N         training epochs (default 5)
+  --epochs N         training epochs (default 8)
   --batch N          batch size (default 128)
   --lr X             Adam's learning rate (default 0.001)
   --seed N           seed of the weights, dropout and shuffling (default 1)
@@ -52,7 +52,7 @@ local KINDS = {
   help = "flag",
 }
 local opts = {
-  model = "bn", data_format = "channels_last", epochs = 5, batch = 128, lr = 1e-3, seed = 1,
+  model = "bn", data_format = "channels_last", epochs = 8, batch = 128, lr = 1e-3, seed = 1,
   limit = 0, test_limit = 0, data = "/usr/share/datasets/fashion-mnist", plots = ".",
 }
 
@@ -167,7 +167,7 @@ local function evaluate()
   local cm = {}
   for i = 1, 10 do cm[i] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } end
   local right = 0
-  for xb, yb in ts.data.batches({ test_x, test_y }, 500, { dtype = "float32", scale = 1 / 255 }) do
+  for xb, yb in ts.data.batches({ test_x, test_y }, opts.batch, { dtype = "float32", scale = 1 / 255 }) do
     local r = sess:run({ correct, predicted }, { [x] = xb, [y] = yb, [training] = OFF })
     right = right + r[1]:item()
     local p, t = r[2]:totable(), yb:totable()

@@ -30,7 +30,7 @@
 
 LUA      ?= lua5.4
 CC       ?= cc
-PKGS     := lua5.4 liblua5.4-dev lua-busted lua-check libopenblas-dev zlib1g-dev libcjson-dev pkg-config python3-numpy gzip
+PKGS     := g++ lua5.4 liblua5.4-dev lua-busted lua-check libopenblas-dev zlib1g-dev libcjson-dev pkg-config python3-numpy gzip
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS   := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)

@@ -24,6 +24,8 @@
 #   make install-test make install into build/dest, used from there
 #   make lua-dirs     prints the Lua install directories for this PREFIX
 #   make bench        benchmarks beside NumPy and PyTorch (installs them if missing)
+#   make bench-dnnl   oneDNN at bench/conv.lua's convolutions (bench/dnnl_conv.c, bench/DNNL.md;
+#                     installs libdnnl-dev if missing; ARGS=key filter)
 #   make clean        removes build/, build-asan/, build-tsan/
 # Variables: BUILD (build dir), LUA, CC, CFLAGS/OPT, WERROR=1, PREFIX, DESTDIR,
 # LUA_VERSION, LUA_CMOD, LUA_LMOD, LIBDIR, INCDIR, ARGS (examples), FUZZ_TIME.
@@ -72,7 +74,7 @@ OBJCOPY  ?= objcopy
 
 .PHONY: all deps test spec lint example example-cnn examples install install-rock clean check-globals \
         check-layout asan bench embed-test host-test asan-host-test tsan-test install-test lua-dirs \
-        fuzz fuzz-build
+        fuzz fuzz-build bench-dnnl
 
 all: $(MODULE) $(STATIC)
 
@@ -385,3 +387,12 @@ bench: deps
 	$(MAKE) EXTRA_PKGS="python3-numpy python3-torch dataset-fashion-mnist" deps
 	$(MAKE) all build/bench_gemm
 	$(LUA) bench/run.lua
+
+# oneDNN (Debian libdnnl-dev, PyTorch's CPU convolution library) at bench/conv.lua's shapes and
+# keys, for issue 14's comparison (bench/DNNL.md); not part of `make bench`, not linked with
+# tensorslow. ARGS: keep only keys containing it; REPS and TS_THREADS as for bench/conv.lua.
+bench-dnnl:
+	$(MAKE) EXTRA_PKGS="libdnnl-dev" deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 -O2 -g -fopenmp $(WARN) bench/dnnl_conv.c -o $(BUILD)/dnnl_conv -ldnnl -lm
+	$(BUILD)/dnnl_conv $(ARGS)

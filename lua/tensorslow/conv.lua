@@ -19,13 +19,16 @@ return function(ts, I)
 
   local function fail(what, msg) error(what .. ": " .. msg, 4) end
 
-  local function options(what, opts)
+  local function options(what, opts, known)
     if opts == nil then return {} end
     if type(opts) ~= "table" or is_node(opts) or is_tensor(opts) then
       fail(what, "options must be a table")
     end
+    I.op_options(what, opts, known)
     return opts
   end
+  local CONV_OPTS = { "strides", "padding", "dilations", "dilation_rate", "data_format", "groups" }
+  local POOL_OPTS = { "ksize", "strides", "padding", "data_format", "ceil_mode", "count_include_pad" }
 
   -- The number of spatial dims: nsp, else from the data_format, else the rank of like.
   local function spatial_dims(what, nsp, fmt, like)
@@ -141,7 +144,7 @@ return function(ts, I)
   local function conv_nd(nsp, name)
     return function(x, filters, opts)
       local what = name
-      opts = options(what, opts)
+      opts = options(what, opts, CONV_OPTS)
       local n = spatial_dims(what, nsp, opts.data_format, filters)
       return apply("conv", conv_attrs(what, n, opts), { x, filters, n = 2 })
     end
@@ -167,7 +170,7 @@ return function(ts, I)
   -- in NHWC). output_shape: a table or a node/tensor of that shape.
   local function transpose_nd(nsp, name)
     return function(value, filters, output_shape, opts)
-      opts = options(name, opts)
+      opts = options(name, opts, CONV_OPTS)
       local like = like_of(name, output_shape, value)
       return apply("conv_backprop_input", conv_attrs(name, nsp, opts),
         { value, filters, like, n = 3 })
@@ -181,7 +184,7 @@ return function(ts, I)
   -- layout in both data formats); output channel c * multiplier + m.
   define("depthwise_conv2d", function(x, filter, opts)
     local what = "depthwise_conv2d"
-    opts = options(what, opts)
+    opts = options(what, opts, CONV_OPTS)
     local s = filter.shape
     if not s or #s ~= 4 or s[3] < 0 or s[4] < 0 then
       fail(what, "the filter must have a known shape [h, w, in, multiplier]")
@@ -200,9 +203,9 @@ return function(ts, I)
   local function pool_nd(op, nsp, name)
     return function(x, ksize, strides, padding, opts)
       local what = name
-      if is_opts(ksize) and strides == nil then opts = ksize
+      if is_opts(ksize) and strides == nil then opts = options(what, ksize, POOL_OPTS)
       else
-        opts = options(what, opts)
+        opts = options(what, opts, POOL_OPTS)
         local o = {}
         for k, v in pairs(opts) do o[k] = v end
         o.ksize, o.strides, o.padding = ksize, strides, padding
@@ -229,7 +232,7 @@ return function(ts, I)
   --- moments(x, axes [, {keepdims=, name=}]): mean and variance over axes
   -- (1-based), the variance as the mean of squared deviations.
   I.op { name = "moments", nn = "only", fn = function(x, axes, opts)
-    opts = options("moments", opts)
+    opts = options("moments", opts, { "keepdims" })
     local mean = ts.reduce_mean(x, axes, true)
     local var = ts.reduce_mean(ts.squared_difference(x, ts.stop_gradient(mean)), axes, true)
     if not opts.keepdims then

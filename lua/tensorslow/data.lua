@@ -26,8 +26,9 @@ return function(ts, I)
   -- The yielded tensors are the same objects at every step: their contents are
   -- overwritten by the next step, and a short last batch shrinks them in
   -- place. Copy a batch (t:copy()) to keep it.
+  local BATCH_OPTS = { shuffle = true, seed = true, drop_last = true, dtype = true, scale = true }
   function data.batches(tensors, batch_size, opts)
-    opts = opts or {}
+    opts = I.check_options("batches", opts, BATCH_OPTS)
     local list = ts.is_tensor(tensors) and { tensors } or tensors
     if type(list) ~= "table" or #list == 0 then
       error("batches: expected a tensor or an array of tensors", 2)

@@ -65,9 +65,43 @@ function ts.get_default_graph() return core.get_default_graph() end
 
 ------------------------------------------------------------- sources
 
---- The options table t of function `what` ({} when nil); an error points at
+--- opts (nil: {}) after checking it is a table whose keys are all in the
+-- set `known`; errors name the function `what`, raised at `level` above the caller.
+function I.check_options(what, opts, known, level)
+  level = (level or 2) + 1
+  if opts == nil then return {} end
+  if type(opts) ~= "table" or is_node(opts) or is_tensor(opts) then
+    error(("%s: options must be a table, got %s"):format(what, is_node(opts) and "a node"
+      or is_tensor(opts) and "a tensor" or type(opts)), level)
+  end
+  for k in pairs(opts) do
+    if not known[k] then
+      local names = {}
+      for n in pairs(known) do names[#names + 1] = n end
+      table.sort(names)
+      error(("%s: unknown option %s (options are %s)"):format(what,
+        type(k) == "string" and "'" .. k .. "'" or tostring(k), table.concat(names, ", ")), level)
+    end
+  end
+  return opts
+end
+local check_options = I.check_options
+
+--- A set from a list of names: I.keys{"name", "axis"} -> {name = true, axis = true}.
+function I.keys(list)
+  local r = {}
+  for _, k in ipairs(list) do r[k] = true end
+  return r
+end
+
+--- The options table t of function `what` ({} when nil), its keys checked
+-- against `known` (a set or a list of names) when given; an error points at
 -- the caller of the function that asks.
-local function options(what, t)
+local function options(what, t, known)
+  if known then
+    if known[1] then known = I.keys(known) end
+    return check_options(what, t, known, 3)
+  end
   if t == nil then return {} end
   if type(t) ~= "table" or is_tensor(t) or is_node(t) then
     error(what .. ": options must be a table", 3)
@@ -76,25 +110,39 @@ local function options(what, t)
 end
 I.options = options
 
---- placeholder{shape=, dtype=, name=}: a value fed at run time.
-function ts.placeholder(opts)
-  opts = options("placeholder", opts)
+local PLACEHOLDER_OPTS = I.keys { "shape", "dtype", "name", "graph" }
+--- placeholder{shape=, dtype=, name=, graph=}: a value fed at run time.
+function ts.placeholder(opts, extra)
+  if (opts ~= nil and type(opts) ~= "table") or extra ~= nil then
+    error(("placeholder takes one options table, placeholder{dtype = \"float32\", shape = {-1, 784}"
+      .. "[, name =, graph =]}; got %s%s"):format(type(opts), extra ~= nil and ", " .. type(extra)
+      or ""), 2)
+  end
+  opts = check_options("placeholder", opts, PLACEHOLDER_OPTS)
   local g = opts.graph or core.get_default_graph()
   return core.source(g, "placeholder", opts.name, opts.dtype, opts.shape)
 end
 
+local SOURCE_OPTS = I.keys { "name", "dtype", "graph" }
 -- A source node holding a value given at build time.
 local function value_source(kind, what)
   return function(value, opts)
-    opts = options(what, opts)
     if value == nil then error(what .. ": a value is required", 2) end
+    if type(value) == "table" and not is_tensor(value) and not is_node(value)
+        and rawlen(value) == 0 and next(value) ~= nil then
+      local k = next(value)
+      error(("%s(value [, {name=, dtype=, graph=}]): the first argument is the value (a number, "
+        .. "a table of numbers or a tensor), got a table with key %s; for a shape use %s(ts.zeros(shape))")
+        :format(what, type(k) == "string" and "'" .. k .. "'" or tostring(k), what), 2)
+    end
+    opts = check_options(what, opts, SOURCE_OPTS)
     local g = opts.graph or core.get_default_graph()
     return core.source(g, kind, opts.name, opts.dtype, nil, value)
   end
 end
---- Variable(value [, {name=, dtype=}]): a node holding a value that training updates.
+--- Variable(value [, {name=, dtype=, graph=}]): a node holding a value that training updates.
 ts.Variable = value_source("variable", "Variable")
---- constant(value [, {name=, dtype=}])
+--- constant(value [, {name=, dtype=, graph=}])
 ts.constant = value_source("constant", "constant")
 
 ------------------------------------------------------------- op dispatch
@@ -198,8 +246,29 @@ local function is_opts(t)
 end
 I.is_opts = is_opts
 
---- attrs with the node name from a trailing options table (when it is one).
-function I.with_name(attrs, opts)
+--- Checks the keys of an op's trailing options table (when it is one): name,
+-- plus the names in the list `extra`; an unknown key is an error naming it and
+-- the op `what`, at the user's line.
+local NAME_ONLY = {}
+function I.op_options(what, opts, extra)
+  if not is_opts(opts) then return end
+  for k in pairs(opts) do
+    local known = k == "name"
+    for _, e in ipairs(extra or NAME_ONLY) do known = known or k == e end
+    if not known then
+      local names = { "name", table.unpack(extra or NAME_ONLY) }
+      table.sort(names)
+      raise(("%s: unknown option %s (options are %s)"):format(what,
+        type(k) == "string" and "'" .. k .. "'" or tostring(k), table.concat(names, ", ")))
+    end
+  end
+end
+local op_options = I.op_options
+
+--- attrs with the node name from a trailing options table (when it is one),
+-- whose keys are checked (op_options) when the op's name `what` is given.
+function I.with_name(attrs, opts, what, extra)
+  if what then op_options(what, opts, extra) end
   if is_opts(opts) then attrs.name = opts.name end
   return attrs
 end
@@ -252,6 +321,7 @@ I.kinds = {}
 function I.kinds.unary(d)
   local name, attrs_of = d.name, d.attrs
   return function(x, opts)
+    op_options(name, opts, d.options)
     local attrs = attrs_of and attrs_of(opts or {}) or (is_opts(opts) and {} or nil)
     if attrs and is_opts(opts) then attrs.name = opts.name end
     return apply(name, attrs, { x, n = 1 })
@@ -261,6 +331,7 @@ end
 function I.kinds.binary(d)
   local name = d.name
   return function(a, b, opts)
+    op_options(name, opts)
     local attrs = is_opts(opts) and { name = opts.name } or nil
     return apply(name, attrs, { a, b, n = 2 })
   end
@@ -303,7 +374,8 @@ end
 -- ts.NAME, node:NAME and tensor:NAME (first argument the main input) and
 -- attaches the gradient of op type `name`. Fields:
 --   kind = "unary" | "binary" | "reduce" (I.kinds) or fn = the whole function
---     (it calls I.apply itself); attrs = function(opts) (unary: core attributes)
+--     (it calls I.apply itself); attrs = function(opts) (unary: core attributes),
+--     options = {...}: the option names it reads besides name (checked)
 --   nn = true: also ts.nn.NAME; nn = "only": ts.nn.NAME alone
 --   method = false: no node/tensor methods; aliases = {...}: more method names
 --   public = false: nothing published (an internal op: only its gradient)

@@ -29,8 +29,32 @@ return function(ts, I)
   -- and "<name>/bias" (units). x's last dimension must be known.
   -- kernel_regularizer(kernel) (e.g. ts.regularizers.l2(1e-4)): a scalar loss added
   -- to ts.losses.get_regularization_loss() of the graph.
+  -- Keras's activation names (those with an op here); linear is none.
+  local ACTIVATIONS = { "elu", "gelu", "linear", "relu", "selu", "sigmoid", "softmax", "softplus",
+    "softsign", "tanh" }
+
+  --- The activation function of option value a (a function, a name or nil).
+  local function activation_of(what, a)
+    if a == nil or type(a) == "function" then return a end
+    if type(a) == "string" then
+      if a == "linear" then return nil end
+      for _, n in ipairs(ACTIVATIONS) do
+        if n == a and ts[a] then return ts[a] end
+      end
+    end
+    local names = {}
+    for _, n in ipairs(ACTIVATIONS) do
+      if n == "linear" or ts[n] then names[#names + 1] = '"' .. n .. '"' end
+    end
+    error(("%s: activation must be a function or one of %s, got %s"):format(what,
+      table.concat(names, ", "), type(a) == "string" and '"' .. a .. '"' or tostring(a)), 3)
+  end
+
+  local DENSE_OPTS = I.keys { "activation", "name", "dtype", "use_bias", "kernel_initializer",
+    "bias_initializer", "kernel_regularizer" }
   function layers.dense(x, units, opts)
-    opts = opts or {}
+    opts = I.check_options("dense", opts, DENSE_OPTS)
+    local activation = activation_of("dense", opts.activation)
     if not ts.is_node(x) then error("dense: x must be a node", 2) end
     if math.type(units) ~= "integer" or units < 1 then error("dense: units must be a positive integer", 2) end
     local shape = x.shape
@@ -54,7 +78,7 @@ return function(ts, I)
         { graph = graph, name = name .. "/bias", dtype = dtype })
       y = y + bias
     end
-    if opts.activation then y = opts.activation(y) end
+    if activation then y = activation(y) end
     return y
   end
 
@@ -111,7 +135,9 @@ return function(ts, I)
       error("conv2d: filters must be a positive integer", 2)
     end
     local k = pair(what, "kernel_size", kernel_size)
-    opts = options(what, opts)
+    opts = options(what, opts, { "strides", "padding", "data_format", "dilation_rate", "activation",
+      "use_bias", "name", "dtype", "kernel_initializer", "bias_initializer", "kernel_regularizer" })
+    local activation = activation_of(what, opts.activation)
     local cf = channels_first(what, opts.data_format)
     local shape = x.shape
     local n_in = shape and #shape == 4 and shape[cf and 2 or 4]
@@ -139,7 +165,7 @@ return function(ts, I)
         { graph = graph, name = name .. "/bias", dtype = dtype })
       y = y + (cf and ts.reshape(bias, { filters, 1, 1 }) or bias)
     end
-    if opts.activation then y = opts.activation(y) end
+    if activation then y = activation(y) end
     return y
   end
 
@@ -151,7 +177,7 @@ return function(ts, I)
       if opts == nil and type(strides) == "table" and not is_node(strides) and strides[1] == nil then
         strides, opts = nil, strides
       end
-      opts = options(what, opts)
+      opts = options(what, opts, { "padding", "data_format", "name" })
       local k = pair(what, "pool_size", pool_size)
       return ts.nn[op](x, { ksize = k, strides = strides and pair(what, "strides", strides) or k,
                             padding = padding_of(what, opts.padding),
@@ -169,7 +195,7 @@ return function(ts, I)
   -- the first must be known.
   function layers.flatten(x, opts)
     check_node("flatten", x)
-    opts = options("flatten", opts)
+    opts = options("flatten", opts, { "name" })
     local s = x.shape
     if not s or #s < 1 then error("flatten: x must have a known rank of at least 1", 2) end
     local n = 1
@@ -188,7 +214,7 @@ return function(ts, I)
   function layers.dropout(x, rate, opts)
     check_node("dropout", x)
     if opts == nil and type(rate) == "table" then rate, opts = nil, rate end
-    opts = options("dropout", opts)
+    opts = options("dropout", opts, { "rate", "training", "seed", "name" })
     rate = rate or opts.rate or 0.5
     if type(rate) ~= "number" or not (rate >= 0 and rate < 1) then
       error("dropout: rate must be a number in [0, 1)", 2)
@@ -255,7 +281,9 @@ return function(ts, I)
   function layers.batch_normalization(x, opts)
     local what = "batch_normalization"
     check_node(what, x)
-    opts = options(what, opts)
+    opts = options(what, opts, { "axis", "momentum", "epsilon", "center", "scale", "training",
+      "name", "dtype", "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+      "moving_variance_initializer" })
     local s = x.shape
     if not s or #s < 1 then error("batch_normalization: x must have a known rank", 2) end
     local r = #s

@@ -92,13 +92,15 @@ return function(ts, I)
       return { f1 = alpha }
     end
   end
-  op { name = "leaky_relu", kind = "unary", attrs = with_alpha(0.2), dx = function(x, _, g, at)
+  op { name = "leaky_relu", kind = "unary", attrs = with_alpha(0.2), options = { "alpha" },
+    dx = function(x, _, g, at)
     local alpha = at.f1 or at.alpha or 0.2
     return g * (step(x) * (1 - alpha) + alpha)
   end }
   -- alpha expm1(x) below 0: the derivative alpha exp(x) (not y + alpha,
   -- which cancels to 0 far below 0)
-  op { name = "elu", kind = "unary", attrs = with_alpha(1.0), dx = function(x, _, g, at)
+  op { name = "elu", kind = "unary", attrs = with_alpha(1.0), options = { "alpha" },
+    dx = function(x, _, g, at)
     local s = step(x)
     return g * (s + one_minus(s) * ts.exp(ts.minimum(x, 0)) * (at.f1 or 1))
   end }
@@ -129,6 +131,7 @@ return function(ts, I)
         break
       end
     end
+    I.op_options("where", opts)
     local attrs = is_opts(opts) and { name = opts.name } or nil
     return apply("where", attrs, { cond, a, b, n = 3 }, { "uint8", dt, dt })
   end, grad = function(o, g) -- cond gets none
@@ -148,6 +151,7 @@ return function(ts, I)
   --- matmul(a, b [, {transpose_a=, transpose_b=, name=}])
   op { name = "matmul", fn = function(a, b, opts)
     local attrs
+    I.op_options("matmul", opts, { "transpose_a", "transpose_b" })
     if is_opts(opts) then
       attrs = { transpose_a = opts.transpose_a, transpose_b = opts.transpose_b, name = opts.name }
     end
@@ -196,9 +200,12 @@ return function(ts, I)
       name, tostring(axis)), 4)
   end
 
+  local REDUCE_OPTS = { "axis", "keepdims" }
   -- Options of f(x, axis, keepdims) or f(x, {axis=, keepdims=, name=}).
   local function reduce_attrs(name, axis, keepdims)
     local attrs
+    I.op_options(name, axis, REDUCE_OPTS)
+    I.op_options(name, keepdims, REDUCE_OPTS)
     if is_opts(axis) then
       attrs = { axis = axis.axis, keepdims = axis.keepdims, name = axis.name }
     elseif type(axis) == "table" and not is_node(axis) and not is_tensor(axis)

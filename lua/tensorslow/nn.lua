@@ -17,7 +17,7 @@ return function(ts, I)
       if axis ~= nil and math.type(axis) ~= "integer" then
         error(name .. ": axis must be an integer", 2)
       end
-      return apply(name, with_name({ axis = axis or -1 }, opts), { x, n = 1 })
+      return apply(name, with_name({ axis = axis or -1 }, opts, name, { "axis" }), { x, n = 1 })
     end }
   end
   softmax_op("softmax", function(o, g)
@@ -74,7 +74,8 @@ return function(ts, I)
   --- mean_squared_error(labels, predictions): the scalar mean of the squared
   -- differences (0 for empty inputs).
   op { name = "mean_squared_error", nn = true, fn = function(labels, predictions, opts)
-    return apply("mean_squared_error", with_name({}, opts), { labels, predictions, n = 2 })
+    return apply("mean_squared_error", with_name({}, opts, "mean_squared_error"),
+      { labels, predictions, n = 2 })
   end, grad = function(o, g)
     local l, p = o.inputs[1], o.inputs[2]
     local diff = p - l
@@ -84,12 +85,12 @@ return function(ts, I)
 
   --- l2_loss(x): sum(x^2) / 2.
   op { name = "l2_loss", nn = true, fn = function(x, opts)
-    return apply("l2_loss", with_name({}, opts), { x, n = 1 })
+    return apply("l2_loss", with_name({}, opts, "l2_loss"), { x, n = 1 })
   end, grad = function(o, g) return { g * o.inputs[1] } end }
 
   --- bias_add(x, bias): bias (1-D) added along x's last axis.
   op { name = "bias_add", nn = true, fn = function(x, bias, opts)
-    return apply("bias_add", with_name({}, opts), { x, bias, n = 2 })
+    return apply("bias_add", with_name({}, opts, "bias_add"), { x, bias, n = 2 })
   end, grad = function(o, g)
     return { g, need(2) and sum_like(g, o.inputs[2]) or nil }
   end }
@@ -111,6 +112,7 @@ return function(ts, I)
     if type(opts) ~= "table" or is_node(opts) or is_tensor(opts) then
       error("dropout: options must be a table", 2)
     end
+    I.op_options("dropout", opts, { "training", "seed" })
     local seed = opts.seed
     if seed == nil then seed = draw_seed() end
     if math.type(seed) ~= "integer" then error("dropout: seed must be an integer", 2) end

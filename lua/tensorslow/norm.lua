@@ -7,12 +7,13 @@ return function(ts, I)
   local is_node, is_tensor = I.is_node, I.is_tensor
   local need, attrs_of, node, int_of = I.need, I.attrs_of, I.node, I.int
 
-  local function options(what, opts)
+  local function options(what, opts, known)
     if opts == nil then return {} end
     if type(opts) ~= "table" or is_node(opts) or is_tensor(opts) then
       raise(("%s: options must be a table, got %s"):format(what,
         is_node(opts) and "a node" or is_tensor(opts) and "a tensor" or type(opts)))
     end
+    I.op_options(what, opts, known)
     return opts
   end
 
@@ -70,7 +71,8 @@ return function(ts, I)
   op { name = "fused_batch_norm", nn = true, fn = function(x, scale, offset, opts)
     local what = "fused_batch_norm"
     live(x)
-    opts = options(what, opts)
+    opts = options(what, opts, { "data_format", "epsilon", "is_training", "exponential_avg_factor",
+      "mean", "variance" })
     local name = opts.name
     -- x's rank when known (the C ops check it again at run time)
     local rank = (is_tensor(x) or is_node(x)) and x.shape and #x.shape
@@ -187,7 +189,7 @@ return function(ts, I)
   op { name = "layer_normalization", nn = true, fn = function(x, opts)
     local what = "layer_normalization"
     live(x)
-    opts = options(what, opts)
+    opts = options(what, opts, { "begin_norm_axis", "begin_params_axis", "epsilon", "gamma", "beta" })
     local bna = axis_attr(what, "begin_norm_axis", opts.begin_norm_axis, -1)
     local bpa = axis_attr(what, "begin_params_axis", opts.begin_params_axis, -1)
     local eps = epsilon(what, opts.epsilon, 1e-12)
@@ -225,7 +227,7 @@ return function(ts, I)
     local what = "l2_normalize"
     live(x)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
-    opts = options(what, opts)
+    opts = options(what, opts, { "axis", "epsilon" })
     if axis == nil then axis = opts.axis end
     local attrs = { f1 = epsilon(what, opts.epsilon, 1e-12), name = opts.name }
     if axis ~= nil then attrs.axis = I.int_list(axis, what .. ": axis", 3) end

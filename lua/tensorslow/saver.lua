@@ -11,10 +11,26 @@ return function(ts)
   -- at save/restore time (optimizer slots and the global step included: they are
   -- variables too) except the metrics' local variables.
   function ts.train.Saver(var_list)
-    if var_list ~= nil and type(var_list) ~= "table" then
+    if var_list ~= nil and (type(var_list) ~= "table" or ts.is_node(var_list)) then
       error("Saver: var_list must be an array of variables", 2)
     end
+    if var_list ~= nil then
+      for k in pairs(var_list) do
+        if math.type(k) ~= "integer" then
+          error(("Saver(var_list): var_list must be an array of variables, got a table with key %s"
+            .. " (Saver takes no options)"):format(type(k) == "string" and "'" .. k .. "'"
+            or tostring(k)), 2)
+        end
+      end
+    end
     return setmetatable({ var_list = var_list }, Saver)
+  end
+
+  -- saver.save(...) instead of saver:save(...) gives a message saying so.
+  local function check_self(self, method)
+    if getmetatable(self) ~= Saver then
+      error(("Saver.%s: call it as a method, saver:%s(...)"):format(method, method), 3)
+    end
   end
 
   local function variables(self, sess)
@@ -30,6 +46,7 @@ return function(ts)
   --- saver:save(sess, path): writes every variable's value keyed by its name
   -- (atomically: a temporary file renamed over path). Returns path.
   function Saver:save(sess, path)
+    check_self(self, "save")
     if type(path) ~= "string" then error("save: path must be a string", 2) end
     if path:find("\0", 1, true) then error("save: path contains a NUL byte", 2) end
     local tensors = {}
@@ -44,6 +61,7 @@ return function(ts)
   --- saver:restore(sess, path): assigns the saved values back, checking that every
   -- variable is present with the same shape and dtype.
   function Saver:restore(sess, path)
+    check_self(self, "restore")
     if type(path) ~= "string" then error("restore: path must be a string", 2) end
     if path:find("\0", 1, true) then error("restore: path contains a NUL byte", 2) end
     local tensors = ts.io.load_safetensors(path)

@@ -10,33 +10,12 @@
 -- with the prefix off (optimizer slots and the global step are named after
 -- their variable or fixed, wherever they are made).
 --
--- Also I.check_options(what, opts, known, level), shared by the training
--- helpers: opts or {}, an error naming an unknown key and the function.
 return function(ts, I)
   local core, is_node, is_tensor = I.core, I.is_node, I.is_tensor
 
   ------------------------------------------------------------ options
 
-  --- opts (nil: {}) after checking it is a table whose keys are all in the
-  -- set `known`; errors name the function `what`, raised at `level` above the caller.
-  function I.check_options(what, opts, known, level)
-    level = (level or 2) + 1
-    if opts == nil then return {} end
-    if type(opts) ~= "table" or is_node(opts) or is_tensor(opts) then
-      error(("%s: options must be a table, got %s"):format(what, is_node(opts) and "a node"
-        or is_tensor(opts) and "a tensor" or type(opts)), level)
-    end
-    for k in pairs(opts) do
-      if not known[k] then
-        local names = {}
-        for n in pairs(known) do names[#names + 1] = n end
-        table.sort(names)
-        error(("%s: unknown option %s (options are %s)"):format(what,
-          type(k) == "string" and "'" .. k .. "'" or tostring(k), table.concat(names, ", ")), level)
-      end
-    end
-    return opts
-  end
+  -- I.check_options is defined in init.lua.
   local check_options = I.check_options
 
   ------------------------------------------------------------ the naming hook
@@ -101,6 +80,9 @@ return function(ts, I)
   --- scope:close(): leaves the scope (also its <close>); closing twice does nothing,
   -- closing it while a scope opened inside it is still open is an error.
   function Scope:close()
+    if getmetatable(self) ~= Scope then
+      error("close: call it as a method, scope:close()", 2)
+    end
     local entry = self.entry
     if entry.closed then return end
     if stack[#stack] ~= entry then

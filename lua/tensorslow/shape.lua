@@ -26,7 +26,7 @@ return function(ts, I)
       end
       attrs.v1 = p
     end
-    return apply("transpose", with_name(attrs, opts), { x, n = 1 })
+    return apply("transpose", with_name(attrs, opts, "transpose"), { x, n = 1 })
   end, grad = function(o, g)
     local perm = attrs_of(o).v1
     if not perm then return { ts.transpose(g) } end
@@ -40,13 +40,14 @@ return function(ts, I)
 
   --- reshape(x, shape [, {name=}]): one entry may be -1.
   op { name = "reshape", fn = function(x, shape, opts)
-    return apply("reshape", with_name({ v1 = int_list(shape, "reshape: shape") }, opts), { x, n = 1 })
+    return apply("reshape", with_name({ v1 = int_list(shape, "reshape: shape") }, opts, "reshape"),
+      { x, n = 1 })
   end, grad = reshape_grad }
 
   --- squeeze(x [, axis] [, {name=}]): removes the given size-1 axes (all when nil).
   op { name = "squeeze", fn = function(x, axis, opts)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
-    return apply("squeeze", with_name({ axis = axis }, opts), { x, n = 1 })
+    return apply("squeeze", with_name({ axis = axis }, opts, "squeeze"), { x, n = 1 })
   end, grad = reshape_grad }
 
   --- expand_dims(x, axis [, {name=}]): inserts a size-1 axis at position axis
@@ -55,7 +56,7 @@ return function(ts, I)
     if not int_of(axis) then
       error(("expand_dims: axis must be an integer, got %s"):format(tostring(axis)), 2)
     end
-    return apply("expand_dims", with_name({ axis = axis }, opts), { x, n = 1 })
+    return apply("expand_dims", with_name({ axis = axis }, opts, "expand_dims"), { x, n = 1 })
   end, grad = reshape_grad }
 
   -- The inputs of a list op: list (array), or for the method form x then list
@@ -96,7 +97,7 @@ return function(ts, I)
         inputs, axis, opts = list_inputs(a, nil, name), b, c
       end
       if is_opts(axis) and opts == nil then axis, opts = nil, axis end
-      return apply(name, with_name({ axis = axis or 1 }, opts), inputs)
+      return apply(name, with_name({ axis = axis or 1 }, opts, name), inputs)
     end }
   end
   --- concat(list, axis): joins along an existing axis (default 1).
@@ -133,7 +134,7 @@ return function(ts, I)
   --- slice(x, begin, size): begin 1-based (negative from the end), size -1 = to the end.
   op { name = "slice", fn = function(x, begin, size, opts)
     if opts == nil and is_opts(size) then size, opts = nil, size end
-    return apply("slice", with_name(slice_attrs(begin, size), opts), { x, n = 1 })
+    return apply("slice", with_name(slice_attrs(begin, size), opts, "slice"), { x, n = 1 })
   end, grad = function(o, g)
     return { node("pad_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) }
   end }
@@ -147,6 +148,7 @@ return function(ts, I)
   -- pieces or the given sizes (one may be -1). The split axis must have a known size.
   op { name = "split", fn = function(x, spec, axis, opts)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
+    I.op_options("split", opts)
     axis = axis or 1
     if not (is_node(x) or is_tensor(x)) then x = ts.tensor(x) end
     local shape = shape_of(x)
@@ -196,7 +198,7 @@ return function(ts, I)
   -- 1-based; an index out of range is an error when the op runs.
   op { name = "gather", fn = function(x, indices, axis, opts)
     if opts == nil and is_opts(axis) then axis, opts = nil, axis end
-    return apply("gather", with_name({ axis = axis or 1 }, opts), { x, indices, n = 2 },
+    return apply("gather", with_name({ axis = axis or 1 }, opts, "gather"), { x, indices, n = 2 },
       { nil, "int64" })
   end, grad = function(o, g)
     local x, idx = o.inputs[1], o.inputs[2]
@@ -205,7 +207,7 @@ return function(ts, I)
 
   --- tile(x, multiples)
   op { name = "tile", fn = function(x, multiples, opts)
-    return apply("tile", with_name({ v1 = int_list(multiples, "tile: multiples") }, opts),
+    return apply("tile", with_name({ v1 = int_list(multiples, "tile: multiples") }, opts, "tile"),
       { x, n = 1 })
   end, grad = function(o, g) -- tile_like keeps the multiples (v1) for its own gradient
     return { node("tile_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) }
@@ -229,7 +231,7 @@ return function(ts, I)
       before[i], after[i] = b, a
     end
     if value ~= nil and type(value) ~= "number" then error("pad: constant_value must be a number", 2) end
-    return apply("pad", with_name({ v1 = before, v2 = after, f1 = value or 0 }, opts), { x, n = 1 })
+    return apply("pad", with_name({ v1 = before, v2 = after, f1 = value or 0 }, opts, "pad"), { x, n = 1 })
   end, grad = function(o, g)
     return { node("slice_like", { v1 = attrs_of(o).v1 }, g, o.inputs[1]) }
   end }
@@ -237,7 +239,7 @@ return function(ts, I)
   --- cast(x, dtype)
   op { name = "cast", fn = function(x, dtype, opts)
     if type(dtype) ~= "string" then error("cast: dtype must be a string", 2) end
-    return apply("cast", with_name({ dtype = dtype }, opts), { x, n = 1 })
+    return apply("cast", with_name({ dtype = dtype }, opts, "cast"), { x, n = 1 })
   end, grad = function(o, g)
     local x = o.inputs[1]
     local float = { float32 = true, float64 = true }
@@ -252,7 +254,7 @@ return function(ts, I)
       error(("one_hot: depth must be an integer, got %s"):format(tostring(depth)), 2)
     end
     local attrs = { i1 = int_of(depth), dtype = is_opts(opts) and opts.dtype or "float64" }
-    return apply("one_hot", with_name(attrs, opts), { indices, n = 1 }, { "int64" })
+    return apply("one_hot", with_name(attrs, opts, "one_hot", { "dtype" }), { indices, n = 1 }, { "int64" })
   end }
 
   -- identity, stop_gradient (same kernel; only their gradients differ),

@@ -286,10 +286,15 @@ return function(ts, I)
     return self:_apply_all(gv, ".minimize", opts.global_step, default or false)
   end
 
-  local function opts_of(kind, lr, opts)
+  -- (lr, opts) or ({learning_rate=, ...}): the learning rate and the options,
+  -- whose keys are checked against the list `known` (learning_rate besides).
+  local function opts_of(kind, lr, opts, known)
     if type(lr) == "table" and not is_node(lr) then opts, lr = lr, lr.learning_rate end
     opts = opts or {}
     if type(opts) ~= "table" then error(kind .. ": options must be a table", 3) end
+    known = I.keys(known or {})
+    known.learning_rate = true
+    check_options(kind, opts, known, 3)
     return lr, opts
   end
 
@@ -310,7 +315,8 @@ return function(ts, I)
     if type(lr) == "table" and not is_node(lr) then
       opts, lr, momentum = lr, lr.learning_rate, lr.momentum
     end
-    opts = opts or {}
+    opts = check_options("MomentumOptimizer", opts,
+      { learning_rate = true, momentum = true, use_nesterov = true })
     if type(momentum) ~= "number" then error("MomentumOptimizer: momentum must be a number", 2) end
     local o = new_optimizer("Momentum", lr, { momentum = momentum, use_nesterov = opts.use_nesterov })
     o.slot_name = "Momentum"
@@ -328,7 +334,7 @@ return function(ts, I)
   -- var -= lr_t m / (sqrt(v) + epsilon). Slots: "<var>/Adam" (m),
   -- "<var>/Adam_1" (v), "<var>/Adam_2" (the step count t, a float64 scalar).
   function train.AdamOptimizer(lr, opts)
-    lr, opts = opts_of("AdamOptimizer", lr, opts)
+    lr, opts = opts_of("AdamOptimizer", lr, opts, { "beta1", "beta2", "epsilon" })
     local o = new_optimizer("Adam", lr or 0.001, {
       beta1 = opts.beta1 or 0.9, beta2 = opts.beta2 or 0.999, epsilon = opts.epsilon or 1e-8 })
     o.slot_name = "Adam"
@@ -346,7 +352,7 @@ return function(ts, I)
   -- var -= mom. Slots "<var>/RMSProp" (ms, starts at 1 as in TensorFlow) and
   -- "<var>/RMSProp_1" (mom).
   function train.RMSPropOptimizer(lr, opts)
-    lr, opts = opts_of("RMSPropOptimizer", lr, opts)
+    lr, opts = opts_of("RMSPropOptimizer", lr, opts, { "decay", "momentum", "epsilon" })
     local o = new_optimizer("RMSProp", lr, {
       decay = opts.decay or 0.9, momentum = opts.momentum or 0, epsilon = opts.epsilon or 1e-10 })
     o.slot_name = "RMSProp"
@@ -361,7 +367,7 @@ return function(ts, I)
   --- AdagradOptimizer(learning_rate [, {initial_accumulator_value=0.1}]):
   -- accum += g^2; var -= lr g / sqrt(accum). Slot "<var>/Adagrad".
   function train.AdagradOptimizer(lr, opts)
-    lr, opts = opts_of("AdagradOptimizer", lr, opts)
+    lr, opts = opts_of("AdagradOptimizer", lr, opts, { "initial_accumulator_value" })
     local o = new_optimizer("Adagrad", lr,
       { initial_accumulator_value = opts.initial_accumulator_value or 0.1 })
     o.slot_name = "Adagrad"
@@ -654,9 +660,16 @@ return function(ts, I)
 
   -- init.NAME{2, 3} or init.NAME({2, 3}, opts): a tensor of that shape;
   -- init.NAME{mean=...} (no shape): an initializer, a function of a shape.
+  local INIT_OPTS = { zeros = {}, ones = {}, constant = { "value" },
+    random_normal = { "mean", "stddev" }, truncated_normal = { "mean", "stddev" },
+    random_uniform = { "minval", "maxval" }, variance_scaling = { "scale", "mode", "distribution" } }
   for name, make in pairs(makers) do
+    local known = I.keys(INIT_OPTS[name] or {})
+    known.dtype = true
     local function initializer(opts)
+      check_options("initializers." .. name, opts, known, 3)
       return function(shape, more)
+        check_options("initializers." .. name, more, known)
         local o = {}
         for k, v in pairs(opts) do o[k] = v end
         for k, v in pairs(more or {}) do o[k] = v end

@@ -1455,6 +1455,21 @@ function ts.bias_add(x, bias, opts) end
 ---@param opts? {training?: boolean|ts.Node|ts.Tensor, seed?: integer, name?: string}
 ---@return ts.Node|ts.Tensor
 function ts.dropout(x, rate, opts) end
+-- Normal values (mean, stddev) drawn anew at every run (a graph op, seeded per node like dropout).
+---@param shape integer[] known sizes
+---@param opts? {mean?: number, stddev?: number, dtype?: ts.dtype, seed?: integer, name?: string, graph?: ts.Graph}
+---@return ts.Node
+function ts.random_normal(shape, opts) end
+-- As random_normal, values beyond 2 stddev drawn again.
+---@param shape integer[] known sizes
+---@param opts? {mean?: number, stddev?: number, dtype?: ts.dtype, seed?: integer, name?: string, graph?: ts.Graph}
+---@return ts.Node
+function ts.truncated_normal(shape, opts) end
+-- Uniform values in [minval, maxval) drawn anew at every run (a graph op).
+---@param shape integer[] known sizes
+---@param opts? {minval?: number, maxval?: number, dtype?: ts.dtype, seed?: integer, name?: string, graph?: ts.Graph}
+---@return ts.Node
+function ts.random_uniform(shape, opts) end
 
 
 -- convolution and pooling (float; also in ts.nn; no methods). TensorFlow 1.x semantics:
@@ -1596,6 +1611,11 @@ function ts.trainable_variables(graph) end
 ---@param graph? ts.Graph
 ---@return ts.Node[]
 function ts.global_variables(graph) end
+-- An op that assigns every global variable of the graph its value at creation (variables
+-- hold that value from creation on: run it to reset them).
+---@param graph? ts.Graph
+---@return ts.Node
+function ts.global_variables_initializer(graph) end
 --- The metrics' local variables (not trainable, not saved).
 ---@param graph? ts.Graph
 ---@return ts.Node[]
@@ -1788,6 +1808,10 @@ ts.nn.mean_squared_error = ts.mean_squared_error
 ts.nn.l2_loss = ts.l2_loss
 ts.nn.bias_add = ts.bias_add
 ts.nn.dropout = ts.dropout
+-- the activations (TensorFlow's tf.nn.relu, ...)
+ts.nn.relu, ts.nn.sigmoid, ts.nn.tanh, ts.nn.softplus, ts.nn.softsign = ts.relu, ts.sigmoid, ts.tanh,
+  ts.softplus, ts.softsign
+ts.nn.elu, ts.nn.gelu, ts.nn.leaky_relu = ts.elu, ts.gelu, ts.leaky_relu
 ts.nn.convolution, ts.nn.conv1d, ts.nn.conv2d, ts.nn.conv3d = ts.convolution, ts.conv1d, ts.conv2d,
   ts.conv3d
 ts.nn.conv1d_transpose, ts.nn.conv2d_transpose, ts.nn.conv3d_transpose = ts.conv1d_transpose,

@@ -131,3 +131,159 @@ describe("layers take activation names", function()
     H.tensor(sess:run(a, { [x] = xv }), sess:run(b, { [x] = xv }):totable())
   end)
 end)
+
+describe("t[i] on a tensor", function()
+  it("gives the i-th slice along the first axis, a view; a number in 1-D", function()
+    local t = ts.tensor { { 1, 2, 3 }, { 4, 5, 6 } }
+    H.tensor(t[1], { 1, 2, 3 })
+    H.tensor(t[-1], { 4, 5, 6 })
+    assert.are.equal(6, t[2][3])
+    assert.are.equal(4, t[-1][-3])
+    local row = t[2]
+    row[1] = 40 -- writes through to t
+    assert.are.equal(40, t:get(2, 1))
+    local z = ts.zeros({ 3, 2, 2 }, "int64")
+    assert.are.same({ 2, 2 }, z[3].shape)
+    assert.are.equal("int64", z[3].dtype)
+    assert.are.equal(math.tointeger(0), z[3][1][1])
+    -- a slice of a view (reshape) and of a slice
+    H.tensor(ts.arange(1, 7):reshape { 3, 2 }[3], { 5, 6 })
+    assert.are.equal(8, ts.arange(1, 9):reshape { 2, 2, 2 }[2][2][2])
+  end)
+
+  it("t[i] = v assigns a number, a tensor or a table of the slice's shape", function()
+    local t = ts.zeros { 3, 2 }
+    t[1] = 7
+    t[2] = { 1, 2 }
+    t[-1] = ts.tensor({ 3, 4 }, "float32") -- converted to t's dtype
+    H.tensor(t, { { 7, 7 }, { 1, 2 }, { 3, 4 } })
+    local v = ts.zeros { 4 }
+    v[2], v[-1] = 5, 6
+    H.tensor(v, { 0, 5, 0, 6 })
+    local i = ts.zeros({ 2 }, "int64")
+    H.fails(function() i[1] = 1.5 end, "int64")
+  end)
+
+  it("range and shape errors name the index and the size", function()
+    local t = ts.zeros { 2, 3 }
+    H.fails(function() return t[3] end, "t[i]: index 3 is out of range for the first axis of size 2")
+    H.fails(function() return t[0] end, "index 0 is out of range")
+    H.fails(function() return t[-3] end, "index -3 is out of range")
+    H.fails(function() t[5] = 1 end, "t[i] = v: index 5 is out of range for the first axis of size 2")
+    H.fails(function() t[1] = { 1, 2 } end, "t[1] = v: v has shape [2], the slice has shape [3]")
+    H.fails(function() t[1] = "x" end, "v must be a number, a tensor or a table, got string")
+    H.fails(function() return ts.tensor(3)[1] end, "a scalar tensor (shape []) has no first axis")
+    H.fails(function() return t[1.5] end, "1.5")
+    H.fails(function() t.foo = 1 end, "cannot set field foo")
+  end)
+
+  it("methods and fields still work (string keys)", function()
+    local t = ts.zeros { 2, 3 }
+    assert.are.same({ 2, 3 }, t.shape)
+    assert.are.equal("float64", t.dtype)
+    assert.are.equal(6, t:numel())
+    assert.are.equal(2, #t)
+    assert.is_nil(t.nosuchmethod)
+  end)
+
+  it("a slice keeps its base alive", function()
+    local row = ts.tensor { { 1, 2 }, { 3, 4 } }[2]
+    collectgarbage()
+    collectgarbage()
+    H.tensor(row, { 3, 4 })
+  end)
+end)
+
+describe("feeding by name", function()
+  it("feeds a placeholder by its name in the session's graph", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { name = "x", shape = { 2 }, graph = g }
+    local w = ts.placeholder { name = "w", graph = g }
+    local y = x * w
+    local s = ts.Session(g)
+    H.tensor(s:run(y, { x = { 1, 2 }, w = 3 }), { 3, 6 })
+    H.tensor(s:run(y, { x = { 1, 2 }, [w] = 2 }), { 2, 4 }) -- names and nodes mixed
+  end)
+
+  it("an unknown name, a node that is no placeholder or a feed given twice is an error", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { name = "x", graph = g }
+    local y = ts.multiply(x, 2, { name = "y" })
+    local s = ts.Session(g)
+    H.fails(function() s:run(y, { z = 1 }) end,
+      "run: cannot feed 'z': the session's graph has no node of that name")
+    H.fails(function() s:run(y, { y = 1 }) end, "cannot feed 'y': it is a multiply, not a placeholder")
+    H.fails(function() s:run(y, { x = 1, [x] = 1 }) end, "'x' is fed twice")
+  end)
+end)
+
+describe("names TF users type", function()
+  it("the activations are under ts.nn too", function()
+    for _, n in ipairs { "relu", "sigmoid", "tanh", "softplus", "softsign", "elu", "gelu", "leaky_relu" } do
+      assert.are.equal(ts[n], ts.nn[n], n)
+    end
+    H.tensor(ts.nn.relu(ts.tensor { -1, 2 }), { 0, 2 })
+  end)
+
+  it("random_normal, truncated_normal and random_uniform draw anew at every run", function()
+    local g = ts.Graph()
+    local r = ts.random_normal({ 2000 }, { mean = 3, stddev = 0.5, graph = g })
+    local t = ts.truncated_normal({ 2000 }, { stddev = 2, graph = g, dtype = "float32" })
+    local u = ts.random_uniform({ 2, 1000 }, { minval = -1, maxval = 4, graph = g })
+    assert.are.same({ 2000 }, r.shape)
+    assert.are.equal("float32", t.dtype)
+    local s = ts.Session(g)
+    local a, b = s:run(r), s:run(r)
+    assert.are_not.equal(a:get(1), b:get(1))
+    local mean = ts.reduce_mean(a):item()
+    assert.is_true(math.abs(mean - 3) < 0.1, tostring(mean))
+    local sd = math.sqrt(ts.reduce_mean((a - mean) ^ 2):item())
+    assert.is_true(math.abs(sd - 0.5) < 0.05, tostring(sd))
+    local tv = s:run(t)
+    assert.is_true(ts.reduce_max(ts.abs(tv)):item() <= 4)
+    local uv = s:run(u)
+    assert.is_true(ts.reduce_min(uv):item() >= -1 and ts.reduce_max(uv):item() < 4)
+    assert.is_true(ts.reduce_mean(uv):item() > 1 and ts.reduce_mean(uv):item() < 2)
+    -- usable as any node
+    assert.are.same({ 2000 }, s:run(r * 2 + ts.cast(t, "float64")).shape)
+  end)
+
+  it("draws are reproducible given ts.seed and the node's seed", function()
+    local function draw()
+      ts.seed(11)
+      local g = ts.Graph()
+      local r = ts.random_normal({ 4 }, { seed = 5, graph = g })
+      local s = ts.Session(g)
+      return s:run(r):totable(), s:run(r):totable()
+    end
+    local a1, a2 = draw()
+    local b1, b2 = draw()
+    assert.are.same(a1, b1)
+    assert.are.same(a2, b2)
+    assert.are_not.same(a1, a2)
+  end)
+
+  it("random ops check their arguments", function()
+    H.fails(function() ts.random_normal({ 2 }, { stdev = 1 }) end, "random_normal: unknown option 'stdev'")
+    H.fails(function() ts.random_normal({ -1 }) end, "dimension 1 of the shape is -1")
+    H.fails(function() ts.random_uniform({ 2 }, { minval = 2, maxval = 1 }) end, "minval 2 is above maxval 1")
+    H.fails(function() ts.truncated_normal({ 2 }, { dtype = "int64" }) end, "does not support dtype int64")
+  end)
+
+  it("global_variables_initializer re-assigns every variable its initial value", function()
+    local g = ts.Graph()
+    local w = ts.Variable({ 1, 2 }, { graph = g })
+    local b = ts.Variable(3, { graph = g })
+    local loss = ts.reduce_sum(w * w) + b * b
+    local step = ts.train.AdamOptimizer(0.1):minimize(loss)
+    local init = ts.global_variables_initializer(g)
+    local s = ts.Session(g)
+    H.tensor(s:run(w), { 1, 2 }) -- variables hold values at creation
+    s:run(step)
+    s:run(step)
+    assert.are_not.equal(1, s:run(w):get(1))
+    s:run(init)
+    H.tensor(s:run(w), { 1, 2 })
+    H.tensor(s:run(b), 3)
+  end)
+end)

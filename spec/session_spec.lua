@@ -58,7 +58,10 @@ describe("Session:run", function()
     local s = ts.Session()
     H.fails(function() s:run(z, { [y] = { 1 } }) end,
       "cannot feed 'multiply': it is a multiply, not a placeholder")
-    H.fails(function() s:run(z, { x = { 1 } }) end, "feed keys must be placeholder nodes, got string")
+    H.fails(function() s:run(z, { [true] = { 1 } }) end,
+      "feed keys must be placeholder nodes or their names, got boolean")
+    H.fails(function() s:run(z, { multiply = { 1 } }) end,
+      "cannot feed 'multiply': it is a multiply, not a placeholder")
   end)
 
   it("refuses nodes of another graph", function()

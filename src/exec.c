@@ -1,5 +1,6 @@
 /* Execution, every run: buffers, the steps and fused groups, threads and
  * profiling, over a plan built by plan.c. */
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -161,6 +162,35 @@ static const tsi_tensor *direct_dest(const tsi_plan *p, int i, const tsi_tensor 
   return NULL;
 }
 
+/* The shapes of fused group r's members (p->val) and whether the fused pass
+ * applies to them (p->fuse_ok[r]); allocates nothing. */
+static int group_infer(const tsi_graph *g, tsi_plan *p, int r, tsi_err *e) {
+  const int *mem = p->gmem + p->goff[r];
+  int k = p->goff[r + 1] - p->goff[r], st;
+  const tsi_tensor *o = &p->val[r];
+  for (int t = 0; t < k; t++) {
+    int m = mem[t], ni = p->in_off[m + 1] - p->in_off[m];
+    const tsi_node *n = g->nodes[p->node[m]];
+    for (int j = 0; j < ni; j++) p->scratch[j] = p->val[p->in[p->in_off[m] + j]];
+    memset(&p->val[m], 0, sizeof p->val[m]);
+    if ((st = n->op->infer(n, p->scratch, ni, &p->val[m], e))) return st;
+  }
+  int ok = 1;
+  for (int t = 0; t < k && ok; t++) {
+    int m = mem[t];
+    ok = ok && tsi_same_shape(&p->val[m], o) && p->val[m].dtype == o->dtype;
+    for (int j = p->in_off[m]; j < p->in_off[m + 1] && ok; j++) {
+      const tsi_tensor *v = &p->val[p->in[j]];
+      if (p->root[p->in[j]] != r)
+        ok = (tsi_same_shape(v, o) || v->numel == 1) && v->dtype == o->dtype;
+    }
+    ok = ok && p->in_off[m + 1] - p->in_off[m] <= 4;
+  }
+  /* below a block, op-by-op kernels are cheaper than the fused loop's setup */
+  p->fuse_ok[r] = (unsigned char)(ok && o->numel >= FUSE_BLOCK);
+  return TSI_OK;
+}
+
 /* Step r is the root of a fused group: infer its members (when shapes
  * changed), then one fused pass, or op by op when broadcasting of
  * non-scalars makes a fused pass impossible. */
@@ -171,26 +201,7 @@ static int exec_group(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, int r, int s
   int k = p->goff[r + 1] - p->goff[r], st;
   tsi_tensor *o = &p->val[r];
   if (!same) {
-    for (int t = 0; t < k; t++) {
-      int m = mem[t], ni = p->in_off[m + 1] - p->in_off[m];
-      const tsi_node *n = g->nodes[p->node[m]];
-      for (int j = 0; j < ni; j++) p->scratch[j] = p->val[p->in[p->in_off[m] + j]];
-      memset(&p->val[m], 0, sizeof p->val[m]);
-      if ((st = n->op->infer(n, p->scratch, ni, &p->val[m], e))) return st;
-    }
-    int ok = 1;
-    for (int t = 0; t < k && ok; t++) {
-      int m = mem[t];
-      ok = ok && tsi_same_shape(&p->val[m], o) && p->val[m].dtype == o->dtype;
-      for (int j = p->in_off[m]; j < p->in_off[m + 1] && ok; j++) {
-        const tsi_tensor *v = &p->val[p->in[j]];
-        if (p->root[p->in[j]] != r)
-          ok = (tsi_same_shape(v, o) || v->numel == 1) && v->dtype == o->dtype;
-      }
-      ok = ok && p->in_off[m + 1] - p->in_off[m] <= 4;
-    }
-    /* below a block, op-by-op kernels are cheaper than the fused loop's setup */
-    p->fuse_ok[r] = (unsigned char)(ok && o->numel >= FUSE_BLOCK);
+    if ((st = group_infer(g, p, r, e))) return st;
     for (int t = 0; t < k; t++)
       if ((!p->fuse_ok[r] || mem[t] == r) &&
           (st = step_buffer(s, p, mem[t], &p->val[mem[t]], e)))
@@ -262,22 +273,21 @@ int tsi_session_expect(tsi_session *s, int nfetch, const int *fetch, int nfeed,
   return 1;
 }
 
-static int exec_plan(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
-                     const tsi_tensor *dests, tsi_err *e) {
-  tsi_graph *g = s->g;
-  dynamic_step dyn = {s, p, 0};
+static int plan_need(tsi_session *s, tsi_plan *p, int nthreads, const tsi_tensor *feeds,
+                     int grow, tsi_plan_mem *m, tsi_err *e);
+
+/* A run's start: the profile, and whether the last run's shapes hold again
+ * (p->run_same). Then exec_steps from step 0. */
+static int exec_begin(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
+                      tsi_err *e) {
   p->profiled = 0;
   if (ctx->profile) {
     if (!p->prof_s && !(p->prof_s = zalloc(&s->alloc, sizeof(double) * (size_t)p->nsteps)))
       return tsi_nomem(e, "a profile");
     memset(p->prof_s, 0, sizeof(double) * (size_t)p->nsteps);
   }
-  ctx->alloc_out_ud = &dyn;
-  ctx->alloc_out = alloc_dynamic;
-  ctx->work = plan_work;
-  ctx->g = g;
   /* Same feed shapes as last time: reuse the inferred shapes and buffers. */
-  int same = feeds_same(p, feeds);
+  p->run_same = feeds_same(p, feeds);
   for (int f = 0; f < p->nfeed; f++) {
     int64_t *fs = p->feed_shapes + (size_t)f * (2 + TSI_MAXDIM);
     const tsi_tensor *v = &feeds[f];
@@ -286,7 +296,32 @@ static int exec_plan(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
     for (int d = 0; d < v->ndim; d++) fs[2 + d] = v->shape[d];
   }
   p->shapes_valid = 0; /* set again only if the whole run succeeds */
-  for (int i = 0; i < p->nsteps; i++) {
+  p->pos = 0;
+  return TSI_OK;
+}
+
+/* Runs the plan's steps from p->pos on. A step that computes something (a
+ * kernel, a fused group, a snapshot) counts against `budget` (<= 0: no
+ * limit); after `budget` of them, or after the first once `deadline`
+ * (monotonic seconds, 0: none) has passed, it stops with p->pos at the next
+ * step and *done 0. Nothing of the run lives on the C stack between calls. */
+static int exec_steps(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
+                      const tsi_tensor *dests, long budget, double deadline, int *done,
+                      tsi_err *e) {
+  tsi_graph *g = s->g;
+  dynamic_step dyn = {s, p, 0};
+  int same = p->run_same;
+  long ran = 0;
+  ctx->alloc_out_ud = &dyn;
+  ctx->alloc_out = alloc_dynamic;
+  ctx->work = plan_work;
+  ctx->g = g;
+  *done = 0;
+  for (int i = p->pos; i < p->nsteps; i++) {
+    if (ran > 0 && ((budget > 0 && ran >= budget) || (deadline > 0 && now_s() >= deadline))) {
+      p->pos = i;
+      return TSI_OK;
+    }
     const tsi_node *n = g->nodes[p->node[i]];
     tsi_tensor *out = &p->val[i];
     int st;
@@ -301,6 +336,7 @@ static int exec_plan(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
       if (p->snapshot[i]) {
         if ((st = step_buffer(s, p, i, out, e))) return st;
         if (tsi_nbytes(out)) memcpy(out->data, n->value->data, tsi_nbytes(out));
+        ran++;
       }
       continue;
     }
@@ -309,8 +345,10 @@ static int exec_plan(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
       double t0 = ctx->profile ? now_s() : 0;
       if ((st = exec_group(s, p, ctx, i, same, dests, feeds, e))) return st;
       if (ctx->profile) p->prof_s[i] = now_s() - t0;
+      ran++;
       continue;
     }
+    ran++;
     int ni = p->in_off[i + 1] - p->in_off[i];
     tsi_tensor *ins = p->scratch;
     for (int j = 0; j < ni; j++) ins[j] = p->val[p->in[p->in_off[i] + j]];
@@ -343,31 +381,171 @@ static int exec_plan(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_ten
       return st;
     }
   }
+  p->pos = p->nsteps;
   p->profiled = ctx->profile;
   p->shapes_valid = 1;
+  *done = 1;
   return TSI_OK;
 }
 
-int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
-                    int nfeed, const int *feed_ids, const tsi_tensor *feeds,
-                    const tsi_tensor *dests, tsi_tensor *outs, tsi_plan **pin, tsi_err *e) {
-  tsi_graph *g = s->g;
+int tsi_session_start(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch, int nfeed,
+                      const int *feed_ids, const tsi_tensor *feeds, size_t budget,
+                      tsi_plan **pin, tsi_err *e) {
   tsi_plan *p;
   *pin = NULL;
   int st = tsi_plan_get(s, nfetch, fetch, nfeed, feed_ids, &p, e);
   if (st) return st;
   p->busy++;
   *pin = p;
-  st = exec_plan(s, p, ctx, feeds, dests, e);
+  if (budget != SIZE_MAX && !feeds_same(p, feeds)) { /* new shapes: buffers may grow */
+    tsi_plan_mem m;
+    tsi_err e2;
+    /* a step whose shape is known only while running: nothing to check up front */
+    if (plan_need(s, p, ctx->nthreads, feeds, 1, &m, &e2) == TSI_OK && m.total > budget)
+      return tsi_fail(e, TSI_EMEM,
+                      "not enough memory for this run: its plan needs %zu bytes more (buffers "
+                      "%zu, kernels' work area %zu, results %zu), the memory budget has %zu left",
+                      m.total, m.buffers, m.work, m.results, budget);
+  }
+  return exec_begin(s, p, ctx, feeds, e);
+}
+
+int tsi_session_resume(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
+                       const tsi_tensor *dests, tsi_tensor *outs, long steps, double deadline,
+                       int *done, tsi_err *e) {
+  tsi_graph *g = s->g;
+  int st = exec_steps(s, p, ctx, feeds, dests, steps, deadline, done, e);
+  if (!st && !*done) return TSI_OK; /* suspended: dests keep what was written there */
   if (!st)
-    for (int f = 0; f < nfetch; f++) outs[f] = p->val[p->fetch_step[f]];
+    for (int f = 0; f < p->nfetch; f++) outs[f] = p->val[p->fetch_step[f]];
   if (dests) /* the steps written into caller buffers own theirs again */
-    for (int f = 0; f < nfetch; f++) {
+    for (int f = 0; f < p->nfetch; f++) {
       int i = p->fetch_step[f];
       if (p->slot[i] >= 0 && p->val[i].data && p->feed_of[i] < 0 &&
           !(g->nodes[p->node[i]]->op->flags & TSI_OP_SOURCE))
         p->val[i].data = p->buf[p->slot[i]];
     }
+  *done = 1;
+  return st;
+}
+
+int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch,
+                    int nfeed, const int *feed_ids, const tsi_tensor *feeds,
+                    const tsi_tensor *dests, tsi_tensor *outs, tsi_plan **pin, tsi_err *e) {
+  int done;
+  int st = tsi_session_start(s, ctx, nfetch, fetch, nfeed, feed_ids, feeds, SIZE_MAX, pin, e);
+  if (st) return st;
+  return tsi_session_resume(s, *pin, ctx, feeds, dests, outs, 0, 0, &done, e);
+}
+
+double tsi_now(void) { return now_s(); }
+
+/* ------------------------------------------------------------ memory */
+
+/* What tsi_malloc takes for n bytes (its alignment header included). */
+static size_t block_bytes(size_t n) { return (n ? n : 1) + 128; } /* tsi_malloc adds 2 * 64 (tensor.c) */
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+/* The memory a run of p with these feeds (shapes and dtypes; data may be
+ * NULL) needs, by inferring every step's shape as a run would, without
+ * running a kernel. `grow`: only what the plan has not allocated yet (a slot
+ * or the work area already as large costs nothing). Leaves p->val and
+ * fuse_ok as inferred and invalidates the last run's shapes: call it on an
+ * idle or just-pinned plan, before exec_begin. TSI_EARG when a step's shape
+ * is only known while running (TSI_OP_DYNAMIC) or a feed does not fit. */
+static int plan_need(tsi_session *s, tsi_plan *p, int nthreads, const tsi_tensor *feeds,
+                     int grow, tsi_plan_mem *m, tsi_err *e) {
+  const tsi_graph *g = s->g;
+  const tsi_alloc *a = &s->alloc;
+  size_t *need = zalloc(a, sizeof(size_t) * (size_t)p->nsteps);
+  if (!need) return tsi_nomem(e, "a memory estimate");
+  int st = TSI_OK;
+  size_t work = 0;
+  memset(m, 0, sizeof *m);
+  p->shapes_valid = 0;
+  for (int i = 0; i < p->nsteps && !st; i++) {
+    const tsi_node *n = g->nodes[p->node[i]];
+    tsi_tensor *out = &p->val[i];
+    if (p->feed_of[i] >= 0) {
+      const tsi_tensor *v = &feeds[p->feed_of[i]];
+      if ((st = check_feed(n, v, e))) break;
+      *out = *v;
+      continue;
+    }
+    if (n->op->flags & TSI_OP_SOURCE) {
+      *out = *n->value;
+      if (p->snapshot[i] && p->slot[i] >= 0 && tsi_nbytes(out) > need[p->slot[i]])
+        need[p->slot[i]] = tsi_nbytes(out);
+      continue;
+    }
+    if (n->op->flags & TSI_OP_DYNAMIC) {
+      char nb[128];
+      st = tsi_fail(e, TSI_EARG, "%s: its output shape is known only while running",
+                    tsi_opname(n, nb, sizeof nb));
+      break;
+    }
+    int fused = p->goff[p->root[i] + 1] - p->goff[p->root[i]] >= 2;
+    if (fused && p->root[i] != i) continue;
+    if (fused) {
+      if ((st = group_infer(g, p, i, e))) break;
+      const int *mem = p->gmem + p->goff[i];
+      for (int t = 0; t < p->goff[i + 1] - p->goff[i]; t++) {
+        int q = mem[t];
+        if ((!p->fuse_ok[i] || q == i) && p->slot[q] >= 0 && tsi_nbytes(&p->val[q]) > need[p->slot[q]])
+          need[p->slot[q]] = tsi_nbytes(&p->val[q]);
+      }
+      continue;
+    }
+    int ni = p->in_off[i + 1] - p->in_off[i];
+    tsi_tensor *ins = p->scratch;
+    for (int j = 0; j < ni; j++) ins[j] = p->val[p->in[p->in_off[i] + j]];
+    memset(out, 0, sizeof *out);
+    if (n->op->infer && (st = n->op->infer(n, ins, ni, out, e))) break;
+    if (n->op->flags & TSI_OP_NOOUTPUT) {
+      out->dtype = -1;
+      continue;
+    }
+    if (p->slot[i] >= 0 && tsi_nbytes(out) > need[p->slot[i]]) need[p->slot[i]] = tsi_nbytes(out);
+    size_t w = tsi_conv_work_bytes(n, ins, nthreads);
+    if (w > work) work = w;
+  }
+  if (!st) {
+    for (int k = 0; k < p->nsteps; k++) {
+      if (!need[k] && !(p->buf[k] && !grow)) continue;
+      if (grow && p->buf[k] && p->cap[k] >= need[k]) continue;
+      if (!need[k]) continue;
+      m->buffers = add_sat(m->buffers, block_bytes(need[k]));
+      m->nbuffers++;
+    }
+    if (work && !(grow && p->work && p->work_cap >= work)) m->work = block_bytes(work);
+    for (int f = 0; f < p->nfetch; f++) {
+      const tsi_tensor *v = &p->val[p->fetch_step[f]];
+      if (v->dtype >= 0) m->results = add_sat(m->results, block_bytes(tsi_nbytes(v)));
+    }
+    m->total = add_sat(add_sat(m->buffers, m->work), m->results);
+    /* fused passes keep their intermediates on each worker's stack */
+    for (int r = 0; r < p->nsteps; r++) {
+      int k = p->goff[r + 1] - p->goff[r];
+      if (k >= 2 && p->fuse_ok[r]) {
+        size_t sb = (size_t)k * FUSE_BLOCK * sizeof(double);
+        if (sb > m->stack) m->stack = sb;
+      }
+    }
+  }
+  PFREE(need, sizeof(size_t) * (size_t)p->nsteps);
+  return st;
+}
+
+int tsi_session_plan_memory(tsi_session *s, int nthreads, int nfetch, const int *fetch, int nfeed,
+                            const int *feed_ids, const tsi_tensor *feeds, tsi_plan_mem *m,
+                            tsi_err *e) {
+  tsi_plan *p;
+  int st = tsi_plan_get(s, nfetch, fetch, nfeed, feed_ids, &p, e);
+  if (st) return st;
+  p->busy++; /* nothing runs meanwhile, but planning must not evict it */
+  st = plan_need(s, p, nthreads, feeds, 0, m, e);
+  p->busy--;
   return st;
 }
 

@@ -490,15 +490,29 @@ static int session_run(lua_State *L) {
     int k = 0;
     lua_pushnil(L);
     while (lua_next(L, 3)) {
-      tsb_node *n = tsb_tonode(L, -2);
-      if (!n)
-        luaL_error(L, "run: feed keys must be placeholder nodes, got %s", luaL_typename(L, -2));
-      /* converting the last feed may have run a finaliser */
-      check_still_live(L, 1, s, "run");
-      if (n->g != g)
-        luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
-                   n->g->nodes[n->id]->name);
-      const tsi_node *pn = g->nodes[n->id];
+      int id = -1;
+      if (lua_type(L, -2) == LUA_TSTRING) { /* a placeholder's name in the session's graph */
+        check_still_live(L, 1, s, "run");
+        const char *name = lua_tostring(L, -2);
+        for (int i = 0; i < g->n && id < 0; i++)
+          if (strcmp(g->nodes[i]->name, name) == 0) id = i;
+        if (id < 0)
+          luaL_error(L, "run: cannot feed '%s': the session's graph has no node of that name", name);
+      } else {
+        tsb_node *n = tsb_tonode(L, -2);
+        if (!n)
+          luaL_error(L, "run: feed keys must be placeholder nodes or their names, got %s",
+                     luaL_typename(L, -2));
+        /* converting the last feed may have run a finaliser */
+        check_still_live(L, 1, s, "run");
+        if (n->g != g)
+          luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
+                     n->g->nodes[n->id]->name);
+        id = n->id;
+      }
+      const tsi_node *pn = g->nodes[id];
+      for (int j = 0; j < k; j++)
+        if (feed_ids[j] == id) luaL_error(L, "run: '%s' is fed twice (by node and by name)", pn->name);
       if (pn->op != &tsi_op_placeholder)
         luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
                    pn->op->name);
@@ -507,7 +521,7 @@ static int session_run(lua_State *L) {
       tsb_tensor *t = tsb_value_to_tensor(L, -2, tsb_totensor(L, -2) ? -1 : dtype,
                                           lua_tostring(L, -1));
       feeds[k] = t->t;
-      feed_ids[k] = n->id;
+      feed_ids[k] = id;
       lua_rawseti(L, anchor, ++k);
       lua_pop(L, 2);
     }

@@ -447,9 +447,101 @@ static void push_shape(lua_State *L, const tsi_tensor *t) {
   }
 }
 
+/* Pushes a view of the tensor at uidx (absolute): shape nd/shape, its data
+ * starting `first` elements in. The new userdata shares the data of the base
+ * tensor (u, or u's own base when u is a view) and keeps it alive. */
+static tsb_tensor *new_view(lua_State *L, int uidx, int nd, const int64_t *shape, int64_t first) {
+  tsb_tensor *r = lua_newuserdatauv(L, sizeof(tsb_tensor), 1);
+  memset(r, 0, sizeof *r);
+  tsb_tensor *u = tsb_checktensor(L, uidx); /* a finaliser run by the allocation may have freed it */
+  r->kind = TSB_VIEW;
+  r->t = u->t;
+  tsi_err e;
+  if (tsi_set_shape(&r->t, nd, shape, &e)) tsb_raise(L, &e);
+  r->t.data = (char *)u->t.data + (size_t)first * tsi_dtype_size(u->t.dtype);
+  tsb_sync_view(r);
+  r->base = u->kind == TSB_VIEW ? u->base : u;
+  if (u->kind == TSB_VIEW) lua_getiuservalue(L, uidx, 1);
+  else lua_pushvalue(L, uidx);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, TSB_TENSOR); /* allocates nothing: the count below matches the __gc */
+  r->base->views++;
+  return r;
+}
+
+/* t[i] (Torch7's convention): the 0-based position of 1-based index i (at
+ * kidx; negative from the end) along t's first axis. */
+static int64_t first_axis_index(lua_State *L, tsb_tensor *u, int kidx, const char *what) {
+  char sb[96];
+  if (u->t.ndim == 0)
+    luaL_error(L, "%s: a scalar tensor (shape []) has no first axis to index (t:item() gives its "
+               "value)", what);
+  lua_Integer i0 = tsb_checkint(L, kidx, "tensor index"), i = i0;
+  int64_t n = u->t.shape[0];
+  if (i < 0) i += n + 1;
+  if (i < 1 || i > n)
+    luaL_error(L, "%s: index %I is out of range for the first axis of size %I (tensor of shape %s; "
+               "indices are 1-based, negative from the end)", what, i0, (lua_Integer)n,
+               tsi_shape_str(&u->t, sb, sizeof sb));
+  return (int64_t)(i - 1);
+}
+
+/* The i-th slice of u along its first axis, as a view struct (no userdata). */
+static tsi_tensor row_of(const tsb_tensor *u, int64_t i) {
+  tsi_tensor r = u->t;
+  int64_t row = u->t.numel / u->t.shape[0];
+  r.ndim = u->t.ndim - 1;
+  for (int d = 0; d < r.ndim; d++) r.shape[d] = u->t.shape[d + 1];
+  r.numel = row;
+  r.data = (char *)u->t.data + (size_t)(i * row) * tsi_dtype_size(u->t.dtype);
+  return r;
+}
+
+/* t[i] = v: a number (every element of the slice) or a tensor or table of the
+ * slice's shape (converted to t's dtype). */
+static int t_newindex(lua_State *L) {
+  tsb_tensor *u = tsb_checktensor(L, 1);
+  char sa[96], sb[96];
+  if (lua_type(L, 2) != LUA_TNUMBER)
+    return luaL_error(L, "tensor: cannot set field %s (tensors have no fields; t[i] = v assigns "
+                      "the i-th slice)", lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
+                      : luaL_typename(L, 2));
+  int64_t i = first_axis_index(L, u, 2, "t[i] = v");
+  if (lua_type(L, 3) == LUA_TNUMBER) {
+    tsi_tensor r = row_of(u, i);
+    if (r.numel == 0) return 0;
+    store_number(L, &r, 0, 3, "t[i] = v");
+    size_t es = tsi_dtype_size(r.dtype);
+    for (int64_t k = 1; k < r.numel; k++) memcpy((char *)r.data + (size_t)k * es, r.data, es);
+    return 0;
+  }
+  if (!lua_istable(L, 3) && !tsb_totensor(L, 3))
+    return luaL_error(L, "t[i] = v: v must be a number, a tensor or a table, got %s",
+                      luaL_typename(L, 3));
+  tsb_tensor *src = tsb_value_to_tensor(L, 3, u->t.dtype, "t[i] = v");
+  u = tsb_checktensor(L, 1); /* re-checked after the allocation */
+  src = tsb_checktensor(L, -1);
+  tsi_tensor r = row_of(u, i);
+  int same = src->t.ndim == r.ndim;
+  for (int d = 0; same && d < r.ndim; d++) same = src->t.shape[d] == r.shape[d];
+  if (!same)
+    return luaL_error(L, "t[%I] = v: v has shape %s, the slice has shape %s", (lua_Integer)(i + 1),
+                      tsi_shape_str(&src->t, sa, sizeof sa), tsi_shape_str(&r, sb, sizeof sb));
+  if (r.numel) memmove(r.data, src->t.data, (size_t)r.numel * tsi_dtype_size(r.dtype));
+  return 0;
+}
+
 static int t_index(lua_State *L) {
   /* dtype and shape stay readable once freed; methods check for themselves */
   tsb_tensor *u = luaL_checkudata(L, 1, TSB_TENSOR);
+  if (lua_type(L, 2) == LUA_TNUMBER) { /* t[i]: a view of the i-th slice, a number in 1-D */
+    u = tsb_checktensor(L, 1);
+    int64_t i = first_axis_index(L, u, 2, "t[i]");
+    if (u->t.ndim == 1) return push_elem(L, &u->t, i), 1;
+    int64_t row = u->t.numel / u->t.shape[0];
+    new_view(L, 1, u->t.ndim - 1, u->t.shape + 1, i * row);
+    return 1;
+  }
   const char *k = lua_tostring(L, 2);
   if (k && lua_type(L, 2) == LUA_TSTRING) {
     if (strcmp(k, "shape") == 0) return push_shape(L, &u->t), 1;
@@ -609,22 +701,7 @@ static int t_reshape(lua_State *L) {
     return luaL_error(L, "reshape: cannot reshape a tensor of shape %s (%I elements) into %I "
                       "elements", tsi_shape_str(&u->t, sa, sizeof sa), (lua_Integer)u->t.numel,
                       (lua_Integer)known);
-  /* A view: the new userdata shares the data of the base tensor (u, or u's
-   * own base when u is a view) and keeps it alive. */
-  tsb_tensor *r = lua_newuserdatauv(L, sizeof(tsb_tensor), 1);
-  memset(r, 0, sizeof *r);
-  u = tsb_checktensor(L, 1); /* a finaliser run by the allocation may have freed it */
-  r->kind = TSB_VIEW;
-  r->t = u->t;
-  tsi_err e;
-  if (tsi_set_shape(&r->t, nd, shape, &e)) return tsb_raise(L, &e);
-  tsb_sync_view(r);
-  r->base = u->kind == TSB_VIEW ? u->base : u;
-  if (u->kind == TSB_VIEW) lua_getiuservalue(L, 1, 1);
-  else lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, TSB_TENSOR); /* allocates nothing: the count below matches the __gc */
-  r->base->views++;
+  new_view(L, 1, nd, shape, 0);
   return 1;
 }
 
@@ -894,7 +971,8 @@ static const luaL_Reg tensor_methods[] = {
     {NULL, NULL}};
 
 static const luaL_Reg tensor_meta[] = {
-    {"__gc", tensor_gc}, {"__len", t_len}, {"__tostring", t_tostring}, {NULL, NULL}};
+    {"__gc", tensor_gc},           {"__len", t_len}, {"__tostring", t_tostring},
+    {"__newindex", t_newindex},    {NULL, NULL}};
 
 static const luaL_Reg tensor_funcs[] = {
     {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones},   {"fill", l_fill},

@@ -6,6 +6,7 @@
 
 extern const tsi_opdef tsi_ops_conv[]; /* ops_conv.c */
 extern const tsi_opdef tsi_ops_norm[]; /* ops_norm.c */
+extern const tsi_opdef tsi_ops_random[]; /* ops_random.c */
 
 const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_source,
@@ -18,6 +19,7 @@ const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_optim,
     tsi_ops_conv,
     tsi_ops_norm,
+    tsi_ops_random,
     NULL,
 };
 

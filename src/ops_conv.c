@@ -1058,3 +1058,46 @@ const tsi_opdef tsi_ops_conv[] = {
     {"avg_pool", 1, 1, 0, infer_conv, run_pool, &i_avg, NULL},
     {"avg_pool_grad", 2, 2, 0, infer_conv, run_pool, &i_avgg, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL, NULL}};
+
+/* The bytes of work area run_conv or run_pool ask for with these inputs and
+ * nthreads workers (plan memory estimates, exec.c); 0 for any other op.
+ * Repeats their sizing: keep the two in step (spec/plan_memory_spec.lua and
+ * tests/plan_memory.c compare the estimate with a run). */
+size_t tsi_conv_work_bytes(const tsi_node *n, const tsi_tensor *ins, int nthreads) {
+  if (n->op->run != run_conv && n->op->run != run_pool) return 0;
+  const conv_impl *im = n->op->impl;
+  shape_args a;
+  geo q;
+  tsi_err e;
+  if (n->op->run == run_pool) {
+    memset(&a, 0, sizeof a);
+    a.x = im->kind == K_AVGPOOL && im->grad ? &ins[1] : &ins[0];
+    if (setup(n, im->kind, &a, &q, &e) || q.N * q.C == 0 || q.P == 0) return 0;
+    return sizeof(int64_t) * 3 * (size_t)(q.out[0] + q.out[1] + q.out[2]);
+  }
+  int kind = im->kind;
+  args_of(kind, ins, &a);
+  if (setup(n, kind, &a, &q, &e) || q.N == 0 || q.O == 0 || q.P == 0) return 0;
+  int direct = q.KS == 1;
+  for (int i = 0; i < 3; i++)
+    if (q.s[i] != 1 || q.pb[i] || q.pa[i]) direct = 0;
+  size_t es = tsi_dtype_size(a.x->dtype);
+  int64_t per = q.P * q.K, nblk = 1, nw = 1, nr = q.N * q.P, ncol = 0;
+  if (q.cf) {
+    nw = nthreads < q.N ? nthreads : q.N;
+    if (nw < 1) nw = 1;
+    ncol = nw * fslot(&q, kind, direct);
+  } else if (!direct) {
+    nblk = q.K > 0 ? COL_BYTES / ((int64_t)es * q.K) : nr;
+    if (nblk < MIN_ROWS) nblk = MIN_ROWS;
+    if (nblk > nr) nblk = nr > 0 ? nr : 1;
+    int64_t nblocks = nblk > 0 ? (nr + nblk - 1) / nblk : 0;
+    nw = nthreads < nblocks ? nthreads : nblocks;
+    if (kind == K_BPI && nw > q.N) nw = q.N;
+    if (nw < 1) nw = 1;
+    ncol = nw * (nblk * q.K + q.K * q.Og);
+    if (q.Cg == 1 && q.Og == 1) ncol = (kind == K_BPF ? nw - 1 : 0) * q.K * q.O;
+  }
+  (void)per;
+  return ncol > 0 ? (size_t)ncol * es : 0;
+}

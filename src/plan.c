@@ -373,6 +373,12 @@ int tsi_plan_get(tsi_session *s, int nfetch, const int *fetch, int nfeed, const 
   return TSI_OK;
 }
 
+int tsi_session_pinned(const tsi_session *s) {
+  int n = 0;
+  for (const tsi_plan *p = s->plans; p; p = p->next) n += p->busy > 0;
+  return n;
+}
+
 void tsi_session_unpin(tsi_session *s, tsi_plan *p) {
   if (p && p->busy > 0) p->busy--;
 }

@@ -35,6 +35,46 @@ int tsi_session_run(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetc
                     const tsi_tensor *dests, tsi_tensor *outs, tsi_plan **pin, tsi_err *e);
 void tsi_session_unpin(tsi_session *s, tsi_plan *p);
 
+/* The same run in slices (a host that yields between steps). start pins the
+ * plan (*pin, as above) and checks nothing else; resume runs up to `steps`
+ * more computing steps (<= 0: all) or stops after the first step that ends
+ * past `deadline` (tsi_now() seconds, 0: none), and sets *done. While not
+ * done the plan stays pinned and its position is kept on it (p->pos), so the
+ * caller may return to its own loop and call resume again with the same
+ * feeds and dests; once done (or on an error) outs are as tsi_session_run's.
+ * budget (SIZE_MAX: none): the bytes the allocator has left; a run with new
+ * feed shapes whose plan needs more (tsi_plan_mem.total, counting only what
+ * is not allocated yet) fails up front with TSI_EMEM, the plan pinned. */
+int tsi_session_start(tsi_session *s, tsi_runctx *ctx, int nfetch, const int *fetch, int nfeed,
+                      const int *feed_ids, const tsi_tensor *feeds, size_t budget,
+                      tsi_plan **pin, tsi_err *e);
+int tsi_session_resume(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_tensor *feeds,
+                       const tsi_tensor *dests, tsi_tensor *outs, long steps, double deadline,
+                       int *done, tsi_err *e);
+/* Memory a run of a plan needs (bytes as the allocator sees them: each
+ * block with its alignment header). */
+typedef struct tsi_plan_mem {
+  size_t total;    /* buffers + work + results: the peak a run adds */
+  size_t buffers;  /* the slot buffers (kept with the plan between runs) */
+  int nbuffers;
+  size_t work;     /* the kernels' work area (conv's columns, pool windows) */
+  size_t results;  /* the fetched values, copied out of the plan */
+  size_t stack;    /* per worker thread, on its stack: a fused pass's block */
+} tsi_plan_mem;
+/* The memory a run of the plan for these fetches needs with feeds of these
+ * shapes and dtypes (their data may be NULL), before running it: the plan
+ * is built (and cached) and every step's shape inferred. nthreads: the
+ * run's (conv's columns are per worker). TSI_EARG when a step's shape is
+ * only known while running. */
+int tsi_session_plan_memory(tsi_session *s, int nthreads, int nfetch, const int *fetch, int nfeed,
+                            const int *feed_ids, const tsi_tensor *feeds, tsi_plan_mem *m,
+                            tsi_err *e);
+
+/* Cached plans pinned by runs in progress (suspended ones included). */
+int tsi_session_pinned(const tsi_session *s);
+/* Monotonic seconds. */
+double tsi_now(void);
+
 /* When the cached plan for these fetches will reuse its last run's shapes
  * (the feeds have the same shapes and dtypes), fills shapes[i] with the
  * dtype and shape fetch i will have (dtype -1: a fed value, a source or

@@ -57,6 +57,10 @@ struct tsi_plan {
   void *work;
   size_t work_cap;
   int profiled;
+  /* A run in progress (it may be suspended between steps, tsi_session_resume):
+   * the next step to run, and whether the last run's shapes hold again. */
+  int pos;
+  int run_same;
 };
 
 /* Zeroed memory from a (at least one byte); PFREE gives such a block back
@@ -78,6 +82,11 @@ tsi_plan *tsi_plan_lookup(tsi_session *s, int nfetch, const int *fetch, int nfee
  * placeholders. */
 int tsi_plan_get(tsi_session *s, int nfetch, const int *fetch, int nfeed, const int *feed,
                  tsi_plan **out, tsi_err *e);
+
+/* Bytes of the work area a convolution or pooling step (n with inputs ins)
+ * asks for with nthreads workers; 0 for any other op. In ops_conv.c, beside
+ * the kernels whose geometry it repeats. */
+size_t tsi_conv_work_bytes(const tsi_node *n, const tsi_tensor *ins, int nthreads);
 
 /* Execution's per-run arrays of a plan built as far as its slots (planning
  * calls these; tsi_exec_free also frees what runs allocated). */

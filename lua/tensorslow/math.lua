@@ -54,17 +54,17 @@ return function(ts, I)
   op { name = "cos", kind = "unary", dx = function(x, _, g) return -(g * ts.sin(x)) end }
   -- 1 - y^2 and y (1 - y) would cancel to 0 where y rounds to +-1 or 1 (from
   -- |x| = 9 in float32): 1 - tanh(x)^2 = 4 sigmoid(2x) sigmoid(-2x) instead.
-  op { name = "tanh", kind = "unary", dx = function(x, _, g)
+  op { name = "tanh", kind = "unary", nn = true, dx = function(x, _, g)
     local x2 = x * 2
     return g * ts.sigmoid(x2) * ts.sigmoid(-x2) * 4
   end }
-  op { name = "sigmoid", kind = "unary", dx = function(x, y, g) return g * y * ts.sigmoid(-x) end }
-  op { name = "relu", kind = "unary", dx = function(_, y, g) return g * ts.sign(y) end }
-  op { name = "softplus", kind = "unary", dx = function(x, _, g) return g * ts.sigmoid(x) end }
+  op { name = "sigmoid", kind = "unary", nn = true, dx = function(x, y, g) return g * y * ts.sigmoid(-x) end }
+  op { name = "relu", kind = "unary", nn = true, dx = function(_, y, g) return g * ts.sign(y) end }
+  op { name = "softplus", kind = "unary", nn = true, dx = function(x, _, g) return g * ts.sigmoid(x) end }
   -- gelu(x) = x Phi(x) (exact form): the derivative is Phi(x) + x phi(x).
   -- There is no erf op, so Phi(x) is taken as gelu(x) / x (1/2 at x == 0), of
   -- x clamped to +-40 (Phi is 0 or 1 beyond) so that +-inf give 1 and 0.
-  op { name = "gelu", kind = "unary", dx = function(x, _, g)
+  op { name = "gelu", kind = "unary", nn = true, dx = function(x, _, g)
     local xc = ts.maximum(ts.minimum(x, 40), -40)
     local at_zero = one_minus(ts.sign(ts.abs(xc)))
     local cdf = ts.gelu(xc) / (xc + at_zero) + at_zero * 0.5
@@ -72,7 +72,7 @@ return function(ts, I)
     return g * (cdf + xc * pdf)
   end }
 
-  op { name = "softsign", kind = "unary", dx = function(x, _, g)
+  op { name = "softsign", kind = "unary", nn = true, dx = function(x, _, g)
     local d = ts.abs(x) + 1
     return g / (d * d)
   end }
@@ -92,14 +92,14 @@ return function(ts, I)
       return { f1 = alpha }
     end
   end
-  op { name = "leaky_relu", kind = "unary", attrs = with_alpha(0.2), options = { "alpha" },
+  op { name = "leaky_relu", kind = "unary", nn = true, attrs = with_alpha(0.2), options = { "alpha" },
     dx = function(x, _, g, at)
     local alpha = at.f1 or at.alpha or 0.2
     return g * (step(x) * (1 - alpha) + alpha)
   end }
   -- alpha expm1(x) below 0: the derivative alpha exp(x) (not y + alpha,
   -- which cancels to 0 far below 0)
-  op { name = "elu", kind = "unary", attrs = with_alpha(1.0), options = { "alpha" },
+  op { name = "elu", kind = "unary", nn = true, attrs = with_alpha(1.0), options = { "alpha" },
     dx = function(x, _, g, at)
     local s = step(x)
     return g * (s + one_minus(s) * ts.exp(ts.minimum(x, 0)) * (at.f1 or 1))

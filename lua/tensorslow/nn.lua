@@ -100,6 +100,35 @@ return function(ts, I)
     return math.floor(ts.rand({}):item() * 2 ^ 53)
   end
 
+  --- random_normal(shape [, {mean=0, stddev=1, dtype="float64", seed=, name=, graph=}]),
+  -- truncated_normal (draws beyond 2 stddev drawn again), random_uniform(shape
+  -- [, {minval=0, maxval=1, ...}]): graph ops with no inputs drawing new values at
+  -- every run, reproducible given ts.seed (seeded per node like dropout).
+  for name, params in pairs { random_normal = { "mean", "stddev", 0, 1 },
+                              truncated_normal = { "mean", "stddev", 0, 1 },
+                              random_uniform = { "minval", "maxval", 0, 1 } } do
+    local known = I.keys { params[1], params[2], "dtype", "seed", "name", "graph" }
+    op { name = name, method = false, grad = false, fn = function(shape, opts)
+      opts = I.check_options(name, opts, known)
+      local s = I.int_list(shape, name .. ": shape", 2)
+      local a, b = opts[params[1]], opts[params[2]]
+      if a == nil then a = params[3] end
+      if b == nil then b = params[4] end
+      if type(a) ~= "number" or type(b) ~= "number" then
+        error(("%s: %s and %s must be numbers"):format(name, params[1], params[2]), 2)
+      end
+      local seed = opts.seed
+      if seed == nil then seed = draw_seed() end
+      if math.type(seed) ~= "integer" then error(name .. ": seed must be an integer", 2) end
+      local attrs = { v1 = s, dtype = opts.dtype or "float64", f1 = a, f2 = b, seed = seed }
+      local g = opts.graph or I.core.get_default_graph()
+      local ok, n = pcall(I.core.node, g, name, opts.name, attrs)
+      if not ok then I.raise(n) end
+      I.node_attrs[n] = attrs
+      return n
+    end }
+  end
+
   --- dropout(x, rate [, {training=, seed=, name=}]): inverted dropout (kept
   -- values scaled by 1/(1-rate)), active only when training is true or is a
   -- node/tensor (scalar, e.g. a fed uint8 placeholder) whose value is non-zero.

@@ -48,6 +48,33 @@ return function(ts, I)
     return r
   end
 
+  -- Each variable's value at creation, for global_variables_initializer (weak
+  -- keys: they die with their graph). Every variable is made by core.source.
+  local initial = setmetatable({}, { __mode = "k" })
+  local source = core.source
+  core.source = function(g, kind, ...)
+    local n = source(g, kind, ...)
+    if kind == "variable" then initial[n] = n:value():copy() end
+    return n
+  end
+
+  --- global_variables_initializer([graph]): an op that assigns every global variable
+  -- of the graph (at run time) its value at creation. Variables hold their value
+  -- from creation on: running it is needed only to reset them.
+  function ts.global_variables_initializer(graph)
+    graph = graph or ts.get_default_graph()
+    if getmetatable(graph) ~= getmetatable(ts.get_default_graph()) then
+      error("global_variables_initializer: graph must be a graph", 2)
+    end
+    local reset = core.custom(graph, "initialize_variables", "init_all_vars", "float64", {}, function()
+      for _, v in ipairs(ts.global_variables(graph)) do
+        if initial[v] then v:assign(initial[v]) end
+      end
+      return ts.tensor(0.0)
+    end)
+    return core.node(graph, "group", "init", nil, reset)
+  end
+
   --- local_variables([graph]): the metrics' accumulators (not trainable, not saved).
   function ts.local_variables(graph)
     graph = graph or ts.get_default_graph()

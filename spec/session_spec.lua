@@ -439,7 +439,7 @@ describe("run into out tensors", function()
     H.fails(function() s:run({ z }, { [x] = { { 1, 2, 3 } } }, { out = { 7 } }) end,
       "out entry for fetch 1 must be a tensor, got number")
     H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { outs = ts.zeros { 1, 3 } }) end,
-      "run: unknown option outs (options are profile and out)")
+      "run: unknown option outs (options are profile, out, yield_every and yield_after_us)")
     H.fails(function() s:run(z, { [x] = { { 1, 2, 3 } } }, { true }) end,
       "run: unknown option number")
   end)

@@ -11,6 +11,7 @@
  * the outermost run returns. The hold ends through a to-be-closed guard, so
  * also when the run raises. Feeds and out tensors are checked again after
  * any Lua code ran, before their memory is read or written. */
+#include <stdint.h>
 #include <string.h>
 
 #include "binding.h"
@@ -73,10 +74,23 @@ static int guard_close(lua_State *L) {
 }
 
 /* Pushes the guard for a run at nesting depth `depth` of the session at sidx
- * (disarmed, room for nfetch results). Runs of a session are strictly nested
- * (a compute cannot yield), so one guard per depth, kept in the session's
- * user value 3, serves every run at that depth: no allocation per run. */
+ * (disarmed, room for nfetch results). Runs that cannot yield are strictly
+ * nested (a compute cannot yield), so one guard per depth, kept in the
+ * session's user value 3, serves every run at that depth: no allocation per
+ * run. A run that may yield (depth -1) gets a guard of its own, and a cached
+ * guard still armed (a suspended run resumed and finished from a compute
+ * changed the depth) is replaced. */
 static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch) {
+  if (depth < 0) { /* a run that may yield: a guard of its own (see run_state) */
+    int cap = nfetch < 4 ? 4 : nfetch;
+    run_guard *r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 1);
+    memset(r, 0, sizeof *r);
+    r->cap = cap;
+    luaL_setmetatable(L, TSB_RUNGUARD);
+    lua_pushvalue(L, sidx); /* the session's memory outlives the guard's __gc */
+    lua_setiuservalue(L, -2, 1);
+    return r;
+  }
   if (lua_getiuservalue(L, sidx, 3) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
@@ -85,7 +99,7 @@ static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch) {
   }
   run_guard *r = NULL;
   if (lua_rawgeti(L, -1, depth + 1) == LUA_TUSERDATA) r = lua_touserdata(L, -1);
-  if (!r || r->cap < nfetch) {
+  if (!r || r->cap < nfetch || r->armed) { /* armed: a suspended run's, resumed elsewhere */
     lua_pop(L, 1);
     int cap = nfetch < 4 ? 4 : nfetch;
     r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 0);
@@ -447,25 +461,157 @@ static void push_profile(lua_State *L, tsb_session *s, const tsi_plan *p) {
   else lua_remove(L, -2);
 }
 
-/* sess:run(fetch [, feed [, {profile=true, out=}]]) */
+/* A run's state between its slices: on the C stack for a run that cannot
+ * yield, in a userdata on the run's Lua stack for one that may (the C stack
+ * is gone while the coroutine is suspended). The pointers are into userdata
+ * held on that Lua stack; the indices are of that stack. */
+typedef struct run_state {
+  tsb_session *s;
+  run_guard *r;
+  int *fetch, *feed_ids;
+  tsi_tensor *feeds, *dests;
+  int nfetch, nfeed, keys, gidx, anchor, outtab, strict, errslot, profile, top;
+  fetch_form form;
+  long every;     /* yield after this many computing steps (0: never) */
+  double slice_s; /* yield after a step ending this long after the slice began (0: never) */
+} run_state;
+
+/* A positive integer option of run (0 when absent). */
+static lua_Integer run_count_opt(lua_State *L, int opts, const char *name) {
+  lua_Integer v = 0;
+  if (lua_getfield(L, opts, name) != LUA_TNIL) {
+    int ok;
+    v = lua_tointegerx(L, -1, &ok);
+    if (!ok || v < 1) luaL_error(L, "run: %s must be a positive integer, got %s", name,
+                                 luaL_tolstring(L, -1, NULL));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int run_slice(lua_State *L, run_state *rs);
+
+/* The feeds and out tensors of a resumed run are intact (called protected:
+ * a freed one raises). */
+static int resume_intact(lua_State *L) {
+  const run_state *rs = lua_touserdata(L, 1); /* 2: the feeds' anchor, 3: the outs or nil */
+  check_intact(L, 2, rs->feeds, rs->nfeed, lua_isnil(L, 3) ? 0 : 3, rs->dests, rs->nfetch);
+  return 0;
+}
+
+/* The continuation of a suspended run (lua_yieldk): whatever was passed to
+ * coroutine.resume is dropped; the session must still be open, its graph
+ * alive and the feeds and out tensors intact. */
+static int run_k(lua_State *L, int status, lua_KContext k) {
+  (void)status;
+  run_state *rs = lua_touserdata(L, (int)k);
+  lua_settop(L, rs->top);
+  /* A coroutine that raises keeps its stack (the guard is closed only by
+   * coroutine.close or its collection): end the run before raising. */
+  const char *why = NULL;
+  if (!rs->s->open) why = "run: the session was closed while the run was suspended";
+  else {
+    lua_getiuservalue(L, 1, 1);
+    const tsb_graph *g = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!g || !g->g || g->g != rs->s->s.g)
+      why = "run (resumed): the session's graph has been freed";
+  }
+  if (why) {
+    run_end(rs->r);
+    return luaL_error(L, "%s", why);
+  }
+  lua_pushcfunction(L, resume_intact);
+  lua_pushlightuserdata(L, rs);
+  lua_pushvalue(L, rs->anchor);
+  if (rs->outtab) lua_pushvalue(L, rs->outtab);
+  else lua_pushnil(L);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    run_end(rs->r);
+    return lua_error(L);
+  }
+  return run_slice(L, rs);
+}
+
+/* Runs the next slice of the run (all of it unless it may yield); yields
+ * between slices, and pushes the results once done. */
+static int run_slice(lua_State *L, run_state *rs) {
+  tsb_session *s = rs->s;
+  run_guard *r = rs->r;
+  tsi_tensor *outs = r->outs;
+  cb_ctx cb = {L,          rs->gidx,     1,         rs->anchor, rs->outtab, rs->errslot, 0,
+               rs->feeds, rs->dests,    rs->nfeed, rs->nfetch};
+  tsi_runctx ctx;
+  tsb_runctx(L, &ctx);
+  ctx.profile = rs->profile;
+  ctx.custom = custom_cb;
+  ctx.custom_ud = &cb;
+  tsi_err e;
+  int done;
+  double deadline = rs->slice_s > 0 ? tsi_now() + rs->slice_s : 0;
+  if (tsi_session_resume(&s->s, r->p, &ctx, rs->feeds, rs->dests, outs, rs->every, deadline,
+                         &done, &e)) {
+    run_end(r);
+    if (cb.failed) { /* a compute's error object, passed on as it was */
+      lua_pushvalue(L, rs->errslot);
+      return lua_error(L);
+    }
+    return tsb_raise(L, &e);
+  }
+  if (!done) {
+    rs->top = lua_gettop(L);
+    return lua_yieldk(L, 0, (lua_KContext)(rs->errslot + 1), run_k); /* rs's box */
+  }
+  /* Results are copied out while the plan stays pinned and the graph held;
+   * a fetched feed is read from its tensor, checked first (a finaliser run by
+   * copying may have freed it by hand). */
+  int outtab = rs->outtab, strict = rs->strict, nfetch = rs->nfetch, keys = rs->keys;
+  if (rs->form == FETCH_NODE) {
+    push_result(L, &outs[0], outtab, strict, 0, &cb);
+  } else {
+    lua_createtable(L, rs->form == FETCH_ARRAY ? nfetch : 0, rs->form == FETCH_KEYED ? nfetch : 0);
+    for (int i = 0; i < nfetch; i++) {
+      if (rs->form == FETCH_KEYED) lua_rawgeti(L, keys, i + 1);
+      push_result(L, &outs[i], outtab, strict, i, &cb);
+      if (rs->form == FETCH_ARRAY) lua_rawseti(L, -2, i + 1);
+      else lua_rawset(L, -3);
+    }
+  }
+  if (rs->profile) push_profile(L, s, r->p);
+  run_end(r);
+  return rs->profile ? 2 : 1;
+}
+
+/* sess:run(fetch [, feed [, {profile=true, out=, yield_every=n, yield_after_us=t}]]) */
 static int session_run(lua_State *L) {
   tsb_session *s = check_live_session(L, 1, "run");
   lua_settop(L, 4);
   int profile = 0;
+  lua_Integer every = 0, after_us = 0;
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 4)) { /* a misspelt option would otherwise do nothing */
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-      if (!k || (strcmp(k, "profile") && strcmp(k, "out")))
-        return luaL_error(L, "run: unknown option %s (options are profile and out)",
+      if (!k || (strcmp(k, "profile") && strcmp(k, "out") && strcmp(k, "yield_every") &&
+                 strcmp(k, "yield_after_us")))
+        return luaL_error(L, "run: unknown option %s (options are profile, out, "
+                             "yield_every and yield_after_us)",
                           k ? k : luaL_typename(L, -2));
       lua_pop(L, 1);
     }
     lua_getfield(L, 4, "profile");
     profile = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    every = run_count_opt(L, 4, "yield_every");
+    after_us = run_count_opt(L, 4, "yield_after_us");
+    if ((every || after_us) && !lua_isyieldable(L))
+      return luaL_error(L, "run: %s needs a coroutine to yield from (sess:run was called "
+                           "outside one, or through a C function that cannot yield)",
+                        every ? "yield_every" : "yield_after_us");
+    if (every > (lua_Integer)1 << 30) every = (lua_Integer)1 << 30;
   }
+  int yields = every || after_us;
   tsi_graph *g = s->s.g;
   lua_getiuservalue(L, 1, 1);
   int gidx = lua_gettop(L);
@@ -531,65 +677,53 @@ static int session_run(lua_State *L) {
   int strict = outtab != 0;
   tsi_tensor shapes[4]; /* most runs fetch a few nodes: no userdata for them */
   if (!outtab) {
-    tsi_tensor *sh = nfetch <= 4 ? shapes
-                                 : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+    tsi_tensor *sh = nfetch <= 4 && !yields
+                         ? shapes
+                         : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
     check_still_live(L, 1, s, "run"); /* expect reads the graph */
     outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
   }
   luaL_checkstack(L, 12, "run"); /* the slot, the guard, the results */
   lua_pushnil(L); /* the error slot of a failing custom op (cb_ctx) */
   int errslot = lua_gettop(L);
+  run_state local, *rs = &local;
+  if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0);
   /* the guard, with room for the results; the last allocation before the run */
-  run_guard *r = push_guard(L, 1, s->depth, nfetch);
+  run_guard *r = push_guard(L, 1, yields ? -1 : s->depth, nfetch);
   lua_toclose(L, -1);
   check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
   check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
-  tsi_tensor *outs = r->outs;
-  cb_ctx cb = {L, gidx, 1, anchor, outtab, errslot, 0, feeds, dests, nfeed, nfetch};
-  tsi_runctx ctx;
-  tsb_runctx(L, &ctx);
-  ctx.profile = profile;
-  ctx.custom = custom_cb;
-  ctx.custom_ud = &cb;
+  *rs = (run_state){s,      r,      fetch,  feed_ids, feeds,   dests,
+                    nfetch, nfeed,  keys,   gidx,     anchor,  outtab,
+                    strict, errslot, profile, 0,      form,    (long)every,
+                    1e-6 * (double)after_us};
   r->s = s;
   r->g = lua_touserdata(L, gidx);
   r->g->runs++;
   s->depth++;
   r->armed = 1;
+  tsi_runctx ctx;
+  tsb_runctx(L, &ctx);
+  ctx.profile = profile;
   tsi_err e;
-  if (tsi_session_run(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, dests, outs, &r->p,
-                      &e)) {
+  if (tsi_session_start(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, SIZE_MAX, &r->p,
+                        &e)) {
     run_end(r);
-    if (cb.failed) { /* a compute's error object, passed on as it was */
-      lua_pushvalue(L, errslot);
-      return lua_error(L);
-    }
     return tsb_raise(L, &e);
   }
-  /* Results are copied out while the plan stays pinned and the graph held;
-   * a fetched feed is read from its tensor, checked first (a finaliser run by
-   * copying may have freed it by hand). */
-  if (form == FETCH_NODE) {
-    push_result(L, &outs[0], outtab, strict, 0, &cb);
-  } else {
-    lua_createtable(L, form == FETCH_ARRAY ? nfetch : 0, form == FETCH_KEYED ? nfetch : 0);
-    for (int i = 0; i < nfetch; i++) {
-      if (form == FETCH_KEYED) lua_rawgeti(L, keys, i + 1);
-      push_result(L, &outs[i], outtab, strict, i, &cb);
-      if (form == FETCH_ARRAY) lua_rawseti(L, -2, i + 1);
-      else lua_rawset(L, -3);
-    }
-  }
-  if (profile) push_profile(L, s, r->p);
-  run_end(r);
-  return profile ? 2 : 1;
+  return run_slice(L, rs);
 }
 
-/* sess:stats(): {allocations=, plans=, in_place=} (buffers the plans have
- * allocated, cached plans, their steps computed in place). */
+/* sess:stats(): {allocations=, plans=, in_place=, running=, pinned=}
+ * (buffers the plans have allocated, cached plans, their steps computed in
+ * place, runs in progress (suspended ones included), plans they pin). */
 static int session_stats(lua_State *L) {
   tsb_session *s = check_session(L, 1);
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, s->depth);
+  lua_setfield(L, -2, "running");
+  lua_pushinteger(L, tsi_session_pinned(&s->s));
+  lua_setfield(L, -2, "pinned");
   lua_pushinteger(L, (lua_Integer)s->s.nallocs);
   lua_setfield(L, -2, "allocations");
   lua_pushinteger(L, s->open ? s->s.nplans : 0);
@@ -653,6 +787,8 @@ void tsb_open_session(lua_State *L) {
   luaL_newmetatable(L, TSB_RUNGUARD);
   lua_pushcfunction(L, guard_close);
   lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, guard_close); /* a suspended run whose coroutine is collected */
+  lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "Session");

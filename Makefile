@@ -23,12 +23,15 @@
 #   make install-rock what luarocks installs (module and Lua files; rockspec/)
 #   make install-test make install into build/dest, used from there
 #   make lua-dirs     prints the Lua install directories for this PREFIX
+#   make env          prints the two exports that point lua5.4 at this tree: eval "$(make -s env)"
 #   make bench        benchmarks beside NumPy and PyTorch (installs them if missing)
 #   make bench-dnnl   oneDNN at bench/conv.lua's convolutions (bench/dnnl_conv.c, bench/DNNL.md;
 #                     installs libdnnl-dev if missing; ARGS=key filter)
 #   make clean        removes build/, build-asan/, build-tsan/
 # Variables: BUILD (build dir), LUA, CC, CFLAGS/OPT, WERROR=1, PREFIX, DESTDIR,
-# LUA_VERSION, LUA_CMOD, LUA_LMOD, LIBDIR, INCDIR, ARGS (examples), FUZZ_TIME.
+# LUA_VERSION, LUA_CMOD, LUA_LMOD, LIBDIR, INCDIR, ARGS (examples), FUZZ_TIME,
+# V=1 (print the full compiler and linker command lines), JOBS (parallel jobs of the
+# builds the examples start; default: the number of processors).
 
 LUA      ?= lua5.4
 CC       ?= cc
@@ -49,6 +52,19 @@ ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -fope
 LIBS     := -lcjson -lz -lm -lpthread -ldl
 
 BUILD    ?= build
+
+# Quiet rules: "  CC  file" instead of the command line, unless V=1.
+ifneq ($(V),1)
+Q        := @
+QUIET_CC  = @echo "  CC      $@";
+QUIET_LD  = @echo "  LD      $@";
+QUIET_AR  = @echo "  AR      $@";
+MAKEQ    := --no-print-directory
+endif
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+# -j for a sub-make building the library, unless this make already runs in parallel
+# (a jobserver is then passed down).
+PARALLEL  = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS))
 SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 MODULE   := $(BUILD)/tensorslow/core.so
@@ -73,7 +89,7 @@ BUSTED   := $(LUA) /usr/bin/busted
 OBJCOPY  ?= objcopy
 
 .PHONY: all deps test spec lint example example-cnn examples install install-rock clean check-globals \
-        check-layout asan bench embed-test host-test asan-host-test tsan-test install-test lua-dirs \
+        check-layout asan bench embed-test host-test asan-host-test tsan-test install-test lua-dirs env \
         fuzz fuzz-build bench-dnnl
 
 all: $(MODULE) $(STATIC)
@@ -91,17 +107,17 @@ deps:
 
 $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Only luaopen_tensorslow_core leaves the module (a version script): the
 # ts_* API is for hosts that link libtensorslow.a.
 $(BUILD)/core.map: Makefile
 	@mkdir -p $(dir $@)
-	printf '{\n  global: luaopen_tensorslow_core;\n  local: *;\n};\n' > $@
+	$(Q)printf '{\n  global: luaopen_tensorslow_core;\n  local: *;\n};\n' > $@
 
 $(MODULE): $(OBJ) $(BUILD)/core.map Makefile
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(OBJ) -Wl,--version-script=$(BUILD)/core.map $(LDFLAGS) $(LIBS)
+	$(QUIET_LD)$(CC) -shared -o $@ $(OBJ) -Wl,--version-script=$(BUILD)/core.map $(LDFLAGS) $(LIBS)
 
 # One relocatable object (ld -r) whose hidden symbols, every internal tsi_*
 # and tsb_* name (the objects are compiled with -fvisibility=hidden), are made
@@ -111,9 +127,9 @@ $(MODULE): $(OBJ) $(BUILD)/core.map Makefile
 # library made by an older recipe.
 $(STATIC): $(OBJ) Makefile
 	@rm -f $@ $(BUILD)/libtensorslow.o
-	$(LD) -r -o $(BUILD)/libtensorslow.o $(OBJ)
-	$(OBJCOPY) --localize-hidden $(BUILD)/libtensorslow.o
-	ar rcs $@ $(BUILD)/libtensorslow.o
+	$(QUIET_AR)$(LD) -r -o $(BUILD)/libtensorslow.o $(OBJ)
+	$(Q)$(OBJCOPY) --localize-hidden $(BUILD)/libtensorslow.o
+	$(Q)ar rcs $@ $(BUILD)/libtensorslow.o
 
 spec: all
 	$(BUSTED)
@@ -122,7 +138,7 @@ lint:
 	luacheck -q lua spec examples
 
 test: deps
-	$(MAKE) all
+	$(MAKE) $(PARALLEL) all
 	$(MAKE) lint
 	$(MAKE) spec
 	$(MAKE) check-globals
@@ -132,23 +148,31 @@ test: deps
 	$(MAKE) host-test
 
 # The main job: trains Fashion-MNIST (Debian's dataset-fashion-mnist), reports
-# test accuracy, saves fashion_mnist.safetensors. `make example ARGS=--restore`
-# evaluates the saved checkpoint instead; other ARGS: see the script's header.
+# test accuracy per epoch, per class and the confusion matrix, draws the SVG plots;
+# it writes no checkpoint unless ARGS="--checkpoint PATH" asks, and ARGS=--restore
+# evaluates that checkpoint instead of training; other ARGS: see --help. The library
+# is built quietly (V=1: command lines) with -j.
 RUN_LUA = $(LUA) -e 'package.path="lua/?.lua;lua/?/init.lua;"..package.path; package.cpath="$(BUILD)/?.so;"..package.cpath'
 example:
-	$(MAKE) EXTRA_PKGS="dataset-fashion-mnist" deps
-	$(MAKE) all
-	$(RUN_LUA) examples/fashion_mnist.lua $(ARGS)
+	$(Q)$(MAKE) $(MAKEQ) EXTRA_PKGS="dataset-fashion-mnist" deps
+	$(Q)$(MAKE) $(MAKEQ) $(PARALLEL) all
+	$(Q)$(RUN_LUA) examples/fashion_mnist.lua $(ARGS)
 
 # The convolutional network on the same data (ARGS: see the script's header).
 example-cnn:
-	$(MAKE) EXTRA_PKGS="dataset-fashion-mnist" deps
-	$(MAKE) all
-	$(RUN_LUA) examples/fashion_mnist_cnn.lua $(ARGS)
+	$(Q)$(MAKE) $(MAKEQ) EXTRA_PKGS="dataset-fashion-mnist" deps
+	$(Q)$(MAKE) $(MAKEQ) $(PARALLEL) all
+	$(Q)$(RUN_LUA) examples/fashion_mnist_cnn.lua $(ARGS)
+
+# LUA_PATH and LUA_CPATH for this tree with absolute paths, so a script runs from any
+# directory after eval "$(make -s env)" (build first: make).
+env:
+	@echo 'export LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH="$(abspath $(BUILD))/?.so;;"'
 
 # The tutorial's examples: the first graph, the perceptron, the multi-layer perceptron.
 examples: deps
-	$(MAKE) all
+	$(Q)$(MAKE) $(MAKEQ) $(PARALLEL) all
 	$(RUN_LUA) examples/affine.lua
 	$(RUN_LUA) examples/perceptron.lua
 	$(RUN_LUA) examples/mlp.lua

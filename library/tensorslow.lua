@@ -824,10 +824,12 @@ local Session = {}
 --- Computes the fetches for the feeds: a node gives a tensor, an array an array, a table with
 --- string keys the same keys (nil for a node that yields nothing, e.g. a training step).
 --- opts.out (shaped like fetch) receives the results in your tensors and is returned;
---- opts.profile = true adds a second result.
+--- opts.profile = true adds a second result. Inside a coroutine, opts.yield_every = n yields
+--- (no values) after every n computing steps, opts.yield_after_us = t after a step ending t µs
+--- into the slice; the run resumes where it stopped.
 ---@param fetch ts.Node|ts.Node[]|table<string, ts.Node>
 ---@param feed? table<ts.Node, ts.value>
----@param opts? {profile?: boolean, out?: ts.Tensor|ts.Tensor[]|table<string, ts.Tensor>}
+---@param opts? {profile?: boolean, out?: ts.Tensor|ts.Tensor[]|table<string, ts.Tensor>, yield_every?: integer, yield_after_us?: integer}
 ---@return ts.Tensor|ts.Tensor[]|table<string, ts.Tensor>
 ---@return ts.Profile|nil
 function Session:run(fetch, feed, opts) end
@@ -841,10 +843,18 @@ function Session:graph() end
 ---@param feed? table<ts.Node, ts.value>
 ---@return integer|nil
 function Session:plan_steps(fetch, feed) end
---- Buffers the plans have allocated so far, the number of cached plans, and their steps
---- computed in place over an input's buffer.
----@return {allocations: integer, plans: integer, in_place: integer}
+--- Buffers the plans have allocated so far, the number of cached plans, their steps
+--- computed in place over an input's buffer, runs in progress (suspended ones included), the
+--- plans they pin, and the bytes the plans hold.
+---@return {allocations: integer, plans: integer, in_place: integer, running: integer, pinned: integer, bytes: integer}
 function Session:stats() end
+--- The bytes a run of the plan for these fetches needs with feeds of these shapes (dims or a
+--- tensor per placeholder), before running it: the total and its parts.
+---@param fetch ts.Node|ts.Node[]|table<string, ts.Node>
+---@param feed_shapes? table<ts.Node, integer[]|ts.Tensor>
+---@return integer
+---@return {total: integer, buffers: integer, nbuffers: integer, work: integer, results: integer, stack: integer}
+function Session:plan_memory(fetch, feed_shapes) end
 
 -- An optimizer of ts.train: builds the nodes that update the variables of a loss.
 ---@class ts.Optimizer

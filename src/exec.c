@@ -479,11 +479,19 @@ static int plan_need(tsi_session *s, tsi_plan *p, int nthreads, const tsi_tensor
         need[p->slot[i]] = tsi_nbytes(out);
       continue;
     }
-    if (n->op->flags & TSI_OP_DYNAMIC) {
-      char nb[128];
-      st = tsi_fail(e, TSI_EARG, "%s: its output shape is known only while running",
-                    tsi_opname(n, nb, sizeof nb));
-      break;
+    if (n->op->flags & TSI_OP_DYNAMIC) { /* a custom op: its declared shape, if whole */
+      int known = n->info.ndim >= 0;
+      for (int d = 0; known && d < n->info.ndim; d++) known = n->info.shape[d] >= 0;
+      if (!known) {
+        char nb[128];
+        st = tsi_fail(e, TSI_EARG, "%s: its output shape is known only while running",
+                      tsi_opname(n, nb, sizeof nb));
+        break;
+      }
+      *out = n->info;
+      out->data = NULL;
+      if (p->slot[i] >= 0 && tsi_nbytes(out) > need[p->slot[i]]) need[p->slot[i]] = tsi_nbytes(out);
+      continue;
     }
     int fused = p->goff[p->root[i] + 1] - p->goff[p->root[i]] >= 2;
     if (fused && p->root[i] != i) continue;
@@ -535,6 +543,16 @@ static int plan_need(tsi_session *s, tsi_plan *p, int nthreads, const tsi_tensor
   }
   PFREE(need, sizeof(size_t) * (size_t)p->nsteps);
   return st;
+}
+
+size_t tsi_session_bytes(const tsi_session *s) {
+  size_t n = 0;
+  for (const tsi_plan *p = s->plans; p; p = p->next) {
+    for (int k = 0; k < p->nsteps; k++)
+      if (p->buf[k]) n = add_sat(n, block_bytes(p->cap[k]));
+    if (p->work) n = add_sat(n, block_bytes(p->work_cap));
+  }
+  return n;
 }
 
 int tsi_session_plan_memory(tsi_session *s, int nthreads, int nfetch, const int *fetch, int nfeed,

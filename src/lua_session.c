@@ -461,6 +461,35 @@ static void push_profile(lua_State *L, tsb_session *s, const tsi_plan *p) {
   else lua_remove(L, -2);
 }
 
+/* The host's memory budget (ts_setbudget): a function telling how many
+ * bytes its allocator has left, kept in the registry per state. */
+typedef struct run_budget {
+  size_t (*left)(void *ud);
+  void *ud;
+} run_budget;
+static const char BUDGET_KEY = 'b';
+
+/* Bytes the host's budget has left, SIZE_MAX without one. Allocates nothing. */
+static size_t budget_left(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &BUDGET_KEY);
+  const run_budget *b = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return b && b->left ? b->left(b->ud) : SIZE_MAX;
+}
+
+TS_API void ts_setbudget(lua_State *L, size_t (*left)(void *ud), void *ud) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &BUDGET_KEY);
+  run_budget *b = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!b) {
+    if (!left) return;
+    b = lua_newuserdatauv(L, sizeof *b, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &BUDGET_KEY);
+  }
+  b->left = left;
+  b->ud = ud;
+}
+
 /* A run's state between its slices: on the C stack for a run that cannot
  * yield, in a userdata on the run's Lua stack for one that may (the C stack
  * is gone while the coroutine is suspended). The pointers are into userdata
@@ -706,24 +735,27 @@ static int session_run(lua_State *L) {
   tsb_runctx(L, &ctx);
   ctx.profile = profile;
   tsi_err e;
-  if (tsi_session_start(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, SIZE_MAX, &r->p,
-                        &e)) {
+  if (tsi_session_start(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, budget_left(L),
+                        &r->p, &e)) {
     run_end(r);
     return tsb_raise(L, &e);
   }
   return run_slice(L, rs);
 }
 
-/* sess:stats(): {allocations=, plans=, in_place=, running=, pinned=}
+/* sess:stats(): {allocations=, plans=, in_place=, running=, pinned=, bytes=}
  * (buffers the plans have allocated, cached plans, their steps computed in
- * place, runs in progress (suspended ones included), plans they pin). */
+ * place, runs in progress (suspended ones included), plans they pin, bytes
+ * the plans hold in buffers and work areas). */
 static int session_stats(lua_State *L) {
   tsb_session *s = check_session(L, 1);
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 6);
   lua_pushinteger(L, s->depth);
   lua_setfield(L, -2, "running");
   lua_pushinteger(L, tsi_session_pinned(&s->s));
   lua_setfield(L, -2, "pinned");
+  lua_pushinteger(L, s->open ? (lua_Integer)tsi_session_bytes(&s->s) : 0);
+  lua_setfield(L, -2, "bytes");
   lua_pushinteger(L, (lua_Integer)s->s.nallocs);
   lua_setfield(L, -2, "allocations");
   lua_pushinteger(L, s->open ? s->s.nplans : 0);
@@ -764,6 +796,99 @@ static int session_plan_steps(lua_State *L) {
   return 1;
 }
 
+/* sess:plan_memory(fetch [, feed_shapes]) -> total, {total=, buffers=,
+ * nbuffers=, work=, results=, stack=}: the bytes a run of the plan for these
+ * fetches needs with feeds of these shapes ({[placeholder] = {dims...} or a
+ * tensor (its shape and dtype)}), before running it. */
+static int session_plan_memory(lua_State *L) {
+  tsb_session *s = check_live_session(L, 1, "plan_memory");
+  lua_settop(L, 3);
+  tsi_graph *g = s->s.g;
+  int *fetch, keys;
+  fetch_form form;
+  int nfetch = collect_fetches(L, g, &fetch, &form, &keys);
+  int nfeed = 0;
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      if (++nfeed > 1 << 20) luaL_error(L, "plan_memory: too many feeds");
+      lua_pop(L, 1);
+    }
+  }
+  int *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)(nfeed ? nfeed : 1), 0);
+  tsi_tensor *feeds = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)(nfeed ? nfeed : 1), 0);
+  int k = 0;
+  if (nfeed) {
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      tsb_node *n = tsb_tonode(L, -2);
+      if (!n)
+        luaL_error(L, "plan_memory: feed_shapes keys must be placeholder nodes, got %s",
+                   luaL_typename(L, -2));
+      check_still_live(L, 1, s, "plan_memory");
+      if (n->g != g)
+        luaL_error(L, "plan_memory: '%s' belongs to another graph than the session's",
+                   n->g->nodes[n->id]->name);
+      const tsi_node *pn = g->nodes[n->id];
+      tsi_tensor *f = &feeds[k];
+      memset(f, 0, sizeof *f);
+      const tsb_tensor *t = tsb_totensor(L, -1);
+      tsi_err e;
+      if (t) {
+        *f = t->t;
+      } else {
+        char what[160];
+        int64_t shape[TSI_MAXDIM];
+        snprintf(what, sizeof what, "plan_memory: feed_shapes for '%s'", pn->name);
+        int nd = tsb_checkshape(L, -1, shape, what);
+        f->dtype = pn->info.dtype;
+        if (tsi_set_shape(f, nd, shape, &e)) luaL_error(L, "%s: %s", what, e.msg);
+      }
+      f->data = NULL;
+      ids[k++] = n->id;
+      lua_pop(L, 1);
+    }
+  }
+  check_still_live(L, 1, s, "plan_memory");
+  tsi_runctx ctx;
+  tsb_runctx(L, &ctx);
+  tsi_plan_mem m;
+  tsi_err e;
+  if (tsi_session_plan_memory(&s->s, ctx.nthreads, nfetch, fetch, k, ids, feeds, &m, &e))
+    return tsb_raise_in(L, "plan_memory", &e);
+  lua_pushinteger(L, (lua_Integer)m.total);
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, (lua_Integer)m.total);
+  lua_setfield(L, -2, "total");
+  lua_pushinteger(L, (lua_Integer)m.buffers);
+  lua_setfield(L, -2, "buffers");
+  lua_pushinteger(L, m.nbuffers);
+  lua_setfield(L, -2, "nbuffers");
+  lua_pushinteger(L, (lua_Integer)m.work);
+  lua_setfield(L, -2, "work");
+  lua_pushinteger(L, (lua_Integer)m.results);
+  lua_setfield(L, -2, "results");
+  lua_pushinteger(L, (lua_Integer)m.stack);
+  lua_setfield(L, -2, "stack");
+  return 2;
+}
+
+TS_API size_t ts_plan_memory(lua_State *L, int sess, int fetch, int feed_shapes) {
+  sess = lua_absindex(L, sess);
+  fetch = lua_absindex(L, fetch);
+  feed_shapes = feed_shapes ? lua_absindex(L, feed_shapes) : 0;
+  lua_pushcfunction(L, session_plan_memory);
+  lua_pushvalue(L, sess);
+  lua_pushvalue(L, fetch);
+  if (feed_shapes) lua_pushvalue(L, feed_shapes);
+  else lua_pushnil(L);
+  lua_call(L, 3, 1);
+  size_t n = (size_t)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return n;
+}
+
 static int session_tostring(lua_State *L) {
   tsb_session *s = check_session(L, 1);
   lua_pushfstring(L, "Session(%s, %d cached plans)", s->open ? "open" : "closed",
@@ -775,6 +900,7 @@ static const luaL_Reg session_methods[] = {{"run", session_run},
                                            {"close", session_close},
                                            {"graph", session_graph},
                                            {"plan_steps", session_plan_steps},
+                                           {"plan_memory", session_plan_memory},
                                            {"stats", session_stats},
                                            {NULL, NULL}};
 

@@ -70,6 +70,10 @@ int tsi_session_plan_memory(tsi_session *s, int nthreads, int nfetch, const int 
                             const int *feed_ids, const tsi_tensor *feeds, tsi_plan_mem *m,
                             tsi_err *e);
 
+/* Bytes the cached plans hold in buffers and work areas (allocation
+ * headers included): what tsi_plan_mem's buffers + work become after runs. */
+size_t tsi_session_bytes(const tsi_session *s);
+
 /* Cached plans pinned by runs in progress (suspended ones included). */
 int tsi_session_pinned(const tsi_session *s);
 /* Monotonic seconds. */

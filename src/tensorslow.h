@@ -227,6 +227,24 @@ TS_API const ts_TensorView *ts_checktensor_dtype(struct lua_State *L, int idx,
  * default graph too. A failed allocation raises "not enough memory ...". */
 TS_API void ts_setallocator(struct lua_State *L, ts_Alloc f, void *ud);
 
+/* The peak bytes a run of sess:run(fetch, feed) needs, before running it, as
+ * sess:plan_memory(fetch, feed_shapes) gives them (sess, fetch and
+ * feed_shapes are stack indices; feed_shapes 0 for none, else a table
+ * {[placeholder] = {dims...} or a tensor}): the plan's slot buffers (from
+ * liveness), the kernels' work area (conv's columns), the results, each with
+ * its allocation header, as the allocator sees them; a fused pass's
+ * intermediates are on the workers' stacks, not counted. The plan is built
+ * and cached. Raises like sess:plan_memory (e.g. a step whose shape depends
+ * on values). */
+TS_API size_t ts_plan_memory(struct lua_State *L, int sess, int fetch, int feed_shapes);
+
+/* A memory budget for runs: left(ud) says how many bytes the host's
+ * allocator has left. A run fed new shapes whose plan needs more than that
+ * (what it has not allocated yet, results included) fails before computing
+ * anything: "not enough memory for this run: its plan needs N bytes more
+ * (...), the memory budget has M left". left NULL removes it. */
+TS_API void ts_setbudget(struct lua_State *L, size_t (*left)(void *ud), void *ud);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,7 +27,9 @@ usage: lua5.4 examples/fashion_mnist_cnn.lua [options]
   --data-format F    channels_last (default, NHWC) or channels_first (NCHW)
   --epochs N         training epochs (default 8)
   --batch N          batch size (default 128)
-  --lr X             Adam's learning rate (default 0.001)
+  --lr X             Adam's learning rate (default 0.001), falling to 0 along a
+                     cosine over the run
+  --constant-lr      keep the learning rate at --lr
   --seed N           seed of the weights, dropout and shuffling (default 1)
   --limit N          train on the first N images only (default 0: all 60000)
   --test-limit N     evaluate on the first N test images (default 0: all 10000)
@@ -49,6 +51,7 @@ local KINDS = {
   model = "text", data_format = "text", epochs = "count", batch = "count", lr = "rate",
   seed = "integer", limit = "count0", test_limit = "count0", threads = "count", data = "text",
   checkpoint = "text", plots = "text", logdir = "text", restore = "flag", no_plots = "flag",
+  constant_lr = "flag",
   help = "flag",
 }
 local opts = {
@@ -152,7 +155,14 @@ local m = dofile((arg[0]:match("^(.*)/") or ".") .. "/cnn_model.lua") {
 }
 local x, y, training, loss, correct = m.x, m.y, m.training, m.loss, m.correct
 print((ts.summary(g)))
-local train_op = ts.train.AdamOptimizer { learning_rate = opts.lr }:minimize(loss)
+-- The learning rate falls from --lr to 0 along a cosine over the whole run (--constant-lr:
+-- it stays); the global step counts the optimizer's steps.
+local lr = opts.lr
+if not opts.constant_lr then
+  local total = opts.epochs * ((#train_x + opts.batch - 1) // opts.batch)
+  lr = ts.train.cosine_decay(opts.lr, ts.train.get_or_create_global_step(), total)
+end
+local train_op = ts.train.AdamOptimizer { learning_rate = lr }:minimize(loss)
 
 local sess <close> = ts.Session(g)
 local saver = ts.train.Saver()

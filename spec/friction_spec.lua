@@ -69,6 +69,8 @@ describe("typos in option tables", function()
     H.fails(function() ts.data.batches(ts.zeros { 4, 2 }, 2, { shufle = true }) end,
       "batches: unknown option 'shufle'")
     H.fails(function() ts.train.Saver { var_list = {} } end, "Saver(var_list)")
+    H.fails(function() ts.test.gradcheck(ts.square, { { 1, 2 } }, { tl = 1 }) end,
+      "test.gradcheck: unknown option 'tl'")
     assert.are.equal("float32", ts.initializers.random_normal({ 2 }, { dtype = "float32", stddev = 2 }).dtype)
   end)
 end)

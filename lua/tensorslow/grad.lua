@@ -266,7 +266,7 @@ return function(ts, I)
   -- The output is weighted by fixed random numbers and summed. Returns
   -- true, max_error or false, message.
   function G.gradcheck(f, inputs, opts)
-    opts = opts or {}
+    opts = I.check_options("test.gradcheck", opts, { eps = true, tol = true, feed = true })
     local eps, tol = opts.eps or 1e-6, opts.tol or 1e-6
     local graph, y, keys, values
     keys, values = {}, {}

@@ -132,3 +132,26 @@ if want("mlp"):
             J.backward()
             opt.step()
     emit("torch", "mlp_1000_steps", median(torch_mlp, 5))
+
+if want("batch1"):
+    # bench/ts_bench.lua's batch-1 MLP: 784-256-10 float32, relu, one row per call
+    def pattern(r, c, k):
+        i = np.arange(1, r + 1)[:, None]
+        j = np.arange(1, c + 1)[None, :]
+        return (((i * 7 + j * 13 + k) % 17 - 8) / 64).astype(np.float32)
+    W1, b1, W2, b2, x = pattern(784, 256, 1), pattern(1, 256, 2), pattern(256, 10, 3), pattern(1, 10, 4), pattern(1, 784, 5)
+    K = 2000
+    out = np.empty((1, 10), np.float32)
+
+    def np_calls():
+        for _ in range(K):
+            np.add(np.maximum(x @ W1 + b1, 0) @ W2, b2, out=out)
+    emit("numpy", "batch1_mlp", median(np_calls) / K)
+    tW1, tb1, tW2, tb2, tx = (torch.from_numpy(a) for a in (W1, b1, W2, b2, x))
+    tout = torch.empty(1, 10)
+
+    def torch_calls():
+        with torch.no_grad():
+            for _ in range(K):
+                torch.add(torch.relu(tx @ tW1 + tb1) @ tW2, tb2, out=tout)
+    emit("torch", "batch1_mlp", median(torch_calls) / K)

@@ -31,6 +31,13 @@ for _, n in ipairs { 256, 512, 1024, 2048 } do
   collect(sh("GEMM_N=" .. n .. " " .. lua .. "bench/ts_bench.lua gemm"))
   collect(sh("GEMM_N=" .. n .. " " .. py .. "bench/peers.py gemm"))
 end
+-- batch-1 inference at 1 thread and at TS_THREADS
+for _, t in ipairs { 1, threads } do
+  local function at(cmd) return (cmd:gsub("TS_THREADS=%d+", "TS_THREADS=" .. t)) end
+  local function tagged(out) return (out:gsub("batch1_mlp", "batch1_mlp_t" .. t)) end
+  collect(tagged(sh(at(lua) .. "bench/ts_bench.lua batch1")))
+  collect(tagged(sh(at(py) .. "bench/peers.py batch1")))
+end
 collect(sh(lua .. "bench/fashion.lua"))
 collect(sh(py .. "bench/fashion_peer.py numpy"))
 collect(sh(py .. "bench/fashion_peer.py torch"))
@@ -72,6 +79,10 @@ row("exp(x) * y + z, 1M float32", "ms", 1e3, "ew_exp_mul_add", { "numpy", "torch
 row("  same, run into an out= tensor", "ms", 1e3, "ew_exp_mul_add_out", {}, "")
 row("softmax 1024x1024 float32", "ms", 1e3, "ew_softmax", { "numpy", "torch" }, ">= 2x NumPy")
 row("  same, run into an out= tensor", "ms", 1e3, "ew_softmax_out", {}, "")
+for _, t in ipairs { 1, threads } do
+  row(("batch-1 MLP 784-256-10 float32, %d thread%s"):format(t, t > 1 and "s" or ""), "us/call",
+    1e6, "batch1_mlp_t" .. t, { "numpy", "torch" }, "<= 10 us, >= 2x NumPy")
+end
 row("Fashion-MNIST MLP epoch", "s", 1, "fashion_epoch", { "numpy", "torch" },
   "<= 0.8x PyTorch, <= NumPy")
 row("Fashion-MNIST peak RSS", "MiB", 1, "fashion_rss_mib", { "numpy", "torch" }, "<= 150 MiB")

@@ -520,9 +520,7 @@ static int plan_need(tsi_session *s, tsi_plan *p, int nthreads, const tsi_tensor
   }
   if (!st) {
     for (int k = 0; k < p->nsteps; k++) {
-      if (!need[k] && !(p->buf[k] && !grow)) continue;
-      if (grow && p->buf[k] && p->cap[k] >= need[k]) continue;
-      if (!need[k]) continue;
+      if (!need[k] || (grow && p->buf[k] && p->cap[k] >= need[k])) continue;
       m->buffers = add_sat(m->buffers, block_bytes(need[k]));
       m->nbuffers++;
     }

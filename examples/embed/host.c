@@ -1,6 +1,9 @@
 /* A C host embedding tensorslow: tensorslow.core linked statically, a Lua
  * perceptron (model.lua) scoring a batch that lives in a C array, handed over
  * without a copy; the scores are read back through the tensor's data pointer.
+ * Then two instances of the model run interleaved step by step, as an event
+ * loop would run them between its other work: each run in a coroutine
+ * (sess:run with yield_every), resumed one slice at a time.
  *
  *   host [LUADIR [MODEL]]   LUADIR holds tensorslow/init.lua (default TS_LUA_DIR)
  */
@@ -46,7 +49,9 @@ static int run(lua_State *L) {
   lua_setfield(L, -3, "path");
   lua_pop(L, 2);
 
-  if (luaL_dofile(L, h->model) != LUA_OK) return lua_error(L); /* pushes predict */
+  if (luaL_dofile(L, h->model) != LUA_OK) return lua_error(L); /* pushes predict, start */
+  int start = lua_gettop(L);
+  lua_pushvalue(L, start - 1);
   int64_t shape[2] = {NSAMPLES, NFEATURES};
   ts_pushtensor(L, TS_FLOAT64, 2, shape, h->batch, release_batch, h);
   if (ts_checktensor(L, -1)->data != (void *)h->batch) return luaL_error(L, "the batch was copied");
@@ -66,6 +71,38 @@ static int run(lua_State *L) {
     }
     printf("  -> class %d\n", best + 1);
   }
+
+  /* Models A (this one) and B (a second instance: its own graph and session)
+   * on one sample each, interleaved: one slice of each in turn. */
+  if (luaL_dofile(L, h->model) != LUA_OK) return lua_error(L);
+  int start_b = lua_gettop(L);
+  static const double sample[2][NFEATURES] = {{1, 2, 3}, {1, 1, 1}};
+  int64_t one[2] = {1, NFEATURES};
+  lua_State *co[2];
+  int nargs[2] = {1, 1}, done[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    co[k] = lua_newthread(L); /* kept on L's stack */
+    lua_pushvalue(L, k ? start_b : start);
+    lua_xmove(L, co[k], 1);
+    ts_pushtensorcopy(co[k], TS_FLOAT64, 2, one, sample[k]);
+  }
+  while (!done[0] || !done[1])
+    for (int k = 0; k < 2; k++) {
+      if (done[k]) continue;
+      int nres, st = lua_resume(co[k], L, nargs[k], &nres);
+      nargs[k] = 0;
+      if (st == LUA_YIELD) {
+        printf("model %c: one step, yielded\n", 'A' + k);
+        continue;
+      }
+      if (st != LUA_OK) {
+        lua_xmove(co[k], L, 1);
+        return lua_error(L);
+      }
+      const double *r = ts_checktensor(co[k], -1)->data;
+      printf("model %c: done, scores %8.4f %8.4f\n", 'A' + k, r[0], r[1]);
+      done[k] = 1;
+    }
   return 0;
 }
 

@@ -354,3 +354,25 @@ describe("the Makefile", function()
     assert.is_nil(comment:find("saves fashion_mnist.safetensors", 1, true))
   end)
 end)
+
+describe("session methods called with a dot", function()
+  it("name the method and say how to call it", function()
+    local g = ts.Graph()
+    local x = ts.placeholder { graph = g, shape = {} }
+    local s = ts.Session(g)
+    local ok, err = pcall(function() return s.run(x) end)
+    assert.is_false(ok)
+    assert.truthy(err:find(
+      "Session.run: call it as a method, sess:run(...) (argument 1 is a userdata, not a session)", 1, true),
+      err)
+    ok, err = pcall(function() return s.stats(3) end)
+    assert.is_false(ok)
+    assert.truthy(err:find("Session.stats: call it as a method, sess:stats(...) (argument 1 is a number",
+      1, true), err)
+    ok, err = pcall(s.close)
+    assert.is_false(ok)
+    assert.truthy(err:find("a Session method: call it with a colon", 1, true), err)
+    assert.equal(2, s:run(x, { [x] = ts.tensor(2) }):item()) -- the session is unharmed
+    s:close()
+  end)
+end)

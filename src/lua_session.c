@@ -24,8 +24,20 @@ typedef struct tsb_session {
   int depth; /* runs in progress (nested from custom ops) */
 } tsb_session;
 
+/* The session at idx; anything else (sess.run(x) with a dot for a colon) is an
+ * error naming the method and the way to call it. */
 static tsb_session *check_session(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, TSB_SESSION);
+  tsb_session *s = luaL_testudata(L, idx, TSB_SESSION);
+  if (!s) {
+    lua_Debug ar;
+    const char *name = lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) ? ar.name : NULL;
+    if (name)
+      luaL_error(L, "Session.%s: call it as a method, sess:%s(...) (argument %d is a %s, not a session)",
+                 name, name, idx, luaL_typename(L, idx));
+    luaL_error(L, "a Session method: call it with a colon, sess:method(...) (argument %d is a %s, "
+               "not a session)", idx, luaL_typename(L, idx));
+  }
+  return s;
 }
 
 /* Raises unless the session s (at idx, its type already checked) is open

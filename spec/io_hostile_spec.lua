@@ -198,3 +198,24 @@ describe("ts.io.load_safetensors with many entries", function()
       "load_safetensors: '" .. p .. "': tensor name 't1' appears twice")
   end)
 end)
+
+describe("an empty Fortran-order .npy with huge other dims", function()
+  -- found by fuzz_npy: the reordering's strides overflowed (UBSan) although nothing is read
+  it("loads as an empty tensor of that shape", function()
+    local file = os.tmpname()
+    for _, order in ipairs { "True", "False" } do
+      local hdr = ("{'descr': '<f8', 'fortran_order': %s, "
+        .. "'shape': (0, 1099511627776, 1099511627776, 3), }")
+        :format(order)
+      hdr = hdr .. string.rep(" ", (64 - (11 + #hdr) % 64) % 64) .. "\n"
+      local f = assert(io.open(file, "wb"))
+      f:write("\147NUMPY\1\0", string.pack("<I2", #hdr), hdr)
+      f:close()
+      local t = ts.io.load_npy(file)
+      assert.same({ 0, 2 ^ 40 // 1, 2 ^ 40 // 1, 3 }, t.shape)
+      assert.equal(0, t:numel())
+      assert.equal("float64", t.dtype)
+    end
+    os.remove(file)
+  end)
+end)

@@ -467,7 +467,8 @@ int tsi_npy_open(tsi_reader *r, const char *path, tsi_npy_info *d, tsi_err *e) {
 
 int tsi_npy_read(tsi_reader *r, const tsi_npy_info *d, tsi_tensor *out, tsi_err *e) {
   if (seek_to(r, d->hdr, e)) return e->status;
-  if (!d->fortran || out->ndim < 2)
+  /* Empty: nothing to reorder (and its dims' products may not fit: (0, 2^40, 2^40)). */
+  if (!d->fortran || out->ndim < 2 || out->numel == 0)
     return read_elements(r, out->numel, d->kind, d->esize, d->bigendian, out, e);
   /* Fortran order: read into a scratch tensor, then transpose into out. */
   tsi_tensor tmp = *out;

@@ -445,8 +445,26 @@ end)
 
 -- The rest of the API, one file per area; each extends ts.
 for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "scopes", "train", "schedules", "clip",
-  "layers", "metrics", "io", "data", "viz", "summary", "plot", "saver" } do
+  "layers", "metrics", "io", "data", "viz", "summary", "saver" } do
   require("tensorslow." .. m)(ts, I)
+end
+
+-- ts.plot loads on first use, as the gradients do: plot.lua is the largest area and most
+-- scripts never draw (it would add about 15% to require "tensorslow"). The stubs tail-call
+-- the real functions, which replace them (plot.lua sets ts.plot).
+do
+  local loaded = false
+  local stub = {}
+  for _, n in ipairs { "lines", "heatmap" } do
+    stub[n] = function(...)
+      if not loaded then
+        loaded = true
+        require("tensorslow.plot")(ts, I)
+      end
+      return ts.plot[n](...)
+    end
+  end
+  ts.plot = stub
 end
 
 -- The gradient machinery loads on first use, which keeps require "tensorslow"

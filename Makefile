@@ -146,6 +146,7 @@ test: deps
 	$(MAKE) check-symbols
 	$(MAKE) embed-test
 	$(MAKE) host-test
+	$(MAKE) test-extra
 
 # The main job: trains Fashion-MNIST (Debian's dataset-fashion-mnist), reports
 # test accuracy per epoch, per class and the confusion matrix, draws the SVG plots;
@@ -220,6 +221,7 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=.ci/lsan.supp \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(BUSTED) --cpath="build-asan/?.so"
+	$(MAKE) asan-extra
 
 # C hosts (examples/embed, tests/*.c) include the public header alone: -I src
 # is the only project path they see; they link libtensorslow.a, Lua and BLAS.
@@ -402,6 +404,14 @@ install-test: $(BUILD)/tests/header_example.c
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# Areas with their own build pieces (mk/*.mk: the ONNX and MPI modules, ...)
+# extend these double-colon hooks and add prerequisites to all and PKGS; each
+# fragment says what it adds in its own header.
+.PHONY: test-extra asan-extra
+test-extra::
+asan-extra::
+-include $(sort $(wildcard mk/*.mk))
 
 # Benchmarks side by side with NumPy and PyTorch (installs them if missing).
 build/bench_gemm: bench/gemm.c

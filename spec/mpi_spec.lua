@@ -1,0 +1,105 @@
+-- tensorslow.mpi on two ranks: each case (spec/mpi/<case>.lua) runs under
+-- `mpirun --allow-run-as-root --oversubscribe -np 2`, bounded by `timeout`, with this
+-- process's package.path and package.cpath (so `make asan` runs the children on the
+-- ASan build, with the sanitizer preload it inherits; leak detection is off for them:
+-- Open MPI keeps its allocations to the end). The cases check their own values; here
+-- the exit status and what each rank printed.
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local have_mpi = os.execute("command -v mpirun >/dev/null 2>&1")
+  and package.searchpath("tensorslow.mpi_core", package.cpath) ~= nil
+
+-- runs a case; returns its combined output, exit status and seconds taken
+local function run(case, args, env)
+  local asan = os.getenv("ASAN_OPTIONS")
+  local cmd = table.concat({
+    "env", "LUA_PATH=" .. sh_quote(package.path), "LUA_CPATH=" .. sh_quote(package.cpath),
+    asan and "ASAN_OPTIONS=" .. sh_quote(asan .. ":detect_leaks=0") or "",
+    env or "",
+    "timeout -k 5 60 mpirun --allow-run-as-root --oversubscribe -np 2 lua5.4",
+    "spec/mpi/" .. case .. ".lua", args or "", "2>&1",
+  }, " ")
+  local t0 = os.time()
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  local _, _, code = f:close()
+  return out, code, os.time() - t0
+end
+
+local function ranks_ok(out, checks)
+  for r = 0, 1 do
+    local n = out:match(("rank %d: (%%d+) checks ok"):format(r))
+    assert(n, "rank " .. r .. " did not finish:\n" .. out)
+    assert.are.equal(checks, tonumber(n))
+  end
+end
+
+describe("tensorslow.mpi on 2 ranks", function()
+  it("has Open MPI and the module built (make deps, make)", function()
+    assert.is_truthy(have_mpi)
+  end)
+  if not have_mpi then return end
+
+  it("opens libmpi with RTLD_GLOBAL before MPI_Init, and MPI's plugins load", function()
+    local out, code = run("plugins")
+    assert.are.equal(0, code, out)
+    local _, before = out:gsub("global before init: false", "")
+    local _, at = out:gsub("global at MPI_Init: true", "")
+    assert.are.equal(2, before, out)
+    assert.are.equal(2, at, out)
+    assert.truthy(out:find("library: Open MPI v%d"), out)
+    assert.truthy(out:find("rank 0 of 2: allreduce 3", 1, true), out)
+    assert.truthy(out:find("rank 1 of 2: allreduce 3", 1, true), out)
+    out, code = run("plugins", nil, "TS_MPI_NO_GLOBAL=1")
+    assert.are.equal(0, code, out)
+    local _, without = out:gsub("global at MPI_Init: false", "")
+    assert.are.equal(2, without, out)
+  end)
+
+  it("allreduce, allgather and broadcast: values for each dtype and shape, eager and nodes", function()
+    local out, code = run("collectives")
+    assert.are.equal(0, code, out)
+    ranks_ok(out, 1500)
+  end)
+
+  it("gradients through the collectives match central differences of the global loss", function()
+    local out, code = run("gradients")
+    assert.are.equal(0, code, out)
+    ranks_ok(out, 38)
+  end)
+
+  it("2 ranks with batch b train like one process with batch 2b (GD and Adam, 50 steps, 1e-12)", function()
+    local out, code = run("equivalence")
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find("trained 50 steps", 1, true), out)
+    ranks_ok(out, 46)
+  end)
+
+  it("saver:save writes on rank 0 (all_ranks: on each), restore works on every rank", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. sh_quote(dir)))
+    local out, code = run("saver", sh_quote(dir))
+    os.execute("rm -rf " .. sh_quote(dir))
+    assert.are.equal(0, code, out)
+    ranks_ok(out, 7)
+  end)
+
+  it("a rank that raises ends the job within seconds, non-zero, with its message", function()
+    local out, code, secs = run("failing")
+    assert.are_not.equal(0, code, out)
+    assert.are_not.equal(124, code, "timed out:\n" .. out) -- timeout's status: it hung
+    assert.truthy(secs < 30, out)
+    assert.truthy(out:find("rank 1 fails at step 5 on purpose", 1, true), out)
+    assert.truthy(out:find("tensorslow.mpi: rank 1 exits with status 1: aborting the job", 1, true), out)
+    assert.falsy(out:find("was not stopped", 1, true), out)
+  end)
+
+  it("an allreduce whose ranks disagree fails on every rank, non-zero, with the message", function()
+    local out, code = run("failing", "mismatch")
+    assert.are_not.equal(0, code, out)
+    assert.are_not.equal(124, code, "timed out:\n" .. out)
+    assert.truthy(out:find("allreduce: the ranks' tensors differ in size: 2 to 3 elements", 1, true), out)
+    assert.falsy(out:find("was not stopped", 1, true), out)
+  end)
+end)

@@ -103,3 +103,24 @@ describe("tensorslow.mpi on 2 ranks", function()
     assert.falsy(out:find("was not stopped", 1, true), out)
   end)
 end)
+
+describe("library/tensorslow_mpi.lua", function()
+  it("annotates exactly the functions of tensorslow.mpi and DistributedOptimizer's methods", function()
+    if not have_mpi then error("tensorslow.mpi is not built") end
+    local f = assert(io.open("library/tensorslow_mpi.lua", "rb"))
+    local text = f:read("a")
+    f:close()
+    local mpi = require "tensorslow.mpi" -- loading it does not initialise MPI
+    local annotated, live = {}, {}
+    for name in text:gmatch("\nfunction mpi%.([%w_]+)%(") do annotated[name] = true end
+    for k in pairs(mpi) do live[k] = true end
+    assert.are.same(live, annotated)
+    local methods = {}
+    for name in text:gmatch("\nfunction DistributedOptimizer:([%w_]+)%(") do methods[#methods + 1] = name end
+    table.sort(methods)
+    assert.are.same({ "apply_gradients", "compute_gradients", "minimize" }, methods)
+    local opt = mpi.DistributedOptimizer(require("tensorslow").train.GradientDescentOptimizer(0.1))
+    for _, m in ipairs(methods) do assert.are.equal("function", type(opt[m]), m) end
+    assert.is_false(mpi.initialized()) -- nothing here needed MPI itself
+  end)
+end)

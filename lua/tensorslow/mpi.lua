@@ -227,7 +227,6 @@ function mpi.DistributedOptimizer(opt, opts)
   if math.type(fb) ~= "integer" or fb < 0 then
     error("DistributedOptimizer: fusion_bytes must be an integer >= 0, got " .. tostring(fb), 2)
   end
-  C.init()
   return setmetatable({ optimizer = opt, fusion_bytes = fb, kind = "Distributed" .. opt.kind }, Distributed)
 end
 

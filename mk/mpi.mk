@@ -18,6 +18,20 @@ $(MPI_MODULE): src/mpi/lua_mpi.c src/capi.h src/tensorslow.h mk/mpi.mk
 	$(QUIET_CC)$(CC) -std=c11 -fPIC -shared $(WARN) $(CFLAGS) $(LUA_CFLAGS) $(MPI_CFLAGS) $< \
 	  -o $@ $(LDFLAGS) $(MPI_LIBS) -ldl
 
+# check-globals' rule for the module's own object (no writable global or static data).
+MPI_OBJ := $(BUILD)/obj/mpi/lua_mpi.o
+$(MPI_OBJ): src/mpi/lua_mpi.c src/capi.h src/tensorslow.h mk/mpi.mk
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(CC) -std=c11 -fPIC $(WARN) $(CFLAGS) $(LUA_CFLAGS) $(MPI_CFLAGS) -c $< -o $@
+.PHONY: check-globals-mpi
+check-globals-mpi: $(MPI_OBJ)
+	@bad=$$(objdump -t $(MPI_OBJ) | awk '{ sec = ""; for (i = 2; i < NF; i++) if ($$i ~ /^[.*]/) \
+	    { sec = $$i; break } if (sec ~ /^\.(data|bss|tdata|tbss)/ && sec !~ /^\.data\.rel\.ro/ || \
+	    sec == "*COM*") if ($$NF !~ /^\./) print $$NF" ("sec")" }'); \
+	if [ -n "$$bad" ]; then echo "$(MPI_OBJ): writable global data:"; echo "$$bad"; exit 1; fi; \
+	echo "check-globals-mpi: no writable global data in $(MPI_OBJ)"
+test-extra:: check-globals-mpi
+
 install: install-mpi
 install-rock: install-mpi
 .PHONY: install-mpi

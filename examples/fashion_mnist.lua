@@ -27,9 +27,9 @@ usage: lua5.4 examples/fashion_mnist.lua [options]
                      fashion_mnist_confusion.svg into DIR (default: .)
   --no-plots         draw nothing
   --logdir DIR       write summaries (ts.summary.writer) as JSON lines there
-  --mpi              data-parallel over the ranks mpirun starts (tensorslow.mpi):
-                     --batch stays the global batch (each rank takes batch/ranks
-                     rows of its shard); rank 0 alone evaluates, prints and draws
+  --mpi              data-parallel over mpirun's ranks (tensorslow.mpi): --batch
+                     is the global batch, each rank takes batch/ranks rows of
+                     its shard; rank 0 alone evaluates, prints and draws
   -h, --help         print this and exit
 ]]
 

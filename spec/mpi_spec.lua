@@ -105,6 +105,66 @@ describe("tensorslow.mpi on 2 ranks", function()
   end)
 end)
 
+-- A small learnable data set in IDX files: class k lights up rows 3k..3k+2.
+local function dataset(dir, n_train, n_test)
+  local seed = 1
+  for _, part in ipairs { { "train", n_train }, { "t10k", n_test } } do
+    local n, imgs, labels = part[2], {}, {}
+    for i = 1, n do
+      local k = (i * 7) % 10
+      labels[i] = string.char(k)
+      local px = {}
+      for q = 1, 784 do
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        px[q] = string.char(((q - 1) // 28 // 3 == k and 200 or 0) + seed % 40)
+      end
+      imgs[i] = table.concat(px)
+    end
+    for _, f in ipairs { { "-images-idx3-ubyte", { n, 28, 28 }, table.concat(imgs) },
+      { "-labels-idx1-ubyte", { n }, table.concat(labels) } } do
+      local h = assert(io.open(dir .. "/" .. part[1] .. f[1], "wb"))
+      h:write(string.pack(">I4", 0x0800 + #f[2]))
+      for _, d in ipairs(f[2]) do h:write(string.pack(">I4", d)) end
+      h:write(f[3])
+      h:close()
+    end
+  end
+end
+
+describe("examples/fashion_mnist.lua --mpi", function()
+  it("trains on 2 ranks to one process's accuracy, rank 0 alone printing and saving", function()
+    assert.is_truthy(have_mpi)
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. sh_quote(dir)))
+    dataset(dir, 600, 200)
+    local args = ("--epochs 2 --batch 32 --threads 1 --no-plots --data %s"):format(sh_quote(dir))
+    local env = "env LUA_PATH=" .. sh_quote(package.path) .. " LUA_CPATH=" .. sh_quote(package.cpath)
+    local f = assert(io.popen(env .. " lua5.4 examples/fashion_mnist.lua " .. args .. " 2>&1"))
+    local single = f:read("a")
+    f:close()
+    local out, code = run("../../examples/fashion_mnist", "--mpi --checkpoint " ..
+      sh_quote(dir .. "/mpi.safetensors") .. " " .. args)
+    local saved = io.open(dir .. "/mpi.safetensors", "rb")
+    if saved then saved:close() end
+    os.execute("rm -rf " .. sh_quote(dir))
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find("data-parallel on 2 ranks: 16 rows per rank and step, global batch 32", 1,
+      true), out)
+    local _, epochs = out:gsub("epoch 2/2: loss", "")
+    assert.are.equal(1, epochs, out) -- printed by rank 0 only
+    local acc1 = tonumber(single:match("epoch 2/2: .-test accuracy ([%d.]+)%%"))
+    local acc2 = tonumber(out:match("epoch 2/2: .-test accuracy ([%d.]+)%%"))
+    assert(acc1 and acc2, single .. out)
+    assert.truthy(acc1 > 50, single)
+    assert.truthy(math.abs(acc1 - acc2) <= 0.5, ("one process %.2f%%, two ranks %.2f%%"):format(acc1, acc2))
+    -- as many steps of the global batch as one process makes (600 rows / 32: 19)
+    assert.are.equal("19", single:match("epoch 2/2: [^\n]-%((%d+) steps"))
+    assert.are.equal("19", out:match("epoch 2/2: [^\n]-%((%d+) steps"))
+    assert.truthy(saved, "no checkpoint written")
+  end)
+end)
+
 describe("library/tensorslow_mpi.lua", function()
   it("annotates exactly the functions of tensorslow.mpi and DistributedOptimizer's methods", function()
     if not have_mpi then error("tensorslow.mpi is not built") end

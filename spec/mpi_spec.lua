@@ -185,3 +185,71 @@ describe("library/tensorslow_mpi.lua", function()
     assert.is_false(mpi.initialized()) -- nothing here needed MPI itself
   end)
 end)
+
+describe("the MPI hooks without mpirun", function()
+  local ts = require "tensorslow"
+
+  local function rows(t) return t:reshape({ t:numel() }):totable() end
+
+  it("batches' shard: each rank every size-th position of the epoch's order, as many batches", function()
+    local x = ts.arange(0, 23, 1, "int64"):reshape({ 23, 1 })
+    for _, shuffle in ipairs { false, true } do
+      local whole = {}
+      for b in ts.data.batches(x, 6, { shuffle = shuffle, seed = 9 }) do whole[#whole + 1] = rows(b) end
+      local per_rank = {}
+      for r = 0, 1 do
+        per_rank[r] = {}
+        for b in ts.data.batches(x, 3, { shuffle = shuffle, seed = 9, shard = { r, 2 } }) do
+          per_rank[r][#per_rank[r] + 1] = rows(b)
+        end
+      end
+      -- 23 rows: 11 per rank (the last position of the order is left out), batches 3,3,3,2
+      assert.are.equal(4, #per_rank[0])
+      assert.are.equal(4, #per_rank[1])
+      for k = 1, 4 do
+        local got = {}
+        for j = 1, #per_rank[0][k] do
+          got[#got + 1] = per_rank[0][k][j]
+          got[#got + 1] = per_rank[1][k][j]
+        end
+        local want = { table.unpack(whole[k], 1, #got) }
+        assert.are.same(want, got) -- batch k of both ranks interleaved: one process's batch k
+      end
+    end
+  end)
+
+  it("batches' shard is checked", function()
+    local x = ts.zeros({ 4, 1 })
+    for _, case in ipairs {
+      { { 2, 2 }, "0 <= rank < size" }, { { -1, 2 }, "0 <= rank < size" },
+      { { 0, 0 }, "0 <= rank < size" }, { { 1.5, 2 }, "got {1.5, 2}" }, { 3, "got 3" },
+    } do
+      local ok, err = pcall(ts.data.batches, x, 2, { shard = case[1] })
+      assert.is_false(ok)
+      assert.truthy(err:find(case[2], 1, true), err)
+    end
+    local ok, err = pcall(ts.data.batches, x, 2, { shuffle = true, shard = { 0, 2 } })
+    assert.is_false(ok)
+    assert.truthy(err:find("shard with shuffle needs a seed", 1, true), err)
+    -- more ranks than rows: no batch at all, on every rank
+    local n = 0
+    for _ in ts.data.batches(x, 2, { shard = { 1, 5 } }) do n = n + 1 end
+    assert.are.equal(0, n)
+  end)
+
+  it("saver:save writes as before when MPI is not initialised (all_ranks accepted)", function()
+    local g = ts.Graph()
+    local v = ts.Variable(ts.tensor { 1, 2 }, { graph = g, name = "v" })
+    local sess = ts.Session(g)
+    local path = os.tmpname()
+    local saver = ts.train.Saver()
+    assert.are.equal(path, saver:save(sess, path, { all_ranks = true }))
+    v:assign(ts.tensor { 0, 0 })
+    saver:restore(sess, path)
+    assert.are.same({ 1, 2 }, v:value():totable())
+    os.remove(path)
+    local ok, err = pcall(saver.save, saver, sess, path, { rank0 = true })
+    assert.is_false(ok)
+    assert.truthy(err:find("unknown option 'rank0'", 1, true), err)
+  end)
+end)

@@ -17,6 +17,7 @@
 -- on the root and zeros elsewhere.
 local ts = require "tensorslow"
 local C = require "tensorslow.mpi_core"
+local Session_mt = require("tensorslow.core").Session_mt
 
 local mpi = {}
 local is_node, is_tensor = ts.is_node, ts.is_tensor
@@ -150,8 +151,8 @@ end
 -- the session's graph (or of var_list) on every rank, so all ranks start alike.
 function mpi.broadcast_variables(sess, root, var_list)
   check_root(root, "broadcast_variables")
-  if type(sess) ~= "userdata" or not sess.graph then
-    error("broadcast_variables: expected a session", 2)
+  if debug.getmetatable(sess) ~= Session_mt then
+    error("broadcast_variables: expected a session, got " .. (is_node(sess) and "a node" or type(sess)), 2)
   end
   local list = var_list or ts.global_variables(sess:graph())
   for i, v in ipairs(list) do

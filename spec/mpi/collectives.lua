@@ -124,6 +124,14 @@ fails(function() return mpi.broadcast(ts.zeros({ 1 }), p) end, "root 2 is not a 
 fails(function() return mpi.allgather(ts.tensor(1)) end, "scalar", "allgather scalar")
 fails(function() return mpi.allreduce(ts.zeros({ 1 }), { bogus = 1 }) end, "unknown option 'bogus'",
   "options")
+fails(function() return mpi.broadcast_variables(ts.placeholder { shape = { 1 } }, 0) end,
+  "expected a session, got a node", "broadcast_variables")
+fails(function() return mpi.broadcast_variables(ts.Session(), 1.5) end, "root must be an integer",
+  "broadcast_variables root")
+fails(function() return mpi.DistributedOptimizer({}) end, "expected an optimizer", "DistributedOptimizer")
+fails(function()
+  return mpi.DistributedOptimizer(ts.train.GradientDescentOptimizer(0.1), { fusion_bytes = -1 })
+end, "fusion_bytes must be an integer >= 0", "fusion_bytes")
 -- and the job goes on after them
 T.close(mpi.allreduce(ts.tensor { 1, 2 }), ts.tensor { p, 2 * p }, 0, "allreduce after errors")
 T.done()

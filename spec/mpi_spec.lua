@@ -103,6 +103,7 @@ describe("tensorslow.mpi on 2 ranks", function()
     assert.truthy(out:find("allreduce: the ranks' tensors differ in size: 2 to 3 elements", 1, true), out)
     assert.falsy(out:find("was not stopped", 1, true), out)
   end)
+
   it("mpi.abort prints its message and ends every rank with its code", function()
     local out, code = run("failing", "abort")
     assert.are.equal(3, code, out)

@@ -926,10 +926,12 @@ function Scope:close() end
 ---@field var_list ts.Node[]|nil nil: every variable of the session's graph
 local Saver = {}
 --- Writes every variable's value (optimizer slots included) atomically; returns path.
+--- Under tensorslow.mpi only rank 0 writes (the others wait for it) unless all_ranks.
 ---@param sess ts.Session
 ---@param path string
+---@param opts? {all_ranks?: boolean}
 ---@return string
-function Saver:save(sess, path) end
+function Saver:save(sess, path, opts) end
 --- Assigns the saved values back after checking names, shapes and dtypes; returns path.
 ---@param sess ts.Session
 ---@param path string
@@ -2225,6 +2227,7 @@ function ts.io.save_safetensors(path, tensors, metadata) end
 ---@field drop_last? boolean skip a last batch shorter than batch_size
 ---@field dtype? ts.dtype|(ts.dtype|false)[] convert batch by batch to this dtype
 ---@field scale? number|(number|false)[] multiply by this while converting (e.g. 1/255)
+---@field shard? {[1]: integer, [2]: integer} {rank, size}: this rank's share (0-based, as MPI's)
 
 ---@class tensorslow.data
 ts.data = {}

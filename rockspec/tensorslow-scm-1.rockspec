@@ -17,6 +17,8 @@ external_dependencies = {
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
   ZLIB = { header = "zlib.h", library = "z" },
 }
+-- Optional: Open MPI (Debian openmpi-bin and libopenmpi-dev; mpicc) for tensorslow.mpi,
+-- whose module mpi_core.so the Makefile builds and installs only when mpicc is found.
 -- Built by the Makefile (every src/*.c, every lua/tensorslow/*.lua through its
 -- globs): no file list here to keep in step. luarocks passes the rock tree's
 -- directories as LUA_CMOD/LUA_LMOD to `make install-rock`.

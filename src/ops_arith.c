@@ -323,12 +323,12 @@ UN_FLOAT_AB(selu, 1.6732632423543772848, 1.0507009873554804934,
             be * (x <= 0 ? al * expm1f(x) : x), be * (x <= 0 ? al * expm1(x) : x))
 /* celu: max(0, x) + min(0, al expm1(x / al)) */
 UN_FLOAT_A(celu, 1.0, x <= 0 ? al * expm1f(x / al) : x, x <= 0 ? al * expm1(x / al) : x)
+/* clamp to [0, hi], NaN through (as np.clip) */
+#define CLAMP_(V, HI) ((V) < 0 ? 0 : ((V) > (HI) ? (HI) : (V)))
 /* hard_sigmoid: max(0, min(1, al x + be)) */
-UN_FLOAT_AB(hard_sigmoid, 0.2, 0.5, fminf(fmaxf(al * x + be, 0.0f), 1.0f),
-            fmin(fmax(al * x + be, 0.0), 1.0))
+UN_FLOAT_AB(hard_sigmoid, 0.2, 0.5, CLAMP_(al * x + be, 1.0f), CLAMP_(al * x + be, 1.0))
 /* hard_swish: x * relu6(x + 3) / 6 */
-UN_FLOAT(hard_swish, x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f,
-         x * fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0)
+UN_FLOAT(hard_swish, x * CLAMP_(x + 3.0f, 6.0f) / 6.0f, x * CLAMP_(x + 3.0, 6.0) / 6.0)
 /* shrink: x + be (bias) below -al (lambd), x - be above al, else 0 */
 UN_FLOAT_AB(shrink, 0.5, 0.0, x < -al ? x + be : (x > al ? x - be : 0.0f),
             x < -al ? x + be : (x > al ? x - be : 0.0))

@@ -499,6 +499,33 @@ function Tensor:right_shift(b) end
 ---@param b ts.value
 ---@return ts.Tensor
 function Tensor:prelu(b) end
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Tensor
+function Tensor:hardmax(opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Tensor
+function Tensor:depth_to_space(block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Tensor
+function Tensor:space_to_depth(block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Tensor
+function Tensor:local_response_normalization(opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param scale? ts.value
+---@param offset? ts.value
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Tensor
+function Tensor:instance_normalization(scale, offset, opts) end
 -- </generated>
 
 -- Graph nodes: operators and op methods build new nodes in the node's graph.
@@ -1050,6 +1077,33 @@ function Node:right_shift(b, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:prelu(b, opts) end
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Node
+function Node:hardmax(opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node
+function Node:depth_to_space(block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node
+function Node:space_to_depth(block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Node
+function Node:local_response_normalization(opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param scale? ts.input
+---@param offset? ts.input
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Node
+function Node:instance_normalization(scale, offset, opts) end
 -- </generated>
 
 ---@class ts.Graph
@@ -2258,6 +2312,39 @@ function ts.right_shift(a, b, opts) end
 ---@return ts.Node|ts.Tensor
 function ts.prelu(a, b, opts) end
 
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param x ts.input
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.hardmax(x, opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param x ts.input
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.depth_to_space(x, block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param x ts.input
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.space_to_depth(x, block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param x ts.input
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.local_response_normalization(x, opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param x ts.input
+---@param scale? ts.input
+---@param offset? ts.input
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.instance_normalization(x, scale, offset, opts) end
+
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
 ts.nn = {}
@@ -2287,6 +2374,7 @@ ts.nn.fused_batch_norm = ts.fused_batch_norm
 ts.nn.layer_normalization = ts.layer_normalization
 ts.nn.l2_normalize = ts.l2_normalize
 ts.nn.selu = ts.selu
+ts.nn.local_response_normalization = ts.local_response_normalization
 --- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
 ---@param x ts.input
 ---@param axes integer|integer[]

@@ -223,7 +223,8 @@ describe("math2 ops", function()
     H.tensor(ts.right_shift(ts.tensor({ -5, 5, -5 }, "int64"), ts.tensor({ 64, 70, 1 }, "int64")),
       { -1, 0, -3 }, "int64")
     H.tensor(ts.left_shift(ts.tensor({ 1, 3 }, "uint8"), ts.tensor({ 8, 7 }, "uint8")), { 0, 128 }, "uint8")
-    H.tensor(ts.right_shift(ts.tensor({ 255, 255 }, "uint8"), ts.tensor({ 8, 7 }, "uint8")), { 0, 1 }, "uint8")
+    H.tensor(ts.right_shift(ts.tensor({ 255, 255 }, "uint8"), ts.tensor({ 8, 7 }, "uint8")),
+      { 0, 1 }, "uint8")
   end)
 
   it("refuses the wrong dtypes and options, naming the op", function()

@@ -355,10 +355,10 @@ static const tsi_kernels k_erf = UK_F(erf), k_floor = UK_F(floor), k_ceil = UK_F
     uint8_t *restrict O = ov;                                                             \
     for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (uint8_t)(EXPR); }               \
   }
-DEF_TEST(isnan_float32, float, isnan(x))
-DEF_TEST(isnan_float64, double, isnan(x))
-DEF_TEST(isinf_float32, float, isinf(x))
-DEF_TEST(isinf_float64, double, isinf(x))
+DEF_TEST(isnan_float32, float, isnan(x) != 0)
+DEF_TEST(isnan_float64, double, isnan(x) != 0)
+DEF_TEST(isinf_float32, float, isinf(x) != 0)
+DEF_TEST(isinf_float64, double, isinf(x) != 0)
 static const tsi_kernels k_isnan = UK_F(isnan), k_isinf = UK_F(isinf);
 
 static int infer_test(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,

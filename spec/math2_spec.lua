@@ -208,6 +208,14 @@ describe("math2 ops", function()
                   1 + ts.erf(ts.tensor { 4 * 1.0507009873554804934 }):totable()[1] }, "float32", 1e-6)
   end)
 
+  it("is_nan and is_inf give 1 for every NaN and infinity", function()
+    local x = { -math.huge, math.huge, 0 / 0, -(0 / 0), 1, -0.0 }
+    H.each_float(function(dt)
+      H.tensor(ts.is_inf(ts.tensor(x, dt)), { 1, 1, 0, 0, 0, 0 }, "uint8")
+      H.tensor(ts.is_nan(ts.tensor(x, dt)), { 0, 0, 1, 1, 0, 0 }, "uint8")
+    end)
+  end)
+
   it("round takes halves to even; integer modulo by 0 and -1 gives 0", function()
     H.tensor(ts.round(ts.tensor { -2.5, -1.5, -0.5, 0.5, 1.5, 2.5 }), { -2, -2, 0, 0, 2, 2 }, "float64")
     local big = math.mininteger

@@ -69,11 +69,15 @@ local function describe_case(c)
   end
   if c.opts then
     local o = {}
-    for k, v in pairs(c.opts) do o[#o + 1] = ("%s=%.4g"):format(k, v) end
+    for k, v in pairs(c.opts) do
+      o[#o + 1] = ("%s=%s"):format(k, type(v) == "number" and ("%.4g"):format(v) or v)
+    end
     table.sort(o)
     parts[#parts + 1] = table.concat(o, " ")
   end
-  if c.dx or c.da then parts[#parts + 1] = "grad" end
+  if c.inputs then parts[#parts + 1] = "[" .. table.concat(c.inputs[1][2], ",") .. "]" end
+  if c.block then parts[#parts + 1] = "block=" .. c.block end
+  if c.dx or c.da or c.grads then parts[#parts + 1] = "grad" end
   return table.concat(parts, " ")
 end
 
@@ -111,6 +115,43 @@ local function float_case(c)
   end
 end
 
+-- hardmax, depth_to_space, ...: the op's inputs, block size and options in its order
+local function composed_call(c, ins)
+  local args = { table.unpack(ins) }
+  if c.block then args[#args + 1] = c.block end
+  if c.opts then args[#args + 1] = c.opts end
+  return ts[c.op](table.unpack(args, 1, #ins + (c.block and 1 or 0) + (c.opts and 1 or 0)))
+end
+
+local function composed_case(c)
+  for _, dt in ipairs { "float64", "float32" } do
+    local ins = {}
+    for i, v in ipairs(c.inputs) do ins[i] = fx:tensor(v[1], v[2], dt) end
+    for form, y in ipairs(both_forms(function(...) return composed_call(c, { ... }) end, ins)) do
+      assert.are.equal(dt, y.dtype)
+      assert.are.same(c.yshape, y.shape)
+      local e, at = worst(R.flat(y), fx:slice(c.y))
+      if e > (dt == "float64" and 1e-12 or 1e-5) then
+        error(("%s, %s: error %.3g (at %s)"):format(form == 1 and "eager" or "graph", dt, e, tostring(at)))
+      end
+    end
+  end
+  if c.grads then
+    local g = ts.Graph()
+    local phs, feed = {}, {}
+    for i, v in ipairs(c.inputs) do
+      phs[i] = ts.placeholder { graph = g, dtype = "float64", shape = v[2] }
+      feed[phs[i]] = fx:tensor(v[1], v[2])
+    end
+    local y = composed_call(c, phs)
+    local w = ts.constant(fx:tensor(c.w, c.yshape), { graph = g })
+    for i, d in ipairs(ts.gradients(ts.reduce_sum(y * w), phs)) do
+      local e, at = worst(R.flat(H.run(g, d, feed)), fx:slice(c.grads[i]))
+      if e > 1e-10 then error(("gradient of input %d: error %.3g (at %s)"):format(i, e, tostring(at))) end
+    end
+  end
+end
+
 local function int_case(c)
   local ins, shape
   if c.kind == "unary" then
@@ -143,7 +184,8 @@ describe("math2 ops against PyTorch and NumPy (spec/fixtures/math2.*)", function
       "tan", "acosh", "asinh", "atanh", "selu", "celu", "hard_sigmoid", "hard_swish", "shrink",
       "thresholded_relu", "is_nan", "is_inf", "floormod", "truncatemod", "prelu", "logical_and",
       "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-      "bitwise_invert", "left_shift", "right_shift" } do
+      "bitwise_invert", "left_shift", "right_shift", "hardmax", "depth_to_space", "space_to_depth",
+      "local_response_normalization", "instance_normalization" } do
       assert(count[op] and count[op] >= 6, op)
     end
     assert.is_true(grads >= 80)
@@ -152,7 +194,8 @@ describe("math2 ops against PyTorch and NumPy (spec/fixtures/math2.*)", function
 
   for k, c in ipairs(fx.spec.cases) do
     it(("case %d: %s"):format(k, describe_case(c)), function()
-      if c.dtype then int_case(c) else float_case(c) end
+      if c.kind == "composed" then composed_case(c)
+      elseif c.dtype then int_case(c) else float_case(c) end
     end)
   end
 end)
@@ -185,6 +228,37 @@ describe("math2 ops", function()
     check(function(a, b) return ts.floormod(a, b) end,
       { rnd({ 3, 4 }, -5, 5), ts.tensor({ { 1.3 }, { -2.1 }, { 0.7 } }) })
     check(function(a, b) return ts.prelu(a, b) end, { rnd({ 2, 3, 4 }, -2, 2), rnd({ 3, 1 }, -1, 1) })
+  end)
+
+  it("gradcheck: depth_to_space, space_to_depth, local_response_normalization and instance norm", function()
+    for _, fmt in ipairs { "NHWC", "NCHW" } do
+      for _, mode in ipairs { "DCR", "CRD" } do
+        local o = { data_format = fmt, mode = mode }
+        check(function(x) return ts.depth_to_space(x, 2, o) end,
+          { rnd(fmt == "NHWC" and { 1, 2, 1, 8 } or { 1, 8, 2, 1 }, -1, 1) })
+        check(function(x) return ts.space_to_depth(x, 2, o) end,
+          { rnd(fmt == "NHWC" and { 1, 2, 4, 2 } or { 1, 2, 2, 4 }, -1, 1) })
+      end
+    end
+    check(function(x) return ts.local_response_normalization(x, { depth_radius = 2, alpha = 0.5 }) end,
+      { rnd({ 2, 2, 6 }, -2, 2) })
+    check(function(x, s, o) return ts.instance_normalization(x, s, o, { epsilon = 0.01 }) end,
+      { rnd({ 2, 3, 2, 3 }, -2, 2), rnd({ 3 }, 0.5, 2), rnd({ 3 }, -1, 1) })
+  end)
+
+  it("refuses bad block sizes, shapes and options of the composed ops", function()
+    local x = ts.zeros({ 1, 2, 2, 8 })
+    H.fails(function() return ts.depth_to_space(x, 3) end, "depth_to_space: 8 channels are not a multiple")
+    H.fails(function() return ts.depth_to_space(x, 0) end, "block_size must be a positive integer")
+    H.fails(function() return ts.depth_to_space(x, 2, { mode = "XYZ" }) end, "mode must be")
+    H.fails(function() return ts.space_to_depth(x, 4) end, "must be multiples of block_size 4")
+    H.fails(function() return ts.space_to_depth(ts.zeros({ 2, 2 }), 2) end, "known 4 rank")
+    H.fails(function() return ts.hardmax(x, { axis = 5 }) end, "hardmax: axis 5 is out of range")
+    H.fails(function() return ts.local_response_normalization(x, { depth_radius = -1 }) end, "depth_radius")
+    H.fails(function() return ts.instance_normalization(ts.zeros({ 2, 3 })) end, "rank 3 or more")
+    local g = ts.Graph()
+    local p = ts.placeholder { graph = g, dtype = "float32", shape = { 1, -1, 2, 8 } }
+    H.fails(function() return ts.depth_to_space(p, 2) end, "needs a known size along axis 2")
   end)
 
   it("has no gradient for the piecewise constant and integer ops", function()

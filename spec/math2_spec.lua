@@ -76,7 +76,7 @@ local function describe_case(c)
     parts[#parts + 1] = table.concat(o, " ")
   end
   if c.inputs then parts[#parts + 1] = "[" .. table.concat(c.inputs[1][2], ",") .. "]" end
-  if c.block then parts[#parts + 1] = "block=" .. c.block end
+  if c.arg then parts[#parts + 1] = "arg=" .. (type(c.arg) == "table" and table.concat(c.arg, "x") or c.arg) end
   if c.dx or c.da or c.grads then parts[#parts + 1] = "grad" end
   return table.concat(parts, " ")
 end
@@ -118,9 +118,11 @@ end
 -- hardmax, depth_to_space, ...: the op's inputs, block size and options in its order
 local function composed_call(c, ins)
   local args = { table.unpack(ins) }
-  if c.block then args[#args + 1] = c.block end
+  if c.arg then args[#args + 1] = c.arg end
   if c.opts then args[#args + 1] = c.opts end
-  return ts[c.op](table.unpack(args, 1, #ins + (c.block and 1 or 0) + (c.opts and 1 or 0)))
+  local f = ts
+  for part in c.op:gmatch("[^.]+") do f = f[part] end -- image.resize
+  return f(table.unpack(args, 1, #ins + (c.arg and 1 or 0) + (c.opts and 1 or 0)))
 end
 
 local function composed_case(c)
@@ -185,7 +187,7 @@ describe("math2 ops against PyTorch and NumPy (spec/fixtures/math2.*)", function
       "thresholded_relu", "is_nan", "is_inf", "floormod", "truncatemod", "prelu", "logical_and",
       "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
       "bitwise_invert", "left_shift", "right_shift", "hardmax", "depth_to_space", "space_to_depth",
-      "local_response_normalization", "instance_normalization" } do
+      "local_response_normalization", "instance_normalization", "image.resize" } do
       assert(count[op] and count[op] >= 6, op)
     end
     assert.is_true(grads >= 80)
@@ -256,6 +258,11 @@ describe("math2 ops", function()
     H.fails(function() return ts.hardmax(x, { axis = 5 }) end, "hardmax: axis 5 is out of range")
     H.fails(function() return ts.local_response_normalization(x, { depth_radius = -1 }) end, "depth_radius")
     H.fails(function() return ts.instance_normalization(ts.zeros({ 2, 3 })) end, "rank 3 or more")
+    H.fails(function() return ts.image.resize(x, { 0, 2 }) end, "size must be {height, width}")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { method = "area" }) end, "unknown method area")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { nearest_mode = "up" }) end, "unknown nearest_mode")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { antialias = true }) end, "unknown option")
+    H.fails(function() return ts.image.resize(ts.zeros({ 2, 2 }), { 2, 2 }) end, "rank 2")
     local g = ts.Graph()
     local p = ts.placeholder { graph = g, dtype = "float32", shape = { 1, -1, 2, 8 } }
     H.fails(function() return ts.depth_to_space(p, 2) end, "needs a known size along axis 2")

@@ -299,4 +299,171 @@ return function(ts, I)
     if offset ~= nil then y = y + ts.reshape(offset, cshape) end
     return ts.identity(y, name and { name = name } or nil)
   end }
+
+  ------------------------------------------------------------ resizing
+
+  -- The taps of one axis resized from inw to outw (ONNX's Resize, one axis at a time;
+  -- o: mode, ctm (coordinate transformation), nearest, a (cubic), exclude, extrapolation,
+  -- roi = {start, end} for tf_crop_and_resize): per output position, the input indices
+  -- (0-based) with their weights, and an added constant (the extrapolation value where the
+  -- crop falls outside).
+  local function nearest_pick(ratio, mode)
+    if ratio == 1 then return 2 end
+    if mode == "round_prefer_floor" then return ratio <= 0.5 and 1 or 2 end
+    if mode == "round_prefer_ceil" then return ratio < 0.5 and 1 or 2 end
+    if mode == "floor" then return 1 end
+    return 2 -- ceil
+  end
+  local function cubic(r, A)
+    local r1, q = r + 1, 1 - r
+    local q1 = q + 1
+    return { ((A * r1 - 5 * A) * r1 + 8 * A) * r1 - 4 * A, ((A + 2) * r - (A + 3)) * r * r + 1,
+             ((A + 2) * q - (A + 3)) * q * q + 1, ((A * q1 - 5 * A) * q1 + 8 * A) * q1 - 4 * A }
+  end
+  local function taps(inw, outw, scale, o)
+    local idx, wt, extra = {}, {}, {}
+    for x = 0, outw - 1 do
+      local ctm, xo = o.ctm, nil
+      local out_extent = scale * inw
+      if ctm == "align_corners" then
+        xo = out_extent == 1 and 0 or x * (inw - 1) / (out_extent - 1)
+      elseif ctm == "asymmetric" then
+        xo = x / scale
+      elseif ctm == "tf_half_pixel_for_nn" then
+        xo = (x + 0.5) / scale
+      elseif ctm == "pytorch_half_pixel" then
+        xo = out_extent == 1 and -0.5 or (x + 0.5) / scale - 0.5
+      elseif ctm == "tf_crop_and_resize" then
+        local r0, r1 = o.roi[1], o.roi[2]
+        xo = out_extent == 1 and (r1 - r0) * (inw - 1) / 2 or x * (r1 - r0) * (inw - 1) / (out_extent - 1)
+        xo = xo + r0 * (inw - 1)
+      else -- half_pixel
+        xo = (x + 0.5) / scale - 0.5
+      end
+      local row_i, row_w, add = {}, {}, 0
+      if ctm == "tf_crop_and_resize" and (xo < 0 or xo > inw - 1) then
+        add = o.extrapolation
+      else
+        local base = math.floor(xo)
+        local ratio = xo == base and 1 or xo - base
+        local coeffs
+        if o.mode == "nearest" then
+          coeffs = { 0, 0 }
+          coeffs[nearest_pick(ratio, o.nearest)] = 1
+        elseif o.mode == "linear" then
+          coeffs = { 1 - ratio, ratio }
+        else
+          coeffs = cubic(ratio, o.a)
+        end
+        local nt = #coeffs
+        -- the nt indices nearest to xo, ties to the smaller: base - nt/2 + 1 .. base + nt/2,
+        -- or one lower at an integer xo (ratio 1)
+        local first = base - nt // 2 + 1 - (xo == base and 1 or 0)
+        local total = 0
+        for k = 1, nt do
+          local i = first + k - 1
+          local c = coeffs[k]
+          if o.exclude and (i < 0 or i >= inw) then c = 0 end
+          row_i[k], row_w[k] = math.min(math.max(i, 0), inw - 1), c
+          total = total + c
+        end
+        if o.exclude then for k = 1, nt do row_w[k] = row_w[k] / total end end
+      end
+      idx[x + 1], wt[x + 1], extra[x + 1] = row_i, row_w, add
+    end
+    return idx, wt, extra
+  end
+
+  -- x resized along every axis i with out[i] ~= nil (out[i], scale[i]), innermost first, as
+  -- ONNX's reference nests them. Private: the ONNX converter calls it with its attributes.
+  function I.resize(x, out, scale, o, name)
+    local s = x.shape
+    local r = #s
+    local y = x
+    for ax = r, 1, -1 do
+      if out[ax] and (out[ax] ~= s[ax] or scale[ax] ~= 1 or o.ctm == "tf_crop_and_resize") then
+        local inw, outw = s[ax], out[ax]
+        local idx, wt, extra = taps(inw, outw, scale[ax], { mode = o.mode, ctm = o.ctm,
+          nearest = o.nearest, a = o.a, exclude = o.exclude, extrapolation = o.extrapolation,
+          roi = o.roi and o.roi[ax] })
+        local bshape = {}
+        for i = 1, r do bshape[i] = i == ax and outw or 1 end
+        local nt = 0
+        for j = 1, outw do nt = math.max(nt, #idx[j]) end
+        local acc
+        if o.mode == "nearest" and not o.roi then
+          local pick = {}
+          for j = 1, outw do
+            local w = wt[j]
+            pick[j] = idx[j][w[1] == 1 and 1 or 2] + 1
+          end
+          acc = ts.gather(y, ts.tensor(pick, "int64"), ax)
+        else
+          for k = 1, nt do
+            local ik, wk = {}, {}
+            for j = 1, outw do
+              ik[j], wk[j] = (idx[j][k] or 0) + 1, wt[j][k] or 0
+            end
+            local term = ts.gather(y, ts.tensor(ik, "int64"), ax) * ts.tensor(wk, y.dtype):reshape(bshape)
+            acc = acc and acc + term or term
+          end
+          local any = false
+          for j = 1, outw do any = any or extra[j] ~= 0 end
+          if any then acc = acc + ts.tensor(extra, y.dtype):reshape(bshape) end
+          if not acc then acc = ts.tensor(extra, y.dtype):reshape(bshape) + ts.zeros_like(y) end
+        end
+        y = acc
+      end
+    end
+    return ts.identity(y, name and { name = name } or nil)
+  end
+
+  local METHODS = { nearest = "nearest", bilinear = "linear", linear = "linear", bicubic = "cubic",
+    cubic = "cubic" }
+  local CTMS = I.keys { "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+    "tf_half_pixel_for_nn" }
+  local NEAREST = I.keys { "round_prefer_floor", "round_prefer_ceil", "floor", "ceil" }
+  ts.image = ts.image or {}
+  --- image.resize(images, size [, {method = "bilinear", align_corners=, half_pixel_centers=,
+  -- coordinate_transformation_mode=, nearest_mode=, cubic_coeff_a = -0.75, exclude_outside=,
+  -- name=}]): images [N, H, W, C] (or [H, W, C]) resized to size = {height, width}; TF1's
+  -- coordinates by default (asymmetric; align_corners; half_pixel_centers), ONNX's by name.
+  function ts.image.resize(images, size, opts)
+    local o = I.options("image.resize", opts, { "method", "align_corners", "half_pixel_centers",
+      "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside", "name" })
+    local x = (ts.is_node(images) or ts.is_tensor(images)) and images or ts.tensor(images)
+    local r = rank_of("image.resize", x)
+    if r ~= 3 and r ~= 4 then
+      error(("image.resize: images must be [N, H, W, C] or [H, W, C], got rank %d"):format(r), 2)
+    end
+    local sz = I.int_list(size, "image.resize: size")
+    if #sz ~= 2 or sz[1] < 1 or sz[2] < 1 then
+      error("image.resize: size must be {height, width}, both positive", 2)
+    end
+    local method = METHODS[o.method or "bilinear"]
+    if not method then error(("image.resize: unknown method %s"):format(tostring(o.method)), 2) end
+    local ctm = o.coordinate_transformation_mode
+    if ctm == nil then
+      ctm = o.align_corners and "align_corners" or (o.half_pixel_centers and
+        (method == "nearest" and "tf_half_pixel_for_nn" or "half_pixel") or "asymmetric")
+    elseif not CTMS[ctm] then
+      error(("image.resize: unknown coordinate_transformation_mode %s"):format(tostring(ctm)), 2)
+    end
+    local nearest = o.nearest_mode
+    if nearest == nil then
+      nearest = ctm == "align_corners" and "round_prefer_ceil" or "floor"
+    elseif not NEAREST[nearest] then
+      error(("image.resize: unknown nearest_mode %s"):format(tostring(nearest)), 2)
+    end
+    local out, scale = {}, {}
+    local h = r - 2
+    for k = 0, 1 do
+      local ax = h + k
+      local inw = dim("image.resize", x, ax)
+      out[ax], scale[ax] = sz[k + 1], sz[k + 1] / inw
+    end
+    return I.resize(x, out, scale, { mode = method, ctm = ctm, nearest = nearest,
+      a = o.cubic_coeff_a or -0.75, exclude = o.exclude_outside and true or false,
+      extrapolation = 0 }, o.name)
+  end
 end

@@ -175,4 +175,74 @@ return function(reg, ts, I)
   reg("SpaceToDepth", function(n)
     return ts.space_to_depth(n.inputs[1], n:attr("blocksize"), { data_format = "NCHW" })
   end)
+
+  ------------------------------------------------------------ resizing
+
+  local function values(t) return t:reshape({ t:numel() }):cast("float64"):totable() end
+
+  -- Resize (opsets 10 to 13+) and Upsample: scales or sizes must be known at import.
+  local function resize(n, scales_at, roi_at, attr_scales)
+    local x = n.inputs[1]
+    local s = shape_of(n, x)
+    for i = 1, #s do if s[i] < 0 then n:fail("the input's shape must be known") end end
+    local mode = n:attr("mode", "nearest")
+    if mode ~= "nearest" and mode ~= "linear" and mode ~= "cubic" then
+      n:fail(("attribute mode = %s is not supported"):format(mode))
+    end
+    local ctm, nearest = "asymmetric", "floor" -- Upsample and Resize-10
+    if n.op_type == "Resize" and n.opset >= 11 then
+      ctm = n:attr("coordinate_transformation_mode", "half_pixel")
+      nearest = n:attr("nearest_mode", "round_prefer_floor")
+    end
+    local out, scale = {}, {}
+    local sc = attr_scales and ts.tensor(attr_scales)
+      or scales_at and n.inputs[scales_at] and n:need_const(scales_at, "scales")
+    local sizes = n.op_type == "Resize" and n.opset >= 11 and n.inputs[4] and n:need_const(4, "sizes")
+    if sc and sc:numel() > 0 then
+      if sc:numel() ~= #s then n:fail(("scales has %d values for rank %d"):format(sc:numel(), #s)) end
+      local v = values(sc)
+      for i = 1, #s do
+        if v[i] <= 0 then n:fail(("scale %g is not positive"):format(v[i])) end
+        out[i], scale[i] = math.floor(v[i] * s[i]), v[i]
+      end
+    elseif sizes then
+      if sizes:numel() ~= #s then n:fail(("sizes has %d values for rank %d"):format(sizes:numel(), #s)) end
+      local v = values(sizes)
+      for i = 1, #s do out[i], scale[i] = math.tointeger(v[i]), v[i] / s[i] end
+    else
+      n:fail("needs scales or sizes")
+    end
+    for i = 1, #s do
+      if out[i] < 1 then n:fail(("output size %d along axis %d"):format(out[i], i - 1)) end
+    end
+    local roi
+    if ctm == "tf_crop_and_resize" then
+      local rv = roi_at and n.inputs[roi_at] and values(n:need_const(roi_at, "roi"))
+      if not rv or #rv ~= 2 * #s then n:fail("tf_crop_and_resize needs a roi of 2 * rank values") end
+      roi = {}
+      for i = 1, #s do roi[i] = { rv[i], rv[#s + i] } end
+    elseif ctm ~= "half_pixel" and ctm ~= "pytorch_half_pixel" and ctm ~= "align_corners"
+        and ctm ~= "asymmetric" and ctm ~= "tf_half_pixel_for_nn" then
+      n:fail(("attribute coordinate_transformation_mode = %s is not supported"):format(ctm))
+    end
+    if nearest ~= "round_prefer_floor" and nearest ~= "round_prefer_ceil" and nearest ~= "floor"
+        and nearest ~= "ceil" then
+      n:fail(("attribute nearest_mode = %s is not supported"):format(nearest))
+    end
+    return I.resize(x, out, scale, { mode = mode, ctm = ctm, nearest = nearest,
+      a = n:attr("cubic_coeff_a", -0.75), exclude = n:attr("exclude_outside", 0) ~= 0,
+      extrapolation = n:attr("extrapolation_value", 0.0), roi = roi })
+  end
+  reg("Resize", function(n)
+    if n.opset < 11 then return resize(n, 2) end
+    return resize(n, 3, 2)
+  end)
+  reg("Upsample", function(n)
+    if n.opset < 9 then -- scales an attribute
+      local sc = n:attr("scales")
+      if not sc then n:fail("attribute scales is missing") end
+      return resize(n, nil, nil, sc)
+    end
+    return resize(n, 2)
+  end)
 end

@@ -76,7 +76,9 @@ local function describe_case(c)
     parts[#parts + 1] = table.concat(o, " ")
   end
   if c.inputs then parts[#parts + 1] = "[" .. table.concat(c.inputs[1][2], ",") .. "]" end
-  if c.arg then parts[#parts + 1] = "arg=" .. (type(c.arg) == "table" and table.concat(c.arg, "x") or c.arg) end
+  if c.arg then
+    parts[#parts + 1] = "arg=" .. (type(c.arg) == "table" and table.concat(c.arg, "x") or c.arg)
+  end
   if c.dx or c.da or c.grads then parts[#parts + 1] = "grad" end
   return table.concat(parts, " ")
 end
@@ -260,7 +262,8 @@ describe("math2 ops", function()
     H.fails(function() return ts.instance_normalization(ts.zeros({ 2, 3 })) end, "rank 3 or more")
     H.fails(function() return ts.image.resize(x, { 0, 2 }) end, "size must be {height, width}")
     H.fails(function() return ts.image.resize(x, { 2, 2 }, { method = "area" }) end, "unknown method area")
-    H.fails(function() return ts.image.resize(x, { 2, 2 }, { nearest_mode = "up" }) end, "unknown nearest_mode")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { nearest_mode = "up" }) end,
+      "unknown nearest_mode")
     H.fails(function() return ts.image.resize(x, { 2, 2 }, { antialias = true }) end, "unknown option")
     H.fails(function() return ts.image.resize(ts.zeros({ 2, 2 }), { 2, 2 }) end, "rank 2")
     local g = ts.Graph()

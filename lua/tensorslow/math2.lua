@@ -323,7 +323,8 @@ return function(ts, I)
   local function taps(inw, outw, scale, o)
     local idx, wt, extra = {}, {}, {}
     for x = 0, outw - 1 do
-      local ctm, xo = o.ctm, nil
+      local ctm = o.ctm
+      local xo
       local out_extent = scale * inw
       if ctm == "align_corners" then
         xo = out_extent == 1 and 0 or x * (inw - 1) / (out_extent - 1)

@@ -76,6 +76,7 @@ local function describe_case(c)
     parts[#parts + 1] = table.concat(o, " ")
   end
   if c.inputs then parts[#parts + 1] = "[" .. table.concat(c.inputs[1][2], ",") .. "]" end
+  if c.equation then parts[#parts + 1] = c.equation end
   if c.arg then
     parts[#parts + 1] = "arg=" .. (type(c.arg) == "table" and table.concat(c.arg, "x") or c.arg)
   end
@@ -119,6 +120,7 @@ end
 
 -- hardmax, depth_to_space, ...: the op's inputs, block size and options in its order
 local function composed_call(c, ins)
+  if c.equation then return ts.einsum(c.equation, table.unpack(ins)) end
   local args = { table.unpack(ins) }
   if c.arg then args[#args + 1] = c.arg end
   if c.opts then args[#args + 1] = c.opts end
@@ -189,7 +191,7 @@ describe("math2 ops against PyTorch and NumPy (spec/fixtures/math2.*)", function
       "thresholded_relu", "is_nan", "is_inf", "floormod", "truncatemod", "prelu", "logical_and",
       "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
       "bitwise_invert", "left_shift", "right_shift", "hardmax", "depth_to_space", "space_to_depth",
-      "local_response_normalization", "instance_normalization", "image.resize" } do
+      "local_response_normalization", "instance_normalization", "image.resize", "einsum" } do
       assert(count[op] and count[op] >= 6, op)
     end
     assert.is_true(grads >= 80)
@@ -266,6 +268,12 @@ describe("math2 ops", function()
       "unknown nearest_mode")
     H.fails(function() return ts.image.resize(x, { 2, 2 }, { antialias = true }) end, "unknown option")
     H.fails(function() return ts.image.resize(ts.zeros({ 2, 2 }), { 2, 2 }) end, "rank 2")
+    local m = ts.zeros({ 2, 3 })
+    H.fails(function() return ts.einsum("ij,jk->ik", m) end, "einsum: the equation has 2 operands, got 1")
+    H.fails(function() return ts.einsum("ijk->i", m) end, "does not match an input of rank 2")
+    H.fails(function() return ts.einsum("ij,ij->i", m, ts.zeros({ 3, 2 })) end, "label i has sizes 2 and 3")
+    H.fails(function() return ts.einsum("ij->k", m) end, "output label k is not in any input")
+    H.fails(function() return ts.einsum("i1->i", m) end, "bad term")
     local g = ts.Graph()
     local p = ts.placeholder { graph = g, dtype = "float32", shape = { 1, -1, 2, 8 } }
     H.fails(function() return ts.depth_to_space(p, 2) end, "needs a known size along axis 2")

@@ -467,4 +467,140 @@ return function(ts, I)
       a = o.cubic_coeff_a or -0.75, exclude = o.exclude_outside and true or false,
       extrapolation = 0 }, o.name)
   end
+
+  ------------------------------------------------------------ einsum
+
+  -- The terms of an einsum equation: inputs (arrays of labels, "..." expanded into the
+  -- labels "1", "2", ... of the ellipsis' dims, right-aligned) and the output's.
+  local function einsum_terms(eq, xs)
+    eq = eq:gsub("%s", "")
+    local lhs, rhs = eq:match("^(.-)%->(.*)$")
+    if not lhs then lhs = eq end
+    local terms = {}
+    for t in (lhs .. ","):gmatch("([^,]*),") do terms[#terms + 1] = t end
+    if #terms ~= #xs then
+      error(("einsum: the equation has %d operands, got %d inputs"):format(#terms, #xs), 3)
+    end
+    local ell = 0
+    local parsed = {}
+    for k, t in ipairs(terms) do
+      local r = rank_of("einsum", xs[k])
+      local pre, post = t:match("^(.-)%.%.%.(.*)$")
+      local letters = pre and (pre .. post) or t
+      if letters:find("[^%a]") then error(("einsum: bad term %q"):format(t), 3) end
+      local e = r - #letters
+      if e < 0 or (e > 0 and not pre) then
+        error(("einsum: term %q does not match an input of rank %d"):format(t, r), 3)
+      end
+      ell = math.max(ell, e)
+      parsed[k] = { pre = pre or t, post = post or "", e = e }
+    end
+    local ins = {}
+    for k, p in ipairs(parsed) do
+      local l = {}
+      for c in p.pre:gmatch(".") do l[#l + 1] = c end
+      for i = ell - p.e + 1, ell do l[#l + 1] = tostring(i) end
+      for c in p.post:gmatch(".") do l[#l + 1] = c end
+      ins[k] = l
+    end
+    local out = {}
+    if rhs then
+      local pre, post = rhs:match("^(.-)%.%.%.(.*)$")
+      for c in (pre or rhs):gmatch(".") do out[#out + 1] = c end
+      if pre then for i = 1, ell do out[#out + 1] = tostring(i) end end
+      for c in (post or ""):gmatch(".") do out[#out + 1] = c end
+    else -- implicit: the ellipsis, then the letters used once, sorted
+      local count = {}
+      for _, l in ipairs(ins) do for _, c in ipairs(l) do count[c] = (count[c] or 0) + 1 end end
+      for i = 1, ell do out[#out + 1] = tostring(i) end
+      local once = {}
+      for c, n in pairs(count) do if n == 1 and c:match("%a") then once[#once + 1] = c end end
+      table.sort(once)
+      for _, c in ipairs(once) do out[#out + 1] = c end
+    end
+    return ins, out
+  end
+
+  -- x with labels l: each repeated label's diagonal taken, so every label appears once
+  local function einsum_diag(x, l)
+    local i = 1
+    while i <= #l do
+      local j
+      for k = i + 1, #l do if l[k] == l[i] then j = k break end end
+      if j then
+        local n = dim("einsum", x, i)
+        if dim("einsum", x, j) ~= n then
+          error(("einsum: label %s has sizes %d and %d"):format(l[i], n, x.shape[j]), 4)
+        end
+        local ms = {}
+        for k = 1, #l do ms[k] = (k == i or k == j) and n or 1 end
+        local eye = ts.eye(n, n, x.dtype):reshape(ms)
+        x = ts.reduce_sum(x * eye, j)
+        table.remove(l, j)
+      else
+        i = i + 1
+      end
+    end
+    return x
+  end
+
+  --- einsum(equation, x1, x2, ... [, {name=}]): the sum of products the equation names
+  -- ("ij,jk->ik", "bij,bjk->bik", "i,i", "ij->ji", "...ii->...i"; implicit output as
+  -- NumPy's). Composed of transpose, reshape, a broadcast multiply and reduce_sum: the
+  -- product over every label is formed before the sum (memory: the product of all label
+  -- sizes; no matmul path yet); shapes must be known.
+  op { name = "einsum", fn = function(eq, ...)
+    local xs = { ... }
+    local name
+    if #xs > 0 and is_opts(xs[#xs]) then
+      name = name_of("einsum", table.remove(xs))
+    end
+    if type(eq) ~= "string" then error("einsum: the equation must be a string", 2) end
+    if #xs == 0 then error("einsum: needs at least one input", 2) end
+    for k, x in ipairs(xs) do
+      if not (ts.is_node(x) or ts.is_tensor(x)) then xs[k] = ts.tensor(x) end
+    end
+    local ins, out = einsum_terms(eq, xs)
+    local size = {}
+    for k, x in ipairs(xs) do
+      xs[k] = einsum_diag(x, ins[k])
+      for a, c in ipairs(ins[k]) do
+        local d = dim("einsum", xs[k], a)
+        if size[c] and size[c] ~= d and size[c] ~= 1 and d ~= 1 then
+          error(("einsum: label %s has sizes %d and %d"):format(c, size[c], d), 2)
+        end
+        size[c] = math.max(size[c] or d, d)
+      end
+    end
+    local in_out = {}
+    for _, c in ipairs(out) do
+      if not size[c] then error(("einsum: output label %s is not in any input"):format(c), 2) end
+      in_out[c] = true
+    end
+    -- every label: the output's first, then those summed over
+    local order, pos = {}, {}
+    for _, c in ipairs(out) do order[#order + 1] = c end
+    for _, l in ipairs(ins) do
+      for _, c in ipairs(l) do
+        if not in_out[c] and not pos[c] then pos[c] = true; order[#order + 1] = c end
+      end
+    end
+    for a, c in ipairs(order) do pos[c] = a end
+    -- each operand transposed to that order, size-1 axes where it lacks a label
+    local prod
+    for k, x in ipairs(xs) do
+      local l, perm, shape = ins[k], {}, {}
+      local has = {}
+      for a, c in ipairs(l) do has[c] = a end
+      for _, c in ipairs(order) do if has[c] then perm[#perm + 1] = has[c] end end
+      if #perm > 1 then x = ts.transpose(x, perm) end
+      for a, c in ipairs(order) do shape[a] = has[c] and xs[k].shape[has[c]] or 1 end
+      if #shape > 0 then x = ts.reshape(x, shape) end
+      prod = prod and prod * x or x
+    end
+    local summed = {}
+    for a = #out + 1, #order do summed[#summed + 1] = a end
+    local y = #summed > 0 and ts.reduce_sum(prod, summed) or prod
+    return ts.identity(y, name and { name = name } or nil)
+  end }
 end

@@ -245,4 +245,12 @@ return function(reg, ts, I)
     end
     return resize(n, 2)
   end)
+
+  reg("Einsum", function(n)
+    local eq = n:attr("equation")
+    if not eq then n:fail("attribute equation is missing") end
+    local xs = {}
+    for i = 1, n.ninputs do xs[i] = n.inputs[i] end
+    return ts.einsum(eq, table.unpack(xs, 1, n.ninputs))
+  end)
 end

@@ -19,10 +19,22 @@ return function(reg, ts, I)
     HardSwish = "hard_swish" } do
     reg(onnx, function(n) return ts[name](n.inputs[1]) end)
   end
-  for onnx, name in pairs { And = "logical_and", Or = "logical_or", Xor = "logical_xor",
-    PRelu = "prelu" } do
+  for onnx, name in pairs { And = "logical_and", Or = "logical_or", Xor = "logical_xor" } do
     reg(onnx, function(n) return ts[name](n.inputs[1], n.inputs[2]) end)
   end
+
+  -- before opset 7 the slope is one value or one per channel (axis 1); then it broadcasts
+  reg("PRelu", function(n)
+    local x, slope = n.inputs[1], n.inputs[2]
+    local ss = slope.shape
+    if n.opset < 7 and ss and #ss == 1 and ss[1] ~= 1 then
+      local s = shape_of(n, x)
+      local shape = { -1 }
+      for _ = 3, #s do shape[#shape + 1] = 1 end
+      slope = ts.reshape(slope, shape)
+    end
+    return ts.prelu(x, slope)
+  end)
 
   reg("IsInf", function(n)
     local x = n.inputs[1]

@@ -190,8 +190,8 @@ return function(ts, I)
   op { name = "depth_to_space", fn = function(x, bs, opts)
     x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
     local name, fmt, mode, h, w, c = block_opts("depth_to_space", x, bs, opts)
-    if c % (bs * bs) ~= 0 then
-      error(("depth_to_space: %d channels are not a multiple of block_size^2 = %d"):format(c, bs * bs), 2)
+    if bs > c or c % (bs * bs) ~= 0 then -- (bs > c first: bs * bs could wrap)
+      error(("depth_to_space: %d channels are not a multiple of block_size^2 (block_size %d)"):format(c, bs), 2)
     end
     local oc = c // (bs * bs)
     local y
@@ -238,6 +238,8 @@ return function(ts, I)
   function I.lrn(x, axis, lo, hi, bias, alpha, beta, name)
     local r = #x.shape
     local c = dim("local_response_normalization", x, axis)
+    -- a window past every channel adds only the padding's zeros
+    lo, hi = math.min(lo, math.max(c - 1, 0)), math.min(hi, math.max(c - 1, 0))
     local pads, begin, size = {}, {}, {}
     for i = 1, r do
       pads[i] = i == axis and { lo, hi } or { 0, 0 }

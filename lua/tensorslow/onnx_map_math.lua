@@ -224,8 +224,10 @@ return function(reg, ts, I)
     else
       n:fail("needs scales or sizes")
     end
-    for i = 1, #s do
-      if out[i] < 1 then n:fail(("output size %d along axis %d"):format(out[i], i - 1)) end
+    for i = 1, #s do -- (the taps are computed in Lua, one per output position)
+      if not out[i] or out[i] < 1 or out[i] > 1 << 24 then
+        n:fail(("output size %s along axis %d is out of range [1, 2^24]"):format(tostring(out[i]), i - 1))
+      end
     end
     local roi
     if ctm == "tf_crop_and_resize" then

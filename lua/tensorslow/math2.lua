@@ -191,7 +191,8 @@ return function(ts, I)
     x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
     local name, fmt, mode, h, w, c = block_opts("depth_to_space", x, bs, opts)
     if bs > c or c % (bs * bs) ~= 0 then -- (bs > c first: bs * bs could wrap)
-      error(("depth_to_space: %d channels are not a multiple of block_size^2 (block_size %d)"):format(c, bs), 2)
+      error(("depth_to_space: %d channels are not a multiple of block_size^2 (block_size %d)")
+        :format(c, bs), 2)
     end
     local oc = c // (bs * bs)
     local y

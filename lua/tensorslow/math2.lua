@@ -547,11 +547,72 @@ return function(ts, I)
     return x
   end
 
+  -- Two operands as one (batched) matmul: labels of one operand alone and not in the output
+  -- summed first; batch (both, output), contracted (both, not output), kept (one, output).
+  -- nil when a label is broadcast (sizes 1 and n), which the general path handles.
+  local function einsum_matmul(a, la, b, lb, out)
+    local function sum_alone(x, l, other)
+      local axes, keep = {}, {}
+      for i, c in ipairs(l) do
+        local used = false
+        for _, d in ipairs(other) do used = used or d == c end
+        for _, d in ipairs(out) do used = used or d == c end
+        if used then keep[#keep + 1] = c else axes[#axes + 1] = i end
+      end
+      if #axes > 0 then x = ts.reduce_sum(x, axes) end
+      return x, keep
+    end
+    a, la = sum_alone(a, la, lb)
+    b, lb = sum_alone(b, lb, la)
+    local ia, ib, io = {}, {}, {}
+    for i, c in ipairs(la) do ia[c] = i end
+    for i, c in ipairs(lb) do ib[c] = i end
+    for i, c in ipairs(out) do io[c] = i end
+    local batch, contr, akeep, bkeep = {}, {}, {}, {}
+    for _, c in ipairs(la) do
+      if ib[c] then
+        if a.shape[ia[c]] ~= b.shape[ib[c]] then return nil end
+        if io[c] then batch[#batch + 1] = c else contr[#contr + 1] = c end
+      else
+        akeep[#akeep + 1] = c
+      end
+    end
+    for _, c in ipairs(lb) do if not ia[c] then bkeep[#bkeep + 1] = c end end
+    local function size(x, idx, labels)
+      local n, dims = 1, {}
+      for k, c in ipairs(labels) do dims[k] = x.shape[idx[c]]; n = n * dims[k] end
+      return n, dims
+    end
+    local function arrange(x, idx, groups)
+      local perm = {}
+      for _, g in ipairs(groups) do for _, c in ipairs(g) do perm[#perm + 1] = idx[c] end end
+      if #perm > 1 then x = ts.transpose(x, perm) end
+      return x
+    end
+    local nb, bdims = size(a, ia, batch)
+    local m, mdims = size(a, ia, akeep)
+    local k = size(a, ia, contr)
+    local n, ndims = size(b, ib, bkeep)
+    local am = ts.reshape(arrange(a, ia, { batch, akeep, contr }), #batch > 0 and { nb, m, k } or { m, k })
+    local bm = ts.reshape(arrange(b, ib, { batch, contr, bkeep }), #batch > 0 and { nb, k, n } or { k, n })
+    local y = ts.matmul(am, bm)
+    local labels, dims = {}, {}
+    for _, g in ipairs { { batch, bdims }, { akeep, mdims }, { bkeep, ndims } } do
+      for i, c in ipairs(g[1]) do labels[#labels + 1] = c; dims[#dims + 1] = g[2][i] end
+    end
+    y = ts.reshape(y, dims)
+    local pl, perm = {}, {}
+    for i, c in ipairs(labels) do pl[c] = i end
+    for i, c in ipairs(out) do perm[i] = pl[c] end
+    if #perm > 1 then y = ts.transpose(y, perm) end
+    return y
+  end
+
   --- einsum(equation, x1, x2, ... [, {name=}]): the sum of products the equation names
   -- ("ij,jk->ik", "bij,bjk->bik", "i,i", "ij->ji", "...ii->...i"; implicit output as
-  -- NumPy's). Composed of transpose, reshape, a broadcast multiply and reduce_sum: the
-  -- product over every label is formed before the sum (memory: the product of all label
-  -- sizes; no matmul path yet); shapes must be known.
+  -- NumPy's). Two operands: one (batched) matmul between transposes and reshapes; else
+  -- (three or more, or a label broadcast from size 1) a broadcast product of all operands
+  -- summed over the contracted labels. Shapes must be known.
   op { name = "einsum", fn = function(eq, ...)
     local xs = { ... }
     local name
@@ -589,6 +650,10 @@ return function(ts, I)
       end
     end
     for a, c in ipairs(order) do pos[c] = a end
+    if #xs == 2 then
+      local y = einsum_matmul(xs[1], ins[1], xs[2], ins[2], out)
+      if y then return ts.identity(y, name and { name = name } or nil) end
+    end
     -- each operand transposed to that order, size-1 axes where it lacks a label
     local prod
     for k, x in ipairs(xs) do

@@ -41,19 +41,45 @@ return function(reg, ts, I)
   local binary = { Add = ts.add, Sub = ts.subtract, Mul = ts.multiply, Pow = ts.pow,
     Equal = ts.equal, Less = ts.less, LessOrEqual = ts.less_equal, Greater = ts.greater,
     GreaterOrEqual = ts.greater_equal }
+  -- Before opset 7, broadcast=1 with axis: b's dims line up with a's from axis on.
+  local function legacy_b(n, a, b)
+    if n.opset >= 7 or n:attr("broadcast", 0) ~= 1 then return b end
+    local sa, sb = shape_of(n, 1), shape_of(n, 2)
+    local axis = n:attr("axis")
+    if not axis then return b end
+    axis = norm_axis(axis, #sa)
+    local shp = {}
+    for i, d in ipairs(sb) do shp[i] = d end
+    for _ = 1, #sa - axis - #sb do shp[#shp + 1] = 1 end
+    if #shp == #sb then return b end
+    return ts.reshape(b, shp)
+  end
+  local NARROW = { uint8 = true }
   for op, f in pairs(binary) do
     reg(op, function(n)
       local a, b = n.inputs[1], n.inputs[2]
-      if n.opset < 7 and n:attr("broadcast", 0) == 1 and n:attr("axis") then
-        n:fail("attribute axis (legacy broadcast) is not supported")
+      b = legacy_b(n, a, b)
+      if op == "Pow" then
+        -- the result has the base's type; integers go through float64
+        if a.dtype == "float32" or a.dtype == "float64" then
+          if b.dtype ~= a.dtype then b = ts.cast(b, a.dtype) end
+          return f(a, b)
+        end
+        return ts.cast(f(ts.cast(a, "float64"), ts.cast(b, "float64")), a.dtype)
       end
-      if op == "Pow" and a.dtype ~= b.dtype then b = ts.cast(b, a.dtype) end
+      -- uint8 arithmetic wraps around (through int64; the cast back is modular)
+      if NARROW[a.dtype] and (op == "Add" or op == "Sub" or op == "Mul") then
+        return ts.cast(f(ts.cast(a, "int64"), ts.cast(b, "int64")), a.dtype)
+      end
       return f(a, b)
     end)
   end
   reg("Div", function(n)
     local a, b = n.inputs[1], n.inputs[2]
-    return ts.divide(a, b)
+    b = legacy_b(n, a, b)
+    if a.dtype == "float32" or a.dtype == "float64" then return ts.divide(a, b) end
+    -- integers: truncated toward zero, as C (and the ONNX reference) divide
+    return ts.cast(ts.divide(ts.cast(a, "float64"), ts.cast(b, "float64")), a.dtype)
   end)
   local function variadic(f, finish)
     return function(n)
@@ -100,6 +126,13 @@ return function(reg, ts, I)
   end)
   reg("PRelu", function(n)
     local x, slope = n.inputs[1], n.inputs[2]
+    local sx, ss = shape_of(n, 1), shape_of(n, 2)
+    -- a 1-D slope of the channel count (older exports) lines up with axis 2
+    if #ss == 1 and #sx > 2 and ss[1] == sx[2] and ss[1] ~= sx[#sx] and ss[1] > 1 then
+      local shp = { ss[1] }
+      for _ = 3, #sx do shp[#shp + 1] = 1 end
+      slope = ts.reshape(slope, shp)
+    end
     return ts.where(ts.less(x, const_like(0, x)), ts.multiply(x, slope),
       ts.multiply(x, ts.ones_like(slope)))
   end)
@@ -337,11 +370,29 @@ return function(reg, ts, I)
     end
     local begin, size = {}, {}
     for i = 1, #s do begin[i], size[i] = 0, -1 end
+    local gathers = {}
     for k, st in ipairs(starts) do
       local a = norm_axis(axes and axes[k] or k - 1, #s)
       local step = steps and steps[k] or 1
-      if step ~= 1 then n:fail(("steps = %d is not supported"):format(step)) end
       local d = s[a + 1]
+      if step == 0 then n:fail("a step of 0") end
+      if step ~= 1 then
+        -- strided: the source indices (NumPy's clamping), gathered along the axis
+        if d < 0 then n:fail("Slice with steps needs the sliced axes' sizes known") end
+        local e = ends[k]
+        if st < 0 then st = st + d end
+        if e < 0 then e = e + d end
+        local idx = {}
+        if step > 0 then
+          st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
+          for j = st, e - 1, step do idx[#idx + 1] = j + 1 end
+        else
+          st, e = math.max(-1, math.min(st, d - 1)), math.max(-1, math.min(e, d - 1))
+          for j = st, e + 1, step do idx[#idx + 1] = j + 1 end
+        end
+        gathers[#gathers + 1] = { a + 1, idx }
+        goto next
+      end
       if d < 0 then n:fail("Slice needs the sliced axes' sizes known") end
       local e = ends[k]
       if st < 0 then st = st + d end
@@ -350,9 +401,20 @@ return function(reg, ts, I)
       e = math.max(0, math.min(e, d))
       begin[a + 1] = st
       size[a + 1] = math.max(0, e - st)
+      ::next::
     end
     for i = 1, #s do begin[i] = begin[i] + 1 end
-    return ts.slice(x, begin, size)
+    local y = ts.slice(x, begin, size)
+    for _, gi in ipairs(gathers) do
+      if #gi[2] == 0 then
+        local shp = y.shape
+        shp[gi[1]] = 0
+        y = ts.zeros(shp, y.dtype)
+      else
+        y = ts.gather(y, ts.tensor(gi[2], "int64"), gi[1])
+      end
+    end
+    return y
   end)
   reg("Gather", function(n)
     local x, idx = n.inputs[1], n.inputs[2]
@@ -393,20 +455,52 @@ return function(reg, ts, I)
   reg("Pad", function(n)
     local x = n.inputs[1]
     local mode = n:attr("mode", "constant")
-    if mode ~= "constant" then n:fail(("attribute mode = %s is not supported"):format(mode)) end
-    local pads, value
+    local pads, value, vnode
     if n.opset < 11 then
       pads, value = n:attr("pads"), n:attr("value", 0.0)
     else
       pads = ints(n, 2, "pads")
-      local v = n.inputs[3] and n:need_const(3, "constant_value")
-      value = v and v:reshape({ -1 }):totable()[1] or 0
+      if n.inputs[3] then
+        local v = n:const(3)
+        if v then value = v:reshape({ -1 }):totable()[1] else vnode = n.inputs[3] end
+      end
+      value = value or 0
     end
     local r = #pads // 2
+    if mode == "edge" or mode == "reflect" then
+      -- one gather per padded axis with the source index of every output position
+      local s = known_shape(n, 1, "Pad mode " .. mode)
+      local y = x
+      for i = 1, r do
+        local b, a, d = pads[i], pads[i + r], s[i]
+        if b < 0 or a < 0 then n:fail("negative pads are not supported") end
+        if b > 0 or a > 0 then
+          if mode == "reflect" and (b >= d or a >= d) then
+            n:fail(("reflect pads of %d and %d on an axis of %d"):format(b, a, d))
+          end
+          local idx = {}
+          for k = -b, d - 1 + a do
+            local j = k
+            if mode == "edge" then j = math.max(0, math.min(d - 1, k))
+            elseif k < 0 then j = -k
+            elseif k >= d then j = 2 * (d - 1) - k end
+            idx[#idx + 1] = j + 1
+          end
+          y = ts.gather(y, ts.tensor(idx, "int64"), i)
+        end
+      end
+      return y == x and ts.identity(x) or y
+    end
+    if mode ~= "constant" then n:fail(("attribute mode = %s is not supported"):format(mode)) end
     local p = {}
     for i = 1, r do
       if pads[i] < 0 or pads[i + r] < 0 then n:fail("negative pads are not supported") end
       p[i] = { pads[i], pads[i + r] }
+    end
+    if vnode then
+      -- a value known only at run time: zeros padded, plus value where the padding is
+      local mask = ts.pad(ts.zeros_like(x), p, 1)
+      return ts.add(ts.pad(x, p, 0), ts.multiply(mask, ts.reshape(vnode, {})))
     end
     return ts.pad(x, p, value)
   end)
@@ -437,7 +531,7 @@ return function(reg, ts, I)
     local to = n:attr("to")
     if type(to) == "string" then n:fail("attribute to as a string is not supported") end
     local dt = CAST[to]
-    if not dt or dt == "bfloat16" or to == 10 then
+    if not dt or dt == "bfloat16" then
       n:fail(("attribute to = %s is not supported"):format(tostring(to)))
     end
     local x = n.inputs[1]
@@ -494,18 +588,19 @@ return function(reg, ts, I)
     return ts.tensor(v, dt)
   end)
   reg("OneHot", function(n)
-    local idx, values = n.inputs[1], n:need_const(3, "values")
+    local idx, values = n.inputs[1], n.inputs[3]
     local depth = n:need_const(2, "depth"):reshape({ -1 }):totable()[1]
     depth = math.tointeger(depth) or math.floor(depth)
     local axis = n:attr("axis", -1)
-    local vv = values:reshape({ -1 }):totable()
     local i64 = ts.cast(idx, "int64")
     -- negative indices count from the end
     i64 = ts.where(ts.less(i64, ts.constant(0, { dtype = "int64" })),
       ts.add(i64, ts.constant(depth, { dtype = "int64" })), i64)
     local oh = ts.one_hot(ts.add(i64, ts.constant(1, { dtype = "int64" })), depth, { dtype = values.dtype })
     local r = #shape_of(n, 1) + 1
-    local y = ts.add(ts.multiply(oh, const_like(vv[2] - vv[1], oh)), const_like(vv[1], oh))
+    local off = ts.reshape(ts.slice(values, { 1 }, { 1 }), {})
+    local on = ts.reshape(ts.slice(values, { 2 }, { 1 }), {})
+    local y = ts.add(ts.multiply(oh, ts.subtract(on, off)), off)
     local a = norm_axis(axis, r)
     if a ~= r - 1 then
       local perm = {}
@@ -532,10 +627,24 @@ return function(reg, ts, I)
   end)
 
   ----------------------------------------------------------- convolutions
-  local function conv_padding(n, rank)
+  -- explicit {{before, after}...} from pads or auto_pad (SAME_*: the total padding that
+  -- gives ceil(in / stride) outputs, the odd one after for SAME_UPPER, before for SAME_LOWER)
+  local function conv_padding(n, rank, kernel)
     local auto = n:attr("auto_pad", "NOTSET")
     if auto == "VALID" then return "VALID" end
-    if auto == "SAME_UPPER" then return "SAME" end
+    if auto == "SAME_UPPER" or auto == "SAME_LOWER" then
+      local s = known_shape(n, 1, "auto_pad " .. auto)
+      local strides, dil = n:attr("strides"), n:attr("dilations")
+      local p = {}
+      for i = 1, rank do
+        local st, dl, d = strides and strides[i] or 1, dil and dil[i] or 1, s[i + 2]
+        local k = (kernel[i] - 1) * dl + 1
+        local total = math.max(0, (math.ceil(d / st) - 1) * st + k - d)
+        local lo = auto == "SAME_UPPER" and total // 2 or total - total // 2
+        p[i] = { lo, total - lo }
+      end
+      return p
+    end
     if auto ~= "NOTSET" then n:fail(("attribute auto_pad = %s is not supported"):format(auto)) end
     local pads = n:attr("pads")
     local p = {}
@@ -549,7 +658,8 @@ return function(reg, ts, I)
     local rank = #s - 2
     if rank < 1 or rank > 3 then n:fail(("a %d-D convolution is not supported"):format(rank)) end
     local y = ts.convolution(x, w, { strides = n:attr("strides"), dilations = n:attr("dilations"),
-      padding = conv_padding(n, rank), data_format = FORMAT[rank], groups = n:attr("group", 1) })
+      padding = conv_padding(n, rank, n:attr("kernel_shape") or { table.unpack(s, 3) }),
+      data_format = FORMAT[rank], groups = n:attr("group", 1) })
     if b then
       local shp = { 1, -1 }
       for i = 1, rank do shp[#shp + 1] = 1 end
@@ -568,9 +678,13 @@ return function(reg, ts, I)
         for _, d in ipairs(dil) do if d ~= 1 then n:fail("attribute dilations is not supported") end end
       end
       if n:attr("storage_order", 0) ~= 0 then n:fail("attribute storage_order = 1 is not supported") end
-      return f(x, { ksize = k, strides = n:attr("strides") or 1, padding = conv_padding(n, rank),
-        data_format = FORMAT[rank], ceil_mode = n:attr("ceil_mode", 0) == 1,
+      local dt = x.dtype
+      if dt ~= "float32" and dt ~= "float64" then x = ts.cast(x, "float64") end
+      local y = f(x, { ksize = k, strides = n:attr("strides") or 1,
+        padding = conv_padding(n, rank, k), data_format = FORMAT[rank],
+        ceil_mode = n:attr("ceil_mode", 0) == 1,
         count_include_pad = avg and n:attr("count_include_pad", 0) == 1 or nil })
+      return y.dtype ~= dt and ts.cast(y, dt) or y
     end
   end
   reg("MaxPool", pool(ts.max_pool, false))
@@ -587,13 +701,27 @@ return function(reg, ts, I)
   reg("GlobalMaxPool", global(ts.reduce_max))
   reg("BatchNormalization", function(n)
     local x, scale, bias, mean, var = table.unpack(n.inputs, 1, 5)
-    if n:attr("training_mode", 0) == 1 or n.noutputs > 1 then
-      n:fail("training_mode (batch statistics) is not supported")
-    end
     local s = shape_of(n, 1)
     local shp = { 1, -1 }
     for _ = 3, #s do shp[#shp + 1] = 1 end
     local eps = n:attr("epsilon", 1e-5)
+    local training = n:attr("training_mode", 0) == 1 or (n.opset < 14 and n.noutputs > 1)
+    if n.opset < 9 and n:attr("spatial", 1) ~= 1 then n:fail("attribute spatial = 0 is not supported") end
+    if training then
+      -- the batch's statistics (biased variance); running ones by momentum
+      local axes = { 1 }
+      for i = 3, #s do axes[#axes + 1] = i end
+      local bm = ts.reduce_mean(x, axes, true)
+      local bv = ts.reduce_mean(ts.square(ts.subtract(x, bm)), axes, true)
+      local y = ts.add(ts.multiply(ts.multiply(ts.subtract(x, bm), ts.rsqrt(ts.add(bv,
+        const_like(eps, bv)))), ts.reshape(scale, shp)), ts.reshape(bias, shp))
+      if n.noutputs == 1 then return y end
+      local mom = n:attr("momentum", 0.9)
+      local m1, v1 = ts.reshape(bm, { -1 }), ts.reshape(bv, { -1 })
+      local rm = ts.add(ts.multiply(mean, const_like(mom, mean)), ts.multiply(m1, const_like(1 - mom, m1)))
+      local rv = ts.add(ts.multiply(var, const_like(mom, var)), ts.multiply(v1, const_like(1 - mom, v1)))
+      return { y, rm, rv }
+    end
     local inv = ts.rsqrt(ts.add(var, const_like(eps, var)))
     local k = ts.multiply(scale, inv)
     return ts.add(ts.multiply(ts.subtract(x, ts.reshape(mean, shp)), ts.reshape(k, shp)),
@@ -601,7 +729,6 @@ return function(reg, ts, I)
   end)
   reg("LayerNormalization", function(n)
     local x, scale, bias = n.inputs[1], n.inputs[2], n.inputs[3]
-    if n.noutputs > 1 then n:fail("the Mean and InvStdDev outputs are not supported") end
     local s = shape_of(n, 1)
     local a = norm_axis(n:attr("axis", -1), #s)
     local axes = {}
@@ -609,9 +736,10 @@ return function(reg, ts, I)
     local mean = ts.reduce_mean(x, axes, true)
     local d = ts.subtract(x, mean)
     local var = ts.reduce_mean(ts.square(d), axes, true)
-    local y = ts.multiply(d, ts.rsqrt(ts.add(var, const_like(n:attr("epsilon", 1e-5), var))))
-    y = ts.multiply(y, scale)
+    local inv = ts.rsqrt(ts.add(var, const_like(n:attr("epsilon", 1e-5), var)))
+    local y = ts.multiply(ts.multiply(d, inv), scale)
     if bias then y = ts.add(y, bias) end
+    if n.noutputs > 1 then return { y, mean, inv } end
     return y
   end)
 end

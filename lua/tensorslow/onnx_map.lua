@@ -667,6 +667,92 @@ return function(reg, ts, I)
     end
     return y
   end)
+  -- ConvTranspose: the gradient of the convolution with W as its filter ([C, M/group, k...]
+  -- is a conv's [out, in/groups, k...] from the M-channel result to the C-channel input).
+  local TRANSPOSE = { ts.conv1d_transpose, ts.conv2d_transpose, ts.conv3d_transpose }
+  reg("ConvTranspose", function(n)
+    local x, w, b = n.inputs[1], n.inputs[2], n.inputs[3]
+    local sx, sw = known_shape(n, 1, "ConvTranspose"), known_shape(n, 2, "ConvTranspose")
+    local rank = #sw - 2
+    if rank < 1 or rank > 3 then n:fail(("a %d-D convolution is not supported"):format(rank)) end
+    local group = n:attr("group", 1)
+    local strides, dil = n:attr("strides") or {}, n:attr("dilations") or {}
+    local opad, oshape = n:attr("output_padding") or {}, n:attr("output_shape")
+    local pads = n:attr("pads") or {}
+    local auto = n:attr("auto_pad", "NOTSET")
+    local out, p = { sx[1], sw[2] * group }, {}
+    for i = 1, rank do
+      local st, dl, op = strides[i] or 1, dil[i] or 1, opad[i] or 0
+      local keff = (sw[i + 2] - 1) * dl + 1
+      local full = st * (sx[i + 2] - 1) + op + keff
+      local o, lo, hi
+      if oshape or auto == "SAME_UPPER" or auto == "SAME_LOWER" then
+        o = oshape and oshape[#oshape - rank + i] or sx[i + 2] * st
+        local total = math.max(0, full - o)
+        if auto == "SAME_UPPER" then lo = total // 2 else lo = total - total // 2 end
+        hi = total - lo
+      elseif auto == "VALID" or auto == "NOTSET" then
+        lo, hi = pads[i] or 0, pads[i + rank] or 0
+        o = full - lo - hi
+      else
+        n:fail(("attribute auto_pad = %s is not supported"):format(auto))
+      end
+      out[i + 2], p[i] = o, { lo, hi }
+    end
+    local y = TRANSPOSE[rank](x, w, out, { strides = strides[1] and strides or 1,
+      dilations = dil[1] and dil or 1, padding = p, data_format = FORMAT[rank], groups = group })
+    if b then
+      local shp = { 1, -1 }
+      for _ = 1, rank do shp[#shp + 1] = 1 end
+      y = ts.add(y, ts.reshape(b, shp))
+    end
+    return y
+  end)
+
+  -- MaxPool with dilations: the maximum over the kernel's offsets of strided gathers
+  -- from x padded with -inf (every axis's source indices computed here).
+  local function dilated_max_pool(n, x, k, dil)
+    local s = known_shape(n, 1, "MaxPool with dilations")
+    local rank = #k
+    local strides = n:attr("strides") or {}
+    local pad = conv_padding(n, rank, k)
+    local ceil = n:attr("ceil_mode", 0) == 1
+    local outs, pads = {}, {}
+    for i = 1, rank do
+      local lo, hi = 0, 0
+      if pad ~= "VALID" then lo, hi = pad[i][1], pad[i][2] end
+      local st, keff = strides[i] or 1, (k[i] - 1) * dil[i] + 1
+      local span = s[i + 2] + lo + hi - keff
+      local o = (ceil and math.ceil(span / st) or span // st) + 1
+      if ceil and (o - 1) * st >= s[i + 2] + lo then o = o - 1 end
+      outs[i] = o
+      pads[i] = { lo, math.max(hi, (o - 1) * st + keff - s[i + 2] - lo) }
+    end
+    local p = { { 0, 0 }, { 0, 0 } }
+    for i = 1, rank do p[i + 2] = pads[i] end
+    local xp = ts.pad(x, p, -math.huge)
+    local result
+    local offs = {}
+    local function visit(i)
+      if i > rank then
+        local y = xp
+        for a = 1, rank do
+          local idx = {}
+          for o = 0, outs[a] - 1 do idx[#idx + 1] = o * (strides[a] or 1) + offs[a] * dil[a] + 1 end
+          y = ts.gather(y, ts.tensor(idx, "int64"), a + 2)
+        end
+        result = result and ts.maximum(result, y) or y
+        return
+      end
+      for o = 0, k[i] - 1 do
+        offs[i] = o
+        visit(i + 1)
+      end
+    end
+    visit(1)
+    return result
+  end
+
   local function pool(f, avg)
     return function(n)
       local x = n.inputs[1]
@@ -674,10 +760,13 @@ return function(reg, ts, I)
       local rank = #k
       if n.noutputs > 1 then n:fail("the Indices output is not supported") end
       local dil = n:attr("dilations")
-      if dil then
-        for _, d in ipairs(dil) do if d ~= 1 then n:fail("attribute dilations is not supported") end end
-      end
+      local dilated = false
+      for _, d in ipairs(dil or {}) do dilated = dilated or d ~= 1 end
       if n:attr("storage_order", 0) ~= 0 then n:fail("attribute storage_order = 1 is not supported") end
+      if dilated then
+        if avg then n:fail("attribute dilations is not supported") end
+        return dilated_max_pool(n, x, k, dil)
+      end
       local dt = x.dtype
       if dt ~= "float32" and dt ~= "float64" then x = ts.cast(x, "float64") end
       local y = f(x, { ksize = k, strides = n:attr("strides") or 1,

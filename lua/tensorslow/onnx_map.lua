@@ -2,7 +2,7 @@
 -- object `n` is described there and in DEVELOPERS.md, "ONNX import"). ONNX axes are
 -- 0-based: ax() turns a non-negative axis a into a + 1, negative ones stay. A converter
 -- handles every attribute value ONNX allows up to opset 17, or fails naming the value.
-return function(reg, ts, I)
+return function(reg, ts)
   local function ax(a) return a >= 0 and a + 1 or a end
   local function axes_of(list)
     local r = {}
@@ -15,6 +15,7 @@ return function(reg, ts, I)
     if not s then n:fail(("input %d has an unknown rank"):format(i)) end
     return s
   end
+  local matmul_nd
   local function known_shape(n, i, what)
     local s = shape_of(n, i)
     for _, d in ipairs(s) do
@@ -42,7 +43,7 @@ return function(reg, ts, I)
     Equal = ts.equal, Less = ts.less, LessOrEqual = ts.less_equal, Greater = ts.greater,
     GreaterOrEqual = ts.greater_equal }
   -- Before opset 7, broadcast=1 with axis: b's dims line up with a's from axis on.
-  local function legacy_b(n, a, b)
+  local function legacy_b(n, b)
     if n.opset >= 7 or n:attr("broadcast", 0) ~= 1 then return b end
     local sa, sb = shape_of(n, 1), shape_of(n, 2)
     local axis = n:attr("axis")
@@ -58,7 +59,7 @@ return function(reg, ts, I)
   for op, f in pairs(binary) do
     reg(op, function(n)
       local a, b = n.inputs[1], n.inputs[2]
-      b = legacy_b(n, a, b)
+      b = legacy_b(n, b)
       if op == "Pow" then
         -- the result has the base's type; integers go through float64
         if a.dtype == "float32" or a.dtype == "float64" then
@@ -76,7 +77,7 @@ return function(reg, ts, I)
   end
   reg("Div", function(n)
     local a, b = n.inputs[1], n.inputs[2]
-    b = legacy_b(n, a, b)
+    b = legacy_b(n, b)
     if a.dtype == "float32" or a.dtype == "float64" then return ts.divide(a, b) end
     -- integers: truncated toward zero, as C (and the ONNX reference) divide
     return ts.cast(ts.divide(ts.cast(a, "float64"), ts.cast(b, "float64")), a.dtype)
@@ -98,7 +99,8 @@ return function(reg, ts, I)
   reg("Elu", function(n) return ts.elu(n.inputs[1], n:attr("alpha", 1.0)) end)
   reg("Selu", function(n)
     local x = n.inputs[1]
-    local alpha, gamma = n:attr("alpha", 1.67326319217681884765625), n:attr("gamma", 1.05070102214813232421875)
+    local alpha = n:attr("alpha", 1.67326319217681884765625)
+    local gamma = n:attr("gamma", 1.05070102214813232421875)
     return ts.multiply(ts.elu(x, alpha), const_like(gamma, x))
   end)
   reg("Celu", function(n)
@@ -162,36 +164,58 @@ return function(reg, ts, I)
   end)
 
   ----------------------------------------------------------------- linear
-  -- MatMul with NumPy's rules: ranks 1..3 go to ts.matmul, higher ranks through a
-  -- reshape to 3 (same batch shapes).
+  -- MatMul with NumPy's rules through ts.matmul (ranks 1 to 3): a 1-D operand gets a unit
+  -- axis (dropped after), batch dims broadcast and fold into one.
   local function matmul(n, a, b)
-    local sa, sb = a.shape, b.shape
-    if not sa or not sb then n:fail("MatMul needs the operands' ranks") end
+    local sa, sb = shape_of(n, 1), shape_of(n, 2)
     local ra, rb = #sa, #sb
-    if ra <= 3 and rb <= 3 and (ra < 3 or rb < 3 or true) then
-      if ra == 3 and rb == 2 then
-        return ts.reshape(ts.matmul(ts.reshape(a, { -1, sa[3] }), b), { sa[1], sa[2], sb[2] })
-      end
-      if ra == 2 and rb == 3 then
-        local bt = ts.transpose(b, { 2, 1, 3 }) -- k, B, m
-        local r = ts.matmul(a, ts.reshape(bt, { sb[2], -1 })) -- n, B*m
-        return ts.transpose(ts.reshape(r, { sa[1], sb[1], sb[3] }), { 2, 1, 3 })
-      end
-      return ts.matmul(a, b)
+    if ra <= 2 and rb <= 2 then return ts.matmul(a, b) end
+    if ra == 1 then
+      local y = matmul_nd(n, ts.reshape(a, { 1, sa[1] }), b, { 1, sa[1] }, sb)
+      return ts.squeeze(y, -2)
     end
-    -- rank > 3: batch dims must be equal and known
-    local rank = math.max(ra, rb)
-    if ra ~= rb then n:fail("MatMul of ranks " .. ra .. " and " .. rb .. " is not supported") end
-    local batch = 1
-    for i = 1, rank - 2 do
-      if sa[i] < 0 or sa[i] ~= sb[i] then n:fail("MatMul with broadcast batch dims is not supported") end
-      batch = batch * sa[i]
+    if rb == 1 then
+      local y = matmul_nd(n, a, ts.reshape(b, { sb[1], 1 }), sa, { sb[1], 1 })
+      return ts.squeeze(y, -1)
     end
-    local r = ts.matmul(ts.reshape(a, { batch, sa[ra - 1], sa[ra] }), ts.reshape(b, { batch, sb[rb - 1], sb[rb] }))
-    local out = {}
-    for i = 1, rank - 2 do out[i] = sa[i] end
-    out[rank - 1], out[rank] = sa[ra - 1], sb[rb]
-    return ts.reshape(r, out)
+    return matmul_nd(n, a, b, sa, sb)
+  end
+  function matmul_nd(n, a, b, sa, sb)
+    local ra, rb = #sa, #sb
+    local m, k, nn = sa[ra - 1], sa[ra], sb[rb]
+    if rb == 2 then -- fold a's batch into its rows
+      local out = { table.unpack(sa, 1, ra - 1) }
+      out[#out + 1] = nn
+      local unknown = 0
+      for _, d in ipairs(out) do if d < 0 then unknown = unknown + 1 end end
+      if k < 0 or unknown > 1 then n:fail("MatMul needs the operands' shapes known") end
+      return ts.reshape(ts.matmul(ts.reshape(a, { -1, k }), b), out)
+    end
+    for _, d in ipairs(sa) do if d < 0 then n:fail("MatMul needs the operands' shapes known") end end
+    for _, d in ipairs(sb) do if d < 0 then n:fail("MatMul needs the operands' shapes known") end end
+    local r = math.max(ra, rb)
+    local batch, total = {}, 1
+    for i = 1, r - 2 do
+      local da = sa[i - (r - ra)] or 1
+      local db = sb[i - (r - rb)] or 1
+      if da ~= db and da ~= 1 and db ~= 1 then
+        n:fail(("MatMul batch dims %d and %d do not broadcast"):format(da, db))
+      end
+      batch[i] = math.max(da, db)
+      total = total * batch[i]
+    end
+    local function full(x, s, rows, cols)
+      local want = { table.unpack(batch) }
+      want[#want + 1], want[#want + 2] = rows, cols
+      local same = #s == #want
+      for i = 1, #want do same = same and s[i] == want[i] end
+      if not same then x = ts.multiply(x, ts.ones(want, x.dtype)) end
+      return ts.reshape(x, { total, rows, cols })
+    end
+    local y = ts.matmul(full(a, sa, m, k), full(b, sb, sb[rb - 1], nn))
+    local out = { table.unpack(batch) }
+    out[#out + 1], out[#out + 2] = m, nn
+    return ts.reshape(y, out)
   end
   reg("MatMul", function(n) return matmul(n, n.inputs[1], n.inputs[2]) end)
   reg("Gemm", function(n)
@@ -240,7 +264,7 @@ return function(reg, ts, I)
   reg("ReduceSumSquare", reduce(function(x, a, k) return ts.reduce_sum(ts.square(x), a, k) end))
   reg("ReduceLogSum", reduce(function(x, a, k) return ts.log(ts.reduce_sum(x, a, k)) end))
 
-  local function arg(f, g)
+  local function arg(f)
     return function(n)
       local x = n.inputs[1]
       local axis = n:attr("axis", 0)
@@ -567,7 +591,8 @@ return function(reg, ts, I)
   end)
   reg("Range", function(n)
     local s, l, d = n:need_const(1, "start"), n:need_const(2, "limit"), n:need_const(3, "delta")
-    local a, b, c = s:reshape({ -1 }):totable()[1], l:reshape({ -1 }):totable()[1], d:reshape({ -1 }):totable()[1]
+    local function first(t) return t:reshape({ -1 }):totable()[1] end
+    local a, b, c = first(s), first(l), first(d)
     local count = math.max(math.ceil((b - a) / c), 0)
     if count == 0 then return ts.zeros({ 0 }, s.dtype) end
     local v = {}
@@ -662,7 +687,7 @@ return function(reg, ts, I)
       data_format = FORMAT[rank], groups = n:attr("group", 1) })
     if b then
       local shp = { 1, -1 }
-      for i = 1, rank do shp[#shp + 1] = 1 end
+      for _ = 1, rank do shp[#shp + 1] = 1 end
       y = ts.add(y, ts.reshape(b, shp))
     end
     return y

@@ -7,7 +7,7 @@ local pb = require "tensorslow.onnx_pb"
 local H = require "spec.helpers"
 
 local FLOAT, INT64, STRING = 1, 7, 8
-local A_FLOAT, A_INT, A_INTS = 1, 2, 7
+local A_FLOAT, A_INTS = 1, 7
 local TESTDATA = "/usr/share/libonnx-testdata/data"
 
 local function f32(values) return core.to_bytes(ts.tensor(values, "float32")) end
@@ -105,7 +105,8 @@ describe("core.from_bytes and core.to_bytes", function()
     H.tensor(core.from_bytes("uint16", { 2 }, string.pack("<I2I2", 65535, 7)), { 65535, 7 }, "int64", 0)
     H.tensor(core.from_bytes("int32", { 1 }, string.pack("<i4", -2 ^ 31)), { -2 ^ 31 }, "int64", 0)
     H.tensor(core.from_bytes("bool", { 3 }, "\0\7\1"), { 0, 1, 1 }, "uint8", 0)
-    H.tensor(core.from_bytes("uint64", { 1 }, string.pack("<i8", math.maxinteger)), { math.maxinteger }, "int64", 0)
+    H.tensor(core.from_bytes("uint64", { 1 }, string.pack("<i8", math.maxinteger)),
+      { math.maxinteger }, "int64", 0)
   end)
 
   it("round-trips float16 and bfloat16 with rounding to nearest even", function()
@@ -182,10 +183,12 @@ describe("ts.onnx.load_string", function()
     local m = ts.onnx.load_string(pb.encode(gemm_model()), { trainable = false })
     assert.equal(0, #m.variables)
     assert.equal("constant", m.graph:get("W").op)
-    local b = ts.onnx.load_string(pb.encode(gemm_model()), { bind = { x = ts.tensor({ { 1, 1, 1 } }, "float32") } })
+    local b = ts.onnx.load_string(pb.encode(gemm_model()),
+      { bind = { x = ts.tensor({ { 1, 1, 1 } }, "float32") } })
     local s = ts.Session(b.graph)
     H.tensor(s:run(b.outputs[1]), { { 0.5, 0.25 } }, "float32", 1e-6)
-    H.fails(function() ts.onnx.load_string(pb.encode(gemm_model()), { shape = 1 }) end, "unknown option 'shape'")
+    H.fails(function() ts.onnx.load_string(pb.encode(gemm_model()), { shape = 1 }) end,
+      "unknown option 'shape'")
   end)
 
   it("runs a node test of the ONNX test data", function()

@@ -526,11 +526,6 @@ function Tensor:local_response_normalization(opts) end
 ---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
 ---@return ts.Tensor
 function Tensor:instance_normalization(scale, offset, opts) end
---- The sum of products an einsum equation names ("ij,jk->ik", "bij,bjk->bik", "i,i", "ij->ji",
---- "...ii->...i"; implicit output as NumPy's); inputs of known shapes; a trailing {name=} table.
----@param ... ts.input|ts.name_opts
----@return ts.Tensor
-function Tensor:einsum() end
 -- </generated>
 
 -- Graph nodes: operators and op methods build new nodes in the node's graph.
@@ -1109,11 +1104,6 @@ function Node:local_response_normalization(opts) end
 ---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
 ---@return ts.Node
 function Node:instance_normalization(scale, offset, opts) end
---- The sum of products an einsum equation names ("ij,jk->ik", "bij,bjk->bik", "i,i", "ij->ji",
---- "...ii->...i"; implicit output as NumPy's); inputs of known shapes; a trailing {name=} table.
----@param ... ts.input|ts.name_opts
----@return ts.Node
-function Node:einsum() end
 -- </generated>
 
 ---@class ts.Graph

@@ -118,6 +118,16 @@ return function(ts, I)
   ------------------------------------------------------------ composed of other ops
   -- (their gradients are those of the ops they are made of)
 
+  -- A node, a live tensor (a freed one raises here, before its kept shape is read) or a Lua
+  -- value as a tensor
+  local function operand(x)
+    if ts.is_node(x) then return x end
+    if ts.is_tensor(x) then
+      x:numel()
+      return x
+    end
+    return ts.tensor(x)
+  end
   -- A static dim of x (1-based axis), or an error naming the function
   local function dim(what, x, axis)
     local s = x.shape
@@ -144,7 +154,7 @@ return function(ts, I)
   --- hardmax(x [, {axis = -1, dtype=, name=}]): 1 at the first maximum along axis, else 0.
   op { name = "hardmax", fn = function(x, opts)
     local name = name_of("hardmax", opts, { "axis" })
-    x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
+    x = operand(x)
     local r = rank_of("hardmax", x)
     local axis = is_opts(opts) and opts.axis or -1
     if not I.int(axis) or axis == 0 or axis > r or axis < -r then
@@ -188,7 +198,7 @@ return function(ts, I)
   -- blocks of channels into block_size x block_size spatial blocks (TF1; ONNX's modes:
   -- DCR takes the block position from the channel's high part, CRD from its low part).
   op { name = "depth_to_space", fn = function(x, bs, opts)
-    x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
+    x = operand(x)
     local name, fmt, mode, h, w, c = block_opts("depth_to_space", x, bs, opts)
     if bs > c or c % (bs * bs) ~= 0 then -- (bs > c first: bs * bs could wrap)
       error(("depth_to_space: %d channels are not a multiple of block_size^2 (block_size %d)")
@@ -215,7 +225,7 @@ return function(ts, I)
   --- space_to_depth(x, block_size [, {data_format = "NHWC", mode = "DCR", name=}]): the
   -- inverse of depth_to_space.
   op { name = "space_to_depth", fn = function(x, bs, opts)
-    x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
+    x = operand(x)
     local name, fmt, mode, h, w, c = block_opts("space_to_depth", x, bs, opts)
     if h % bs ~= 0 or w % bs ~= 0 then
       error(("space_to_depth: height %d and width %d must be multiples of block_size %d"):format(h, w, bs), 2)
@@ -261,7 +271,7 @@ return function(ts, I)
   -- along the last axis (TF1's tf.nn.local_response_normalization, NHWC).
   op { name = "local_response_normalization", nn = true, fn = function(x, opts)
     local name = name_of("local_response_normalization", opts, { "depth_radius", "bias", "alpha", "beta" })
-    x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
+    x = operand(x)
     local o = is_opts(opts) and opts or {}
     local radius = o.depth_radius or 5
     if not I.int(radius) or radius < 0 then
@@ -282,7 +292,7 @@ return function(ts, I)
   -- scale * . + offset per channel (scale, offset: nil or of the channel count).
   op { name = "instance_normalization", fn = function(x, scale, offset, opts)
     local name = name_of("instance_normalization", opts, { "epsilon", "data_format" })
-    x = ts.is_node(x) and x or (ts.is_tensor(x) and x or ts.tensor(x))
+    x = operand(x)
     local o = is_opts(opts) and opts or {}
     local eps, fmt = o.epsilon or 1e-5, o.data_format or "NHWC"
     if type(eps) ~= "number" then error("instance_normalization: epsilon must be a number", 2) end
@@ -435,7 +445,7 @@ return function(ts, I)
   function ts.image.resize(images, size, opts)
     local o = I.options("image.resize", opts, { "method", "align_corners", "half_pixel_centers",
       "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside", "name" })
-    local x = (ts.is_node(images) or ts.is_tensor(images)) and images or ts.tensor(images)
+    local x = operand(images)
     local r = rank_of("image.resize", x)
     if r ~= 3 and r ~= 4 then
       error(("image.resize: images must be [N, H, W, C] or [H, W, C], got rank %d"):format(r), 2)
@@ -613,7 +623,7 @@ return function(ts, I)
   -- NumPy's). Two operands: one (batched) matmul between transposes and reshapes; else
   -- (three or more, or a label broadcast from size 1) a broadcast product of all operands
   -- summed over the contracted labels. Shapes must be known.
-  op { name = "einsum", fn = function(eq, ...)
+  op { name = "einsum", method = false, fn = function(eq, ...)
     local xs = { ... }
     local name
     if #xs > 0 and is_opts(xs[#xs]) then
@@ -621,9 +631,7 @@ return function(ts, I)
     end
     if type(eq) ~= "string" then error("einsum: the equation must be a string", 2) end
     if #xs == 0 then error("einsum: needs at least one input", 2) end
-    for k, x in ipairs(xs) do
-      if not (ts.is_node(x) or ts.is_tensor(x)) then xs[k] = ts.tensor(x) end
-    end
+    for k, x in ipairs(xs) do xs[k] = operand(x) end
     local ins, out = einsum_terms(eq, xs)
     local size = {}
     for k, x in ipairs(xs) do

@@ -311,6 +311,12 @@ describe("math2 ops", function()
     end)
   end)
 
+  it("einsum on int64 takes the general path (matmul is float only)", function()
+    local a = ts.tensor({ { 1, 2 }, { 3, 4 } }, "int64")
+    H.tensor(ts.einsum("ij,jk->ik", a, a), { { 7, 10 }, { 15, 22 } }, "int64")
+    H.tensor(ts.einsum("ii->i", a), { 1, 4 }, "int64")
+  end)
+
   it("round takes halves to even; integer modulo by 0 and -1 gives 0", function()
     H.tensor(ts.round(ts.tensor { -2.5, -1.5, -0.5, 0.5, 1.5, 2.5 }), { -2, -2, 0, 0, 2, 2 }, "float64")
     local big = math.mininteger

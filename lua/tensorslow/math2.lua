@@ -559,8 +559,9 @@ return function(ts, I)
 
   -- Two operands as one (batched) matmul: labels of one operand alone and not in the output
   -- summed first; batch (both, output), contracted (both, not output), kept (one, output).
-  -- nil when a label is broadcast (sizes 1 and n), which the general path handles.
+  -- nil for integers or when a label is broadcast (sizes 1 and n): the general path.
   local function einsum_matmul(a, la, b, lb, out)
+    if a.dtype ~= "float32" and a.dtype ~= "float64" then return nil end -- matmul is float only
     local function sum_alone(x, l, other)
       local axes, keep = {}, {}
       for i, c in ipairs(l) do

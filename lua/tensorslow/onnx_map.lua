@@ -551,21 +551,49 @@ return function(reg, ts)
   local CAST = { [1] = "float32", [2] = "uint8", [3] = "int64", [4] = "int64", [5] = "int64",
     [6] = "int64", [7] = "int64", [9] = "uint8", [10] = "float32", [11] = "float64",
     [12] = "int64", [13] = "int64", [16] = "bfloat16" }
+  -- float32 values rounded toward zero to bfloat16's 8 significant bits (what ONNX 1.12's
+  -- reference and test data do), computed in float64: q = trunc(|x| / ulp) with ulp =
+  -- 2^(floor(log2 |x|) - 7) corrected by a factor of 2 when log2 rounds across a power of two.
+  local function to_bf16(x)
+    local d = ts.cast(x, "float64")
+    local ax = ts.abs(d)
+    local function c(v) return ts.constant(v, { dtype = "float64" }) end
+    local finite = ts.cast(ts.multiply(ts.cast(ts.less(ax, c(math.huge)), "float64"),
+      ts.cast(ts.greater(ax, c(0)), "float64")), "uint8")
+    local safe = ts.where(finite, ax, c(1))
+    local l2 = ts.divide(ts.log(safe), c(math.log(2)))
+    local t = ts.cast(ts.cast(l2, "int64"), "float64")
+    local e = ts.subtract(t, ts.cast(ts.less(l2, t), "float64")) -- floor
+    local ulp = ts.maximum(ts.pow(c(2), ts.subtract(e, c(7))), c(2 ^ -133))
+    local q = ts.divide(safe, ulp)
+    ulp = ts.where(ts.greater_equal(q, c(256)), ts.multiply(ulp, c(2)),
+      ts.where(ts.less(q, c(128)), ts.maximum(ts.divide(ulp, c(2)), c(2 ^ -133)), ulp))
+    local r = ts.multiply(ts.cast(ts.cast(ts.divide(safe, ulp), "int64"), "float64"), ulp)
+    r = ts.where(ts.less(d, c(0)), ts.negative(r), r)
+    return ts.cast(ts.where(finite, r, d), "float32")
+  end
+
   reg("Cast", function(n)
     local to = n:attr("to")
     if type(to) == "string" then n:fail("attribute to as a string is not supported") end
     local dt = CAST[to]
-    if not dt or dt == "bfloat16" then
-      n:fail(("attribute to = %s is not supported"):format(tostring(to)))
-    end
     local x = n.inputs[1]
-    if to == 9 then return ts.cast(ts.not_equal(x, const_like(0, x)), "uint8") end
-    if to == 2 or to == 3 or to == 4 or to == 5 or to == 6 or to == 12 then
-      n:fail(("attribute to = %d (a narrow integer type) is not supported"):format(to))
+    if dt == "bfloat16" then
+      return to_bf16(x.dtype == "float32" and x or ts.cast(x, "float32"))
     end
+    if not dt then n:fail(("attribute to = %s is not supported"):format(tostring(to))) end
+    if to == 9 then return ts.cast(ts.not_equal(x, const_like(0, x)), "uint8") end
+    -- int8/16/32 and uint16/32 are held as int64 (the dtype table): values are kept, not
+    -- wrapped to the narrow type's range
     return ts.cast(x, dt)
   end)
-  reg("CastLike", function(n) return ts.cast(n.inputs[1], n.inputs[2].dtype) end)
+  reg("CastLike", function(n)
+    if n:elem(2) == "bfloat16" then
+      local x = n.inputs[1]
+      return to_bf16(x.dtype == "float32" and x or ts.cast(x, "float32"))
+    end
+    return ts.cast(n.inputs[1], n.inputs[2].dtype)
+  end)
   reg("Constant", function(n)
     local v = n:attr("value")
     if v then return v end
@@ -636,18 +664,36 @@ return function(reg, ts)
     end
     return y
   end)
+  -- Dropout: inference (the default) passes x through, mask all true. Training mode (opset 12:
+  -- input 3, known or fed at run time; ratio input 2, default 0.5) keeps each element where a
+  -- uniform draw is >= ratio and scales by 1 / (1 - ratio), as ONNX specifies; the draws are
+  -- tensorslow's, so they match no other generator.
   reg("Dropout", function(n)
     local x = n.inputs[1]
-    local training = n.inputs[3] and n:need_const(3, "training_mode")
-    if training and training:reshape({ -1 }):totable()[1] ~= 0 then
-      local ratio = n.inputs[2] and n:need_const(2, "ratio"):reshape({ -1 }):totable()[1] or 0.5
-      if ratio ~= 0 then n:fail("training_mode with ratio > 0 is not supported") end
-    end
     if n.opset < 7 and n:attr("is_test", 0) == 0 then
       n:fail("attribute is_test = 0 (training) is not supported")
     end
-    local y = ts.identity(x)
-    if n.noutputs >= 2 then return { y, ts.cast(ts.ones_like(x), "uint8") } end
+    local ones = ts.cast(ts.ones_like(x), "uint8")
+    local t = n.inputs[3]
+    local tc = n:const(3)
+    if not t or (tc and tc:reshape({ -1 }):totable()[1] == 0) then
+      local y = ts.identity(x)
+      if n.noutputs >= 2 then return { y, ones } end
+      return y
+    end
+    local ratio = n.inputs[2]
+    if ratio then ratio = ts.cast(ts.reshape(ratio, {}), x.dtype)
+    else ratio = const_like(n.opset < 12 and n:attr("ratio", 0.5) or 0.5, x) end
+    local s = known_shape(n, 1, "Dropout in training mode")
+    local seed = n:attr("seed")
+    local u = ts.random_uniform(s, { dtype = x.dtype, seed = seed })
+    local keep = ts.greater_equal(u, ratio)
+    local scaled = ts.divide(ts.multiply(x, ts.cast(keep, x.dtype)),
+      ts.subtract(const_like(1, x), ratio))
+    -- ratio 0 keeps everything (1 / (1 - 0) = 1); training_mode false passes x
+    local on = ts.cast(ts.reshape(t, {}), "uint8")
+    local y = ts.where(on, scaled, x)
+    if n.noutputs >= 2 then return { y, ts.where(on, ts.cast(keep, "uint8"), ones) } end
     return y
   end)
 

@@ -147,8 +147,8 @@ local function run_test(dir, name)
   -- values of a type tensorslow has no equivalent of (graph inputs and outputs): skipped too,
   -- named by the type
   if ok and m.graph then
-    for _, list in ipairs { m.graph.input, m.graph.output } do
-      for _, vi in ipairs(list) do
+    for _, vis in ipairs { m.graph.input, m.graph.output } do
+      for _, vi in ipairs(vis) do
         local kind = vi.kind or NO_TYPE[vi.elem_type]
         if kind then missing["<" .. kind .. " values>"] = true end
       end
@@ -179,10 +179,10 @@ local function run_test(dir, name)
   for _, nd in ipairs(m.graph.node) do
     for _, o in ipairs(nd.output) do producer[o] = nd end
   end
-  local function mark(name)
-    if name == "" or shape_input[name] then return end
-    shape_input[name] = true
-    local nd = producer[name]
+  local function mark(value)
+    if value == "" or shape_input[value] then return end
+    shape_input[value] = true
+    local nd = producer[value]
     -- Shape and Size read only shapes, which the import knows
     if nd and nd.op_type ~= "Shape" and nd.op_type ~= "Size" then
       for _, i in ipairs(nd.input) do mark(i) end

@@ -556,11 +556,11 @@ return function(reg, ts)
   -- 2^(floor(log2 |x|) - 7) corrected by a factor of 2 when log2 rounds across a power of two.
   local function to_bf16(x)
     local d = ts.cast(x, "float64")
-    local ax = ts.abs(d)
+    local mag = ts.abs(d)
     local function c(v) return ts.constant(v, { dtype = "float64" }) end
-    local finite = ts.cast(ts.multiply(ts.cast(ts.less(ax, c(math.huge)), "float64"),
-      ts.cast(ts.greater(ax, c(0)), "float64")), "uint8")
-    local safe = ts.where(finite, ax, c(1))
+    local finite = ts.cast(ts.multiply(ts.cast(ts.less(mag, c(math.huge)), "float64"),
+      ts.cast(ts.greater(mag, c(0)), "float64")), "uint8")
+    local safe = ts.where(finite, mag, c(1))
     local l2 = ts.divide(ts.log(safe), c(math.log(2)))
     local t = ts.cast(ts.cast(l2, "int64"), "float64")
     local e = ts.subtract(t, ts.cast(ts.less(l2, t), "float64")) -- floor
@@ -782,7 +782,8 @@ return function(reg, ts)
 
   -- MaxPool with dilations: the maximum over the kernel's offsets of strided gathers
   -- from x padded with -inf (every axis's source indices computed here).
-  local function dilated_max_pool(n, x, k, dil)
+  local function dilated_max_pool(n, x, k, dil, with_indices)
+    local col_major = n:attr("storage_order", 0) == 1
     local s = known_shape(n, 1, "MaxPool with dilations")
     local rank = #k
     local strides = n:attr("strides") or {}
@@ -802,8 +803,37 @@ return function(reg, ts)
     local p = { { 0, 0 }, { 0, 0 } }
     for i = 1, rank do p[i + 2] = pads[i] end
     local xp = ts.pad(x, p, -math.huge)
-    local result
+    local result, indices
     local offs = {}
+    -- with_indices: each window element's flat index into x (N, C and the spatial dims,
+    -- row-major), for the Indices output; the first maximum in kernel order wins
+    local function flat_indices()
+      local count = s[1] * s[2]
+      for a = 1, rank do count = count * outs[a] end
+      local v, pos = {}, {}
+      for i = 1, count do
+        local r = i - 1
+        for a = rank, 1, -1 do
+          pos[a] = r % outs[a]
+          r = r // outs[a]
+        end
+        local src, sp = {}, 1
+        for a = 1, rank do
+          src[a] = pos[a] * (strides[a] or 1) + offs[a] * dil[a] - pads[a][1]
+          sp = sp * s[a + 2]
+        end
+        local flat = 0 -- storage_order 0: row-major; 1: column-major over the spatial dims
+        if col_major then
+          for a = rank, 1, -1 do flat = flat * s[a + 2] + src[a] end
+        else
+          for a = 1, rank do flat = flat * s[a + 2] + src[a] end
+        end
+        v[i] = r * sp + flat -- r = n * C + c
+      end
+      local shp = { s[1], s[2] }
+      for a = 1, rank do shp[a + 2] = outs[a] end
+      return ts.tensor(v, "int64"):reshape(shp)
+    end
     local function visit(i)
       if i > rank then
         local y = xp
@@ -811,6 +841,17 @@ return function(reg, ts)
           local idx = {}
           for o = 0, outs[a] - 1 do idx[#idx + 1] = o * (strides[a] or 1) + offs[a] * dil[a] + 1 end
           y = ts.gather(y, ts.tensor(idx, "int64"), a + 2)
+        end
+        if with_indices then
+          local fi = flat_indices()
+          if result then
+            local better = ts.greater(y, result)
+            indices = ts.where(better, fi, indices)
+            result = ts.where(better, y, result)
+          else
+            result, indices = y, fi
+          end
+          return
         end
         result = result and ts.maximum(result, y) or y
         return
@@ -821,6 +862,7 @@ return function(reg, ts)
       end
     end
     visit(1)
+    if with_indices then return { result, indices } end
     return result
   end
 
@@ -829,14 +871,16 @@ return function(reg, ts)
       local x = n.inputs[1]
       local k = n:attr("kernel_shape")
       local rank = #k
-      if n.noutputs > 1 then n:fail("the Indices output is not supported") end
       local dil = n:attr("dilations")
       local dilated = false
       for _, d in ipairs(dil or {}) do dilated = dilated or d ~= 1 end
-      if n:attr("storage_order", 0) ~= 0 then n:fail("attribute storage_order = 1 is not supported") end
-      if dilated then
+      if dilated or n.noutputs > 1 then
         if avg then n:fail("attribute dilations is not supported") end
-        return dilated_max_pool(n, x, k, dil)
+        if not dil then
+          dil = {}
+          for i = 1, rank do dil[i] = 1 end
+        end
+        return dilated_max_pool(n, x, k, dil, n.noutputs > 1)
       end
       local dt = x.dtype
       if dt ~= "float32" and dt ~= "float64" then x = ts.cast(x, "float64") end

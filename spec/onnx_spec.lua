@@ -296,6 +296,27 @@ describe("ts.onnx.load of hostile models", function()
     refuses("pad.onnx", m, "node 'pad' (Pad)", "attribute mode = wrap is not supported")
   end)
 
+  it("deeply nested subgraphs (protobuf-c's unpack would recurse once a level)", function()
+    local function varint(v)
+      local t = {}
+      repeat
+        local b = v & 0x7f
+        v = v >> 7
+        t[#t + 1] = string.char(v > 0 and b | 0x80 or b)
+      until v == 0
+      return table.concat(t)
+    end
+    local function wrap(field, p) return varint(field << 3 | 2) .. varint(#p) .. p end
+    local function nested(levels) -- graph.node.attribute.g, levels times, in a model
+      local g = ""
+      for _ = 1, levels do g = wrap(1, wrap(5, wrap(6, g))) end
+      return wrap(7, g)
+    end
+    assert.equal("table", type(pb.decode(nested(20)).graph.node[1].attribute[1].g))
+    refuses("deep.onnx", nested(40), "messages nested deeper than 100")
+    refuses("deep2.onnx", nested(3000), "messages nested deeper than 100")
+  end)
+
   it("a model with no graph, a missing file", function()
     refuses("nograph.onnx", { ir_version = 8 }, "the model has no graph")
     H.fails(function() ts.onnx.load(dir .. "/missing.onnx") end, "No such file")

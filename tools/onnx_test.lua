@@ -222,8 +222,7 @@ local function run_test(dir, name)
       if p and inputs[k] and not (bind and bind[fname]) then feed[p] = inputs[k] end
     end
     local sess = ts.Session(model.graph)
-    local fetch = table.move(model.outputs, 1, #model.outputs, 1, {})
-    local okr, out = pcall(sess.run, sess, fetch, feed)
+    local okr, out = pcall(sess.run, sess, model.outputs, feed)
     sess:close()
     if not okr then return fail(out) end
     for k = 1, #model.outputs do

@@ -142,6 +142,23 @@ return function(reg, ts)
     local x = n.inputs[1]
     return ts.multiply(x, ts.tanh(ts.softplus(x)))
   end)
+  reg("Shrink", function(n)
+    local x = n.inputs[1]
+    local lambd, bias = n:attr("lambd", 0.5), n:attr("bias", 0.0)
+    local xf = (x.dtype == "float32" or x.dtype == "float64") and x or ts.cast(x, "float64")
+    local function c(v) return const_like(v, xf) end
+    local y = ts.where(ts.less(xf, c(-lambd)), ts.add(xf, c(bias)),
+      ts.where(ts.greater(xf, c(lambd)), ts.subtract(xf, c(bias)), ts.zeros_like(xf)))
+    return xf == x and y or ts.cast(y, x.dtype)
+  end)
+  reg("MeanVarianceNormalization", function(n)
+    local x = n.inputs[1]
+    local axes = axes_of(n:attr("axes", { 0, 2, 3 }))
+    local mean = ts.reduce_mean(x, axes, true)
+    local d = ts.subtract(x, mean)
+    local var = ts.reduce_mean(ts.square(d), axes, true)
+    return ts.divide(d, ts.add(ts.sqrt(var), const_like(1e-9, var)))
+  end)
   reg("Where", function(n)
     local c, a, b = n.inputs[1], n.inputs[2], n.inputs[3]
     -- ts.where broadcasts a and b; the condition broadcasts too when multiplied out
@@ -931,6 +948,32 @@ return function(reg, ts)
     return ts.add(ts.multiply(ts.subtract(x, ts.reshape(mean, shp)), ts.reshape(k, shp)),
       ts.reshape(bias, shp))
   end)
+  -- LRN: the sum of squares over a window of channels (floor((size-1)/2) before, ceil after),
+  -- as the sum of shifted slices of the zero-padded squares
+  reg("LRN", function(n)
+    local x = n.inputs[1]
+    local s = known_shape(n, 1, "LRN")
+    local size = n:attr("size")
+    if not size then n:fail("attribute size is required") end
+    local alpha, beta, bias = n:attr("alpha", 0.0001), n:attr("beta", 0.75), n:attr("bias", 1.0)
+    local before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    local p = {}
+    for i = 1, #s do p[i] = { 0, 0 } end
+    p[2] = { before, after }
+    local sq = ts.pad(ts.square(x), p, 0)
+    local sum
+    for k = 0, size - 1 do
+      local begin, len = {}, {}
+      for i = 1, #s do begin[i], len[i] = 1, -1 end
+      begin[2], len[2] = k + 1, s[2]
+      local part = ts.slice(sq, begin, len)
+      sum = sum and ts.add(sum, part) or part
+    end
+    local den = ts.pow(ts.add(ts.multiply(sum, const_like(alpha / size, x)), const_like(bias, x)),
+      const_like(beta, x))
+    return ts.divide(x, den)
+  end)
+
   reg("LayerNormalization", function(n)
     local x, scale, bias = n.inputs[1], n.inputs[2], n.inputs[3]
     local s = shape_of(n, 1)

@@ -75,6 +75,19 @@ describe("ONNX math converters", function()
     end
   end)
 
+  it("Erf, Shrink and PRelu of integers compute in float64 and cast back (ONNX allows them)", function()
+    local xi = ts.tensor({ { -3, -1, 0 }, { 1, 2, 5 } }, "int64")
+    local opts = { inputs = { { "x", INT64, { 2, 3 } } } }
+    local y = run(model("Shrink", { lambd = 1.5, bias = 1.0 }, opts), { xi })
+    H.tensor(y, { { -2, 0, 0 }, { 0, 1, 4 } }, "int64")
+    y = run(model("Erf", {}, opts), { xi })
+    H.tensor(y, { { 0, 0, 0 }, { 0, 0, 0 } }, "int64") -- |erf| < 1 truncates to 0
+    local slope = ts.tensor({ 2, 3, 4 }, "int64")
+    y = run(model("PRelu", {}, { inputs = opts.inputs, init = { s = slope }, node_inputs = { "x", "s" } }),
+      { xi })
+    H.tensor(y, { { -6, -3, 0 }, { 1, 2, 5 } }, "int64")
+  end)
+
   it("Mod: fmod chooses floormod or truncatemod", function()
     local init = { d = ts.tensor({ 2, -2, 2 }, "float32") }
     local opts = { init = init, node_inputs = { "x", "d" } }

@@ -13,7 +13,19 @@ return function(reg, ts, I)
 
   ------------------------------------------------------------ element-wise
 
-  for onnx, name in pairs { Erf = "erf", Floor = "floor", Ceil = "ceil", Round = "round",
+  -- f of x (and more) computed in float64 when x is an integer tensor (ONNX's Erf, Shrink and
+  -- PRelu take every numeric type; the tensorslow ops are float), cast back
+  local function in_float(x, f, ...)
+    if x.dtype == "float32" or x.dtype == "float64" then return f(x, ...) end
+    local rest = { ... }
+    for i, v in ipairs(rest) do
+      if (ts.is_node(v) or ts.is_tensor(v)) and v.dtype == x.dtype then rest[i] = ts.cast(v, "float64") end
+    end
+    return ts.cast(f(ts.cast(x, "float64"), table.unpack(rest)), x.dtype)
+  end
+
+  reg("Erf", function(n) return in_float(n.inputs[1], ts.erf) end)
+  for onnx, name in pairs { Floor = "floor", Ceil = "ceil", Round = "round",
     Acos = "acos", Asin = "asin", Atan = "atan", Cosh = "cosh", Sinh = "sinh", Tan = "tan",
     Acosh = "acosh", Asinh = "asinh", Atanh = "atanh", IsNaN = "is_nan", Not = "logical_not",
     HardSwish = "hard_swish" } do
@@ -33,7 +45,7 @@ return function(reg, ts, I)
       for _ = 3, #s do shape[#shape + 1] = 1 end
       slope = ts.reshape(slope, shape)
     end
-    return ts.prelu(x, slope)
+    return in_float(x, ts.prelu, slope)
   end)
 
   reg("IsInf", function(n)
@@ -69,7 +81,7 @@ return function(reg, ts, I)
     return ts.hard_sigmoid(n.inputs[1], { alpha = n:attr("alpha", 0.2), beta = n:attr("beta", 0.5) })
   end)
   reg("Shrink", function(n)
-    return ts.shrink(n.inputs[1], { lambd = n:attr("lambd", 0.5), bias = n:attr("bias", 0.0) })
+    return in_float(n.inputs[1], ts.shrink, { lambd = n:attr("lambd", 0.5), bias = n:attr("bias", 0.0) })
   end)
   reg("ThresholdedRelu", function(n)
     return ts.thresholded_relu(n.inputs[1], { alpha = n:attr("alpha", 1.0) })

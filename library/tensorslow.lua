@@ -2420,7 +2420,6 @@ ts.nn.dropout = ts.dropout
 ts.nn.relu, ts.nn.sigmoid, ts.nn.tanh, ts.nn.softplus, ts.nn.softsign = ts.relu, ts.sigmoid, ts.tanh,
   ts.softplus, ts.softsign
 ts.nn.elu, ts.nn.gelu, ts.nn.leaky_relu = ts.elu, ts.gelu, ts.leaky_relu
-ts.nn.selu, ts.nn.local_response_normalization = ts.selu, ts.local_response_normalization
 ts.nn.convolution, ts.nn.conv1d, ts.nn.conv2d, ts.nn.conv3d = ts.convolution, ts.conv1d, ts.conv2d,
   ts.conv3d
 ts.nn.conv1d_transpose, ts.nn.conv2d_transpose, ts.nn.conv3d_transpose = ts.conv1d_transpose,
@@ -2433,6 +2432,8 @@ ts.nn.avg_pool, ts.nn.avg_pool1d, ts.nn.avg_pool2d, ts.nn.avg_pool3d = ts.avg_po
 ts.nn.fused_batch_norm = ts.fused_batch_norm
 ts.nn.layer_normalization = ts.layer_normalization
 ts.nn.l2_normalize = ts.l2_normalize
+ts.nn.selu = ts.selu
+ts.nn.local_response_normalization = ts.local_response_normalization
 --- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
 ---@param x ts.input
 ---@param axes integer|integer[]

@@ -195,6 +195,20 @@ describe("ts.onnx.load_string", function()
       "unknown option 'shape'")
   end)
 
+  it("leaves out unknown ops and what depends on them with allow_missing", function()
+    local m = gemm_model()
+    m.graph.node[1].op_type = "FancyGemm"
+    m.graph.output[2] = vi("h", FLOAT, { -1, 2 })
+    m.graph.node[3] = { name = "neg", op_type = "Neg", input = { "x" }, output = { "z" } }
+    m.graph.output[3] = vi("z", FLOAT, { -1, 3 })
+    H.fails(function() ts.onnx.load_string(pb.encode(m)) end, "unknown op type FancyGemm")
+    local r = ts.onnx.load_string(pb.encode(m), { allow_missing = true })
+    assert.equal(1, #r.outputs)
+    assert.is_nil(r.outputs.y)
+    assert.equal(r.outputs[1], r.outputs.z)
+    H.tensor(run(r, ts.tensor({ { 1, -2, 3 } }, "float32")), { { -1, 2, -3 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

@@ -339,14 +339,16 @@ return function(ts, I)
           _names = nd.input, _consts = consts, _elems = elems, _file = file, _dir = dir,
           outputs = nd.output }, N)
         local allconst = #nd.input > 0 or nd.op_type == "Constant"
+        local cut = false -- allow_missing: an input comes from a node left out
         for k, inp in ipairs(nd.input) do
           if inp ~= "" then
             n.inputs[k] = values[inp]
+            if values[inp] == nil then cut = true end
             if consts[inp] == nil then allconst = false end
           end
         end
         local fn = converters[nd.op_type]
-        if fn and (nd.domain == "" or nd.domain == "ai.onnx") then
+        if fn and not cut and (nd.domain == "" or nd.domain == "ai.onnx") then
           local okc, r = xpcall(fn, function(msg)
             msg = tostring(msg)
             if msg:sub(1, #file + 2) == file .. ": " then return msg end

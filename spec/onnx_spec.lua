@@ -209,6 +209,34 @@ describe("ts.onnx.load_string", function()
     H.tensor(run(r, ts.tensor({ { 1, -2, 3 } }, "float32")), { { -1, 2, -3 } }, "float32", 0)
   end)
 
+  it("reshapes by a shape read while running (PyTorch's x.view(x.size(0), -1))", function()
+    local m = gemm_model {
+      node = {
+        { op_type = "Shape", input = { "x" }, output = { "s" } },
+        { op_type = "Gather", input = { "s", "zero" }, output = { "b" } },
+        { op_type = "Unsqueeze", input = { "b", "axes" }, output = { "b1" } },
+        { op_type = "Concat", input = { "b1", "minus1" }, output = { "shape" },
+          attribute = { { name = "axis", type = 2, i = 0 } } },
+        { name = "flat", op_type = "Reshape", input = { "x", "shape" }, output = { "y" } },
+      },
+      initializer = {
+        { name = "zero", data_type = INT64, dims = {}, bytes = string.pack("<i8", 0) },
+        { name = "axes", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", 0) },
+        { name = "minus1", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", -1) },
+      },
+    }
+    m.graph.input[1].dims = { -1, 2, 3 }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { { 1, 2, 3 }, { 4, 5, 6 } }, { { 7, 8, 9 }, { 10, 11, 12 } } }, "float32")
+    H.tensor(run(r, x), { { 1, 2, 3, 4, 5, 6 }, { 7, 8, 9, 10, 11, 12 } }, "float32", 0)
+    H.tensor(run(r, x[1]:reshape({ 1, 2, 3 })), { { 1, 2, 3, 4, 5, 6 } }, "float32", 0)
+    -- the gradient flows back through the run-time reshape
+    local g = ts.gradients(ts.reduce_sum(ts.square(r.outputs.y)), { r.inputs.x })[1]
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(g, { [r.inputs.x] = x }), { { { 2, 4, 6 }, { 8, 10, 12 } },
+      { { 14, 16, 18 }, { 20, 22, 24 } } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

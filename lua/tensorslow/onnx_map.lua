@@ -2,7 +2,7 @@
 -- object `n` is described there and in DEVELOPERS.md, "ONNX import"). ONNX axes are
 -- 0-based: ax() turns a non-negative axis a into a + 1, negative ones stay. A converter
 -- handles every attribute value ONNX allows up to opset 17, or fails naming the value.
-return function(reg, ts)
+return function(reg, ts, I)
   local function ax(a) return a >= 0 and a + 1 or a end
   local function axes_of(list)
     local r = {}
@@ -328,22 +328,40 @@ return function(reg, ts)
     if not perm then return ts.transpose(n.inputs[1]) end
     return ts.transpose(n.inputs[1], axes_of(perm))
   end)
-  reg("Reshape", function(n)
-    local x = n.inputs[1]
-    local shape
-    if n.opset < 5 then shape = n:attr("shape") else shape = ints(n, 2, "shape") end
-    local allowzero = n:attr("allowzero", 0) == 1
-    local s = x.shape
+  -- ONNX's target shape: 0 copies x's dimension (unless allowzero)
+  local function target_shape(shape, s, allowzero, fail)
     local out = {}
     for i, d in ipairs(shape) do
       if d == 0 and not allowzero then
-        if not s or not s[i] or s[i] < 0 then n:fail("a 0 in shape copies an unknown dimension") end
+        if not s or not s[i] or s[i] < 0 then fail("a 0 in shape copies an unknown dimension") end
         out[i] = s[i]
       else
         out[i] = d
       end
     end
-    return ts.reshape(x, out)
+    return out
+  end
+  reg("Reshape", function(n)
+    local x = n.inputs[1]
+    local allowzero = n:attr("allowzero", 0) == 1
+    local shape
+    if n.opset < 5 then shape = n:attr("shape")
+    elseif n:const(2) then shape = ints(n, 2, "shape")
+    else
+      -- a shape computed while running (from Shape of a dynamic batch, say): a Lua op
+      local k = shape_of(n, 2)[1]
+      if not k or k < 0 then n:fail("the shape input's length must be known") end
+      local decl = {}
+      for i = 1, k do decl[i] = -1 end
+      return ts.Operation { type = "onnx_reshape", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+        shape = decl,
+        compute = function(t, sh)
+          local out = target_shape(sh:reshape({ -1 }):totable(), t.shape, allowzero, error)
+          return ts.identity(t:reshape(out))
+        end,
+        gradient = function(op, g) return { I.node("reshape_like", nil, g, op.inputs[1]) } end }
+    end
+    return ts.reshape(x, target_shape(shape, x.shape, allowzero, function(m) n:fail(m) end))
   end)
   reg("Flatten", function(n)
     local x = n.inputs[1]
@@ -546,12 +564,23 @@ return function(reg, ts)
     return ts.pad(x, p, value)
   end)
   reg("Shape", function(n)
-    local s = known_shape(n, 1, "Shape")
+    local s = shape_of(n, 1)
     local r = #s
     local st, en = n:attr("start", 0), n:attr("end", r)
     if st < 0 then st = st + r end
     if en < 0 then en = en + r end
     st, en = math.max(0, math.min(st, r)), math.max(0, math.min(en, r))
+    local known = true
+    for i = st + 1, en do known = known and s[i] >= 0 end
+    if not known then -- read at run time (a dynamic batch dimension)
+      return ts.Operation { type = "onnx_shape", inputs = { n.inputs[1] }, dtype = "int64",
+        shape = { en - st }, gradient = false,
+        compute = function(t)
+          local v = {}
+          for i = st + 1, en do v[#v + 1] = t.shape[i] end
+          return ts.tensor(v, "int64")
+        end }
+    end
     local v = {}
     for i = st + 1, en do v[#v + 1] = s[i] end
     if #v == 0 then return ts.zeros({ 0 }, "int64") end

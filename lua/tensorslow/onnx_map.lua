@@ -506,10 +506,24 @@ return function(reg, ts, I)
     return ts.gather(x, idx, a + 1)
   end)
   reg("Tile", function(n) return ts.tile(n.inputs[1], ints(n, 2, "repeats")) end)
+  -- Expand: x broadcast with ones of the shape (uint8 through int64: no uint8 multiply)
+  local function expand(x, shape)
+    if x.dtype == "uint8" then
+      return ts.cast(ts.multiply(ts.cast(x, "int64"), ts.ones(shape, "int64")), "uint8")
+    end
+    return ts.multiply(x, ts.ones(shape, x.dtype))
+  end
   reg("Expand", function(n)
     local x = n.inputs[1]
-    local shape = ints(n, 2, "shape")
-    return ts.multiply(x, ts.ones(shape, x.dtype))
+    if n:const(2) then return expand(x, ints(n, 2, "shape")) end
+    local k = shape_of(n, 2)[1]
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl = {}
+    for i = 1, math.max(k, #shape_of(n, 1)) do decl[i] = -1 end
+    return ts.Operation { type = "onnx_expand", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+      shape = decl,
+      compute = function(t, sh) return expand(t, sh:reshape({ -1 }):totable()) end,
+      gradient = function(op, g) return { I.sum_like(g, op.inputs[1]) } end }
   end)
   reg("Pad", function(n)
     local x = n.inputs[1]
@@ -654,24 +668,38 @@ return function(reg, ts, I)
     n:fail("only value, value_float(s) and value_int(s) are supported")
   end)
   reg("ConstantOfShape", function(n)
-    local shape = n.inputs[1] and ints(n, 1, "shape") or {}
     local v = n:attr("value")
     local dt, x = "float32", 0
     if v then
       dt = v.dtype
       x = v:reshape({ -1 }):totable()[1]
     end
-    return ts.fill(shape, x, dt)
+    if not n.inputs[1] or n:const(1) then
+      return ts.fill(n.inputs[1] and ints(n, 1, "shape") or {}, x, dt)
+    end
+    local k = shape_of(n, 1)[1]
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl = {}
+    for i = 1, k do decl[i] = -1 end
+    return ts.Operation { type = "onnx_constant_of_shape", inputs = { n.inputs[1] }, dtype = dt,
+      shape = decl, gradient = false,
+      compute = function(sh) return ts.fill(sh:reshape({ -1 }):totable(), x, dt) end }
   end)
-  reg("Range", function(n)
-    local s, l, d = n:need_const(1, "start"), n:need_const(2, "limit"), n:need_const(3, "delta")
-    local function first(t) return t:reshape({ -1 }):totable()[1] end
-    local a, b, c = first(s), first(l), first(d)
+  local function first(t) return t:reshape({ -1 }):totable()[1] end
+  local function range(a, b, c, dtype)
     local count = math.max(math.ceil((b - a) / c), 0)
-    if count == 0 then return ts.zeros({ 0 }, s.dtype) end
+    if count == 0 then return ts.zeros({ 0 }, dtype) end
     local v = {}
     for i = 0, count - 1 do v[#v + 1] = a + i * c end
-    return ts.tensor(v, s.dtype)
+    return ts.tensor(v, dtype)
+  end
+  reg("Range", function(n)
+    local s, l, d = n:const(1), n:const(2), n:const(3)
+    if s and l and d then return range(first(s), first(l), first(d), s.dtype) end
+    local dt = n.inputs[1].dtype
+    return ts.Operation { type = "onnx_range", inputs = { n.inputs[1], n.inputs[2], n.inputs[3] },
+      dtype = dt, shape = { -1 }, gradient = false,
+      compute = function(a, b, c) return range(first(a), first(b), first(c), dt) end }
   end)
   reg("EyeLike", function(n)
     local x = n.inputs[1]

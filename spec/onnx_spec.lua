@@ -237,6 +237,24 @@ describe("ts.onnx.load_string", function()
       { { 14, 16, 18 }, { 20, 22, 24 } } }, "float32", 0)
   end)
 
+  it("follows Range, ConstantOfShape and Expand of values fed at run time", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Range", input = { "a", "b", "c" }, output = { "r" } },
+        { op_type = "ConstantOfShape", input = { "sh" }, output = { "z" } },
+        { op_type = "Expand", input = { "x", "sh" }, output = { "e" } } },
+      input = { vi("a", INT64, {}), vi("b", INT64, {}), vi("c", INT64, {}), vi("sh", INT64, { 2 }),
+        vi("x", FLOAT, { 1, 3 }) },
+      output = { { name = "r" }, { name = "z" }, { name = "e" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local s = ts.Session(r.graph)
+    local i64 = function(v) return ts.tensor(v, "int64") end
+    local out = s:run(r.outputs, { [r.inputs.a] = i64(2), [r.inputs.b] = i64(9), [r.inputs.c] = i64(3),
+      [r.inputs.sh] = i64 { 2, 3 }, [r.inputs.x] = ts.tensor({ { 1, 2, 3 } }, "float32") })
+    H.tensor(out[1], { 2, 5, 8 }, "int64", 0)
+    H.tensor(out[2], { { 0, 0, 0 }, { 0, 0, 0 } }, "float32", 0)
+    H.tensor(out[3], { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

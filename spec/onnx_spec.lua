@@ -327,6 +327,12 @@ describe("ts.onnx.load of hostile models", function()
     refuses("negative.onnx", m, "initializer 1 'W'", "dimension 1 is -3")
   end)
 
+  it("an input of rank 9", function()
+    local m = gemm_model()
+    m.graph.input[1].dims = { 1, 1, 1, 1, 1, 1, 1, 1, 3 }
+    refuses("rank.onnx", m, "graph input 'x'", "rank")
+  end)
+
   it("string and complex data", function()
     local m = gemm_model()
     m.graph.initializer[2] = { name = "b", data_type = STRING, dims = { 1 }, strings = { "x" } }

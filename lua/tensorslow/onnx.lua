@@ -271,7 +271,12 @@ return function(ts, I)
             p = ts.constant(v, { name = name, graph = g })
             consts[name] = v
           else
-            p = ts.placeholder { name = name, graph = g, dtype = DTYPE[kind], shape = vi.dims }
+            local okp, r = pcall(ts.placeholder, { name = name, graph = g, dtype = DTYPE[kind],
+              shape = vi.dims })
+            if not okp then
+              error(("%s: %s"):format(where, (tostring(r):gsub("^[^:\n]*%.lua:%d+: ", ""))), 0)
+            end
+            p = r
           end
           values[name] = p
           elems[name] = kind

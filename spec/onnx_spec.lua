@@ -255,6 +255,22 @@ describe("ts.onnx.load_string", function()
     H.tensor(out[3], { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
   end)
 
+  it("slices by starts and ends fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Slice", input = { "x", "st", "en", "ax" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { -1, 4 }), vi("st", INT64, { 1 }), vi("en", INT64, { 1 }) },
+      initializer = { { name = "ax", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", 1) } },
+      output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3, 4 }, { 5, 6, 7, 8 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.st] = ts.tensor({ 1 }, "int64"),
+      [r.inputs.en] = ts.tensor({ -1 }, "int64") }
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, feed), { { 2, 3 }, { 6, 7 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 0, 4, 6, 0 }, { 0, 12, 14, 0 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

@@ -416,31 +416,20 @@ return function(reg, ts, I)
     end
     return r
   end)
-  reg("Slice", function(n)
-    local x = n.inputs[1]
-    local s = shape_of(n, 1)
-    local starts, ends, axes, steps
-    if n.opset < 10 then
-      starts, ends, axes = n:attr("starts"), n:attr("ends"), n:attr("axes")
-    else
-      starts, ends = ints(n, 2, "starts"), ints(n, 3, "ends")
-      if n.inputs[4] then axes = ints(n, 4, "axes") end
-      if n.inputs[5] then steps = ints(n, 5, "steps") end
-    end
-    local begin, size = {}, {}
-    for i = 1, #s do begin[i], size[i] = 0, -1 end
-    local gathers = {}
+  -- Slice: begin/size for ts.slice (1-based) and, for steps other than 1, the source indices
+  -- gathered along an axis (NumPy's clamping); s is x's shape (the sliced axes known)
+  local function slice_plan(s, starts, ends, axes, steps, fail)
+    local begin, size, gathers = {}, {}, {}
+    for i = 1, #s do begin[i], size[i] = 1, -1 end
     for k, st in ipairs(starts) do
       local a = norm_axis(axes and axes[k] or k - 1, #s)
       local step = steps and steps[k] or 1
-      local d = s[a + 1]
-      if step == 0 then n:fail("a step of 0") end
+      local d, e = s[a + 1], ends[k]
+      if step == 0 then fail("a step of 0") end
+      if not d or d < 0 then fail("the sliced axes' sizes must be known") end
+      if st < 0 then st = st + d end
+      if e < 0 then e = e + d end
       if step ~= 1 then
-        -- strided: the source indices (NumPy's clamping), gathered along the axis
-        if d < 0 then n:fail("Slice with steps needs the sliced axes' sizes known") end
-        local e = ends[k]
-        if st < 0 then st = st + d end
-        if e < 0 then e = e + d end
         local idx = {}
         if step > 0 then
           st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
@@ -450,19 +439,14 @@ return function(reg, ts, I)
           for j = st, e + 1, step do idx[#idx + 1] = j + 1 end
         end
         gathers[#gathers + 1] = { a + 1, idx }
-        goto next
+      else
+        st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
+        begin[a + 1], size[a + 1] = st + 1, math.max(0, e - st)
       end
-      if d < 0 then n:fail("Slice needs the sliced axes' sizes known") end
-      local e = ends[k]
-      if st < 0 then st = st + d end
-      if e < 0 then e = e + d end
-      st = math.max(0, math.min(st, d))
-      e = math.max(0, math.min(e, d))
-      begin[a + 1] = st
-      size[a + 1] = math.max(0, e - st)
-      ::next::
     end
-    for i = 1, #s do begin[i] = begin[i] + 1 end
+    return begin, size, gathers
+  end
+  local function apply_slice(x, begin, size, gathers)
     local y = ts.slice(x, begin, size)
     for _, gi in ipairs(gathers) do
       if #gi[2] == 0 then
@@ -474,6 +458,64 @@ return function(reg, ts, I)
       end
     end
     return y
+  end
+  local function list_of(t) return t and t:reshape({ -1 }):totable() end
+  reg("Slice", function(n)
+    local x = n.inputs[1]
+    local s = shape_of(n, 1)
+    local fail = function(m) n:fail(m) end
+    if n.opset < 10 then
+      return apply_slice(x, slice_plan(s, n:attr("starts"), n:attr("ends"), n:attr("axes"), nil, fail))
+    end
+    local known = n:const(2) and n:const(3) and (not n.inputs[4] or n:const(4)) and
+      (not n.inputs[5] or n:const(5))
+    local starts, ends = list_of(n:const(2)), list_of(n:const(3))
+    local axes, steps = list_of(n:const(4)), list_of(n:const(5))
+    if known then
+      for k in ipairs(starts) do
+        local a = norm_axis(axes and axes[k] or k - 1, #s)
+        known = known and s[a + 1] and s[a + 1] >= 0
+      end
+    end
+    if known then return apply_slice(x, slice_plan(s, starts, ends, axes, steps, fail)) end
+    -- starts/ends/axes/steps or the sliced sizes known only while running: a Lua op (and one
+    -- for its gradient: g padded back into x's shape; not for steps other than 1)
+    local ins, at = { x, n.inputs[2], n.inputs[3] }, {}
+    for k = 4, 5 do
+      if n.inputs[k] then
+        ins[#ins + 1] = n.inputs[k]
+        at[k] = #ins
+      end
+    end
+    local function plan(shape, a)
+      return slice_plan(shape, list_of(a[2]), list_of(a[3]), at[4] and list_of(a[at[4]]),
+        at[5] and list_of(a[at[5]]), error)
+    end
+    local decl = {}
+    for i = 1, #s do decl[i] = -1 end
+    return ts.Operation { type = "onnx_slice", inputs = ins, dtype = x.dtype, shape = decl,
+      compute = function(...)
+        local a = { ... }
+        return apply_slice(a[1], plan(a[1].shape, a))
+      end,
+      gradient = function(op, g)
+        local gins = { op.inputs[1], g }
+        for k = 2, #ins do gins[#gins + 1] = op.inputs[k] end
+        local dx = ts.Operation { type = "onnx_slice_grad", inputs = gins, dtype = x.dtype,
+          shape = s, gradient = false,
+          compute = function(t, gt, ...)
+            local a = { t, ... }
+            local begin, size, gathers = plan(t.shape, a)
+            if #gathers > 0 then error("the gradient of a Slice with steps is not supported") end
+            local p = {}
+            for i, d in ipairs(t.shape) do
+              local len = size[i] < 0 and d - begin[i] + 1 or size[i]
+              p[i] = { begin[i] - 1, d - (begin[i] - 1) - len }
+            end
+            return ts.pad(gt, p, 0)
+          end }
+        return { dx }
+      end }
   end)
   reg("Gather", function(n)
     local x, idx = n.inputs[1], n.inputs[2]

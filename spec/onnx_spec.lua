@@ -271,6 +271,23 @@ describe("ts.onnx.load_string", function()
     H.tensor(s:run(g, feed), { { 0, 4, 6, 0 }, { 0, 12, 14, 0 } }, "float32", 0)
   end)
 
+  it("squeezes and unsqueezes by axes fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Unsqueeze", input = { "x", "ax" }, output = { "u" } },
+        { op_type = "Squeeze", input = { "u", "ax" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { 2, 3 }), vi("ax", INT64, { 2 }) },
+      output = { { name = "u" }, { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.ax] = ts.tensor({ 0, -1 }, "int64") }
+    local s = ts.Session(r.graph)
+    local out = s:run(r.outputs, feed)
+    assert.same({ 1, 2, 3, 1 }, out[1].shape)
+    H.tensor(out[2], x:totable(), "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.u, r.outputs.u)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 2, 4, 6 }, { 8, 10, 12 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

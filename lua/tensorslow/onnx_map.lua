@@ -381,22 +381,52 @@ return function(reg, ts, I)
     end
     return ts.reshape(x, { outer, -1 })
   end)
-  reg("Squeeze", function(n)
-    local axes = n:attr("axes")
-    if n.opset >= 13 and n.inputs[2] then axes = ints(n, 2, "axes") end
-    if not axes or #axes == 0 then return ts.squeeze(n.inputs[1]) end
-    return ts.squeeze(n.inputs[1], axes_of(axes))
-  end)
-  reg("Unsqueeze", function(n)
-    local axes = n:attr("axes")
-    if n.opset >= 13 then axes = ints(n, 2, "axes") end
-    local x = n.inputs[1]
-    local r = #shape_of(n, 1) + #axes
+  -- Squeeze/Unsqueeze with axes fed at run time: a Lua op reshaping x (gradient reshape_like)
+  local function runtime_reshape(n, type, rank, compute)
+    local decl = {}
+    for i = 1, rank do decl[i] = -1 end
+    return ts.Operation { type = type, inputs = { n.inputs[1], n.inputs[2] },
+      dtype = n.inputs[1].dtype, shape = rank >= 0 and decl or nil, compute = compute,
+      gradient = function(op, g) return { I.node("reshape_like", nil, g, op.inputs[1]) } end }
+  end
+  local function squeeze(x, axes)
+    if not axes or #axes == 0 then return ts.squeeze(x) end
+    return ts.squeeze(x, axes_of(axes))
+  end
+  local function unsqueeze(x, axes, rank)
+    local r = rank + #axes
     local sorted = {}
     for i, a in ipairs(axes) do sorted[i] = norm_axis(a, r) end
     table.sort(sorted)
     for _, a in ipairs(sorted) do x = ts.expand_dims(x, a + 1) end
     return x
+  end
+  reg("Squeeze", function(n)
+    local axes = n:attr("axes")
+    if n.opset >= 13 and n.inputs[2] then
+      if not n:const(2) then
+        local k = shape_of(n, 2)[1]
+        local rank = k and k >= 0 and #shape_of(n, 1) - k or -1
+        return runtime_reshape(n, "onnx_squeeze", rank, function(t, a)
+          return ts.identity(squeeze(t, a:reshape({ -1 }):totable()))
+        end)
+      end
+      axes = ints(n, 2, "axes")
+    end
+    return squeeze(n.inputs[1], axes)
+  end)
+  reg("Unsqueeze", function(n)
+    local axes = n:attr("axes")
+    local rank = #shape_of(n, 1)
+    if n.opset >= 13 then
+      if not n:const(2) then
+        local k = shape_of(n, 2)[1]
+        return runtime_reshape(n, "onnx_unsqueeze", k and k >= 0 and rank + k or -1,
+          function(t, a) return ts.identity(unsqueeze(t, a:reshape({ -1 }):totable(), #t.shape)) end)
+      end
+      axes = ints(n, 2, "axes")
+    end
+    return unsqueeze(n.inputs[1], axes, rank)
   end)
   reg("Concat", function(n)
     local list = {}

@@ -288,6 +288,23 @@ describe("ts.onnx.load_string", function()
     H.tensor(s:run(g, feed), { { 2, 4, 6 }, { 8, 10, 12 } }, "float32", 0)
   end)
 
+  it("sums over axes fed at run time (ReduceSum, opset 13), gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "ReduceSum", input = { "x", "ax" }, output = { "y" },
+        attribute = { { name = "keepdims", type = 2, i = 0 } } } },
+      input = { vi("x", FLOAT, { 2, 3 }), vi("ax", INT64, { 1 }) }, output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, "float32")
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, { [r.inputs.x] = x, [r.inputs.ax] = ts.tensor({ -1 }, "int64") }),
+      { 6, 15 }, "float32", 0)
+    local feed = { [r.inputs.x] = x, [r.inputs.ax] = ts.tensor({ 0 }, "int64") }
+    H.tensor(s:run(r.outputs.y, feed), { 5, 7, 9 }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, ts.constant(ts.tensor({ 1, 2, 3 },
+      "float32"), { graph = r.graph }))), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

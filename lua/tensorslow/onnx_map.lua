@@ -254,20 +254,45 @@ return function(reg, ts, I)
 
   ------------------------------------------------------------- reductions
   -- axes from the attribute or (ReduceSum from opset 13, the others from 18) input 2
+  -- f over ONNX axes (empty: all, or none with noop_with_empty_axes)
+  local function reduce_over(f, x, axes, keep, noop)
+    if axes == nil or #axes == 0 then
+      if noop then return ts.identity(x) end
+      axes = {}
+      for i = 1, #x.shape do axes[i] = i - 1 end
+    end
+    if #axes == 0 then return f(x, nil, keep) end
+    return f(x, axes_of(axes), keep)
+  end
   local function reduce(f)
     return function(n)
       local x = n.inputs[1]
       local axes = n:attr("axes")
-      if n.ninputs >= 2 and n.inputs[2] then axes = ints(n, 2, "axes") end
       local keep = n:attr("keepdims", 1) == 1
-      if axes == nil or #axes == 0 then
-        if n:attr("noop_with_empty_axes", 0) == 1 then return ts.identity(x) end
-        local s = shape_of(n, 1)
-        axes = {}
-        for i = 1, #s do axes[i] = i - 1 end
+      local noop = n:attr("noop_with_empty_axes", 0) == 1
+      shape_of(n, 1)
+      if n.ninputs >= 2 and n.inputs[2] then
+        if not n:const(2) and f == ts.reduce_sum then
+          -- ReduceSum's axes fed at run time: a Lua op; its gradient broadcasts g back
+          local decl = {}
+          for i = 1, #x.shape do decl[i] = -1 end
+          return ts.Operation { type = "onnx_reduce_sum", inputs = { x, n.inputs[2] },
+            dtype = x.dtype, shape = keep and decl or nil,
+            compute = function(t, a)
+              return reduce_over(f, t, a:reshape({ -1 }):totable(), keep, noop)
+            end,
+            gradient = function(op, g)
+              return { ts.Operation { type = "onnx_reduce_sum_grad", dtype = x.dtype,
+                shape = x.shape, inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+                compute = function(t, gt, a)
+                  local keepshape = reduce_over(f, t, a:reshape({ -1 }):totable(), true, noop).shape
+                  return ts.multiply(gt:reshape(keepshape), ts.ones(t.shape, t.dtype))
+                end } }
+            end }
+        end
+        axes = ints(n, 2, "axes")
       end
-      if #axes == 0 then return f(x, nil, keep) end
-      return f(x, axes_of(axes), keep)
+      return reduce_over(f, x, axes, keep, noop)
     end
   end
   reg("ReduceSum", reduce(ts.reduce_sum))

@@ -305,6 +305,21 @@ describe("ts.onnx.load_string", function()
     H.tensor(s:run(g, feed), { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
   end)
 
+  it("pads by pads fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Pad", input = { "x", "p", "v" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { 1, 2 }), vi("p", INT64, { 4 }), vi("v", FLOAT, {}) },
+      output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.p] = ts.tensor({ 1, 0, 0, 1 }, "int64"),
+      [r.inputs.v] = ts.tensor(9, "float32") }
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, feed), { { 9, 9, 9 }, { 1, 2, 9 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 2, 4 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

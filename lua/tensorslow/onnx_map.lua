@@ -622,31 +622,22 @@ return function(reg, ts, I)
       compute = function(t, sh) return expand(t, sh:reshape({ -1 }):totable()) end,
       gradient = function(op, g) return { I.sum_like(g, op.inputs[1]) } end }
   end)
-  reg("Pad", function(n)
-    local x = n.inputs[1]
-    local mode = n:attr("mode", "constant")
-    local pads, value, vnode
-    if n.opset < 11 then
-      pads, value = n:attr("pads"), n:attr("value", 0.0)
-    else
-      pads = ints(n, 2, "pads")
-      if n.inputs[3] then
-        local v = n:const(3)
-        if v then value = v:reshape({ -1 }):totable()[1] else vnode = n.inputs[3] end
-      end
-      value = value or 0
-    end
+  -- Pad of x (shape s, needed for edge and reflect) by ONNX pads with a number value; works on
+  -- nodes and on tensors (the run-time op below)
+  local function pad_values(x, s, pads, mode, value, fail)
     local r = #pads // 2
+    for i = 1, r do
+      if pads[i] < 0 or pads[i + r] < 0 then fail("negative pads are not supported") end
+    end
     if mode == "edge" or mode == "reflect" then
       -- one gather per padded axis with the source index of every output position
-      local s = known_shape(n, 1, "Pad mode " .. mode)
       local y = x
       for i = 1, r do
         local b, a, d = pads[i], pads[i + r], s[i]
-        if b < 0 or a < 0 then n:fail("negative pads are not supported") end
         if b > 0 or a > 0 then
+          if d < 0 then fail("Pad mode " .. mode .. " needs the padded axes' sizes known") end
           if mode == "reflect" and (b >= d or a >= d) then
-            n:fail(("reflect pads of %d and %d on an axis of %d"):format(b, a, d))
+            fail(("reflect pads of %d and %d on an axis of %d"):format(b, a, d))
           end
           local idx = {}
           for k = -b, d - 1 + a do
@@ -661,18 +652,53 @@ return function(reg, ts, I)
       end
       return y == x and ts.identity(x) or y
     end
-    if mode ~= "constant" then n:fail(("attribute mode = %s is not supported"):format(mode)) end
+    if mode ~= "constant" then fail(("attribute mode = %s is not supported"):format(mode)) end
     local p = {}
-    for i = 1, r do
-      if pads[i] < 0 or pads[i + r] < 0 then n:fail("negative pads are not supported") end
-      p[i] = { pads[i], pads[i + r] }
-    end
-    if vnode then
-      -- a value known only at run time: zeros padded, plus value where the padding is
-      local mask = ts.pad(ts.zeros_like(x), p, 1)
-      return ts.add(ts.pad(x, p, 0), ts.multiply(mask, ts.reshape(vnode, {})))
-    end
+    for i = 1, r do p[i] = { pads[i], pads[i + r] } end
     return ts.pad(x, p, value)
+  end
+  reg("Pad", function(n)
+    local x = n.inputs[1]
+    local mode = n:attr("mode", "constant")
+    local fail = function(m) n:fail(m) end
+    if n.opset < 11 then
+      return pad_values(x, shape_of(n, 1), n:attr("pads"), mode, n:attr("value", 0.0), fail)
+    end
+    local v = n.inputs[3] and n:const(3)
+    if not n:const(2) then
+      -- pads fed at run time: a Lua op; its gradient (constant mode) slices g back
+      if mode ~= "constant" and mode ~= "edge" and mode ~= "reflect" then
+        n:fail(("attribute mode = %s is not supported"):format(mode))
+      end
+      local ins = { x, n.inputs[2], n.inputs[3] }
+      local rank = #shape_of(n, 1)
+      local decl = {}
+      for i = 1, rank do decl[i] = -1 end
+      return ts.Operation { type = "onnx_pad", inputs = ins, dtype = x.dtype, shape = decl,
+        compute = function(t, pd, val)
+          local value = val and val:reshape({ -1 }):totable()[1] or 0
+          return pad_values(t, t.shape, pd:reshape({ -1 }):totable(), mode, value, error)
+        end,
+        gradient = function(op, g)
+          return { ts.Operation { type = "onnx_pad_grad", dtype = x.dtype, shape = x.shape,
+            inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+            compute = function(t, gt, pd)
+              if mode ~= "constant" then error("the gradient of Pad mode " .. mode .. " is not supported") end
+              local pads, begin = pd:reshape({ -1 }):totable(), {}
+              for i = 1, #t.shape do begin[i] = pads[i] + 1 end
+              return ts.slice(gt, begin, t.shape)
+            end } }
+        end }
+    end
+    local pads = ints(n, 2, "pads")
+    if n.inputs[3] and not v then
+      -- a value known only at run time: zeros padded, plus value where the padding is
+      if mode ~= "constant" then return pad_values(x, shape_of(n, 1), pads, mode, 0, fail) end
+      local mask = pad_values(ts.zeros_like(x), shape_of(n, 1), pads, mode, 1, fail)
+      return ts.add(pad_values(x, shape_of(n, 1), pads, mode, 0, fail),
+        ts.multiply(mask, ts.reshape(n.inputs[3], {})))
+    end
+    return pad_values(x, shape_of(n, 1), pads, mode, v and v:reshape({ -1 }):totable()[1] or 0, fail)
   end)
   reg("Shape", function(n)
     local s = shape_of(n, 1)

@@ -320,6 +320,26 @@ describe("ts.onnx.load_string", function()
     H.tensor(s:run(g, feed), { { 2, 4 } }, "float32", 0)
   end)
 
+  it("tiles and one-hots by values fed at run time, Tile's gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Tile", input = { "x", "rep" }, output = { "y" } },
+        { op_type = "OneHot", input = { "i", "depth", "vals" }, output = { "h" } } },
+      input = { vi("x", FLOAT, { 1, 2 }), vi("rep", INT64, { 2 }), vi("i", INT64, { 2 }),
+        vi("depth", INT64, {}), vi("vals", FLOAT, { 2 }) },
+      output = { { name = "y" }, { name = "h" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.rep] = ts.tensor({ 2, 2 }, "int64"),
+      [r.inputs.i] = ts.tensor({ 0, -1 }, "int64"), [r.inputs.depth] = ts.tensor(3, "int64"),
+      [r.inputs.vals] = ts.tensor({ -1, 5 }, "float32") }
+    local s = ts.Session(r.graph)
+    local out = s:run(r.outputs, feed)
+    H.tensor(out[1], { { 1, 2, 1, 2 }, { 1, 2, 1, 2 } }, "float32", 0)
+    H.tensor(out[2], { { 5, -1, -1 }, { -1, -1, 5 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 8, 16 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

@@ -602,7 +602,6 @@ return function(reg, ts, I)
     end
     return ts.gather(x, idx, a + 1)
   end)
-  reg("Tile", function(n) return ts.tile(n.inputs[1], ints(n, 2, "repeats")) end)
   -- Expand: x broadcast with ones of the shape (uint8 through int64: no uint8 multiply)
   local function expand(x, shape)
     if x.dtype == "uint8" then
@@ -837,17 +836,12 @@ return function(reg, ts, I)
     end
     return ts.tensor(v, dt)
   end)
-  reg("OneHot", function(n)
-    local idx, values = n.inputs[1], n.inputs[3]
-    local depth = n:need_const(2, "depth"):reshape({ -1 }):totable()[1]
-    depth = math.tointeger(depth) or math.floor(depth)
-    local axis = n:attr("axis", -1)
+  -- OneHot of idx (rank r - 1) with depth classes and values {off, on}; nodes or tensors
+  local function one_hot(idx, depth, values, axis, r)
     local i64 = ts.cast(idx, "int64")
     -- negative indices count from the end
-    i64 = ts.where(ts.less(i64, ts.constant(0, { dtype = "int64" })),
-      ts.add(i64, ts.constant(depth, { dtype = "int64" })), i64)
-    local oh = ts.one_hot(ts.add(i64, ts.constant(1, { dtype = "int64" })), depth, { dtype = values.dtype })
-    local r = #shape_of(n, 1) + 1
+    i64 = ts.where(ts.less(i64, ts.tensor(0, "int64")), ts.add(i64, ts.tensor(depth, "int64")), i64)
+    local oh = ts.one_hot(ts.add(i64, ts.tensor(1, "int64")), depth, { dtype = values.dtype })
     local off = ts.reshape(ts.slice(values, { 1 }, { 1 }), {})
     local on = ts.reshape(ts.slice(values, { 2 }, { 1 }), {})
     local y = ts.add(ts.multiply(oh, ts.subtract(on, off)), off)
@@ -860,6 +854,44 @@ return function(reg, ts, I)
       y = ts.transpose(y, perm)
     end
     return y
+  end
+  local function depth_of(t)
+    local d = t:reshape({ -1 }):totable()[1]
+    return math.tointeger(d) or math.floor(d)
+  end
+  reg("OneHot", function(n)
+    local idx, values = n.inputs[1], n.inputs[3]
+    local axis, r = n:attr("axis", -1), #shape_of(n, 1) + 1
+    if n:const(2) then return one_hot(idx, depth_of(n:const(2)), values, axis, r) end
+    -- depth fed at run time: a Lua op (no gradient: ONNX gives none for the indices)
+    local decl = {}
+    for i = 1, r do decl[i] = -1 end
+    return ts.Operation { type = "onnx_one_hot", inputs = { idx, n.inputs[2], values },
+      dtype = values.dtype, shape = decl, gradient = false,
+      compute = function(t, d, v) return one_hot(t, depth_of(d), v, axis, r) end }
+  end)
+  -- Tile with repeats fed at run time: a Lua op; its gradient sums g's tiles
+  reg("Tile", function(n)
+    local x = n.inputs[1]
+    if n:const(2) then return ts.tile(x, ints(n, 2, "repeats")) end
+    local decl = {}
+    for i = 1, #shape_of(n, 1) do decl[i] = -1 end
+    return ts.Operation { type = "onnx_tile", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+      shape = decl,
+      compute = function(t, rep) return ts.tile(t, rep:reshape({ -1 }):totable()) end,
+      gradient = function(op, g)
+        return { ts.Operation { type = "onnx_tile_grad", dtype = x.dtype, shape = x.shape,
+          inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+          compute = function(t, gt, rep)
+            local reps, split, axes = rep:reshape({ -1 }):totable(), {}, {}
+            for i, d in ipairs(t.shape) do
+              split[2 * i - 1], split[2 * i] = reps[i], d
+              axes[i] = 2 * i - 1
+            end
+            if #axes == 0 then return gt end
+            return ts.reduce_sum(gt:reshape(split), axes)
+          end } }
+      end }
   end)
   -- Dropout: inference (the default) passes x through, mask all true. Training mode (opset 12:
   -- input 3, known or fed at run time; ratio input 2, default 0.5) keeps each element where a

@@ -340,6 +340,24 @@ describe("ts.onnx.load_string", function()
     H.tensor(s:run(g, feed), { { 8, 16 } }, "float32", 0)
   end)
 
+  it("splits by sizes fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Split", input = { "x", "sz" }, output = { "a", "b" },
+        attribute = { { name = "axis", type = 2, i = 1 } } } },
+      input = { vi("x", FLOAT, { 1, 3 }), vi("sz", INT64, { 2 }) },
+      output = { { name = "a" }, { name = "b" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local feed = { [r.inputs.x] = ts.tensor({ { 1, 2, 3 } }, "float32"),
+      [r.inputs.sz] = ts.tensor({ 1, 2 }, "int64") }
+    local s = ts.Session(r.graph)
+    local out = s:run(r.outputs, feed)
+    H.tensor(out[1], { { 1 } }, "float32", 0)
+    H.tensor(out[2], { { 2, 3 } }, "float32", 0)
+    local loss = ts.add(ts.reduce_sum(r.outputs.a), ts.reduce_sum(ts.multiply(r.outputs.b, r.outputs.b)))
+    local g = ts.gradients(loss, { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 1, 4, 6 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end

@@ -462,6 +462,44 @@ return function(reg, ts, I)
     local x = n.inputs[1]
     local a = n:attr("axis", 0)
     local split = n:attr("split")
+    if n.opset >= 13 and n.inputs[2] and not n:const(2) then
+      -- sizes fed at run time: one Lua op per piece (gradient: g_k padded back at its offset)
+      local rank = #shape_of(n, 1)
+      local axis = norm_axis(a, rank) + 1
+      local decl = {}
+      for i = 1, rank do decl[i] = -1 end
+      local function span(sizes, k) -- offset (0-based) and size of piece k
+        local off = 0
+        for i = 1, k - 1 do off = off + sizes[i] end
+        return off, sizes[k]
+      end
+      local outs = {}
+      for k = 1, n.noutputs do
+        outs[k] = ts.Operation { type = "onnx_split", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+          shape = decl,
+          compute = function(t, sz)
+            local sizes = sz:reshape({ -1 }):totable()
+            if #sizes ~= n.noutputs then error(("%d sizes for %d outputs"):format(#sizes, n.noutputs)) end
+            local off, len = span(sizes, k)
+            local begin, size = {}, {}
+            for i = 1, #t.shape do begin[i], size[i] = 1, -1 end
+            begin[axis], size[axis] = off + 1, len
+            return ts.slice(t, begin, size)
+          end,
+          gradient = function(op, g)
+            return { ts.Operation { type = "onnx_split_grad", dtype = x.dtype, shape = x.shape,
+              inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+              compute = function(t, gt, sz)
+                local off, len = span(sz:reshape({ -1 }):totable(), k)
+                local p = {}
+                for i = 1, #t.shape do p[i] = { 0, 0 } end
+                p[axis] = { off, t.shape[axis] - off - len }
+                return ts.pad(gt, p, 0)
+              end } }
+          end }
+      end
+      return outs
+    end
     if n.opset >= 13 and n.inputs[2] then split = ints(n, 2, "split") end
     local r
     if split then

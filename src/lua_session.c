@@ -61,15 +61,24 @@ static tsb_session *check_live_session(lua_State *L, int idx, const char *what) 
   return s;
 }
 
-/* What a run holds until it returns or raises (see the top), followed by
- * the run's result views. */
+/* What a run holds until it returns or raises (see the top), and its
+ * scratch: the fetch and feed ids, the feeds' and out tensors' views and the
+ * results' views (outs), in mem. User values: 1 the session (its memory
+ * outlives the guard's __gc), 2 the anchor (the feeds' tensors, kept alive
+ * by the run) and 3 the out tensors (a table each, reused by the next run at
+ * the same depth: their first nanchor / nouts entries are cleared at close,
+ * so a run keeps nothing alive after it). */
 typedef struct run_guard {
   tsb_session *s;
   tsb_graph *g;
   tsi_plan *p;
   int armed;
-  int cap; /* room in outs */
-  tsi_tensor outs[];
+  int busy;          /* pushed for a run that has not closed it yet */
+  int cap, cap_feed; /* room for fetches and feeds */
+  int nanchor, nouts;
+  int *fetch, *feed_ids;
+  tsi_tensor *feeds, *dests, *outs;
+  tsi_tensor mem[];
 } run_guard;
 
 static void run_end(run_guard *r) {
@@ -80,49 +89,85 @@ static void run_end(run_guard *r) {
   tsb_graph_unhold(r->g);
 }
 
+/* Empties the first n entries of the guard's (at 1) user value uv; allocates nothing. */
+static void guard_clear(lua_State *L, int uv, int n) {
+  if (n <= 0 || lua_getiuservalue(L, 1, uv) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pop(L, 1);
+}
+
 static int guard_close(lua_State *L) {
-  run_end(luaL_checkudata(L, 1, TSB_RUNGUARD));
+  run_guard *r = luaL_checkudata(L, 1, TSB_RUNGUARD);
+  run_end(r);
+  guard_clear(L, 2, r->nanchor);
+  guard_clear(L, 3, r->nouts);
+  r->nanchor = r->nouts = 0;
+  r->busy = 0;
   return 0;
 }
 
+/* A new guard with room for cap fetches and cap_feed feeds, pushed. */
+static run_guard *new_guard(lua_State *L, int sidx, int cap, int cap_feed) {
+  cap = cap < 4 ? 4 : cap;
+  cap_feed = cap_feed < 4 ? 4 : cap_feed;
+  size_t ids = (sizeof(int) * (size_t)(cap + cap_feed) + sizeof(tsi_tensor) - 1) /
+               sizeof(tsi_tensor);
+  run_guard *r = lua_newuserdatauv(
+      L, sizeof *r + sizeof(tsi_tensor) * ((size_t)cap * 2 + (size_t)cap_feed + ids), 3);
+  memset(r, 0, sizeof *r);
+  r->cap = cap, r->cap_feed = cap_feed;
+  r->outs = r->mem;
+  r->dests = r->outs + cap;
+  r->feeds = r->dests + cap;
+  r->fetch = (int *)(r->feeds + cap_feed);
+  r->feed_ids = r->fetch + cap;
+  luaL_setmetatable(L, TSB_RUNGUARD);
+  lua_pushvalue(L, sidx);
+  lua_setiuservalue(L, -2, 1);
+  lua_createtable(L, cap_feed, 0);
+  lua_setiuservalue(L, -2, 2);
+  lua_createtable(L, cap, 0);
+  lua_setiuservalue(L, -2, 3);
+  return r;
+}
+
 /* Pushes the guard for a run at nesting depth `depth` of the session at sidx
- * (disarmed, room for nfetch results). Runs that cannot yield are strictly
- * nested (a compute cannot yield), so one guard per depth, kept in the
- * session's user value 3, serves every run at that depth: no allocation per
- * run. A run that may yield (depth -1) gets a guard of its own, and a cached
- * guard still armed (a suspended run resumed and finished from a compute
- * changed the depth) is replaced. */
-static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch) {
-  if (depth < 0) { /* a run that may yield: a guard of its own (see run_state) */
-    int cap = nfetch < 4 ? 4 : nfetch;
-    run_guard *r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 1);
-    memset(r, 0, sizeof *r);
-    r->cap = cap;
-    luaL_setmetatable(L, TSB_RUNGUARD);
-    lua_pushvalue(L, sidx); /* the session's memory outlives the guard's __gc */
-    lua_setiuservalue(L, -2, 1);
-    return r;
-  }
-  if (lua_getiuservalue(L, sidx, 3) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, sidx, 3);
-  }
+ * (disarmed, busy, room for nfetch fetches and nfeed feeds). Runs that cannot
+ * yield are strictly nested (a compute cannot yield), so one guard per depth,
+ * kept in the session's user value 3, serves every run at that depth: no
+ * allocation per run. A run that may yield (depth -1) gets a guard of its
+ * own, and a cached guard still busy (a finaliser running the session while
+ * this run collects its arguments, or a suspended run resumed and finished
+ * from a compute, which changed the depth) is replaced. */
+static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch, int nfeed) {
   run_guard *r = NULL;
-  if (lua_rawgeti(L, -1, depth + 1) == LUA_TUSERDATA) r = lua_touserdata(L, -1);
-  if (!r || r->cap < nfetch || r->armed) { /* armed: a suspended run's, resumed elsewhere */
-    lua_pop(L, 1);
-    int cap = nfetch < 4 ? 4 : nfetch;
-    r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 0);
-    memset(r, 0, sizeof *r);
-    r->cap = cap;
-    luaL_setmetatable(L, TSB_RUNGUARD);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, depth + 1);
+  if (depth < 0) { /* a run that may yield: a guard of its own (see run_state) */
+    r = new_guard(L, sidx, nfetch, nfeed);
+  } else {
+    if (lua_getiuservalue(L, sidx, 3) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setiuservalue(L, sidx, 3);
+    }
+    if (lua_rawgeti(L, -1, depth + 1) == LUA_TUSERDATA) r = lua_touserdata(L, -1);
+    if (!r || r->cap < nfetch || r->cap_feed < nfeed || r->busy) {
+      lua_pop(L, 1);
+      r = new_guard(L, sidx, nfetch, nfeed);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, -3, depth + 1);
+    }
+    lua_remove(L, -2);
   }
-  lua_remove(L, -2);
   r->armed = 0;
+  r->busy = 1;
+  r->nanchor = r->nouts = 0;
   return r;
 }
 
@@ -285,15 +330,11 @@ typedef enum fetch_form {
   FETCH_KEYED  /* a table of string keys: results under the same keys */
 } fetch_form;
 
-/* Collects fetches from arg 2 into a box; returns the count, and their form
- * (for FETCH_KEYED, *keys is the index of a table of the keys in order). */
-static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, int *keys) {
-  int n;
-  *keys = 0;
+/* The number of fetches at arg 2 and their form; raises on a malformed
+ * fetch table. Allocates nothing. */
+static int count_fetches(lua_State *L, fetch_form *form) {
   if (tsb_tonode(L, 2)) {
     *form = FETCH_NODE;
-    *ids = lua_newuserdatauv(L, sizeof(int), 0);
-    (*ids)[0] = session_node(L, 2, g, "fetch");
     return 1;
   }
   if (!lua_istable(L, 2))
@@ -301,7 +342,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *fo
                luaL_typename(L, 2));
   /* raw length and access: a __len or __index is not asked */
   size_t len = lua_rawlen(L, 2);
-  n = 0;
+  int n = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (n >= 1 << 20) luaL_error(L, "run: too many fetches");
@@ -317,30 +358,52 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *fo
     lua_pop(L, 1);
     if ((size_t)n != len) /* other keys than 1..len: they would be dropped */
       luaL_error(L, "run: a fetch table must be an array or have string keys, not both");
-    *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
-    for (int i = 0; i < n; i++) {
-      lua_rawgeti(L, 2, i + 1);
-      (*ids)[i] = session_node(L, -1, g, "fetch");
-      lua_pop(L, 1);
-    }
     return n;
   }
   *form = FETCH_KEYED;
   if (n == 0) luaL_error(L, "run: nothing to fetch (empty table)");
-  *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
+  return n;
+}
+
+/* Node ids of the n fetches at arg 2 (counted by count_fetches) into ids;
+ * for FETCH_KEYED, returns the index of a table of the keys in order (pushed). */
+static int collect_fetches(lua_State *L, tsi_graph *g, int *ids, fetch_form form, int n) {
+  if (form == FETCH_NODE) {
+    ids[0] = session_node(L, 2, g, "fetch");
+    return 0;
+  }
+  if (form == FETCH_ARRAY) {
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, 2, i + 1);
+      ids[i] = session_node(L, -1, g, "fetch");
+      lua_pop(L, 1);
+    }
+    return 0;
+  }
   lua_createtable(L, n, 0);
-  *keys = lua_gettop(L);
+  int keys = lua_gettop(L);
   int k = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "run: a fetch table must be an array or have string keys (got a %s key)",
                  luaL_typename(L, -2));
-    (*ids)[k] = session_node(L, -1, g, "fetch");
+    if (k >= n) luaL_error(L, "run: the fetch table changed while it was read");
+    ids[k] = session_node(L, -1, g, "fetch");
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
-    lua_rawseti(L, *keys, ++k);
+    lua_rawseti(L, keys, ++k);
   }
+  if (k != n) luaL_error(L, "run: the fetch table changed while it was read");
+  return keys;
+}
+
+/* The fetches at arg 2 counted and collected into a box (pushed, then the
+ * keys' table for FETCH_KEYED): for the methods that plan without running. */
+static int fetch_box(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, int *keys) {
+  int n = count_fetches(L, form);
+  *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
+  *keys = collect_fetches(L, g, *ids, *form, n);
   return n;
 }
 
@@ -412,23 +475,22 @@ static int preallocate(lua_State *L, tsb_session *s, int nfetch, const int *fetc
   return tab;
 }
 
-/* opts.out: the caller's result tensors, gathered per fetch into a table
- * (pushed; its index returned) and into dests. */
+/* opts.out: the caller's result tensors, gathered per fetch into the guard's
+ * (at gslot) table of out tensors (pushed; its index returned) and into its
+ * dests; 0 without opts.out. */
 static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int keys,
-                        tsi_tensor **dests) {
+                        int gslot, run_guard *r) {
   lua_getfield(L, opts, "out");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    *dests = NULL;
     return 0;
   }
   int out = lua_gettop(L);
   if (form == FETCH_NODE ? !tsb_totensor(L, out) : !lua_istable(L, out))
     luaL_error(L, "run: out must be %s like the fetches, got %s",
                form == FETCH_NODE ? "a tensor" : "a table of tensors", luaL_typename(L, out));
-  *dests = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
-  memset(*dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
-  lua_createtable(L, nfetch, 0);
+  memset(r->dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
+  lua_getiuservalue(L, gslot, 3);
   int tab = lua_gettop(L);
   for (int i = 0; i < nfetch; i++) {
     if (form == FETCH_NODE) lua_pushvalue(L, out);
@@ -441,9 +503,10 @@ static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int
       tsb_tensor *t = tsb_totensor(L, -1);
       if (!t) luaL_error(L, "run: out entry for fetch %d must be a tensor, got %s", i + 1,
                          luaL_typename(L, -1));
-      (*dests)[i] = t->t;
+      r->dests[i] = t->t;
     }
     lua_rawseti(L, tab, i + 1);
+    r->nouts = i + 1;
   }
   return tab;
 }
@@ -656,10 +719,8 @@ static int session_run(lua_State *L) {
   tsi_graph *g = s->s.g;
   lua_getiuservalue(L, 1, 1);
   int gidx = lua_gettop(L);
-  int *fetch, keys;
   fetch_form form;
-  int nfetch = collect_fetches(L, g, &fetch, &form, &keys);
-  /* feeds: ids, views, and the converted tensors kept alive in a table */
+  int nfetch = count_fetches(L, &form);
   int nfeed = 0;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -669,15 +730,23 @@ static int session_run(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  int *feed_ids = lua_newuserdatauv(L, sizeof(int) * (size_t)(nfeed ? nfeed : 1), 0);
-  tsi_tensor *feeds = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)(nfeed ? nfeed : 1), 0);
-  lua_createtable(L, nfeed, 0);
+  luaL_checkstack(L, 16, "run"); /* the guard, its tables, the slot, the results */
+  /* the guard and its scratch (no allocation when a run at this depth had as much) */
+  run_guard *r = push_guard(L, 1, yields ? -1 : s->depth, nfetch, nfeed);
+  lua_toclose(L, -1);
+  int gslot = lua_gettop(L);
+  int *fetch = r->fetch, *feed_ids = r->feed_ids;
+  tsi_tensor *feeds = r->feeds;
+  int keys = collect_fetches(L, g, fetch, form, nfetch);
+  /* feeds: ids, views, and the tensors kept alive in the guard's anchor */
+  lua_getiuservalue(L, gslot, 2);
   int anchor = lua_gettop(L);
   if (nfeed) {
     int k = 0;
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       int id = -1;
+      if (k >= nfeed) luaL_error(L, "run: the feed table changed while it was read");
       if (lua_type(L, -2) == LUA_TSTRING) { /* a placeholder's name in the session's graph */
         check_still_live(L, 1, s, "run");
         const char *name = lua_tostring(L, -2);
@@ -703,35 +772,34 @@ static int session_run(lua_State *L) {
       if (pn->op != &tsi_op_placeholder)
         luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
                    pn->op->name);
-      int dtype = pn->info.dtype;
-      lua_pushfstring(L, "feed for '%s'", pn->name);
-      tsb_tensor *t = tsb_value_to_tensor(L, -2, tsb_totensor(L, -2) ? -1 : dtype,
-                                          lua_tostring(L, -1));
+      tsb_tensor *t = tsb_totensor(L, -1); /* a tensor is fed as it is */
+      if (t) {
+        lua_pushvalue(L, -1);
+      } else { /* a Lua value becomes a tensor of the placeholder's dtype */
+        lua_pushfstring(L, "feed for '%s'", pn->name);
+        t = tsb_value_to_tensor(L, -2, pn->info.dtype, lua_tostring(L, -1));
+        lua_remove(L, -2);
+      }
       feeds[k] = t->t;
       feed_ids[k] = id;
       lua_rawseti(L, anchor, ++k);
-      lua_pop(L, 2);
+      r->nanchor = k;
+      lua_pop(L, 1);
     }
+    if (k != nfeed) luaL_error(L, "run: the feed table changed while it was read");
   }
   tsi_tensor *dests = NULL;
-  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, &dests);
+  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, gslot, r);
   int strict = outtab != 0;
-  tsi_tensor shapes[4]; /* most runs fetch a few nodes: no userdata for them */
-  if (!outtab) {
-    tsi_tensor *sh = nfetch <= 4 && !yields
-                         ? shapes
-                         : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  if (outtab) dests = r->dests;
+  else {
     check_still_live(L, 1, s, "run"); /* expect reads the graph */
-    outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
+    outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, r->dests, &dests);
   }
-  luaL_checkstack(L, 12, "run"); /* the slot, the guard, the results */
   lua_pushnil(L); /* the error slot of a failing custom op (cb_ctx) */
   int errslot = lua_gettop(L);
   run_state local, *rs = &local;
-  if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0);
-  /* the guard, with room for the results; the last allocation before the run */
-  run_guard *r = push_guard(L, 1, yields ? -1 : s->depth, nfetch);
-  lua_toclose(L, -1);
+  if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0); /* the last allocation before the run */
   check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
   check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
   *rs = (run_state){s,      r,      fetch,  feed_ids, feeds,   dests,
@@ -790,7 +858,7 @@ static int session_plan_steps(lua_State *L) {
   lua_settop(L, 3);
   int *fetch, keys;
   fetch_form form;
-  int nfetch = collect_fetches(L, s->s.g, &fetch, &form, &keys);
+  int nfetch = fetch_box(L, s->s.g, &fetch, &form, &keys);
   int nfeed = 0;
   int ids[256];
   if (lua_istable(L, 3)) {
@@ -818,7 +886,7 @@ static int session_plan_memory(lua_State *L) {
   tsi_graph *g = s->s.g;
   int *fetch, keys;
   fetch_form form;
-  int nfetch = collect_fetches(L, g, &fetch, &form, &keys);
+  int nfetch = fetch_box(L, g, &fetch, &form, &keys);
   int nfeed = 0;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);

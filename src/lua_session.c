@@ -18,6 +18,13 @@
 
 #define TSB_RUNGUARD "tensorslow.RunGuard"
 
+/* session_run's upvalues (tsb_open_session): the tensor, node and session
+ * metatables, so that its type checks look nothing up in the registry by
+ * name. Helpers take such an index as tmt / nmt (0: by name). */
+#define UV_TENSOR lua_upvalueindex(1)
+#define UV_NODE lua_upvalueindex(2)
+#define UV_SESSION lua_upvalueindex(3)
+
 typedef struct tsb_session {
   tsi_session s;
   int open;
@@ -26,8 +33,8 @@ typedef struct tsb_session {
 
 /* The session at idx; anything else (sess.run(x) with a dot for a colon) is an
  * error naming the method and the way to call it. */
-static tsb_session *check_session(lua_State *L, int idx) {
-  tsb_session *s = luaL_testudata(L, idx, TSB_SESSION);
+static tsb_session *check_session_at(lua_State *L, int idx, int mt) {
+  tsb_session *s = mt ? tsb_testudata_at(L, idx, mt) : luaL_testudata(L, idx, TSB_SESSION);
   if (!s) {
     lua_Debug ar;
     const char *name = lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) ? ar.name : NULL;
@@ -40,6 +47,8 @@ static tsb_session *check_session(lua_State *L, int idx) {
   return s;
 }
 
+static tsb_session *check_session(lua_State *L, int idx) { return check_session_at(L, idx, 0); }
+
 /* Raises unless the session s (at idx, its type already checked) is open
  * and its graph alive. Allocates nothing. */
 static void check_still_live(lua_State *L, int idx, const tsb_session *s, const char *what) {
@@ -51,14 +60,18 @@ static void check_still_live(lua_State *L, int idx, const tsb_session *s, const 
 }
 
 /* An open session whose graph is alive. Allocates nothing. */
-static tsb_session *check_live_session(lua_State *L, int idx, const char *what) {
-  tsb_session *s = check_session(L, idx);
+static tsb_session *check_live_session_at(lua_State *L, int idx, const char *what, int mt) {
+  tsb_session *s = check_session_at(L, idx, mt);
   if (!s->open) luaL_error(L, "%s: the session is closed", what);
   lua_getiuservalue(L, idx, 1);
   const tsb_graph *g = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (!g || !g->g || g->g != s->s.g) luaL_error(L, "%s: the session's graph has been freed", what);
   return s;
+}
+
+static tsb_session *check_live_session(lua_State *L, int idx, const char *what) {
+  return check_live_session_at(L, idx, what, 0);
 }
 
 /* What a run holds until it returns or raises (see the top), and its
@@ -175,10 +188,10 @@ static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch, int 
  * tensors (outtab, 0 if none) are still the memory captured in feeds/dests:
  * a script may have freed one by hand meanwhile. Raises otherwise. */
 static void check_intact(lua_State *L, int anchor, const tsi_tensor *feeds, int nfeed,
-                         int outtab, const tsi_tensor *dests, int nfetch) {
+                         int outtab, const tsi_tensor *dests, int nfetch, int tmt) {
   for (int k = 0; k < nfeed; k++) {
     lua_rawgeti(L, anchor, k + 1);
-    const tsb_tensor *t = tsb_totensor(L, -1); /* raises when freed */
+    const tsb_tensor *t = tsb_totensor_at(L, -1, tmt); /* raises when freed */
     if (!t || t->t.data != feeds[k].data)
       luaL_error(L, "run: feed %d was freed or changed during the run", k + 1);
     lua_pop(L, 1);
@@ -186,7 +199,7 @@ static void check_intact(lua_State *L, int anchor, const tsi_tensor *feeds, int 
   for (int i = 0; outtab && dests && i < nfetch; i++) {
     if (!dests[i].data) continue;
     lua_rawgeti(L, outtab, i + 1);
-    const tsb_tensor *t = tsb_totensor(L, -1);
+    const tsb_tensor *t = tsb_totensor_at(L, -1, tmt);
     if (!t || t->t.data != dests[i].data)
       luaL_error(L, "run: the out tensor for fetch %d was freed or changed during the run", i + 1);
     lua_pop(L, 1);
@@ -243,13 +256,13 @@ static int custom_body(lua_State *L) {
   lua_rawgeti(L, -1, 1);
   for (int i = 0; i < nin; i++) {
     tsb_tensor *t = tsb_newtensor(L, ins[i].dtype, ins[i].ndim, ins[i].shape);
-    check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
+    check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch, 0);
     if (tsi_nbytes(&ins[i])) memcpy(t->t.data, ins[i].data, tsi_nbytes(&ins[i]));
   }
   lua_call(L, nin, 1);
   if (lua_isnil(L, -1)) return luaL_error(L, "compute returned nil, expected a tensor");
   tsb_value_to_tensor(L, -1, tsb_totensor(L, -1) ? -1 : n->info.dtype, "compute's result");
-  check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
+  check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch, 0);
   return 1;
 }
 
@@ -314,8 +327,8 @@ static int custom_cb(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin
 }
 
 /* Node id of the value at idx, checked against the session's graph. */
-static int session_node(lua_State *L, int idx, tsi_graph *g, const char *what) {
-  tsb_node *n = tsb_tonode(L, idx);
+static int session_node(lua_State *L, int idx, tsi_graph *g, const char *what, int nmt) {
+  tsb_node *n = tsb_tonode_at(L, idx, nmt);
   if (!n) luaL_error(L, "run: %s must be a node, got %s", what, luaL_typename(L, idx));
   if (n->g != g)
     luaL_error(L, "run: %s '%s' belongs to another graph than the session's", what,
@@ -332,8 +345,8 @@ typedef enum fetch_form {
 
 /* The number of fetches at arg 2 and their form; raises on a malformed
  * fetch table. Allocates nothing. */
-static int count_fetches(lua_State *L, fetch_form *form) {
-  if (tsb_tonode(L, 2)) {
+static int count_fetches(lua_State *L, fetch_form *form, int nmt) {
+  if (tsb_tonode_at(L, 2, nmt)) {
     *form = FETCH_NODE;
     return 1;
   }
@@ -367,15 +380,16 @@ static int count_fetches(lua_State *L, fetch_form *form) {
 
 /* Node ids of the n fetches at arg 2 (counted by count_fetches) into ids;
  * for FETCH_KEYED, returns the index of a table of the keys in order (pushed). */
-static int collect_fetches(lua_State *L, tsi_graph *g, int *ids, fetch_form form, int n) {
+static int collect_fetches(lua_State *L, tsi_graph *g, int *ids, fetch_form form, int n,
+                           int nmt) {
   if (form == FETCH_NODE) {
-    ids[0] = session_node(L, 2, g, "fetch");
+    ids[0] = session_node(L, 2, g, "fetch", nmt);
     return 0;
   }
   if (form == FETCH_ARRAY) {
     for (int i = 0; i < n; i++) {
       lua_rawgeti(L, 2, i + 1);
-      ids[i] = session_node(L, -1, g, "fetch");
+      ids[i] = session_node(L, -1, g, "fetch", nmt);
       lua_pop(L, 1);
     }
     return 0;
@@ -389,7 +403,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int *ids, fetch_form form
       luaL_error(L, "run: a fetch table must be an array or have string keys (got a %s key)",
                  luaL_typename(L, -2));
     if (k >= n) luaL_error(L, "run: the fetch table changed while it was read");
-    ids[k] = session_node(L, -1, g, "fetch");
+    ids[k] = session_node(L, -1, g, "fetch", nmt);
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
     lua_rawseti(L, keys, ++k);
@@ -401,9 +415,9 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int *ids, fetch_form form
 /* The fetches at arg 2 counted and collected into a box (pushed, then the
  * keys' table for FETCH_KEYED): for the methods that plan without running. */
 static int fetch_box(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, int *keys) {
-  int n = count_fetches(L, form);
+  int n = count_fetches(L, form, 0);
   *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
-  *keys = collect_fetches(L, g, *ids, *form, n);
+  *keys = collect_fetches(L, g, *ids, *form, n, 0);
   return n;
 }
 
@@ -411,7 +425,7 @@ static int fetch_box(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, in
  * index i of the table at outtab, when there is one) holding it. t may view
  * a feed: checked after each allocation (a finaliser may free it by hand). */
 static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int strict, int i,
-                        const cb_ctx *c) {
+                        const cb_ctx *c, int tmt) {
   if (t->dtype < 0) { /* an op that yields nothing */
     lua_pushnil(L);
     return;
@@ -419,12 +433,12 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   tsb_tensor *o = NULL;
   if (outtab) {
     lua_rawgeti(L, outtab, i + 1);
-    o = tsb_totensor(L, -1);
+    o = tsb_totensor_at(L, -1, tmt);
     if (!o) lua_pop(L, 1);
   }
   if (!o) {
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
-    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
+    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -433,7 +447,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   if (!strict && !fits) {
     lua_pop(L, 1); /* a result allocated up front that did not fit after all */
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
-    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
+    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -443,7 +457,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
                tsi_dtype_name(o->t.dtype), tsi_shape_str(&o->t, a, sizeof a),
                tsi_dtype_name(t->dtype), tsi_shape_str(t, b, sizeof b));
   }
-  check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
+  check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
   if (tsi_nbytes(t)) memmove(o->t.data, t->data, tsi_nbytes(t));
 }
 
@@ -479,14 +493,14 @@ static int preallocate(lua_State *L, tsb_session *s, int nfetch, const int *fetc
  * (at gslot) table of out tensors (pushed; its index returned) and into its
  * dests; 0 without opts.out. */
 static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int keys,
-                        int gslot, run_guard *r) {
+                        int gslot, run_guard *r, int tmt) {
   lua_getfield(L, opts, "out");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return 0;
   }
   int out = lua_gettop(L);
-  if (form == FETCH_NODE ? !tsb_totensor(L, out) : !lua_istable(L, out))
+  if (form == FETCH_NODE ? !tsb_totensor_at(L, out, tmt) : !lua_istable(L, out))
     luaL_error(L, "run: out must be %s like the fetches, got %s",
                form == FETCH_NODE ? "a tensor" : "a table of tensors", luaL_typename(L, out));
   memset(r->dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
@@ -500,7 +514,7 @@ static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int
       lua_rawget(L, out);
     }
     if (!lua_isnil(L, -1)) {
-      tsb_tensor *t = tsb_totensor(L, -1);
+      tsb_tensor *t = tsb_totensor_at(L, -1, tmt);
       if (!t) luaL_error(L, "run: out entry for fetch %d must be a tensor, got %s", i + 1,
                          luaL_typename(L, -1));
       r->dests[i] = t->t;
@@ -599,7 +613,7 @@ static int run_slice(lua_State *L, run_state *rs);
  * a freed one raises). */
 static int resume_intact(lua_State *L) {
   const run_state *rs = lua_touserdata(L, 1); /* 2: the feeds' anchor, 3: the outs or nil */
-  check_intact(L, 2, rs->feeds, rs->nfeed, lua_isnil(L, 3) ? 0 : 3, rs->dests, rs->nfetch);
+  check_intact(L, 2, rs->feeds, rs->nfeed, lua_isnil(L, 3) ? 0 : 3, rs->dests, rs->nfetch, 0);
   return 0;
 }
 
@@ -671,12 +685,12 @@ static int run_slice(lua_State *L, run_state *rs) {
    * copying may have freed it by hand). */
   int outtab = rs->outtab, strict = rs->strict, nfetch = rs->nfetch, keys = rs->keys;
   if (rs->form == FETCH_NODE) {
-    push_result(L, &outs[0], outtab, strict, 0, &cb);
+    push_result(L, &outs[0], outtab, strict, 0, &cb, UV_TENSOR);
   } else {
     lua_createtable(L, rs->form == FETCH_ARRAY ? nfetch : 0, rs->form == FETCH_KEYED ? nfetch : 0);
     for (int i = 0; i < nfetch; i++) {
       if (rs->form == FETCH_KEYED) lua_rawgeti(L, keys, i + 1);
-      push_result(L, &outs[i], outtab, strict, i, &cb);
+      push_result(L, &outs[i], outtab, strict, i, &cb, UV_TENSOR);
       if (rs->form == FETCH_ARRAY) lua_rawseti(L, -2, i + 1);
       else lua_rawset(L, -3);
     }
@@ -688,7 +702,7 @@ static int run_slice(lua_State *L, run_state *rs) {
 
 /* sess:run(fetch [, feed [, {profile=true, out=, yield_every=n, yield_after_us=t}]]) */
 static int session_run(lua_State *L) {
-  tsb_session *s = check_live_session(L, 1, "run");
+  tsb_session *s = check_live_session_at(L, 1, "run", UV_SESSION);
   lua_settop(L, 4);
   int profile = 0;
   lua_Integer every = 0, after_us = 0;
@@ -720,7 +734,7 @@ static int session_run(lua_State *L) {
   lua_getiuservalue(L, 1, 1);
   int gidx = lua_gettop(L);
   fetch_form form;
-  int nfetch = count_fetches(L, &form);
+  int nfetch = count_fetches(L, &form, UV_NODE);
   int nfeed = 0;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -737,7 +751,7 @@ static int session_run(lua_State *L) {
   int gslot = lua_gettop(L);
   int *fetch = r->fetch, *feed_ids = r->feed_ids;
   tsi_tensor *feeds = r->feeds;
-  int keys = collect_fetches(L, g, fetch, form, nfetch);
+  int keys = collect_fetches(L, g, fetch, form, nfetch, UV_NODE);
   /* feeds: ids, views, and the tensors kept alive in the guard's anchor */
   lua_getiuservalue(L, gslot, 2);
   int anchor = lua_gettop(L);
@@ -755,7 +769,7 @@ static int session_run(lua_State *L) {
         if (id < 0)
           luaL_error(L, "run: cannot feed '%s': the session's graph has no node of that name", name);
       } else {
-        tsb_node *n = tsb_tonode(L, -2);
+        tsb_node *n = tsb_tonode_at(L, -2, UV_NODE);
         if (!n)
           luaL_error(L, "run: feed keys must be placeholder nodes or their names, got %s",
                      luaL_typename(L, -2));
@@ -772,7 +786,7 @@ static int session_run(lua_State *L) {
       if (pn->op != &tsi_op_placeholder)
         luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
                    pn->op->name);
-      tsb_tensor *t = tsb_totensor(L, -1); /* a tensor is fed as it is */
+      tsb_tensor *t = tsb_totensor_at(L, -1, UV_TENSOR); /* a tensor is fed as it is */
       if (t) {
         lua_pushvalue(L, -1);
       } else { /* a Lua value becomes a tensor of the placeholder's dtype */
@@ -789,7 +803,7 @@ static int session_run(lua_State *L) {
     if (k != nfeed) luaL_error(L, "run: the feed table changed while it was read");
   }
   tsi_tensor *dests = NULL;
-  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, gslot, r);
+  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, gslot, r, UV_TENSOR);
   int strict = outtab != 0;
   if (outtab) dests = r->dests;
   else {
@@ -801,7 +815,7 @@ static int session_run(lua_State *L) {
   run_state local, *rs = &local;
   if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0); /* the last allocation before the run */
   check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
-  check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
+  check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch, UV_TENSOR);
   *rs = (run_state){s,      r,      fetch,  feed_ids, feeds,   dests,
                     nfetch, nfeed,  keys,   gidx,     anchor,  outtab,
                     strict, errslot, profile, 0,      form,    (long)every,
@@ -999,4 +1013,11 @@ void tsb_open_session(lua_State *L) {
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "Session");
   tsb_newmetatable(L, TSB_SESSION, session_methods, session_meta, NULL);
+  lua_getfield(L, -1, "session_methods"); /* run with its upvalues (UV_TENSOR ...) */
+  luaL_getmetatable(L, TSB_TENSOR);
+  luaL_getmetatable(L, TSB_NODE);
+  luaL_getmetatable(L, TSB_SESSION);
+  lua_pushcclosure(L, session_run, 3);
+  lua_setfield(L, -2, "run");
+  lua_pop(L, 1);
 }

@@ -346,7 +346,7 @@ typedef enum fetch_form {
 /* The number of fetches at arg 2 and their form; raises on a malformed
  * fetch table. Allocates nothing. */
 static int count_fetches(lua_State *L, fetch_form *form, int nmt) {
-  if (tsb_tonode_at(L, 2, nmt)) {
+  if (lua_type(L, 2) == LUA_TUSERDATA && tsb_tonode_at(L, 2, nmt)) {
     *form = FETCH_NODE;
     return 1;
   }
@@ -594,16 +594,12 @@ typedef struct run_state {
   double slice_s; /* yield after a step ending this long after the slice began (0: never) */
 } run_state;
 
-/* A positive integer option of run (0 when absent). */
-static lua_Integer run_count_opt(lua_State *L, int opts, const char *name) {
-  lua_Integer v = 0;
-  if (lua_getfield(L, opts, name) != LUA_TNIL) {
-    int ok;
-    v = lua_tointegerx(L, -1, &ok);
-    if (!ok || v < 1) luaL_error(L, "run: %s must be a positive integer, got %s", name,
-                                 luaL_tolstring(L, -1, NULL));
-  }
-  lua_pop(L, 1);
+/* The positive integer option `name` of run, its value on the top. */
+static lua_Integer run_count_opt(lua_State *L, const char *name) {
+  int ok;
+  lua_Integer v = lua_tointegerx(L, -1, &ok);
+  if (!ok || v < 1) luaL_error(L, "run: %s must be a positive integer, got %s", name,
+                               luaL_tolstring(L, -1, NULL));
   return v;
 }
 
@@ -704,25 +700,23 @@ static int run_slice(lua_State *L, run_state *rs) {
 static int session_run(lua_State *L) {
   tsb_session *s = check_live_session_at(L, 1, "run", UV_SESSION);
   lua_settop(L, 4);
-  int profile = 0;
+  int profile = 0, has_out = 0;
   lua_Integer every = 0, after_us = 0;
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_pushnil(L);
-    while (lua_next(L, 4)) { /* a misspelt option would otherwise do nothing */
+    while (lua_next(L, 4)) { /* one pass; a misspelt option would otherwise do nothing */
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-      if (!k || (strcmp(k, "profile") && strcmp(k, "out") && strcmp(k, "yield_every") &&
-                 strcmp(k, "yield_after_us")))
+      if (k && !strcmp(k, "out")) has_out = 1;
+      else if (k && !strcmp(k, "profile")) profile = lua_toboolean(L, -1);
+      else if (k && !strcmp(k, "yield_every")) every = run_count_opt(L, k);
+      else if (k && !strcmp(k, "yield_after_us")) after_us = run_count_opt(L, k);
+      else
         return luaL_error(L, "run: unknown option %s (options are profile, out, "
                              "yield_every and yield_after_us)",
                           k ? k : luaL_typename(L, -2));
       lua_pop(L, 1);
     }
-    lua_getfield(L, 4, "profile");
-    profile = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    every = run_count_opt(L, 4, "yield_every");
-    after_us = run_count_opt(L, 4, "yield_after_us");
     if ((every || after_us) && !lua_isyieldable(L))
       return luaL_error(L, "run: %s needs a coroutine to yield from (sess:run was called "
                            "outside one, or through a C function that cannot yield)",
@@ -803,7 +797,7 @@ static int session_run(lua_State *L) {
     if (k != nfeed) luaL_error(L, "run: the feed table changed while it was read");
   }
   tsi_tensor *dests = NULL;
-  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, gslot, r, UV_TENSOR);
+  int outtab = has_out ? collect_outs(L, 4, nfetch, form, keys, gslot, r, UV_TENSOR) : 0;
   int strict = outtab != 0;
   if (outtab) dests = r->dests;
   else {

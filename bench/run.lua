@@ -156,6 +156,13 @@ end
 if v.startup_bare_lua then
   out(("(start-up of a bare lua5.4 -e '' in the same loop: %s ms)"):format(fmt(v.startup_bare_lua * 1e3)))
 end
+-- "How cost grows" (bench/growth_report.lua: MLP step against batch and width, graph size,
+-- memory), after the table; BENCH_GROWTH=0 leaves it out
+if os.getenv("BENCH_GROWTH") ~= "0" then
+  io.stderr:write("running the growth benchmarks (several minutes)...\n")
+  out("")
+  out((sh(lua .. "bench/growth_report.lua"):gsub("\n$", "")))
+end
 local text = table.concat(lines, "\n")
 print(text)
 local f = assert(io.open("bench/RESULTS.md", "w"))

@@ -27,6 +27,9 @@ usage: lua5.4 examples/fashion_mnist.lua [options]
                      fashion_mnist_confusion.svg into DIR (default: .)
   --no-plots         draw nothing
   --logdir DIR       write summaries (ts.summary.writer) as JSON lines there
+  --mpi              data-parallel over mpirun's ranks (tensorslow.mpi): --batch
+                     is the global batch, each rank takes batch/ranks rows of
+                     its shard; rank 0 alone evaluates, prints and draws
   -h, --help         print this and exit
 ]]
 
@@ -36,7 +39,7 @@ usage: lua5.4 examples/fashion_mnist.lua [options]
 local KINDS = {
   epochs = "count", batch = "count", lr = "rate", seed = "integer", limit = "count0",
   test_limit = "count0", threads = "count", data = "text", checkpoint = "text", plots = "text",
-  logdir = "text", restore = "flag", no_plots = "flag", help = "flag",
+  logdir = "text", restore = "flag", mpi = "flag", no_plots = "flag", help = "flag",
 }
 local opts = {
   epochs = 10, batch = 128, lr = 1e-3, seed = 1, limit = 0, test_limit = 0,
@@ -100,6 +103,15 @@ if opts.help then
 end
 if opts.threads then ts.set_num_threads(opts.threads) end
 
+-- With --mpi: every rank trains on its shard with averaged gradients; the others are quiet.
+local mpi = opts.mpi and require "tensorslow.mpi"
+local rank, ranks = mpi and mpi.rank() or 0, mpi and mpi.size() or 1
+local print = rank == 0 and print or function() end
+if opts.batch % ranks ~= 0 then
+  usage_error(("--batch %d is not a multiple of the %d ranks"):format(opts.batch, ranks))
+end
+local rank_batch = opts.batch // ranks
+
 ---------------------------------------------------------------- data
 
 local function load(name, limit)
@@ -141,10 +153,17 @@ local logits = ts.layers.dense(h2, 10, { name = "output" })
 local loss = ts.reduce_mean(ts.sparse_softmax_cross_entropy_with_logits { labels = y, logits = logits })
 local predicted = ts.argmax(logits, -1)
 print((ts.summary(g)))
-local train_op = ts.train.AdamOptimizer { learning_rate = opts.lr }:minimize(loss)
+local optimizer = ts.train.AdamOptimizer { learning_rate = opts.lr }
+if mpi then optimizer = mpi.DistributedOptimizer(optimizer) end
+local train_op = optimizer:minimize(loss)
 
 local sess <close> = ts.Session(g)
 local saver = ts.train.Saver()
+if mpi then
+  mpi.broadcast_variables(sess, 0)
+  print(("data-parallel on %d ranks: %d rows per rank and step, global batch %d"):format(ranks,
+    rank_batch, opts.batch))
+end
 
 ---------------------------------------------------------------- evaluation and report
 
@@ -194,7 +213,7 @@ end
 
 -- A live line on a terminal (as wide as the terminal allows: COLUMNS, else `tput cols`,
 -- else 80), one plain line per epoch otherwise.
-local tty = os.execute("test -t 1") == true
+local tty = rank == 0 and os.execute("test -t 1") == true
 local columns = 80
 if tty then
   local c = math.tointeger(tonumber(os.getenv("COLUMNS") or ""))
@@ -240,20 +259,21 @@ end
 
 ---------------------------------------------------------------- training
 
-local writer = opts.logdir and ts.summary.writer(opts.logdir)
+local writer = opts.logdir and rank == 0 and ts.summary.writer(opts.logdir)
 if writer then print("summaries: " .. writer.path) end
 local variables = ts.trainable_variables(g)
 
 local clock = ts.clock
-local steps = (#train_x + opts.batch - 1) // opts.batch
+local steps = (#train_x // ranks + rank_batch - 1) // rank_batch
 local history = { step = {}, loss = {}, smooth = {}, epoch = {}, accuracy = {} }
 local ema, step, BETA = 0, 0, 0.98
 local start = clock()
 local cm
 for epoch = 1, opts.epochs do
   local e0, sum, n = clock(), 0, 0
-  local batches = ts.data.batches({ train_x, train_y }, opts.batch,
-    { shuffle = true, seed = opts.seed + epoch, dtype = "float32", scale = 1 / 255 })
+  local batches = ts.data.batches({ train_x, train_y }, rank_batch,
+    { shuffle = true, seed = opts.seed + epoch, dtype = "float32", scale = 1 / 255,
+      shard = mpi and { rank, ranks } or nil })
   for xb, yb in batches do
     local r = sess:run({ loss, train_op }, { [x] = xb, [y] = yb })
     local l = r[1]:item()
@@ -269,8 +289,8 @@ for epoch = 1, opts.epochs do
     end
   end
   local el = clock() - e0
-  local acc
-  acc, cm = evaluate()
+  local acc = 0
+  if rank == 0 then acc, cm = evaluate() end
   history.epoch[epoch], history.accuracy[epoch] = epoch, 100 * acc
   if writer then
     writer:scalar("test/accuracy", acc, step)

@@ -379,6 +379,153 @@ function Tensor:layer_normalization(opts) end
 ---@param opts? {epsilon?: number, name?: string}
 ---@return ts.Tensor
 function Tensor:l2_normalize(axis, opts) end
+
+-- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
+--- The error function, element-wise (float).
+---@return ts.Tensor
+function Tensor:erf() end
+--- Rounds down, element-wise (float; no gradient).
+---@return ts.Tensor
+function Tensor:floor() end
+--- Rounds up, element-wise (float; no gradient).
+---@return ts.Tensor
+function Tensor:ceil() end
+--- Rounds to the nearest integer, halves to even (float; no gradient).
+---@return ts.Tensor
+function Tensor:round() end
+--- Inverse cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:acos() end
+--- Inverse sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:asin() end
+--- Inverse tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:atan() end
+--- Hyperbolic cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:cosh() end
+--- Hyperbolic sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:sinh() end
+--- Tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:tan() end
+--- Inverse hyperbolic cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:acosh() end
+--- Inverse hyperbolic sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:asinh() end
+--- Inverse hyperbolic tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:atanh() end
+--- gamma * (x > 0 ? x : alpha * (exp(x) - 1)) (float; the self-normalising alpha and gamma by default).
+---@param opts? {alpha?: number, gamma?: number, name?: string}
+---@return ts.Tensor
+function Tensor:selu(opts) end
+--- max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (float; alpha 1, not 0).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Tensor
+function Tensor:celu(opts) end
+--- max(0, min(1, alpha * x + beta)) (float; alpha 0.2, beta 0.5).
+---@param opts? {alpha?: number, beta?: number, name?: string}
+---@return ts.Tensor
+function Tensor:hard_sigmoid(opts) end
+--- x * max(0, min(6, x + 3)) / 6 (float).
+---@return ts.Tensor
+function Tensor:hard_swish() end
+--- x + bias where x < -lambd, x - bias where x > lambd, else 0 (float; lambd 0.5, bias 0).
+---@param opts? {lambd?: number, bias?: number, name?: string}
+---@return ts.Tensor
+function Tensor:shrink(opts) end
+--- x where x > alpha, else 0 (float; alpha 1).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Tensor
+function Tensor:thresholded_relu(opts) end
+--- 1 where x is NaN, else 0 (float in, uint8 out).
+---@return ts.Tensor
+function Tensor:is_nan() end
+--- 1 where x is +-inf, else 0 (float in, uint8 out).
+---@return ts.Tensor
+function Tensor:is_inf() end
+--- 1 where x is 0, else 0 (uint8).
+---@return ts.Tensor
+function Tensor:logical_not() end
+--- ~x, element-wise (int64, uint8).
+---@return ts.Tensor
+function Tensor:bitwise_invert() end
+--- a - floor(a / b) * b: the remainder with b's sign (all dtypes; integer b = 0 gives 0).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:floormod(b) end
+--- The remainder with a's sign, C's fmod (all dtypes; integer b = 0 gives 0; no gradient).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:truncatemod(b) end
+--- a and b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:logical_and(b) end
+--- a or b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:logical_or(b) end
+--- a xor b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:logical_xor(b) end
+--- a & b (int64, uint8).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:bitwise_and(b) end
+--- a | b (int64, uint8).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:bitwise_or(b) end
+--- a ~ b (int64, uint8).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:bitwise_xor(b) end
+--- a << b (int64, uint8; b outside [0, bits) gives 0).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:left_shift(b) end
+--- a >> b, arithmetic for int64 (int64, uint8; b outside [0, bits) shifts every bit out).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:right_shift(b) end
+--- a where a >= 0, else b * a (float; the slope b broadcast against a).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:prelu(b) end
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Tensor
+function Tensor:hardmax(opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Tensor
+function Tensor:depth_to_space(block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Tensor
+function Tensor:space_to_depth(block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Tensor
+function Tensor:local_response_normalization(opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param scale? ts.value
+---@param offset? ts.value
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Tensor
+function Tensor:instance_normalization(scale, offset, opts) end
 -- </generated>
 
 -- Graph nodes: operators and op methods build new nodes in the node's graph.
@@ -781,6 +928,182 @@ function Node:layer_normalization(opts) end
 ---@param opts? {epsilon?: number, name?: string}
 ---@return ts.Node
 function Node:l2_normalize(axis, opts) end
+
+-- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
+--- The error function, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:erf(opts) end
+--- Rounds down, element-wise (float; no gradient).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:floor(opts) end
+--- Rounds up, element-wise (float; no gradient).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:ceil(opts) end
+--- Rounds to the nearest integer, halves to even (float; no gradient).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:round(opts) end
+--- Inverse cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:acos(opts) end
+--- Inverse sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:asin(opts) end
+--- Inverse tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:atan(opts) end
+--- Hyperbolic cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:cosh(opts) end
+--- Hyperbolic sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:sinh(opts) end
+--- Tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tan(opts) end
+--- Inverse hyperbolic cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:acosh(opts) end
+--- Inverse hyperbolic sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:asinh(opts) end
+--- Inverse hyperbolic tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:atanh(opts) end
+--- gamma * (x > 0 ? x : alpha * (exp(x) - 1)) (float; the self-normalising alpha and gamma by default).
+---@param opts? {alpha?: number, gamma?: number, name?: string}
+---@return ts.Node
+function Node:selu(opts) end
+--- max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (float; alpha 1, not 0).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node
+function Node:celu(opts) end
+--- max(0, min(1, alpha * x + beta)) (float; alpha 0.2, beta 0.5).
+---@param opts? {alpha?: number, beta?: number, name?: string}
+---@return ts.Node
+function Node:hard_sigmoid(opts) end
+--- x * max(0, min(6, x + 3)) / 6 (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:hard_swish(opts) end
+--- x + bias where x < -lambd, x - bias where x > lambd, else 0 (float; lambd 0.5, bias 0).
+---@param opts? {lambd?: number, bias?: number, name?: string}
+---@return ts.Node
+function Node:shrink(opts) end
+--- x where x > alpha, else 0 (float; alpha 1).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node
+function Node:thresholded_relu(opts) end
+--- 1 where x is NaN, else 0 (float in, uint8 out).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:is_nan(opts) end
+--- 1 where x is +-inf, else 0 (float in, uint8 out).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:is_inf(opts) end
+--- 1 where x is 0, else 0 (uint8).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_not(opts) end
+--- ~x, element-wise (int64, uint8).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_invert(opts) end
+--- a - floor(a / b) * b: the remainder with b's sign (all dtypes; integer b = 0 gives 0).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:floormod(b, opts) end
+--- The remainder with a's sign, C's fmod (all dtypes; integer b = 0 gives 0; no gradient).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:truncatemod(b, opts) end
+--- a and b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_and(b, opts) end
+--- a or b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_or(b, opts) end
+--- a xor b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_xor(b, opts) end
+--- a & b (int64, uint8).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_and(b, opts) end
+--- a | b (int64, uint8).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_or(b, opts) end
+--- a ~ b (int64, uint8).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_xor(b, opts) end
+--- a << b (int64, uint8; b outside [0, bits) gives 0).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:left_shift(b, opts) end
+--- a >> b, arithmetic for int64 (int64, uint8; b outside [0, bits) shifts every bit out).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:right_shift(b, opts) end
+--- a where a >= 0, else b * a (float; the slope b broadcast against a).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:prelu(b, opts) end
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Node
+function Node:hardmax(opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node
+function Node:depth_to_space(block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node
+function Node:space_to_depth(block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Node
+function Node:local_response_normalization(opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param scale? ts.input
+---@param offset? ts.input
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Node
+function Node:instance_normalization(scale, offset, opts) end
 -- </generated>
 
 ---@class ts.Graph
@@ -926,10 +1249,12 @@ function Scope:close() end
 ---@field var_list ts.Node[]|nil nil: every variable of the session's graph
 local Saver = {}
 --- Writes every variable's value (optimizer slots included) atomically; returns path.
+--- Under tensorslow.mpi only rank 0 writes (the others wait for it) unless all_ranks.
 ---@param sess ts.Session
 ---@param path string
+---@param opts? {all_ranks?: boolean}
 ---@return string
-function Saver:save(sess, path) end
+function Saver:save(sess, path, opts) end
 --- Assigns the saved values back after checking names, shapes and dtypes; returns path.
 ---@param sess ts.Session
 ---@param path string
@@ -1806,6 +2131,281 @@ function ts.plot.lines(opts) end
 ---@return string svg
 function ts.plot.heatmap(opts) end
 
+-- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
+--- The error function, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.erf(x, opts) end
+--- Rounds down, element-wise (float; no gradient).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.floor(x, opts) end
+--- Rounds up, element-wise (float; no gradient).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.ceil(x, opts) end
+--- Rounds to the nearest integer, halves to even (float; no gradient).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.round(x, opts) end
+--- Inverse cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.acos(x, opts) end
+--- Inverse sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.asin(x, opts) end
+--- Inverse tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.atan(x, opts) end
+--- Hyperbolic cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.cosh(x, opts) end
+--- Hyperbolic sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.sinh(x, opts) end
+--- Tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tan(x, opts) end
+--- Inverse hyperbolic cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.acosh(x, opts) end
+--- Inverse hyperbolic sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.asinh(x, opts) end
+--- Inverse hyperbolic tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.atanh(x, opts) end
+--- gamma * (x > 0 ? x : alpha * (exp(x) - 1)) (float; the self-normalising alpha and gamma by default).
+---@param x ts.input
+---@param opts? {alpha?: number, gamma?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.selu(x, opts) end
+--- max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (float; alpha 1, not 0).
+---@param x ts.input
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.celu(x, opts) end
+--- max(0, min(1, alpha * x + beta)) (float; alpha 0.2, beta 0.5).
+---@param x ts.input
+---@param opts? {alpha?: number, beta?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.hard_sigmoid(x, opts) end
+--- x * max(0, min(6, x + 3)) / 6 (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.hard_swish(x, opts) end
+--- x + bias where x < -lambd, x - bias where x > lambd, else 0 (float; lambd 0.5, bias 0).
+---@param x ts.input
+---@param opts? {lambd?: number, bias?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.shrink(x, opts) end
+--- x where x > alpha, else 0 (float; alpha 1).
+---@param x ts.input
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.thresholded_relu(x, opts) end
+--- 1 where x is NaN, else 0 (float in, uint8 out).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.is_nan(x, opts) end
+--- 1 where x is +-inf, else 0 (float in, uint8 out).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.is_inf(x, opts) end
+--- 1 where x is 0, else 0 (uint8).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_not(x, opts) end
+--- ~x, element-wise (int64, uint8).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_invert(x, opts) end
+--- a - floor(a / b) * b: the remainder with b's sign (all dtypes; integer b = 0 gives 0).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.floormod(a, b, opts) end
+--- The remainder with a's sign, C's fmod (all dtypes; integer b = 0 gives 0; no gradient).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.truncatemod(a, b, opts) end
+--- a and b as uint8 0/1 (uint8: non-zero is true).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_and(a, b, opts) end
+--- a or b as uint8 0/1 (uint8: non-zero is true).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_or(a, b, opts) end
+--- a xor b as uint8 0/1 (uint8: non-zero is true).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_xor(a, b, opts) end
+--- a & b (int64, uint8).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_and(a, b, opts) end
+--- a | b (int64, uint8).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_or(a, b, opts) end
+--- a ~ b (int64, uint8).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_xor(a, b, opts) end
+--- a << b (int64, uint8; b outside [0, bits) gives 0).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.left_shift(a, b, opts) end
+--- a >> b, arithmetic for int64 (int64, uint8; b outside [0, bits) shifts every bit out).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.right_shift(a, b, opts) end
+--- a where a >= 0, else b * a (float; the slope b broadcast against a).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.prelu(a, b, opts) end
+
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param x ts.input
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.hardmax(x, opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param x ts.input
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.depth_to_space(x, block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param x ts.input
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.space_to_depth(x, block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param x ts.input
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.local_response_normalization(x, opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param x ts.input
+---@param scale? ts.input
+---@param offset? ts.input
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.instance_normalization(x, scale, offset, opts) end
+
+--- The sum of products an einsum equation names ("ij,jk->ik", "bij,bjk->bik", "i,i", "ij->ji",
+--- "...ii->...i"; implicit output as NumPy's); inputs of known shapes; a trailing {name=} table.
+---@param equation string
+---@param ... ts.input|ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.einsum(equation, ...) end
+
+-- ts.image: image ops (lua/tensorslow/math2.lua).
+---@class tensorslow.image
+ts.image = {}
+--- images [N, H, W, C] (or [H, W, C]) resized to size = {height, width}: method "bilinear" (default),
+--- "nearest" or "bicubic"; TF1's coordinates (asymmetric; align_corners; half_pixel_centers) or
+--- ONNX's coordinate_transformation_mode ("half_pixel", "pytorch_half_pixel", "align_corners",
+--- "asymmetric", "tf_half_pixel_for_nn") and nearest_mode ("round_prefer_floor", "round_prefer_ceil",
+--- "floor", "ceil"; default floor, round_prefer_ceil with align_corners).
+---@param images ts.input
+---@param size integer[]
+---@param opts? {method?: "bilinear"|"nearest"|"bicubic"|"linear"|"cubic", align_corners?: boolean, half_pixel_centers?: boolean, coordinate_transformation_mode?: string, nearest_mode?: string, cubic_coeff_a?: number, exclude_outside?: boolean, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.image.resize(images, size, opts) end
+
+---@class ts.OnnxModel
+---@field graph ts.Graph the new graph holding the model
+---@field inputs table<integer|string, ts.Node> placeholders (bound inputs: constants): an array, also by ONNX name
+---@field outputs table<integer|string, ts.Node> the graph outputs: an array (sess:run takes it), also by name
+---@field variables table<integer|string, ts.Node> the float initializers as Variables: an array, also by name
+---@field opset integer the model's ai.onnx opset
+---@field opsets table<string, integer> opset per domain ("" for ai.onnx)
+---@field producer string? producer_name
+---@field ir_version integer?
+
+---@class ts.OnnxLoadOpts
+---@field trainable? boolean false: float initializers become constants, not Variables (default true)
+---@field bind? table<string, ts.Tensor> graph inputs given a value at load time (they become constants)
+---@field allow_missing? boolean build what has converters; nodes of unknown op types are left out
+
+---@class tensorslow.onnx
+ts.onnx = {}
+--- An ONNX model file as a tensorslow graph: graph inputs become placeholders (dtype and shape,
+--- symbolic dims -1), float initializers Variables (integer ones constants), each node the ops
+--- of its converter; names are kept. Errors name the file, the node and the problem.
+---@param path string
+---@param opts? ts.OnnxLoadOpts
+---@return ts.OnnxModel
+function ts.onnx.load(path, opts) end
+--- The same from the model file's bytes (external data is refused: there is no directory).
+---@param bytes string
+---@param opts? ts.OnnxLoadOpts
+---@return ts.OnnxModel
+function ts.onnx.load_string(bytes, opts) end
+--- The tensor stored in a TensorProto file (the ONNX test data's input_0.pb ...), converted
+--- to the nearest dtype (README, "Models from elsewhere").
+---@param path string
+---@return ts.Tensor
+function ts.onnx.load_tensor(path) end
+--- The ONNX op types that have a converter, sorted.
+---@return string[]
+function ts.onnx.ops() end
+
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
 ts.nn = {}
@@ -1834,6 +2434,8 @@ ts.nn.avg_pool, ts.nn.avg_pool1d, ts.nn.avg_pool2d, ts.nn.avg_pool3d = ts.avg_po
 ts.nn.fused_batch_norm = ts.fused_batch_norm
 ts.nn.layer_normalization = ts.layer_normalization
 ts.nn.l2_normalize = ts.l2_normalize
+ts.nn.selu = ts.selu
+ts.nn.local_response_normalization = ts.local_response_normalization
 --- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
 ---@param x ts.input
 ---@param axes integer|integer[]
@@ -2225,6 +2827,7 @@ function ts.io.save_safetensors(path, tensors, metadata) end
 ---@field drop_last? boolean skip a last batch shorter than batch_size
 ---@field dtype? ts.dtype|(ts.dtype|false)[] convert batch by batch to this dtype
 ---@field scale? number|(number|false)[] multiply by this while converting (e.g. 1/255)
+---@field shard? {[1]: integer, [2]: integer} {rank, size}: this rank's share (0-based, as MPI's)
 
 ---@class tensorslow.data
 ts.data = {}

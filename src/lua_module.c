@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "binding.h"
+#include "capi.h"
 
 /* Registry key of the per-state data: the address of a constant object,
  * unique per process. */
@@ -108,6 +109,9 @@ static const luaL_Reg module_funcs[] = {{"set_profile_builder", l_set_profile_bu
                                         {"get_num_threads", l_get_num_threads},
                                         {NULL, NULL}};
 
+/* The table require("tensorslow.core")._capi points to (capi.h). */
+static const ts_CApi capi = { TS_CAPI_VERSION, ts_totensor, ts_checktensor, ts_pushtensorcopy };
+
 TS_API int luaopen_tensorslow_core(lua_State *L) {
   tsb_getstate(L);
   lua_newtable(L);
@@ -126,6 +130,8 @@ TS_API int luaopen_tensorslow_core(lua_State *L) {
   }
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "_VERSION");
+  lua_pushlightuserdata(L, (void *)&capi);
+  lua_setfield(L, -2, "_capi");
   return 1;
 }
 

@@ -448,6 +448,8 @@ for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "scopes", "train", "
   "layers", "metrics", "io", "data", "viz", "summary", "saver" } do
   require("tensorslow." .. m)(ts, I)
 end
+-- the ops added for ONNX import (issue 15)
+require("tensorslow.math2")(ts, I)
 
 -- ts.plot loads on first use, as the gradients do: plot.lua is the largest area and most
 -- scripts never draw (it would add about 15% to require "tensorslow"). The stubs tail-call
@@ -465,6 +467,23 @@ do
     end
   end
   ts.plot = stub
+end
+
+-- ts.onnx loads on first use too (onnx.lua and its C module tensorslow.onnx_pb, built by
+-- mk/onnx.mk): the stubs load it and tail-call the real functions, which replace them.
+do
+  local loaded = false
+  local stub = {}
+  for _, n in ipairs { "load", "load_string", "load_tensor", "ops" } do
+    stub[n] = function(...)
+      if not loaded then
+        loaded = true
+        require("tensorslow.onnx")(ts, I)
+      end
+      return ts.onnx[n](...)
+    end
+  end
+  ts.onnx = stub
 end
 
 -- The gradient machinery loads on first use, which keeps require "tensorslow"

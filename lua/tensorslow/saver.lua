@@ -43,18 +43,40 @@ return function(ts)
     return list
   end
 
-  --- saver:save(sess, path): writes every variable's value keyed by its name
-  -- (atomically: a temporary file renamed over path). Returns path.
-  function Saver:save(sess, path)
+  -- With tensorslow.mpi loaded and MPI initialised, only rank 0 writes (all ranks hold the
+  -- same values) unless all_ranks is set, and every rank waits until it has: a restore
+  -- that follows reads a complete file. Without MPI loaded nothing of it is touched.
+  local function mpi_ranks(all_ranks)
+    local mpi = package.loaded["tensorslow.mpi"]
+    if type(mpi) ~= "table" or not mpi.initialized() then return nil end
+    return { write = all_ranks or mpi.rank() == 0, done = mpi.barrier }
+  end
+
+  --- saver:save(sess, path [, {all_ranks=false}]): writes every variable's value keyed by
+  -- its name (atomically: a temporary file renamed over path). Returns path. Under
+  -- tensorslow.mpi only rank 0 writes unless all_ranks (each rank its own path, then).
+  function Saver:save(sess, path, opts)
     check_self(self, "save")
     if type(path) ~= "string" then error("save: path must be a string", 2) end
     if path:find("\0", 1, true) then error("save: path contains a NUL byte", 2) end
+    if opts ~= nil and (type(opts) ~= "table" or ts.is_node(opts)) then
+      error("save: options must be a table", 2)
+    end
+    for k in pairs(opts or {}) do
+      if k ~= "all_ranks" then error(("save: unknown option '%s'"):format(tostring(k)), 2) end
+    end
+    local ranks = mpi_ranks(opts and opts.all_ranks)
+    if ranks and not ranks.write then
+      ranks.done()
+      return path
+    end
     local tensors = {}
     for _, v in ipairs(variables(self, sess)) do
       if tensors[v.name] then error("save: two variables are named '" .. v.name .. "'", 2) end
       tensors[v.name] = v:value()
     end
     ts.io.save_safetensors(path, tensors, { format = "tensorslow" })
+    if ranks then ranks.done() end
     return path
   end
 

@@ -603,7 +603,7 @@ static lua_Integer run_count_opt(lua_State *L, const char *name) {
   return v;
 }
 
-static int run_slice(lua_State *L, run_state *rs);
+static int run_slice(lua_State *L, run_state *rs, const tsi_runctx *base);
 
 /* The feeds and out tensors of a resumed run are intact (called protected:
  * a freed one raises). */
@@ -644,19 +644,20 @@ static int run_k(lua_State *L, int status, lua_KContext k) {
     run_end(rs->r);
     return lua_error(L);
   }
-  return run_slice(L, rs);
+  return run_slice(L, rs, NULL);
 }
 
 /* Runs the next slice of the run (all of it unless it may yield); yields
  * between slices, and pushes the results once done. */
-static int run_slice(lua_State *L, run_state *rs) {
+static int run_slice(lua_State *L, run_state *rs, const tsi_runctx *base) {
   tsb_session *s = rs->s;
   run_guard *r = rs->r;
   tsi_tensor *outs = r->outs;
   cb_ctx cb = {L,          rs->gidx,     1,         rs->anchor, rs->outtab, rs->errslot, 0,
                rs->feeds, rs->dests,    rs->nfeed, rs->nfetch};
-  tsi_runctx ctx;
-  tsb_runctx(L, &ctx);
+  tsi_runctx ctx; /* the run's start's (base), or the state's for a resumed run */
+  if (base) ctx = *base;
+  else tsb_runctx(L, &ctx);
   ctx.profile = rs->profile;
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;
@@ -828,7 +829,7 @@ static int session_run(lua_State *L) {
     run_end(r);
     return tsb_raise(L, &e);
   }
-  return run_slice(L, rs);
+  return run_slice(L, rs, &ctx);
 }
 
 /* sess:stats(): {allocations=, plans=, in_place=, running=, pinned=, bytes=}

@@ -417,9 +417,13 @@ asan-extra::
 build/bench_gemm: bench/gemm.c
 	$(CC) -O2 $(BLAS_CFLAGS) $< -o $@ $(BLAS_LIBS)
 
+# The batch-1 calls from a C host through lua_pcall (issue 19), linked as tests/*.c are.
+build/bench_host: bench/host_bench.c src/tensorslow.h $(STATIC)
+	$(CC) $(HOST_CFLAGS) $< -o $@ $(LDFLAGS) $(HOST_LIBS)
+
 bench: deps
 	$(MAKE) EXTRA_PKGS="python3-numpy python3-torch dataset-fashion-mnist" deps
-	$(MAKE) all build/bench_gemm
+	$(MAKE) all build/bench_gemm build/bench_host
 	$(LUA) bench/run.lua
 
 # oneDNN (Debian libdnnl-dev, PyTorch's CPU convolution library) at bench/conv.lua's shapes and

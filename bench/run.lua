@@ -37,6 +37,18 @@ for _, t in ipairs { 1, threads } do
   local function tagged(out) return (out:gsub("batch1_mlp", "batch1_mlp_t" .. t)) end
   collect(tagged(sh(at(lua) .. "bench/ts_bench.lua batch1")))
   collect(tagged(sh(at(py) .. "bench/peers.py batch1")))
+  -- the same calls from a C host through lua_pcall, and from a Lua loop in that process
+  local host = tagged(sh(at(env) .. 'LUA_PATH="lua/?.lua;lua/?/init.lua;;" build/bench_host'))
+  for key, val in host:gmatch("host:batch1_mlp_t%d+(%S*) ([%d%.e%-]+)") do
+    v[(key == "" and "host_batch1_t" or "lualoop:host_batch1_t") .. t] = tonumber(val)
+  end
+end
+-- small-CNN inference at batch 1 and 8, at 1 thread and at TS_THREADS
+for _, t in ipairs { 1, threads } do
+  local function at(cmd) return (cmd:gsub("TS_THREADS=%d+", "TS_THREADS=" .. t)) end
+  local function tagged(out) return (out:gsub("(cnn_infer_b%d+)", "%1_t" .. t)) end
+  collect(tagged(sh(at(lua) .. "bench/cnn_infer.lua")))
+  collect(tagged(sh(at(py) .. "bench/cnn_infer_peer.py")))
 end
 collect(sh(lua .. "bench/fashion.lua"))
 collect(sh(py .. "bench/fashion_peer.py numpy"))
@@ -82,6 +94,15 @@ row("  same, run into an out= tensor", "ms", 1e3, "ew_softmax_out", {}, "")
 for _, t in ipairs { 1, threads } do
   row(("batch-1 MLP 784-256-10 float32, %d thread%s"):format(t, t > 1 and "s" or ""), "us/call",
     1e6, "batch1_mlp_t" .. t, { "numpy", "torch" }, "<= 10 us, >= 2x NumPy")
+  row("  same, from a C host (lua_pcall per call; peer: a Lua loop, same process)", "us/call",
+    1e6, "host_batch1_t" .. t, { "lualoop" }, "the Lua loop's cost")
+end
+for _, t in ipairs { 1, threads } do
+  for _, b in ipairs { 1, 8 } do
+    row(("small CNN inference (cnn_model bn) batch %d, %d thread%s"):format(b, t,
+      t > 1 and "s" or ""), "ms/call", 1e3, ("cnn_infer_b%d_t%d"):format(b, t), { "torch" },
+      ">= 1.0x PyTorch")
+  end
 end
 row("Fashion-MNIST MLP epoch", "s", 1, "fashion_epoch", { "numpy", "torch" },
   "<= 0.8x PyTorch, <= NumPy")

@@ -115,26 +115,8 @@ if want("mlp") then
 end
 
 if want("batch1") then
-  -- Batch-1 inference (issue 19): a 784-256-10 float32 MLP (relu), one input row per call,
-  -- the result into an out= tensor; seconds per call at TS_THREADS threads. Weights from
-  -- bench/peers.py's recipe: a fixed pattern every side computes the same way.
-  ts.Graph():as_default()
-  local function pattern(r, c, k)
-    local t = {}
-    for i = 1, r do
-      local row = {}
-      for j = 1, c do row[j] = ((i * 7 + j * 13 + k) % 17 - 8) / 64 end
-      t[i] = row
-    end
-    return ts.tensor(t, "float32")
-  end
-  local x = ts.placeholder { shape = { 1, 784 }, dtype = "float32" }
-  local W1, b1 = ts.Variable(pattern(784, 256, 1)), ts.Variable(pattern(1, 256, 2))
-  local W2, b2 = ts.Variable(pattern(256, 10, 3)), ts.Variable(pattern(1, 10, 4))
-  local y = ts.relu(x:matmul(W1) + b1):matmul(W2) + b2
-  local s = ts.Session()
-  local feed = { [x] = pattern(1, 784, 5) }
-  local o = { out = ts.zeros({ 1, 10 }, "float32") }
+  -- Batch-1 inference (issue 19): bench/batch1.lua's model, seconds per call at TS_THREADS
+  local call = dofile("bench/batch1.lua")()
   local K = 2000
-  emit("batch1_mlp", median(function() for _ = 1, K do s:run(y, feed, o) end end) / K)
+  emit("batch1_mlp", median(function() for _ = 1, K do call() end end) / K)
 end

@@ -78,6 +78,11 @@ void tsb_sync_view(tsb_tensor *u);
 tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shape);
 tsb_tensor *tsb_checktensor(lua_State *L, int idx);
 tsb_tensor *tsb_totensor(lua_State *L, int idx);
+/* luaL_testudata given the metatable's index mt (an upvalue of a hot
+ * function, or an absolute index): no registry lookup by name. The _at
+ * forms of tsb_totensor / tsb_tonode take it (0: look it up by name). */
+void *tsb_testudata_at(lua_State *L, int idx, int mt);
+tsb_tensor *tsb_totensor_at(lua_State *L, int idx, int mt);
 /* Whether the tensor u at idx was freed (its __gc ran) or is a view of one. */
 int tsb_tensor_freed(lua_State *L, int idx, const tsb_tensor *u);
 /* Converts the value at idx (tensor, number, nested table) to a tensor of
@@ -116,6 +121,7 @@ tsb_graph *tsb_checkgraph(lua_State *L, int idx);
 tsb_node *tsb_checknode(lua_State *L, int idx);
 /* NULL when idx is not a node; raises when it is one whose graph is freed. */
 tsb_node *tsb_tonode(lua_State *L, int idx);
+tsb_node *tsb_tonode_at(lua_State *L, int idx, int mt);
 /* Ends one run's hold on the graph (frees it if its __gc ran meanwhile). */
 void tsb_graph_unhold(tsb_graph *g);
 /* Pushes the node userdata of id in the graph at gidx. */

@@ -36,6 +36,10 @@ static tsb_node *node_live(lua_State *L, int idx, tsb_node *n) {
 tsb_node *tsb_tonode(lua_State *L, int idx) {
   return node_live(L, idx, luaL_testudata(L, idx, TSB_NODE));
 }
+tsb_node *tsb_tonode_at(lua_State *L, int idx, int mt) {
+  if (!mt) return tsb_tonode(L, idx);
+  return node_live(L, idx, tsb_testudata_at(L, idx, mt));
+}
 tsb_node *tsb_checknode(lua_State *L, int idx) {
   return node_live(L, idx, luaL_checkudata(L, idx, TSB_NODE));
 }

@@ -18,6 +18,13 @@
 
 #define TSB_RUNGUARD "tensorslow.RunGuard"
 
+/* session_run's upvalues (tsb_open_session): the tensor, node and session
+ * metatables, so that its type checks look nothing up in the registry by
+ * name. Helpers take such an index as tmt / nmt (0: by name). */
+#define UV_TENSOR lua_upvalueindex(1)
+#define UV_NODE lua_upvalueindex(2)
+#define UV_SESSION lua_upvalueindex(3)
+
 typedef struct tsb_session {
   tsi_session s;
   int open;
@@ -26,8 +33,8 @@ typedef struct tsb_session {
 
 /* The session at idx; anything else (sess.run(x) with a dot for a colon) is an
  * error naming the method and the way to call it. */
-static tsb_session *check_session(lua_State *L, int idx) {
-  tsb_session *s = luaL_testudata(L, idx, TSB_SESSION);
+static tsb_session *check_session_at(lua_State *L, int idx, int mt) {
+  tsb_session *s = mt ? tsb_testudata_at(L, idx, mt) : luaL_testudata(L, idx, TSB_SESSION);
   if (!s) {
     lua_Debug ar;
     const char *name = lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) ? ar.name : NULL;
@@ -40,6 +47,8 @@ static tsb_session *check_session(lua_State *L, int idx) {
   return s;
 }
 
+static tsb_session *check_session(lua_State *L, int idx) { return check_session_at(L, idx, 0); }
+
 /* Raises unless the session s (at idx, its type already checked) is open
  * and its graph alive. Allocates nothing. */
 static void check_still_live(lua_State *L, int idx, const tsb_session *s, const char *what) {
@@ -51,8 +60,8 @@ static void check_still_live(lua_State *L, int idx, const tsb_session *s, const 
 }
 
 /* An open session whose graph is alive. Allocates nothing. */
-static tsb_session *check_live_session(lua_State *L, int idx, const char *what) {
-  tsb_session *s = check_session(L, idx);
+static tsb_session *check_live_session_at(lua_State *L, int idx, const char *what, int mt) {
+  tsb_session *s = check_session_at(L, idx, mt);
   if (!s->open) luaL_error(L, "%s: the session is closed", what);
   lua_getiuservalue(L, idx, 1);
   const tsb_graph *g = lua_touserdata(L, -1);
@@ -61,15 +70,28 @@ static tsb_session *check_live_session(lua_State *L, int idx, const char *what) 
   return s;
 }
 
-/* What a run holds until it returns or raises (see the top), followed by
- * the run's result views. */
+static tsb_session *check_live_session(lua_State *L, int idx, const char *what) {
+  return check_live_session_at(L, idx, what, 0);
+}
+
+/* What a run holds until it returns or raises (see the top), and its
+ * scratch: the fetch and feed ids, the feeds' and out tensors' views and the
+ * results' views (outs), in mem. User values: 1 the session (its memory
+ * outlives the guard's __gc), 2 the anchor (the feeds' tensors, kept alive
+ * by the run) and 3 the out tensors (a table each, reused by the next run at
+ * the same depth: their first nanchor / nouts entries are cleared at close,
+ * so a run keeps nothing alive after it). */
 typedef struct run_guard {
   tsb_session *s;
   tsb_graph *g;
   tsi_plan *p;
   int armed;
-  int cap; /* room in outs */
-  tsi_tensor outs[];
+  int busy;          /* pushed for a run that has not closed it yet */
+  int cap, cap_feed; /* room for fetches and feeds */
+  int nanchor, nouts;
+  int *fetch, *feed_ids;
+  tsi_tensor *feeds, *dests, *outs;
+  tsi_tensor mem[];
 } run_guard;
 
 static void run_end(run_guard *r) {
@@ -80,49 +102,85 @@ static void run_end(run_guard *r) {
   tsb_graph_unhold(r->g);
 }
 
+/* Empties the first n entries of the guard's (at 1) user value uv; allocates nothing. */
+static void guard_clear(lua_State *L, int uv, int n) {
+  if (n <= 0 || lua_getiuservalue(L, 1, uv) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pop(L, 1);
+}
+
 static int guard_close(lua_State *L) {
-  run_end(luaL_checkudata(L, 1, TSB_RUNGUARD));
+  run_guard *r = luaL_checkudata(L, 1, TSB_RUNGUARD);
+  run_end(r);
+  guard_clear(L, 2, r->nanchor);
+  guard_clear(L, 3, r->nouts);
+  r->nanchor = r->nouts = 0;
+  r->busy = 0;
   return 0;
 }
 
+/* A new guard with room for cap fetches and cap_feed feeds, pushed. */
+static run_guard *new_guard(lua_State *L, int sidx, int cap, int cap_feed) {
+  cap = cap < 4 ? 4 : cap;
+  cap_feed = cap_feed < 4 ? 4 : cap_feed;
+  size_t ids = (sizeof(int) * (size_t)(cap + cap_feed) + sizeof(tsi_tensor) - 1) /
+               sizeof(tsi_tensor);
+  run_guard *r = lua_newuserdatauv(
+      L, sizeof *r + sizeof(tsi_tensor) * ((size_t)cap * 2 + (size_t)cap_feed + ids), 3);
+  memset(r, 0, sizeof *r);
+  r->cap = cap, r->cap_feed = cap_feed;
+  r->outs = r->mem;
+  r->dests = r->outs + cap;
+  r->feeds = r->dests + cap;
+  r->fetch = (int *)(r->feeds + cap_feed);
+  r->feed_ids = r->fetch + cap;
+  luaL_setmetatable(L, TSB_RUNGUARD);
+  lua_pushvalue(L, sidx);
+  lua_setiuservalue(L, -2, 1);
+  lua_createtable(L, cap_feed, 0);
+  lua_setiuservalue(L, -2, 2);
+  lua_createtable(L, cap, 0);
+  lua_setiuservalue(L, -2, 3);
+  return r;
+}
+
 /* Pushes the guard for a run at nesting depth `depth` of the session at sidx
- * (disarmed, room for nfetch results). Runs that cannot yield are strictly
- * nested (a compute cannot yield), so one guard per depth, kept in the
- * session's user value 3, serves every run at that depth: no allocation per
- * run. A run that may yield (depth -1) gets a guard of its own, and a cached
- * guard still armed (a suspended run resumed and finished from a compute
- * changed the depth) is replaced. */
-static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch) {
-  if (depth < 0) { /* a run that may yield: a guard of its own (see run_state) */
-    int cap = nfetch < 4 ? 4 : nfetch;
-    run_guard *r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 1);
-    memset(r, 0, sizeof *r);
-    r->cap = cap;
-    luaL_setmetatable(L, TSB_RUNGUARD);
-    lua_pushvalue(L, sidx); /* the session's memory outlives the guard's __gc */
-    lua_setiuservalue(L, -2, 1);
-    return r;
-  }
-  if (lua_getiuservalue(L, sidx, 3) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, sidx, 3);
-  }
+ * (disarmed, busy, room for nfetch fetches and nfeed feeds). Runs that cannot
+ * yield are strictly nested (a compute cannot yield), so one guard per depth,
+ * kept in the session's user value 3, serves every run at that depth: no
+ * allocation per run. A run that may yield (depth -1) gets a guard of its
+ * own, and a cached guard still busy (a finaliser running the session while
+ * this run collects its arguments, or a suspended run resumed and finished
+ * from a compute, which changed the depth) is replaced. */
+static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch, int nfeed) {
   run_guard *r = NULL;
-  if (lua_rawgeti(L, -1, depth + 1) == LUA_TUSERDATA) r = lua_touserdata(L, -1);
-  if (!r || r->cap < nfetch || r->armed) { /* armed: a suspended run's, resumed elsewhere */
-    lua_pop(L, 1);
-    int cap = nfetch < 4 ? 4 : nfetch;
-    r = lua_newuserdatauv(L, sizeof *r + sizeof(tsi_tensor) * (size_t)cap, 0);
-    memset(r, 0, sizeof *r);
-    r->cap = cap;
-    luaL_setmetatable(L, TSB_RUNGUARD);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, depth + 1);
+  if (depth < 0) { /* a run that may yield: a guard of its own (see run_state) */
+    r = new_guard(L, sidx, nfetch, nfeed);
+  } else {
+    if (lua_getiuservalue(L, sidx, 3) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setiuservalue(L, sidx, 3);
+    }
+    if (lua_rawgeti(L, -1, depth + 1) == LUA_TUSERDATA) r = lua_touserdata(L, -1);
+    if (!r || r->cap < nfetch || r->cap_feed < nfeed || r->busy) {
+      lua_pop(L, 1);
+      r = new_guard(L, sidx, nfetch, nfeed);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, -3, depth + 1);
+    }
+    lua_remove(L, -2);
   }
-  lua_remove(L, -2);
   r->armed = 0;
+  r->busy = 1;
+  r->nanchor = r->nouts = 0;
   return r;
 }
 
@@ -130,10 +188,10 @@ static run_guard *push_guard(lua_State *L, int sidx, int depth, int nfetch) {
  * tensors (outtab, 0 if none) are still the memory captured in feeds/dests:
  * a script may have freed one by hand meanwhile. Raises otherwise. */
 static void check_intact(lua_State *L, int anchor, const tsi_tensor *feeds, int nfeed,
-                         int outtab, const tsi_tensor *dests, int nfetch) {
+                         int outtab, const tsi_tensor *dests, int nfetch, int tmt) {
   for (int k = 0; k < nfeed; k++) {
     lua_rawgeti(L, anchor, k + 1);
-    const tsb_tensor *t = tsb_totensor(L, -1); /* raises when freed */
+    const tsb_tensor *t = tsb_totensor_at(L, -1, tmt); /* raises when freed */
     if (!t || t->t.data != feeds[k].data)
       luaL_error(L, "run: feed %d was freed or changed during the run", k + 1);
     lua_pop(L, 1);
@@ -141,7 +199,7 @@ static void check_intact(lua_State *L, int anchor, const tsi_tensor *feeds, int 
   for (int i = 0; outtab && dests && i < nfetch; i++) {
     if (!dests[i].data) continue;
     lua_rawgeti(L, outtab, i + 1);
-    const tsb_tensor *t = tsb_totensor(L, -1);
+    const tsb_tensor *t = tsb_totensor_at(L, -1, tmt);
     if (!t || t->t.data != dests[i].data)
       luaL_error(L, "run: the out tensor for fetch %d was freed or changed during the run", i + 1);
     lua_pop(L, 1);
@@ -198,13 +256,13 @@ static int custom_body(lua_State *L) {
   lua_rawgeti(L, -1, 1);
   for (int i = 0; i < nin; i++) {
     tsb_tensor *t = tsb_newtensor(L, ins[i].dtype, ins[i].ndim, ins[i].shape);
-    check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
+    check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch, 0);
     if (tsi_nbytes(&ins[i])) memcpy(t->t.data, ins[i].data, tsi_nbytes(&ins[i]));
   }
   lua_call(L, nin, 1);
   if (lua_isnil(L, -1)) return luaL_error(L, "compute returned nil, expected a tensor");
   tsb_value_to_tensor(L, -1, tsb_totensor(L, -1) ? -1 : n->info.dtype, "compute's result");
-  check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch);
+  check_intact(L, 6, c->feeds, c->nfeed, lua_isnil(L, 7) ? 0 : 7, c->dests, c->nfetch, 0);
   return 1;
 }
 
@@ -269,8 +327,8 @@ static int custom_cb(void *ud, const tsi_node *n, const tsi_tensor *ins, int nin
 }
 
 /* Node id of the value at idx, checked against the session's graph. */
-static int session_node(lua_State *L, int idx, tsi_graph *g, const char *what) {
-  tsb_node *n = tsb_tonode(L, idx);
+static int session_node(lua_State *L, int idx, tsi_graph *g, const char *what, int nmt) {
+  tsb_node *n = tsb_tonode_at(L, idx, nmt);
   if (!n) luaL_error(L, "run: %s must be a node, got %s", what, luaL_typename(L, idx));
   if (n->g != g)
     luaL_error(L, "run: %s '%s' belongs to another graph than the session's", what,
@@ -285,15 +343,11 @@ typedef enum fetch_form {
   FETCH_KEYED  /* a table of string keys: results under the same keys */
 } fetch_form;
 
-/* Collects fetches from arg 2 into a box; returns the count, and their form
- * (for FETCH_KEYED, *keys is the index of a table of the keys in order). */
-static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, int *keys) {
-  int n;
-  *keys = 0;
-  if (tsb_tonode(L, 2)) {
+/* The number of fetches at arg 2 and their form; raises on a malformed
+ * fetch table. Allocates nothing. */
+static int count_fetches(lua_State *L, fetch_form *form, int nmt) {
+  if (lua_type(L, 2) == LUA_TUSERDATA && tsb_tonode_at(L, 2, nmt)) {
     *form = FETCH_NODE;
-    *ids = lua_newuserdatauv(L, sizeof(int), 0);
-    (*ids)[0] = session_node(L, 2, g, "fetch");
     return 1;
   }
   if (!lua_istable(L, 2))
@@ -301,7 +355,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *fo
                luaL_typename(L, 2));
   /* raw length and access: a __len or __index is not asked */
   size_t len = lua_rawlen(L, 2);
-  n = 0;
+  int n = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (n >= 1 << 20) luaL_error(L, "run: too many fetches");
@@ -317,30 +371,53 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *fo
     lua_pop(L, 1);
     if ((size_t)n != len) /* other keys than 1..len: they would be dropped */
       luaL_error(L, "run: a fetch table must be an array or have string keys, not both");
-    *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
-    for (int i = 0; i < n; i++) {
-      lua_rawgeti(L, 2, i + 1);
-      (*ids)[i] = session_node(L, -1, g, "fetch");
-      lua_pop(L, 1);
-    }
     return n;
   }
   *form = FETCH_KEYED;
   if (n == 0) luaL_error(L, "run: nothing to fetch (empty table)");
-  *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
+  return n;
+}
+
+/* Node ids of the n fetches at arg 2 (counted by count_fetches) into ids;
+ * for FETCH_KEYED, returns the index of a table of the keys in order (pushed). */
+static int collect_fetches(lua_State *L, tsi_graph *g, int *ids, fetch_form form, int n,
+                           int nmt) {
+  if (form == FETCH_NODE) {
+    ids[0] = session_node(L, 2, g, "fetch", nmt);
+    return 0;
+  }
+  if (form == FETCH_ARRAY) {
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, 2, i + 1);
+      ids[i] = session_node(L, -1, g, "fetch", nmt);
+      lua_pop(L, 1);
+    }
+    return 0;
+  }
   lua_createtable(L, n, 0);
-  *keys = lua_gettop(L);
+  int keys = lua_gettop(L);
   int k = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "run: a fetch table must be an array or have string keys (got a %s key)",
                  luaL_typename(L, -2));
-    (*ids)[k] = session_node(L, -1, g, "fetch");
+    if (k >= n) luaL_error(L, "run: the fetch table changed while it was read");
+    ids[k] = session_node(L, -1, g, "fetch", nmt);
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
-    lua_rawseti(L, *keys, ++k);
+    lua_rawseti(L, keys, ++k);
   }
+  if (k != n) luaL_error(L, "run: the fetch table changed while it was read");
+  return keys;
+}
+
+/* The fetches at arg 2 counted and collected into a box (pushed, then the
+ * keys' table for FETCH_KEYED): for the methods that plan without running. */
+static int fetch_box(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, int *keys) {
+  int n = count_fetches(L, form, 0);
+  *ids = lua_newuserdatauv(L, sizeof(int) * (size_t)n, 0);
+  *keys = collect_fetches(L, g, *ids, *form, n, 0);
   return n;
 }
 
@@ -348,7 +425,7 @@ static int collect_fetches(lua_State *L, tsi_graph *g, int **ids, fetch_form *fo
  * index i of the table at outtab, when there is one) holding it. t may view
  * a feed: checked after each allocation (a finaliser may free it by hand). */
 static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int strict, int i,
-                        const cb_ctx *c) {
+                        const cb_ctx *c, int tmt) {
   if (t->dtype < 0) { /* an op that yields nothing */
     lua_pushnil(L);
     return;
@@ -356,12 +433,12 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   tsb_tensor *o = NULL;
   if (outtab) {
     lua_rawgeti(L, outtab, i + 1);
-    o = tsb_totensor(L, -1);
+    o = tsb_totensor_at(L, -1, tmt);
     if (!o) lua_pop(L, 1);
   }
   if (!o) {
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
-    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
+    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -370,7 +447,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   if (!strict && !fits) {
     lua_pop(L, 1); /* a result allocated up front that did not fit after all */
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
-    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
+    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -380,7 +457,7 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
                tsi_dtype_name(o->t.dtype), tsi_shape_str(&o->t, a, sizeof a),
                tsi_dtype_name(t->dtype), tsi_shape_str(t, b, sizeof b));
   }
-  check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0);
+  check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
   if (tsi_nbytes(t)) memmove(o->t.data, t->data, tsi_nbytes(t));
 }
 
@@ -412,23 +489,22 @@ static int preallocate(lua_State *L, tsb_session *s, int nfetch, const int *fetc
   return tab;
 }
 
-/* opts.out: the caller's result tensors, gathered per fetch into a table
- * (pushed; its index returned) and into dests. */
+/* opts.out: the caller's result tensors, gathered per fetch into the guard's
+ * (at gslot) table of out tensors (pushed; its index returned) and into its
+ * dests; 0 without opts.out. */
 static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int keys,
-                        tsi_tensor **dests) {
+                        int gslot, run_guard *r, int tmt) {
   lua_getfield(L, opts, "out");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    *dests = NULL;
     return 0;
   }
   int out = lua_gettop(L);
-  if (form == FETCH_NODE ? !tsb_totensor(L, out) : !lua_istable(L, out))
+  if (form == FETCH_NODE ? !tsb_totensor_at(L, out, tmt) : !lua_istable(L, out))
     luaL_error(L, "run: out must be %s like the fetches, got %s",
                form == FETCH_NODE ? "a tensor" : "a table of tensors", luaL_typename(L, out));
-  *dests = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
-  memset(*dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
-  lua_createtable(L, nfetch, 0);
+  memset(r->dests, 0, sizeof(tsi_tensor) * (size_t)nfetch);
+  lua_getiuservalue(L, gslot, 3);
   int tab = lua_gettop(L);
   for (int i = 0; i < nfetch; i++) {
     if (form == FETCH_NODE) lua_pushvalue(L, out);
@@ -438,12 +514,13 @@ static int collect_outs(lua_State *L, int opts, int nfetch, fetch_form form, int
       lua_rawget(L, out);
     }
     if (!lua_isnil(L, -1)) {
-      tsb_tensor *t = tsb_totensor(L, -1);
+      tsb_tensor *t = tsb_totensor_at(L, -1, tmt);
       if (!t) luaL_error(L, "run: out entry for fetch %d must be a tensor, got %s", i + 1,
                          luaL_typename(L, -1));
-      (*dests)[i] = t->t;
+      r->dests[i] = t->t;
     }
     lua_rawseti(L, tab, i + 1);
+    r->nouts = i + 1;
   }
   return tab;
 }
@@ -517,26 +594,22 @@ typedef struct run_state {
   double slice_s; /* yield after a step ending this long after the slice began (0: never) */
 } run_state;
 
-/* A positive integer option of run (0 when absent). */
-static lua_Integer run_count_opt(lua_State *L, int opts, const char *name) {
-  lua_Integer v = 0;
-  if (lua_getfield(L, opts, name) != LUA_TNIL) {
-    int ok;
-    v = lua_tointegerx(L, -1, &ok);
-    if (!ok || v < 1) luaL_error(L, "run: %s must be a positive integer, got %s", name,
-                                 luaL_tolstring(L, -1, NULL));
-  }
-  lua_pop(L, 1);
+/* The positive integer option `name` of run, its value on the top. */
+static lua_Integer run_count_opt(lua_State *L, const char *name) {
+  int ok;
+  lua_Integer v = lua_tointegerx(L, -1, &ok);
+  if (!ok || v < 1) luaL_error(L, "run: %s must be a positive integer, got %s", name,
+                               luaL_tolstring(L, -1, NULL));
   return v;
 }
 
-static int run_slice(lua_State *L, run_state *rs);
+static int run_slice(lua_State *L, run_state *rs, const tsi_runctx *base);
 
 /* The feeds and out tensors of a resumed run are intact (called protected:
  * a freed one raises). */
 static int resume_intact(lua_State *L) {
   const run_state *rs = lua_touserdata(L, 1); /* 2: the feeds' anchor, 3: the outs or nil */
-  check_intact(L, 2, rs->feeds, rs->nfeed, lua_isnil(L, 3) ? 0 : 3, rs->dests, rs->nfetch);
+  check_intact(L, 2, rs->feeds, rs->nfeed, lua_isnil(L, 3) ? 0 : 3, rs->dests, rs->nfetch, 0);
   return 0;
 }
 
@@ -571,19 +644,20 @@ static int run_k(lua_State *L, int status, lua_KContext k) {
     run_end(rs->r);
     return lua_error(L);
   }
-  return run_slice(L, rs);
+  return run_slice(L, rs, NULL);
 }
 
 /* Runs the next slice of the run (all of it unless it may yield); yields
  * between slices, and pushes the results once done. */
-static int run_slice(lua_State *L, run_state *rs) {
+static int run_slice(lua_State *L, run_state *rs, const tsi_runctx *base) {
   tsb_session *s = rs->s;
   run_guard *r = rs->r;
   tsi_tensor *outs = r->outs;
   cb_ctx cb = {L,          rs->gidx,     1,         rs->anchor, rs->outtab, rs->errslot, 0,
                rs->feeds, rs->dests,    rs->nfeed, rs->nfetch};
-  tsi_runctx ctx;
-  tsb_runctx(L, &ctx);
+  tsi_runctx ctx; /* the run's start's (base), or the state's for a resumed run */
+  if (base) ctx = *base;
+  else tsb_runctx(L, &ctx);
   ctx.profile = rs->profile;
   ctx.custom = custom_cb;
   ctx.custom_ud = &cb;
@@ -608,12 +682,12 @@ static int run_slice(lua_State *L, run_state *rs) {
    * copying may have freed it by hand). */
   int outtab = rs->outtab, strict = rs->strict, nfetch = rs->nfetch, keys = rs->keys;
   if (rs->form == FETCH_NODE) {
-    push_result(L, &outs[0], outtab, strict, 0, &cb);
+    push_result(L, &outs[0], outtab, strict, 0, &cb, UV_TENSOR);
   } else {
     lua_createtable(L, rs->form == FETCH_ARRAY ? nfetch : 0, rs->form == FETCH_KEYED ? nfetch : 0);
     for (int i = 0; i < nfetch; i++) {
       if (rs->form == FETCH_KEYED) lua_rawgeti(L, keys, i + 1);
-      push_result(L, &outs[i], outtab, strict, i, &cb);
+      push_result(L, &outs[i], outtab, strict, i, &cb, UV_TENSOR);
       if (rs->form == FETCH_ARRAY) lua_rawseti(L, -2, i + 1);
       else lua_rawset(L, -3);
     }
@@ -625,27 +699,25 @@ static int run_slice(lua_State *L, run_state *rs) {
 
 /* sess:run(fetch [, feed [, {profile=true, out=, yield_every=n, yield_after_us=t}]]) */
 static int session_run(lua_State *L) {
-  tsb_session *s = check_live_session(L, 1, "run");
+  tsb_session *s = check_live_session_at(L, 1, "run", UV_SESSION);
   lua_settop(L, 4);
-  int profile = 0;
+  int profile = 0, has_out = 0;
   lua_Integer every = 0, after_us = 0;
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_pushnil(L);
-    while (lua_next(L, 4)) { /* a misspelt option would otherwise do nothing */
+    while (lua_next(L, 4)) { /* one pass; a misspelt option would otherwise do nothing */
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-      if (!k || (strcmp(k, "profile") && strcmp(k, "out") && strcmp(k, "yield_every") &&
-                 strcmp(k, "yield_after_us")))
+      if (k && !strcmp(k, "out")) has_out = 1;
+      else if (k && !strcmp(k, "profile")) profile = lua_toboolean(L, -1);
+      else if (k && !strcmp(k, "yield_every")) every = run_count_opt(L, k);
+      else if (k && !strcmp(k, "yield_after_us")) after_us = run_count_opt(L, k);
+      else
         return luaL_error(L, "run: unknown option %s (options are profile, out, "
                              "yield_every and yield_after_us)",
                           k ? k : luaL_typename(L, -2));
       lua_pop(L, 1);
     }
-    lua_getfield(L, 4, "profile");
-    profile = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    every = run_count_opt(L, 4, "yield_every");
-    after_us = run_count_opt(L, 4, "yield_after_us");
     if ((every || after_us) && !lua_isyieldable(L))
       return luaL_error(L, "run: %s needs a coroutine to yield from (sess:run was called "
                            "outside one, or through a C function that cannot yield)",
@@ -656,10 +728,8 @@ static int session_run(lua_State *L) {
   tsi_graph *g = s->s.g;
   lua_getiuservalue(L, 1, 1);
   int gidx = lua_gettop(L);
-  int *fetch, keys;
   fetch_form form;
-  int nfetch = collect_fetches(L, g, &fetch, &form, &keys);
-  /* feeds: ids, views, and the converted tensors kept alive in a table */
+  int nfetch = count_fetches(L, &form, UV_NODE);
   int nfeed = 0;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -669,15 +739,23 @@ static int session_run(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  int *feed_ids = lua_newuserdatauv(L, sizeof(int) * (size_t)(nfeed ? nfeed : 1), 0);
-  tsi_tensor *feeds = lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)(nfeed ? nfeed : 1), 0);
-  lua_createtable(L, nfeed, 0);
+  luaL_checkstack(L, 16, "run"); /* the guard, its tables, the slot, the results */
+  /* the guard and its scratch (no allocation when a run at this depth had as much) */
+  run_guard *r = push_guard(L, 1, yields ? -1 : s->depth, nfetch, nfeed);
+  lua_toclose(L, -1);
+  int gslot = lua_gettop(L);
+  int *fetch = r->fetch, *feed_ids = r->feed_ids;
+  tsi_tensor *feeds = r->feeds;
+  int keys = collect_fetches(L, g, fetch, form, nfetch, UV_NODE);
+  /* feeds: ids, views, and the tensors kept alive in the guard's anchor */
+  lua_getiuservalue(L, gslot, 2);
   int anchor = lua_gettop(L);
   if (nfeed) {
     int k = 0;
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       int id = -1;
+      if (k >= nfeed) luaL_error(L, "run: the feed table changed while it was read");
       if (lua_type(L, -2) == LUA_TSTRING) { /* a placeholder's name in the session's graph */
         check_still_live(L, 1, s, "run");
         const char *name = lua_tostring(L, -2);
@@ -686,7 +764,7 @@ static int session_run(lua_State *L) {
         if (id < 0)
           luaL_error(L, "run: cannot feed '%s': the session's graph has no node of that name", name);
       } else {
-        tsb_node *n = tsb_tonode(L, -2);
+        tsb_node *n = tsb_tonode_at(L, -2, UV_NODE);
         if (!n)
           luaL_error(L, "run: feed keys must be placeholder nodes or their names, got %s",
                      luaL_typename(L, -2));
@@ -703,37 +781,36 @@ static int session_run(lua_State *L) {
       if (pn->op != &tsi_op_placeholder)
         luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
                    pn->op->name);
-      int dtype = pn->info.dtype;
-      lua_pushfstring(L, "feed for '%s'", pn->name);
-      tsb_tensor *t = tsb_value_to_tensor(L, -2, tsb_totensor(L, -2) ? -1 : dtype,
-                                          lua_tostring(L, -1));
+      tsb_tensor *t = tsb_totensor_at(L, -1, UV_TENSOR); /* a tensor is fed as it is */
+      if (t) {
+        lua_pushvalue(L, -1);
+      } else { /* a Lua value becomes a tensor of the placeholder's dtype */
+        lua_pushfstring(L, "feed for '%s'", pn->name);
+        t = tsb_value_to_tensor(L, -2, pn->info.dtype, lua_tostring(L, -1));
+        lua_remove(L, -2);
+      }
       feeds[k] = t->t;
       feed_ids[k] = id;
       lua_rawseti(L, anchor, ++k);
-      lua_pop(L, 2);
+      r->nanchor = k;
+      lua_pop(L, 1);
     }
+    if (k != nfeed) luaL_error(L, "run: the feed table changed while it was read");
   }
   tsi_tensor *dests = NULL;
-  int outtab = lua_isnil(L, 4) ? 0 : collect_outs(L, 4, nfetch, form, keys, &dests);
+  int outtab = has_out ? collect_outs(L, 4, nfetch, form, keys, gslot, r, UV_TENSOR) : 0;
   int strict = outtab != 0;
-  tsi_tensor shapes[4]; /* most runs fetch a few nodes: no userdata for them */
-  if (!outtab) {
-    tsi_tensor *sh = nfetch <= 4 && !yields
-                         ? shapes
-                         : lua_newuserdatauv(L, sizeof(tsi_tensor) * (size_t)nfetch, 0);
+  if (outtab) dests = r->dests;
+  else {
     check_still_live(L, 1, s, "run"); /* expect reads the graph */
-    outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, sh, &dests);
+    outtab = preallocate(L, s, nfetch, fetch, nfeed, feed_ids, feeds, r->dests, &dests);
   }
-  luaL_checkstack(L, 12, "run"); /* the slot, the guard, the results */
   lua_pushnil(L); /* the error slot of a failing custom op (cb_ctx) */
   int errslot = lua_gettop(L);
   run_state local, *rs = &local;
-  if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0);
-  /* the guard, with room for the results; the last allocation before the run */
-  run_guard *r = push_guard(L, 1, yields ? -1 : s->depth, nfetch);
-  lua_toclose(L, -1);
+  if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0); /* the last allocation before the run */
   check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
-  check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch);
+  check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch, UV_TENSOR);
   *rs = (run_state){s,      r,      fetch,  feed_ids, feeds,   dests,
                     nfetch, nfeed,  keys,   gidx,     anchor,  outtab,
                     strict, errslot, profile, 0,      form,    (long)every,
@@ -752,7 +829,7 @@ static int session_run(lua_State *L) {
     run_end(r);
     return tsb_raise(L, &e);
   }
-  return run_slice(L, rs);
+  return run_slice(L, rs, &ctx);
 }
 
 /* sess:stats(): {allocations=, plans=, in_place=, running=, pinned=, bytes=}
@@ -790,7 +867,7 @@ static int session_plan_steps(lua_State *L) {
   lua_settop(L, 3);
   int *fetch, keys;
   fetch_form form;
-  int nfetch = collect_fetches(L, s->s.g, &fetch, &form, &keys);
+  int nfetch = fetch_box(L, s->s.g, &fetch, &form, &keys);
   int nfeed = 0;
   int ids[256];
   if (lua_istable(L, 3)) {
@@ -818,7 +895,7 @@ static int session_plan_memory(lua_State *L) {
   tsi_graph *g = s->s.g;
   int *fetch, keys;
   fetch_form form;
-  int nfetch = collect_fetches(L, g, &fetch, &form, &keys);
+  int nfetch = fetch_box(L, g, &fetch, &form, &keys);
   int nfeed = 0;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -931,4 +1008,11 @@ void tsb_open_session(lua_State *L) {
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "Session");
   tsb_newmetatable(L, TSB_SESSION, session_methods, session_meta, NULL);
+  lua_getfield(L, -1, "session_methods"); /* run with its upvalues (UV_TENSOR ...) */
+  luaL_getmetatable(L, TSB_TENSOR);
+  luaL_getmetatable(L, TSB_NODE);
+  luaL_getmetatable(L, TSB_SESSION);
+  lua_pushcclosure(L, session_run, 3);
+  lua_setfield(L, -2, "run");
+  lua_pop(L, 1);
 }

@@ -85,8 +85,21 @@ static tsb_tensor *check_live(lua_State *L, int idx, tsb_tensor *u) {
   return u;
 }
 
+void *tsb_testudata_at(lua_State *L, int idx, int mt) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  int same = lua_rawequal(L, -1, mt);
+  lua_pop(L, 1);
+  return same ? p : NULL;
+}
+
 tsb_tensor *tsb_totensor(lua_State *L, int idx) {
   return check_live(L, idx, luaL_testudata(L, idx, TSB_TENSOR));
+}
+
+tsb_tensor *tsb_totensor_at(lua_State *L, int idx, int mt) {
+  if (!mt) return tsb_totensor(L, idx);
+  return check_live(L, idx, tsb_testudata_at(L, idx, mt));
 }
 
 tsb_tensor *tsb_checktensor(lua_State *L, int idx) {

@@ -79,6 +79,26 @@ static int mm_gemv(const mm_dims *d) {
   if (d->vec_a || d->vec_b) return 0;
   return (d->m == 1 && d->n * d->k > SMALL_GEMV) || (d->n == 1 && d->m * d->k > SMALL_GEMV);
 }
+/* small_cols_<dtype>: C[m, n] = op(A) op(B) for n <= 4 columns (a constant
+ * where it is inlined), B's rows contiguous (stride bp), element (i, p) of
+ * op(A) at i * ai + p * ap: each row's n sums in registers, in the order of p
+ * (the tutorial's 100x2 by 2x2 products, their gradients' 2x100 by 100x2). */
+#define SMALL_COLS(E, T, S, ...)                                                           \
+  static inline void small_cols_##S(const T *A, const T *B, T *C, int m, int k, int64_t ai, \
+                                    int64_t ap, int64_t bp, int n) {                       \
+    for (int i = 0; i < m; i++) {                                                          \
+      T c[4] = {0, 0, 0, 0};                                                               \
+      const T *a_ = A + i * ai;                                                            \
+      for (int p = 0; p < k; p++) {                                                        \
+        const T a = a_[p * ap], *b = B + p * bp;                                           \
+        for (int j = 0; j < n; j++) c[j] += a * b[j];                                      \
+      }                                                                                    \
+      T *cr = C + (int64_t)i * n;                                                          \
+      for (int j = 0; j < n; j++) cr[j] = c[j];                                            \
+    }                                                                                      \
+  }
+TSI_FLOAT_DTYPES(SMALL_COLS)
+
 /* gemm_<dtype> (see ops.h): products through tsi_gemm (threaded by rows or
  * columns of C), matrix-vector ones through BLAS's GEMV_FN (sgemv, dgemv) */
 typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta, int tb,
@@ -117,20 +137,11 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
         B = bt, bp = n, bj = 1;                                                       \
       }                                                                               \
       if (bj == 1 && !d->vec_a && n <= 4) { /* a few columns: sums in registers */    \
-        for (int i = 0; i < m; i++) {                                                 \
-          T c0 = 0, c1 = 0, c2 = 0, c3 = 0;                                           \
-          for (int p = 0; p < k; p++) {                                               \
-            const T a = A[i * ai + p * ap], *b = B + p * bp;                          \
-            c0 += a * b[0];                                                           \
-            if (n > 1) c1 += a * b[1];                                                \
-            if (n > 2) c2 += a * b[2];                                                \
-            if (n > 3) c3 += a * b[3];                                                \
-          }                                                                           \
-          T *c = C + (int64_t)i * n;                                                  \
-          c[0] = c0;                                                                  \
-          if (n > 1) c[1] = c1;                                                       \
-          if (n > 2) c[2] = c2;                                                       \
-          if (n > 3) c[3] = c3;                                                       \
+        switch (n) { /* n a constant in each: the column loops unroll */              \
+        case 1: small_cols_##S(A, B, C, m, k, ai, ap, bp, 1); break;                  \
+        case 2: small_cols_##S(A, B, C, m, k, ai, ap, bp, 2); break;                  \
+        case 3: small_cols_##S(A, B, C, m, k, ai, ap, bp, 3); break;                  \
+        default: small_cols_##S(A, B, C, m, k, ai, ap, bp, 4); break;                 \
         }                                                                             \
         return;                                                                       \
       }                                                                               \

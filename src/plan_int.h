@@ -9,6 +9,7 @@
 
 #define FUSE_MAX 16    /* ops in one fused group */
 #define FUSE_BLOCK 512 /* elements per block: 4 KB of float64 per op */
+#define FUSE_SMALL 4   /* and a fused pass for groups of at most this many elements */
 
 struct tsi_plan {
   /* The session's cache: its list (plan.c) and the pins runs hold (exec.c). */

@@ -9,6 +9,7 @@
 
 #include "core.h"
 #include "blas.h"
+#include "parallel.h"
 #include "plan.h"
 
 #define TSB_TENSOR "tensorslow.Tensor"
@@ -28,6 +29,7 @@ typedef struct tsb_state {
   tsi_rng rng;
   int nthreads;
   tsi_blas blas;
+  tsi_pool pool; /* joined by the state's __gc, before lua_close unloads core.so */
 } tsb_state;
 
 tsb_state *tsb_getstate(lua_State *L);

@@ -11,9 +11,24 @@
  * unique per process. */
 static const char STATE_KEY = 's';
 
+/* The state's __gc (at lua_close: it was marked for finalization before any
+ * tensor, so it runs after theirs, and before the package library's, which
+ * unloads core.so): no worker outlives it. */
+static int state_gc(lua_State *L) {
+  tsb_state *S = lua_touserdata(L, 1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
+  if (S && lua_touserdata(L, -1) == S) tsi_pool_close(&S->pool); /* not a call by hand on junk */
+  return 0;
+}
+
 static tsb_state *make_state(lua_State *L) {
   tsb_state *S = lua_newuserdatauv(L, sizeof *S, 0);
   memset(S, 0, sizeof *S);
+  S->blas.pool = &S->pool;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, state_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   S->alloc.f = lua_getallocf(L, &S->alloc.ud);
   tsi_rng_seed(&S->rng, 0);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -36,6 +51,7 @@ void tsb_runctx(lua_State *L, tsi_runctx *ctx) {
   ctx->alloc = S->alloc;
   ctx->rng = &S->rng;
   ctx->nthreads = S->nthreads;
+  ctx->pool = &S->pool;
   ctx->blas = &S->blas;
 }
 

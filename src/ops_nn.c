@@ -221,7 +221,7 @@ static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
     if (threads <= 1 || outer < 2) {
       softmax_rows_range(&j, 0, outer);
     } else {
-      tsi_parallel_for(threads, outer * len, rows_per * len, softmax_rows_elems, &j);
+      tsi_parallel_for(ctx->pool, threads, outer * len, rows_per * len, softmax_rows_elems, &j);
     }
     return TSI_OK;
   }

@@ -60,7 +60,12 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
      * blocks the cache then hands out again) before it is taken. */
     lua_gc(L, LUA_GCSTEP, nb >> 10 < INT_MAX ? (int)(nb >> 10) : INT_MAX);
     t.data = tsi_cache_take(&S->cache, nb ? nb : 1);
-    if (!t.data) luaL_error(L, "not enough memory for a tensor of %I bytes", (lua_Integer)nb);
+    if (!t.data && S->host_alloc)
+      luaL_error(L, "not enough memory for a tensor of %I bytes", (lua_Integer)nb);
+    if (!t.data) { /* Lua's own allocator: the error Lua raises when it fails */
+      lua_pushliteral(L, "not enough memory");
+      lua_error(L);
+    }
   }
   u->t = t;
   tsb_sync_view(u);

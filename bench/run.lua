@@ -20,7 +20,7 @@ end
 
 io.stderr:write("running benchmarks (a few minutes)...\n")
 -- one process per benchmark on every side, so that one's memory does not weigh on the next
-for _, b in ipairs { "startup", "overhead", "mlp", "elementwise" } do
+for _, b in ipairs { "startup", "overhead", "mlp" } do
   collect(sh(lua .. "bench/ts_bench.lua " .. b))
   if b ~= "startup" then collect(sh(py .. "bench/peers.py " .. b)) end
 end
@@ -49,6 +49,18 @@ for _, t in ipairs { 1, threads } do
   local function tagged(out) return (out:gsub("(cnn_infer_b%d+)", "%1_t" .. t)) end
   collect(tagged(sh(at(lua) .. "bench/cnn_infer.lua")))
   collect(tagged(sh(at(py) .. "bench/cnn_infer_peer.py")))
+end
+-- element-wise work and the C triad (the machine's limit for it) at 1 thread and at TS_THREADS,
+-- one after the other for each count; the rows above read the TS_THREADS figures
+for _, t in ipairs { 1, threads } do
+  local function at(cmd) return (cmd:gsub("TS_THREADS=%d+", "TS_THREADS=" .. t)) end
+  local function tagged(out) return (out:gsub("ew_", "ew_t" .. t .. "_")) end
+  collect(sh("build/bench_triad " .. t))
+  for _, o in ipairs { sh(at(lua) .. "bench/ts_bench.lua elementwise"),
+    sh(at(py) .. "bench/peers.py elementwise") } do
+    collect(tagged(o))
+    if t == threads then collect(o) end
+  end
 end
 collect(sh(lua .. "bench/fashion.lua"))
 collect(sh(py .. "bench/fashion_peer.py numpy"))
@@ -91,6 +103,26 @@ row("exp(x) * y + z, 1M float32", "ms", 1e3, "ew_exp_mul_add", { "numpy", "torch
 row("  same, run into an out= tensor", "ms", 1e3, "ew_exp_mul_add_out", {}, "")
 row("softmax 1024x1024 float32", "ms", 1e3, "ew_softmax", { "numpy", "torch" }, ">= 2x NumPy")
 row("  same, run into an out= tensor", "ms", 1e3, "ew_softmax_out", {}, "")
+-- each element-wise row as a fraction of the triad's bandwidth at the same thread count: bytes
+-- every row must move at least (inputs read once, the result written once) over its time
+local EW = { { "ew_exp_mul_add", "exp(x) * y + z, 1M float32", 16 << 20 },
+  { "ew_exp_mul_add_out", "  same, into out=", 16 << 20 },
+  { "ew_softmax", "softmax 1024x1024 float32", 8 << 20 },
+  { "ew_softmax_out", "  same, into out=", 8 << 20 } }
+for _, t in ipairs { 1, threads } do
+  local th = ("%d thread%s"):format(t, t > 1 and "s" or "")
+  local tri = v["triad_t" .. t] and v.triad_bytes and v.triad_bytes / v["triad_t" .. t]
+  v["triad_gbs_t" .. t] = tri and tri / 1e9
+  row(("C triad a = b + s*c, 1M float32, %s"):format(th), "GB/s", 1, "triad_gbs_t" .. t, {},
+    "the machine's limit for the rows below")
+  for _, e in ipairs(EW) do
+    local key = e[1]:gsub("ew_", "ew_t" .. t .. "_")
+    local frac = tri and v[key] and e[3] / v[key] / tri
+    row(("%s, %s"):format(e[2], th), "ms", 1e3, key, e[2]:find("same", 1, true) and {} or
+      { "numpy", "torch" }, (frac and ("%.0f%% of the triad" ):format(100 * frac) or "-")
+      .. ", target >= 80%")
+  end
+end
 for _, t in ipairs { 1, threads } do
   row(("batch-1 MLP 784-256-10 float32, %d thread%s"):format(t, t > 1 and "s" or ""), "us/call",
     1e6, "batch1_mlp_t" .. t, { "numpy", "torch" }, "<= 10 us, >= 2x NumPy")

@@ -9,6 +9,7 @@
 
 #include "core.h"
 #include "blas.h"
+#include "parallel.h"
 #include "plan.h"
 
 #define TSB_TENSOR "tensorslow.Tensor"
@@ -28,7 +29,14 @@ typedef struct tsb_state {
   tsi_rng rng;
   int nthreads;
   tsi_blas blas;
+  tsi_pool pool; /* joined by the state's __gc, before lua_close unloads core.so */
+  /* Tensor data of TSI_CACHE_MIN bytes and more (all of it under a host
+   * allocator) is a block from alloc, not inline: freed ones are kept here
+   * (TSB_CACHE_CAP bytes at most) and emptied by an explicit
+   * collectgarbage(), an allocation that fails and the state's __gc. */
+  tsi_cache cache;
 } tsb_state;
+#define TSB_CACHE_CAP ((size_t)64 << 20)
 
 tsb_state *tsb_getstate(lua_State *L);
 /* A run context for the state's allocator, generator, threads and BLAS;

@@ -91,7 +91,7 @@ void tsi_gemm(const tsi_blas *bl, int dtype, int nthreads, int ta, int tb, int64
     gemm_part(&j, 0, j.by_cols ? n : m);
     return;
   }
-  tsi_parallel_split((int)parts, len, gemm_part, &j);
+  tsi_parallel_split(bl->pool, (int)parts, len, gemm_part, &j);
 }
 
 void tsi_blas_close(tsi_blas *b) {

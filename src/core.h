@@ -40,6 +40,28 @@ typedef struct tsi_alloc {
 /* 64-byte aligned blocks through the allocator; NULL on failure. */
 void *tsi_malloc(const tsi_alloc *a, size_t n);
 void tsi_free(const tsi_alloc *a, void *p);
+/* Freed blocks of TSI_CACHE_MIN bytes and more, kept for the next block of
+ * their size class (sizes rounded up to 1/8 of their power of two) so that a
+ * fresh result does not fault its pages in again: up to TSI_CACHE_SLOTS
+ * blocks and cap bytes, all from alloc (they stay in its counts). A block is
+ * in the cache or handed out, never both. Zeroed memory is an empty cache
+ * with cap 0 (keeps nothing). */
+#define TSI_CACHE_MIN ((size_t)1 << 17)
+#define TSI_CACHE_SLOTS 32
+typedef struct tsi_cache {
+  tsi_alloc alloc;
+  size_t bytes, cap;
+  int n;
+  void *blk[TSI_CACHE_SLOTS];
+} tsi_cache;
+/* A block of at least n bytes (tsi_malloc's alignment), cached or new; a
+ * failed allocation empties the cache and tries once more; NULL then. */
+void *tsi_cache_take(tsi_cache *c, size_t n);
+/* Gives a block of tsi_cache_take (or tsi_malloc from c->alloc) back: kept,
+ * or freed when small or the cache is full. */
+void tsi_cache_give(tsi_cache *c, void *p);
+/* Frees every kept block. */
+void tsi_cache_flush(tsi_cache *c);
 /* Checked n * m in size_t: sets *out and returns 1, or returns 0 on overflow. */
 int tsi_mulsize(size_t n, size_t m, size_t *out);
 

@@ -224,7 +224,7 @@ static int exec_group(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, int r, int s
   }
   fused_job job = {p, g, mem, k, r};
   int threads = o->numel >= TSI_PAR_GRAIN ? ctx->nthreads : 1;
-  tsi_parallel_for(threads, o->numel, FUSE_BLOCK, fused_range, &job);
+  tsi_parallel_for(ctx->pool, threads, o->numel, FUSE_BLOCK, fused_range, &job);
   return TSI_OK;
 }
 

@@ -12,10 +12,63 @@
  * unique per process. */
 static const char STATE_KEY = 's';
 
+/* The state's __gc (at lua_close: it was marked for finalization before any
+ * tensor, so it runs after theirs, and before the package library's, which
+ * unloads core.so): no worker outlives it. */
+static int state_gc(lua_State *L) {
+  tsb_state *S = lua_touserdata(L, 1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
+  if (S && lua_touserdata(L, -1) == S) { /* not a call by hand on junk */
+    tsi_pool_close(&S->pool);
+    tsi_cache_flush(&S->cache);
+    S->cache.cap = 0; /* a tensor finalised after this frees its block */
+  }
+  return 0;
+}
+
+static void arm_sentinel(lua_State *L);
+
+/* Finalised at the end of each collection cycle, when it makes its
+ * successor. A cycle ended by collectgarbage() (or by the host's lua_gc, no
+ * Lua function running) empties the tensor cache: an explicit collection
+ * gives memory back. Cycles the allocations drive keep it. */
+static int sentinel_gc(lua_State *L) {
+  tsb_state *S = tsb_getstate(L);
+  lua_Debug ar;
+  int asked = 1;
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushliteral(L, "collectgarbage");
+    lua_rawget(L, -2);
+    asked = lua_rawequal(L, -1, -3);
+    lua_pop(L, 3);
+  }
+  if (asked) tsi_cache_flush(&S->cache);
+  if (S->cache.cap) arm_sentinel(L);
+  return 0;
+}
+
+static void arm_sentinel(lua_State *L) {
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, sentinel_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+}
+
 static tsb_state *make_state(lua_State *L) {
   tsb_state *S = lua_newuserdatauv(L, sizeof *S, 0);
   memset(S, 0, sizeof *S);
+  S->blas.pool = &S->pool;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, state_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   S->alloc.f = lua_getallocf(L, &S->alloc.ud);
+  S->cache.alloc = S->alloc;
+  S->cache.cap = TSB_CACHE_CAP;
+  arm_sentinel(L);
   tsi_rng_seed(&S->rng, 0);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   S->nthreads = cores > 0 ? (cores < 256 ? (int)cores : 256) : 1;
@@ -37,6 +90,7 @@ void tsb_runctx(lua_State *L, tsi_runctx *ctx) {
   ctx->alloc = S->alloc;
   ctx->rng = &S->rng;
   ctx->nthreads = S->nthreads;
+  ctx->pool = &S->pool;
   ctx->blas = &S->blas;
 }
 
@@ -86,6 +140,15 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
+/* core.cache_info(): blocks and bytes the state's tensor cache keeps (specs). */
+static int l_cache_info(lua_State *L) {
+  tsb_state *S = tsb_getstate(L);
+  lua_pushinteger(L, S->cache.n);
+  lua_pushinteger(L, (lua_Integer)S->cache.bytes);
+  lua_pushinteger(L, (lua_Integer)S->cache.cap);
+  return 3;
+}
+
 static int l_set_profile_builder(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
@@ -107,6 +170,7 @@ static const luaL_Reg module_funcs[] = {{"set_profile_builder", l_set_profile_bu
                                         {"set_default_graph", l_set_default_graph},
                                         {"set_num_threads", l_set_num_threads},
                                         {"get_num_threads", l_get_num_threads},
+                                        {"cache_info", l_cache_info},
                                         {NULL, NULL}};
 
 /* The table require("tensorslow.core")._capi points to (capi.h). */
@@ -290,4 +354,6 @@ TS_API void ts_setallocator(lua_State *L, ts_Alloc f, void *ud) {
     S->alloc.f = lua_getallocf(L, &S->alloc.ud);
     S->host_alloc = 0;
   }
+  tsi_cache_flush(&S->cache); /* its blocks came from the allocator before */
+  S->cache.alloc = S->alloc;
 }

@@ -1,5 +1,6 @@
 /* The Tensor userdata: construction from Lua values, accessors, printing
  * and eager application of core ops. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   size_t nb = tsi_nbytes(&t);
   tsb_state *S = tsb_getstate(L);
   tsb_tensor *u;
-  if (!S->host_alloc) {
+  if (!S->host_alloc && nb < TSI_CACHE_MIN) {
     if (nb > SIZE_MAX - sizeof(tsb_tensor) - 64)
       luaL_error(L, "not enough memory for a tensor of %I elements", (lua_Integer)t.numel);
     u = lua_newuserdatauv(L, sizeof(tsb_tensor) + nb + 64, 0);
@@ -55,9 +56,16 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
     u->kind = TSB_ALLOC;
     u->alloc = S->alloc;
     luaL_setmetatable(L, TSB_TENSOR);
-    t.data = tsi_malloc(&S->alloc, nb ? nb : 1);
-    if (!t.data) luaL_error(L, "not enough memory for a tensor of %I bytes", (lua_Integer)nb);
-    lua_gc(L, LUA_GCSTEP, (int)(nb >> 10));
+    /* The collector learns of the block (and may finalise tensors whose
+     * blocks the cache then hands out again) before it is taken. */
+    lua_gc(L, LUA_GCSTEP, nb >> 10 < INT_MAX ? (int)(nb >> 10) : INT_MAX);
+    t.data = tsi_cache_take(&S->cache, nb ? nb : 1);
+    if (!t.data && S->host_alloc)
+      luaL_error(L, "not enough memory for a tensor of %I bytes", (lua_Integer)nb);
+    if (!t.data) { /* Lua's own allocator: the error Lua raises when it fails */
+      lua_pushliteral(L, "not enough memory");
+      lua_error(L);
+    }
   }
   u->t = t;
   tsb_sync_view(u);
@@ -106,14 +114,19 @@ tsb_tensor *tsb_checktensor(lua_State *L, int idx) {
   return check_live(L, idx, luaL_checkudata(L, idx, TSB_TENSOR));
 }
 
-/* Gives back the data a base owned: the host's release (once) or the allocator's. */
-static void give_back(tsb_tensor *u, int kind, void *data) {
+/* Gives back the data a base owned: the host's release (once), or the
+ * state's cache (blocks of the allocator it serves) or allocator. */
+static void give_back(lua_State *L, tsb_tensor *u, int kind, void *data) {
   if (kind == TSB_HOST && u->release) {
     ts_Release r = u->release;
     u->release = NULL;
     r(u->release_ud, data);
   } else if (kind == TSB_ALLOC && data) {
-    tsi_free(&u->alloc, data);
+    tsi_cache *c = &tsb_getstate(L)->cache;
+    if (c->alloc.f == u->alloc.f && c->alloc.ud == u->alloc.ud)
+      tsi_cache_give(c, data);
+    else
+      tsi_free(&u->alloc, data);
   }
 }
 
@@ -130,14 +143,14 @@ static int tensor_gc(lua_State *L) {
     tsb_tensor *b = lua_touserdata(L, -1) == u->base ? u->base : NULL;
     lua_pop(L, 1);
     if (b && --b->views == 0 && b->kind == TSB_FREED) {
-      give_back(b, b->held_kind, b->held);
+      give_back(L, b, b->held_kind, b->held);
       b->held = NULL;
     }
   } else if (u->views > 0) {
     u->held = u->t.data;
     u->held_kind = u->kind;
   } else {
-    give_back(u, u->kind, u->t.data);
+    give_back(L, u, u->kind, u->t.data);
   }
   u->kind = TSB_FREED;
   u->t.data = NULL;

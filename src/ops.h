@@ -14,6 +14,7 @@ struct tsi_runctx {
   tsi_rng *rng;     /* the state's generator (dropout) */
   int training;     /* dropout active */
   int nthreads;
+  struct tsi_pool *pool; /* the state's workers (parallel.h) */
   int profile;      /* time every step */
   struct tsi_blas *blas; /* the state's OpenBLAS entry points, loaded on first use */
   /* Custom ops: the binding computes the value into a temporary view. */

@@ -201,7 +201,7 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
     simple &= j.scalar[i] || tsi_same_shape(&ins[i], out);
   }
   if (simple && out->numel >= TSI_PAR_GRAIN && ctx->nthreads > 1) {
-    tsi_parallel_for(ctx->nthreads, out->numel, 64, binary_range, &j);
+    tsi_parallel_for(ctx->pool, ctx->nthreads, out->numel, 64, binary_range, &j);
     return TSI_OK;
   }
   tsi_bcast p;
@@ -408,7 +408,7 @@ static void unary_range(void *arg, int64_t b, int64_t end) {
 static int run_unary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                      tsi_tensor *out, tsi_err *e) {
   unary_job j = {n, &ins[0], out};
-  tsi_parallel_for(ctx->nthreads, ins[0].numel, 64, unary_range, &j);
+  tsi_parallel_for(ctx->pool, ctx->nthreads, ins[0].numel, 64, unary_range, &j);
   return TSI_OK;
 }
 

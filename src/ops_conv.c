@@ -666,14 +666,14 @@ typedef struct fjob {
           T *B = direct ? xi + g * Cg * S : col;                                   \
           cjob cj = {q, g, xi, col, xi};                                           \
           int gt = j->gt;                                                          \
-          if (kind != K_BPI && !direct) tsi_parallel_for(gt, KP, P, COLS, &cj);    \
+          if (kind != K_BPI && !direct) tsi_parallel_for(j->bl->pool, gt, KP, P, COLS, &cj);    \
           if (kind == K_CONV)                                                      \
             tsi_gemm(j->bl, E, gt, 0, 0, Og, P, K, wg, K, B, P, 0, yg, P);         \
           else if (kind == K_BPF)                                                  \
             tsi_gemm(j->bl, E, gt, 0, 1, Og, K, P, yg, P, B, P, 1, wg, K);         \
           else {                                                                   \
             tsi_gemm(j->bl, E, gt, 1, 0, K, P, Og, wg, K, yg, P, 0, B, P);         \
-            if (!direct) tsi_parallel_for(gt, KP, q->KS * P, ADD_COLS, &cj);       \
+            if (!direct) tsi_parallel_for(j->bl->pool, gt, KP, q->KS * P, ADD_COLS, &cj);       \
           }                                                                        \
         }                                                                          \
     }                                                                              \
@@ -704,7 +704,7 @@ typedef struct fjob {
     if (!q->cf && !direct && Cg == 1 && Og == 1) {                                 \
       ljob lj = {q, bl, kind, 0, nb, nw, x, w, y, col};                            \
       if (nw > 1)                                                                  \
-        tsi_parallel_for((int)nw, nw * TSI_PAR_GRAIN, TSI_PAR_GRAIN, dw_last_##SFX, &lj); \
+        tsi_parallel_for(ctx->pool, (int)nw, nw * TSI_PAR_GRAIN, TSI_PAR_GRAIN, dw_last_##SFX, &lj); \
       else                                                                         \
         dw_last_##SFX(&lj, 0, TSI_PAR_GRAIN);                                      \
       for (int64_t i = 1; kind == K_BPF && i < nw; i++) {                          \
@@ -718,7 +718,7 @@ typedef struct fjob {
       for (int64_t g = 0; g < G; g++) {                                            \
         lj.g = g;                                                                  \
         if (nw > 1)                                                                \
-          tsi_parallel_for((int)nw, nw * TSI_PAR_GRAIN, TSI_PAR_GRAIN, last_##SFX, &lj); \
+          tsi_parallel_for(ctx->pool, (int)nw, nw * TSI_PAR_GRAIN, TSI_PAR_GRAIN, last_##SFX, &lj); \
         else                                                                       \
           last_##SFX(&lj, 0, TSI_PAR_GRAIN);                                       \
         for (int64_t i = 1; kind == K_BPF && i < nw; i++) {                        \
@@ -747,7 +747,7 @@ typedef struct fjob {
       return;                                                                      \
     }                                                                              \
     fjob fj = {q, bl, kind, direct, nw > 1 ? 1 : nt, nw, x, w, y, col};            \
-    if (nw > 1) tsi_parallel_split((int)nw, nw, first_##SFX, &fj);                  \
+    if (nw > 1) tsi_parallel_split(ctx->pool, (int)nw, nw, first_##SFX, &fj);                  \
     else first_##SFX(&fj, 0, 1);                                                   \
     for (int64_t i = 1; kind == K_BPF && i < nw; i++) {                            \
       const T *part = col + i * fslot(q, kind, direct) + (direct ? 0 : K * P);      \
@@ -1034,10 +1034,10 @@ static int run_pool(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
     at += q.out[i];
   }
   if (!q.cf) /* whole images per thread */
-    tsi_parallel_for(ctx->nthreads, planes * q.P, q.P * q.C,
+    tsi_parallel_for(ctx->pool, ctx->nthreads, planes * q.P, q.P * q.C,
                      out->dtype == TS_FLOAT32 ? pool_last_f32 : pool_last_f64, &j);
   else
-    tsi_parallel_for(ctx->nthreads, planes * q.P, q.P,
+    tsi_parallel_for(ctx->pool, ctx->nthreads, planes * q.P, q.P,
                      out->dtype == TS_FLOAT32 ? pool_f32 : pool_f64, &j);
   tsi_work_end(ctx, fresh);
   return TSI_OK;

@@ -106,6 +106,7 @@ typedef void (*softmax_fn)(const void *X, void *O, int64_t outer, int64_t len, i
 DEF_SOFTMAX(float32, float, tsi_expf)
 DEF_SOFTMAX(float64, double, tsi_exp)
 
+#define ROW_LANES 16
 /* softmax_rows_<S>: rows contiguous in memory (softmax over the last axis):
  * simple counted loops the compiler vectorises, rows split over threads. */
 typedef void (*softmax_rows_fn)(const void *X, void *O, int64_t r0, int64_t r1, int64_t len,
@@ -147,15 +148,24 @@ typedef void (*softmax_rows_fn)(const void *X, void *O, int64_t r0, int64_t r1, 
     for (int64_t r = r0; r < r1; r++) {                                                  \
       const T *restrict x = X + r * len;                                                 \
       T *restrict y = O + r * len;                                                       \
-      T m = -INFINITY;                                                                   \
-      for (int64_t k = 0; k < len; k++) m = x[k] > m ? x[k] : m;                         \
+      /* max and sum in ROW_LANES lanes: one accumulator is a chain the compiler \
+       * may not reorder, so it would not vectorise */                                  \
+      T l_[ROW_LANES], m = -INFINITY, s = 0;                                             \
+      const int64_t e_ = len - len % ROW_LANES;                                          \
+      for (int l = 0; l < ROW_LANES; l++) l_[l] = -INFINITY;                             \
+      for (int64_t b = 0; b < e_; b += ROW_LANES)                                        \
+        for (int l = 0; l < ROW_LANES; l++) l_[l] = x[b + l] > l_[l] ? x[b + l] : l_[l];  \
+      for (int64_t k = e_; k < len; k++) m = x[k] > m ? x[k] : m;                        \
+      for (int l = 0; l < ROW_LANES; l++) m = l_[l] > m ? l_[l] : m;                     \
       if (!(m > -INFINITY)) m = 0;                                                       \
-      T s = 0;                                                                           \
-      for (int64_t k = 0; k < len; k++) {                                                \
-        T v = EXP(x[k] - m);                                                             \
-        y[k] = v;                                                                        \
-        s += v;                                                                          \
-      }                                                                                  \
+      for (int64_t k = 0; k < len; k++) y[k] = EXP(x[k] - m);                            \
+      for (int l = 0; l < ROW_LANES; l++) l_[l] = 0;                                     \
+      for (int64_t b = 0; b < e_; b += ROW_LANES)                                        \
+        for (int l = 0; l < ROW_LANES; l++) l_[l] += y[b + l];                           \
+      for (int64_t k = e_; k < len; k++) l_[k - e_] += y[k];                             \
+      for (int h = ROW_LANES / 2; h > 0; h /= 2)                                         \
+        for (int l = 0; l < h; l++) l_[l] += l_[l + h];                                  \
+      s = l_[0];                                                                         \
       if (logsm) {                                                                       \
         T ls = LOG(s); /* (x - m) - ls keeps precision where x - (m + ls) would not */   \
         for (int64_t k = 0; k < len; k++) y[k] = (x[k] - m) - ls;                        \
@@ -221,7 +231,7 @@ static int run_softmax(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins
     if (threads <= 1 || outer < 2) {
       softmax_rows_range(&j, 0, outer);
     } else {
-      tsi_parallel_for(threads, outer * len, rows_per * len, softmax_rows_elems, &j);
+      tsi_parallel_for(ctx->pool, threads, outer * len, rows_per * len, softmax_rows_elems, &j);
     }
     return TSI_OK;
   }

@@ -491,7 +491,7 @@ static void run_map(tsi_runctx *ctx, tsi_range_fn f, const chan *g, int dtype, c
     memcpy(kt, k->a, sizeof(double) * (size_t)(5 * C));
   }
   mjob j = {C, g->B, u, v, kt, y};
-  tsi_parallel_for(ctx->nthreads, g->A * C * g->B, g->B == 1 ? C : g->B, f, &j);
+  tsi_parallel_for(ctx->pool, ctx->nthreads, g->A * C * g->B, g->B == 1 ? C : g->B, f, &j);
 }
 
 /* Element i of a float tensor as a double. */
@@ -527,7 +527,7 @@ static int run_bn(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
     njob j = {g, s, x->data, NULL, mean, part};
     if (im->kind == BN_STATS) {
       if (g.n > 0)
-        tsi_parallel_for(ctx->nthreads, g.A * C * g.B, s.per * s.ue, f, &j);
+        tsi_parallel_for(ctx->pool, ctx->nthreads, g.A * C * g.B, s.per * s.ue, f, &j);
       for (int64_t c = 0; c < C; c++) {
         double cn = 0, m = 0, m2 = 0;
         for (int64_t p = 0; p < s.np; p++) {
@@ -549,7 +549,7 @@ static int run_bn(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
       }
       j.dy = ins[0].data;
       if (g.n > 0)
-        tsi_parallel_for(ctx->nthreads, g.A * C * g.B, s.per * s.ue, f, &j);
+        tsi_parallel_for(ctx->pool, ctx->nthreads, g.A * C * g.B, s.per * s.ue, f, &j);
       for (int64_t c = 0; c < C; c++) {
         double sx = 0, sd = 0;
         for (int64_t p = 0; p < s.np; p++) sx += part[p * 2 * C + c], sd += part[p * 2 * C + C + c];
@@ -836,13 +836,13 @@ static int run_ln(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
       j.gamma = ng ? ins[1].data : NULL;
       j.beta = nbeta ? ins[1 + ng].data : NULL;
       if (numel > 0)
-        tsi_parallel_for(ctx->nthreads, numel, q.L, f, &j);
+        tsi_parallel_for(ctx->pool, ctx->nthreads, numel, q.L, f, &j);
       return TSI_OK;
     case LN_GRAD:
       j.dy = ins[0].data;
       j.gamma = ng ? ins[2].data : NULL;
       if (numel > 0)
-        tsi_parallel_for(ctx->nthreads, numel, q.L, f, &j);
+        tsi_parallel_for(ctx->pool, ctx->nthreads, numel, q.L, f, &j);
       return TSI_OK;
     default: {
       j.dy = ins[0].data;
@@ -853,7 +853,7 @@ static int run_ln(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
       if (!part) return e->status;
       j.part = part;
       if (numel > 0)
-        tsi_parallel_for(ctx->nthreads, numel, j.s.per * q.L, f, &j);
+        tsi_parallel_for(ctx->pool, ctx->nthreads, numel, j.s.per * q.L, f, &j);
       for (int64_t i = 0; i < 2 * P; i++) {
         double s = 0;
         for (int64_t p = 0; p < j.s.np; p++) s += part[p * 2 * P + i];
@@ -1091,7 +1091,7 @@ static int run_l2(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int
   if (q.inner == 1) units = q.outer, w = q.len;
   else units = q.outer * ((q.inner + CB - 1) / CB), w = q.len * (q.inner < CB ? q.inner : CB);
   l2job j = {&q, x->data, g, out->data, w};
-  tsi_parallel_for(ctx->nthreads, units * w, w, f, &j);
+  tsi_parallel_for(ctx->pool, ctx->nthreads, units * w, w, f, &j);
   return TSI_OK;
 }
 

@@ -349,7 +349,7 @@ static void reduce_with(tsi_runctx *ctx, reduce_fn fn, const tsi_tensor *x,
   if (p.kind != R_GENERAL && p.count > 0 && p.outer > 1 && ctx->nthreads > 1 &&
       x->numel >= TSI_PAR_GRAIN) {
     reduce_job j = {&p, fn, x->data, out->data, tsi_dtype_size(x->dtype)};
-    tsi_parallel_for(ctx->nthreads, x->numel, p.R * p.inner, reduce_range, &j);
+    tsi_parallel_for(ctx->pool, ctx->nthreads, x->numel, p.R * p.inner, reduce_range, &j);
     return;
   }
   fn(&p, x->data, out->data, out->numel);

@@ -1,54 +1,116 @@
 /* See parallel.h. */
-#include <pthread.h>
-
 #include "parallel.h"
 
-#define MAX_THREADS 64
+static void run_chunk(tsi_range_fn fn, void *arg, int64_t n, int64_t per, int c) {
+  int64_t b = c * per, e = b + per < n ? b + per : n;
+  fn(arg, b, e);
+}
 
-typedef struct chunk {
-  tsi_range_fn fn;
-  void *arg;
-  int64_t begin, end;
-} chunk;
+/* With p->mu held: runs the job's chunks until none is left to claim. */
+static void take_chunks(tsi_pool *p) {
+  while (p->next < p->parts) {
+    int c = p->next++;
+    tsi_range_fn fn = p->fn;
+    void *arg = p->arg;
+    int64_t n = p->n, per = p->per;
+    pthread_mutex_unlock(&p->mu);
+    run_chunk(fn, arg, n, per, c);
+    pthread_mutex_lock(&p->mu);
+    if (--p->left == 0) pthread_cond_signal(&p->done);
+  }
+}
 
-static void *run_chunk(void *p) {
-  chunk *c = p;
-  c->fn(c->arg, c->begin, c->end);
+static void *worker(void *arg) {
+  tsi_pool *p = arg;
+  pthread_mutex_lock(&p->mu);
+  unsigned seen = p->gen;
+  for (;;) {
+    while (!p->quit && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
+    if (p->quit) break;
+    seen = p->gen;
+    take_chunks(p);
+  }
+  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
-static void split(int parts, int64_t n, int64_t align, tsi_range_fn fn, void *arg) {
-  if (parts <= 1) {
-    if (n > 0) fn(arg, 0, n);
+/* Claims the pool for a job of parts chunks, starting workers up to parts - 1;
+ * 0 (nothing claimed) if it is busy or cannot be set up. */
+static int claim(tsi_pool *p, int parts) {
+  if (!p->ok) {
+    if (pthread_mutex_init(&p->mu, NULL)) return 0;
+    if (pthread_cond_init(&p->wake, NULL)) {
+      pthread_mutex_destroy(&p->mu);
+      return 0;
+    }
+    if (pthread_cond_init(&p->done, NULL)) {
+      pthread_cond_destroy(&p->wake);
+      pthread_mutex_destroy(&p->mu);
+      return 0;
+    }
+    p->ok = 1;
+  }
+  pthread_mutex_lock(&p->mu);
+  if (p->busy) {
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+  }
+  p->busy = 1;
+  while (p->nworkers < parts - 1 && !pthread_create(&p->tid[p->nworkers], NULL, worker, p))
+    p->nworkers++;
+  int ok = p->nworkers > 0;
+  if (!ok) p->busy = 0;
+  pthread_mutex_unlock(&p->mu);
+  return ok;
+}
+
+static void split(tsi_pool *p, int parts, int64_t n, int64_t per, tsi_range_fn fn, void *arg) {
+  if (parts <= 1 || !p || !claim(p, parts)) {
+    for (int c = 0; c < parts; c++) run_chunk(fn, arg, n, per, c);
     return;
   }
-  chunk c[MAX_THREADS];
-  pthread_t tid[MAX_THREADS];
-  int started[MAX_THREADS];
-  int64_t per = (n + parts - 1) / parts;
-  per = (per + align - 1) / align * align;
-  int k = 0;
-  for (int64_t b = 0; b < n && k < parts; b += per, k++) {
-    c[k].fn = fn, c[k].arg = arg, c[k].begin = b, c[k].end = b + per < n ? b + per : n;
-  }
-  for (int i = 1; i < k; i++) started[i] = pthread_create(&tid[i], NULL, run_chunk, &c[i]) == 0;
-  run_chunk(&c[0]);
-  for (int i = 1; i < k; i++) {
-    if (started[i]) pthread_join(tid[i], NULL);
-    else run_chunk(&c[i]);
-  }
+  pthread_mutex_lock(&p->mu);
+  p->fn = fn, p->arg = arg, p->n = n, p->per = per;
+  p->parts = parts, p->next = 0, p->left = parts;
+  p->gen++;
+  pthread_cond_broadcast(&p->wake);
+  take_chunks(p);
+  while (p->left > 0) pthread_cond_wait(&p->done, &p->mu);
+  p->busy = 0;
+  pthread_mutex_unlock(&p->mu);
 }
 
-void tsi_parallel_for(int nthreads, int64_t n, int64_t align, tsi_range_fn fn, void *arg) {
+void tsi_pool_close(tsi_pool *p) {
+  if (!p->ok) return;
+  pthread_mutex_lock(&p->mu);
+  p->quit = 1;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->nworkers; i++) pthread_join(p->tid[i], NULL);
+  pthread_cond_destroy(&p->done);
+  pthread_cond_destroy(&p->wake);
+  pthread_mutex_destroy(&p->mu);
+  p->ok = 0, p->nworkers = 0, p->quit = 0, p->busy = 0;
+}
+
+void tsi_parallel_for(tsi_pool *pool, int nthreads, int64_t n, int64_t align, tsi_range_fn fn,
+                      void *arg) {
+  if (n <= 0) return;
   if (align < 1) align = 1;
   int64_t maxparts = n / (TSI_PAR_GRAIN / 2);
-  int parts = nthreads < MAX_THREADS ? nthreads : MAX_THREADS;
+  int parts = nthreads < TSI_PAR_MAX ? nthreads : TSI_PAR_MAX;
   if (parts > maxparts) parts = (int)maxparts;
-  split(parts, n, align, fn, arg);
+  if (parts < 1) parts = 1;
+  int64_t per = (n + parts - 1) / parts;
+  per = (per + align - 1) / align * align;
+  split(pool, (int)((n + per - 1) / per), n, per, fn, arg);
 }
 
-void tsi_parallel_split(int parts, int64_t n, tsi_range_fn fn, void *arg) {
-  if (parts > MAX_THREADS) parts = MAX_THREADS;
+void tsi_parallel_split(tsi_pool *pool, int parts, int64_t n, tsi_range_fn fn, void *arg) {
+  if (n <= 0) return;
+  if (parts > TSI_PAR_MAX) parts = TSI_PAR_MAX;
   if (parts > n) parts = (int)n;
-  split(parts, n, 1, fn, arg);
+  if (parts < 1) parts = 1;
+  int64_t per = (n + parts - 1) / parts;
+  split(pool, (int)((n + per - 1) / per), n, per, fn, arg);
 }

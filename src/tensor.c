@@ -46,6 +46,52 @@ void tsi_free(const tsi_alloc *a, void *p) {
   a->f(a->ud, hdr[-1], (size_t)(uintptr_t)hdr[-2], 0);
 }
 
+/* The usable bytes of a tsi_malloc block. */
+static size_t block_size(void *p) {
+  return (size_t)(uintptr_t)((void **)p)[-2] - 2 * TSI_ALIGN;
+}
+
+static size_t size_class(size_t n) {
+  if (n < TSI_CACHE_MIN) return n;
+  int b = 63 - __builtin_clzll((unsigned long long)n);
+  size_t step = (size_t)1 << (b - 3);
+  return n > SIZE_MAX - step ? n : (n + step - 1) & ~(step - 1);
+}
+
+void *tsi_cache_take(tsi_cache *c, size_t n) {
+  size_t want = size_class(n);
+  for (int i = c->n - 1; i >= 0 && want >= TSI_CACHE_MIN; i--) {
+    void *p = c->blk[i];
+    if (block_size(p) != want) continue;
+    c->blk[i] = c->blk[--c->n];
+    c->bytes -= want;
+    return p;
+  }
+  void *p = tsi_malloc(&c->alloc, want);
+  if (!p && c->n > 0) {
+    tsi_cache_flush(c);
+    p = tsi_malloc(&c->alloc, want);
+  }
+  return p;
+}
+
+void tsi_cache_give(tsi_cache *c, void *p) {
+  if (!p) return;
+  size_t n = block_size(p);
+  if (n < TSI_CACHE_MIN || n > c->cap - c->bytes || c->bytes > c->cap ||
+      c->n == TSI_CACHE_SLOTS) {
+    tsi_free(&c->alloc, p);
+    return;
+  }
+  c->blk[c->n++] = p;
+  c->bytes += n;
+}
+
+void tsi_cache_flush(tsi_cache *c) {
+  while (c->n > 0) tsi_free(&c->alloc, c->blk[--c->n]);
+  c->bytes = 0;
+}
+
 static const struct {
   const char *name;
   size_t size;

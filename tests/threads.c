@@ -16,7 +16,8 @@ enum { NTHREADS = 6, N = 48, STEPS = 200 };
 
 /* Random data from ts.seed/ts.randn, a graph whose Variables W and b are
  * updated by matmul/add/multiply steps and assigned back, b with a shift the
- * host passes without a copy; returns W's final value. */
+ * host passes without a copy; returns W's final value plus a sum computed on
+ * three threads of the state's pool. */
 static const char script[] =
     "local ts = require 'tensorslow'\n"
     "local seed, n, steps, shift = ...\n"
@@ -35,7 +36,11 @@ static const char script[] =
     "  W:assign(r[1])\n"
     "  b:assign(r[2])\n"
     "end\n"
-    "return W:value()\n";
+    "ts.set_num_threads(3)\n" /* the state's pool: element-wise, reduction, tsi_gemm */
+    "local big, m = ts.randn({1 << 16}), ts.randn({256, 256})\n"
+    "local acc = ts.reduce_sum(ts.matmul(m, m)) * 1e-9\n"
+    "for _ = 1, 4 do acc = acc + ts.reduce_sum(ts.exp(big * 0.01) * big) * 1e-6 end\n"
+    "return W:value() + acc\n";
 
 typedef struct job {
   long long seed;

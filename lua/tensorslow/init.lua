@@ -472,7 +472,7 @@ end
 do
   local loaded = false
   local stub = {}
-  for _, n in ipairs { "load", "load_string", "load_tensor", "ops" } do
+  for _, n in ipairs { "load", "load_string", "load_tensor", "ops", "save", "save_string" } do
     stub[n] = function(...)
       if not loaded then
         loaded = true

@@ -425,12 +425,17 @@ return function(ts, I)
     end
   end
 
+  -- A ValueInfo: -1 dims named (dim_params) after the value and the axis; no dims for an
+  -- unknown rank.
   local function value_info(name, n)
-    local dims = {}
-    for i, d in ipairs(n.shape or {}) do
-      dims[i] = d >= 0 and d or ("%s_dim%d"):format(name, i)
+    local vi = { name = name, elem_type = KIND[n.dtype] }
+    if n.shape then
+      vi.dims, vi.dim_params = n.shape, {}
+      for i, d in ipairs(n.shape) do
+        if d < 0 then vi.dim_params[i] = ("%s_dim%d"):format(name, i) end
+      end
     end
-    return { name = name, elem_type = KIND[n.dtype], dims = dims }
+    return vi
   end
 
   local function build(opts)

@@ -67,14 +67,14 @@ return function(ts, I)
     return table.unpack(outs)
   end
 
-  --- An initializer holding tensor t (converted to dtype kind when given); returns its name.
+  --- A Constant node holding tensor t (a list: of dtype kind, default float64); returns its
+  -- output's name. Constant nodes rather than initializers: importers make initializers
+  -- variables, and an op's parameters (pads, axes, values) must be known when loading.
   function W:const(t, hint, kind)
     if not ts.is_tensor(t) then t = ts.tensor(t, kind or "float64") end
     local name = self:fresh((self.current and self.current.name or "const") .. "/" .. (hint or "const"))
-    local inits = self.model.graph.initializer
-    inits[#inits + 1] = { name = name, data_type = KIND[t.dtype], dims = t.shape,
-                          bytes = core.to_bytes(t) }
-    return name
+    return self:emit("Constant", {}, { { name = "value", type = 4, t = {
+      name = "", data_type = KIND[t.dtype], dims = t.shape, bytes = core.to_bytes(t) } } }, { name })
   end
   function W:ints(list, hint) return self:const(ts.tensor(list, "int64"), hint) end
   --- A scalar of node n's dtype (or dtype) with value v.
@@ -82,7 +82,10 @@ return function(ts, I)
 
   -- uint8 <-> bool around ONNX's logical ops
   function W:to_bool(x) return self:emit("Cast", { x }, { attr_i("to", BOOL) }) end
-  function W:from_bool(x, out) return self:emit("Cast", { x }, { attr_i("to", KIND.uint8) }, out) end
+  -- (Where rather than a Cast to uint8, which importers may refuse as a narrowing cast)
+  function W:from_bool(x, out)
+    return self:emit("Where", { x, self:scalar(1, "uint8", "true"), self:scalar(0, "uint8", "false") }, nil, out)
+  end
 
   ------------------------------------------------------------------ the ops
   -- MAP[op](w, n, x, out): emits the ONNX nodes computing node n from x (its inputs'
@@ -109,7 +112,10 @@ return function(ts, I)
                           greater = "Greater", greater_equal = "GreaterOrEqual" } do
     MAP[op] = function(w, _, x, out) w:from_bool(w:emit(onnx, x), { out }) end
   end
-  function MAP.not_equal(w, _, x, out) w:from_bool(w:emit("Not", { w:emit("Equal", x) }), { out }) end
+  function MAP.not_equal(w, _, x, out)
+    w:emit("Where", { w:emit("Equal", x), w:scalar(0, "uint8", "false"), w:scalar(1, "uint8", "true") },
+      nil, { out })
+  end
   function MAP.where(w, _, x, out) w:emit("Where", { w:to_bool(x[1]), x[2], x[3] }, nil, { out }) end
   function MAP.square(w, _, x, out) w:emit("Mul", { x[1], x[1] }, nil, { out }) end
   function MAP.squared_difference(w, _, x, out)
@@ -272,9 +278,23 @@ return function(ts, I)
   end
   function MAP.sparse_softmax_cross_entropy_with_logits(w, n, x, out)
     local lp = w:emit("LogSoftmax", { x[2] }, { attr_i("axis", -1) })
-    local idx = w:emit("Unsqueeze", { index0(w, n, x[1], n.inputs[1]), w:ints({ -1 }, "axes") })
-    local picked = w:emit("GatherElements", { lp, idx }, { attr_i("axis", -1) })
-    w:emit("Neg", { w:emit("Squeeze", { picked, w:ints({ -1 }, "axes") }) }, nil, { out })
+    local s = n.inputs[2].shape
+    local depth = s and s[#s] or -1
+    local labels = x[1]
+    if n.inputs[1].dtype ~= "int64" then labels = w:emit("Cast", { labels }, { attr_i("to", KIND.int64) }) end
+    local picked
+    if depth >= 0 then -- the row's entry at the label, as a sum of it and zeros
+      local classes = {}
+      for i = 1, depth do classes[i] = i end
+      local hot = w:emit("Equal", { w:emit("Unsqueeze", { labels, w:ints({ -1 }, "axes") }),
+                                    w:ints(classes, "classes") })
+      picked = reduce(w, "ReduceSum", w:emit("Where", { hot, lp, w:scalar(0, n.dtype, "zero") }), { -1 }, false)
+    else
+      local idx = w:emit("Unsqueeze", { index0(w, n, x[1], n.inputs[1]), w:ints({ -1 }, "axes") })
+      picked = w:emit("Squeeze", { w:emit("GatherElements", { lp, idx }, { attr_i("axis", -1) }),
+                                   w:ints({ -1 }, "axes") })
+    end
+    w:emit("Neg", { picked }, nil, { out })
   end
   function MAP.sigmoid_cross_entropy_with_logits(w, n, x, out) -- max(x, 0) - x z + log1p(exp(-|x|))
     local z, l = x[1], x[2]

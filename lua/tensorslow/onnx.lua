@@ -175,7 +175,7 @@ return function(ts, I)
   function N:elem(i) return self._elems[self._names[i]] end
 
   ------------------------------------------------------------------ import
-  local LOAD_OPTS = I.keys { "trainable", "bind", "allow_missing", "name" }
+  local LOAD_OPTS = I.keys { "trainable", "bind", "allow_missing" }
   local NOFOLD = I.keys { "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
     "Bernoulli", "Multinomial", "Dropout" }
 

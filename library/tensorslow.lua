@@ -1844,6 +1844,25 @@ function ts.onnx.load_tensor(path) end
 ---@return string[]
 function ts.onnx.ops() end
 
+---@class ts.OnnxSaveOpts
+---@field inputs ts.Node|ts.Node[] the graph inputs (placeholders, or any node to cut the graph at)
+---@field outputs ts.Node|ts.Node[] the graph outputs
+---@field opset? integer the ai.onnx opset declared, 13 to 17 (default 17)
+---@field producer? string producer_name (default "tensorslow")
+---@field names? table<ts.Node, string> ONNX names for nodes (default: the node names)
+---@field feed? table<ts.Node, any> placeholders fixed to a value (e.g. a training flag: 0); a where or dropout choosing on one is simplified
+--- A tensorslow graph as an ONNX model file: the nodes between inputs and outputs become ONNX
+--- nodes, variables and constants initializers (their current values), inputs typed graph
+--- inputs (-1 dims named). An op with no ONNX form is an error naming it and the node. Returns path.
+---@param path string
+---@param opts ts.OnnxSaveOpts
+---@return string path
+function ts.onnx.save(path, opts) end
+--- The same as the model file's bytes.
+---@param opts ts.OnnxSaveOpts
+---@return string bytes
+function ts.onnx.save_string(opts) end
+
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
 ts.nn = {}

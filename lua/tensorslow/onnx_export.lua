@@ -3,10 +3,12 @@
 -- returns {save =, save_string =}.
 --
 -- The nodes between the given inputs and outputs become ONNX nodes (each op maps to one
--- or several, see MAP below), variables and constants become initializers (their current
--- values), placeholders given as inputs become graph inputs (-1 dims as dim_params).
--- tensorslow's 1-based values (argmax, gather, one_hot, labels) and axes are turned into
--- ONNX's 0-based ones here; comparisons give uint8 as in tensorslow (Cast after the bool).
+-- or several, see MAP below), variables become initializers (their current values);
+-- constants, fed placeholders and the ops' parameters (axes, pads...) Constant nodes (an
+-- importer knows them at load time); placeholders given as inputs become graph inputs
+-- (-1 dims named by dim_params). tensorslow's 1-based values (argmax, gather, one_hot,
+-- labels) and axes are turned into ONNX's 0-based ones here; comparisons give uint8 as in
+-- tensorslow (Where on the bool).
 return function(ts, I)
   local core = I.core
   local pb -- the protobuf module, loaded at the first save
@@ -30,6 +32,12 @@ return function(ts, I)
     local r = {}
     for i, a in ipairs(list) do r[i] = axis0(a) end
     return r
+  end
+
+  -- The value attribute of a Constant node holding tensor t.
+  local function constant_attr(t)
+    return { name = "value", type = 4, t = { name = "", data_type = KIND[t.dtype], dims = t.shape,
+                                             bytes = core.to_bytes(t) } }
   end
 
   ----------------------------------------------------------------- the writer
@@ -73,8 +81,7 @@ return function(ts, I)
   function W:const(t, hint, kind)
     if not ts.is_tensor(t) then t = ts.tensor(t, kind or "float64") end
     local name = self:fresh((self.current and self.current.name or "const") .. "/" .. (hint or "const"))
-    return self:emit("Constant", {}, { { name = "value", type = 4, t = {
-      name = "", data_type = KIND[t.dtype], dims = t.shape, bytes = core.to_bytes(t) } } }, { name })
+    return self:emit("Constant", {}, { constant_attr(t) }, { name })
   end
   function W:ints(list, hint) return self:const(ts.tensor(list, "int64"), hint) end
   --- A scalar of node n's dtype (or dtype) with value v.
@@ -141,15 +148,10 @@ return function(ts, I)
     local h = w:emit("Mul", { x[1], w:scalar(0.5, n.dtype, "half") })
     w:emit("Mul", { h, w:emit("Add", { e, w:scalar(1, n.dtype, "one") }) }, nil, { out })
   end
-  function MAP.zeros_like(w, n, x, out)
-    w:emit("ConstantOfShape", { w:emit("Shape", x) },
-      { { name = "value", type = 4, t = { name = "", data_type = KIND[n.dtype], dims = { 1 },
-          bytes = core.to_bytes(ts.tensor({ 0 }, n.dtype)) } } }, { out })
-  end
-  function MAP.ones_like(w, n, x, out)
-    w:emit("ConstantOfShape", { w:emit("Shape", x) },
-      { { name = "value", type = 4, t = { name = "", data_type = KIND[n.dtype], dims = { 1 },
-          bytes = core.to_bytes(ts.tensor({ 1 }, n.dtype)) } } }, { out })
+  for op, v in pairs { zeros_like = 0, ones_like = 1 } do
+    MAP[op] = function(w, n, x, out)
+      w:emit("ConstantOfShape", { w:emit("Shape", x) }, { constant_attr(ts.tensor({ v }, n.dtype)) }, { out })
+    end
   end
 
   function MAP.matmul(w, n, x, out)
@@ -332,9 +334,26 @@ return function(ts, I)
     local y = w:emit(onnx, ins, attrs)
     return w:emit("Transpose", { y }, { attr_ints("perm", to_last(r)) }, { out })
   end
-  local function pads_attrs(a, nsp, attrs)
-    if (a.f2 or 0) == 1 then attrs[#attrs + 1] = attr_s("auto_pad", "SAME_UPPER")
-    else attrs[#attrs + 1] = attr_ints("pads", a.v2 or {}) end
+  -- SAME as explicit pads when the input's spatial dims are known (TF's: the odd one
+  -- after), else auto_pad SAME_UPPER; kernel: the window, dil: the dilations.
+  local function pads_attrs(n, a, nsp, kernel, strides, dil, attrs)
+    if (a.f2 or 0) ~= 1 then
+      attrs[#attrs + 1] = attr_ints("pads", a.v2 or {})
+      return attrs
+    end
+    local s, cf = n.inputs[1].shape, (a.f1 or 0) == 1
+    local pads = {}
+    for i = 1, nsp do
+      local d = s and s[cf and i + 2 or i + 1] or -1
+      if d < 0 then
+        attrs[#attrs + 1] = attr_s("auto_pad", "SAME_UPPER")
+        return attrs
+      end
+      local out = (d + strides[i] - 1) // strides[i]
+      local total = math.max((out - 1) * strides[i] + (kernel[i] - 1) * (dil and dil[i] or 1) + 1 - d, 0)
+      pads[i], pads[nsp + i] = total // 2, total - total // 2
+    end
+    attrs[#attrs + 1] = attr_ints("pads", pads)
     return attrs
   end
   function MAP.conv(w, n, x, out)
@@ -347,7 +366,9 @@ return function(ts, I)
       for i = 1, nsp do perm[i + 2] = i - 1 end
       filt = w:emit("Transpose", { filt }, { attr_ints("perm", perm) })
     end
-    spatial_op(w, n, x, out, "Conv", { x[1], filt }, pads_attrs(a, nsp, {
+    local k = n.inputs[2].shape or {}
+    local kernel = (a.f1 or 0) == 1 and { table.unpack(k, 3) } or { table.unpack(k, 1, nsp) }
+    spatial_op(w, n, x, out, "Conv", { x[1], filt }, pads_attrs(n, a, nsp, kernel, strides, dil, {
       attr_ints("strides", strides), attr_ints("dilations", dil), attr_i("group", a.i1 or 1) }))
   end
   local function pool(onnx)
@@ -355,9 +376,9 @@ return function(ts, I)
       local a = at(n)
       local nsp = #a.v1 // 2
       local flags = a.i1 or 0
-      local attrs = pads_attrs(a, nsp, {
-        attr_ints("kernel_shape", table.move(a.v1, 1, nsp, 1, {})),
-        attr_ints("strides", table.move(a.v1, nsp + 1, 2 * nsp, 1, {})),
+      local kernel, strides = table.move(a.v1, 1, nsp, 1, {}), table.move(a.v1, nsp + 1, 2 * nsp, 1, {})
+      local attrs = pads_attrs(n, a, nsp, kernel, strides, nil, {
+        attr_ints("kernel_shape", kernel), attr_ints("strides", strides),
         attr_i("ceil_mode", flags & 1) })
       if onnx == "AveragePool" then attrs[#attrs + 1] = attr_i("count_include_pad", (flags & 2) >> 1) end
       spatial_op(w, n, x, out, onnx, { x[1] }, attrs)
@@ -509,11 +530,14 @@ return function(ts, I)
     for _, n in ipairs(list) do
       w.current = n
       local name = w.value[n]
-      if n.op == "variable" or n.op == "constant" or (n.op == "placeholder" and feed[n]) then
-        local t = n.op == "placeholder" and fed(feed, n) or n:value()
+      if n.op == "variable" then
+        local t = n:value()
         local inits = g.initializer
         inits[#inits + 1] = { name = name, data_type = KIND[t.dtype], dims = t.shape,
                               bytes = core.to_bytes(t) }
+      elseif n.op == "constant" or (n.op == "placeholder" and feed[n]) then
+        w:emit("Constant", {}, { constant_attr(n.op == "placeholder" and fed(feed, n) or n:value()) },
+          { name })
       elseif n.op == "placeholder" then
         raise(("onnx.save: placeholder '%s' is needed by the outputs but is not among the inputs "
           .. "(add it to inputs, or fix its value with feed)"):format(n.name))

@@ -386,12 +386,12 @@ return function(ts, I)
   end
   MAP.max_pool, MAP.avg_pool = pool("MaxPool"), pool("AveragePool")
 
+  local TRAINING = "batch normalization in training mode (batch statistics) cannot be exported: "
+    .. "build the graph with training = false or fix the training placeholder with feed"
+  function MAP.fused_batch_norm_stats(w, n) fail(w, n, TRAINING) end
   function MAP.fused_batch_norm(w, n, x, out)
     local a = at(n)
-    if a.i1 == 1 or #x ~= 5 then
-      fail(w, n, "batch normalization in training mode (batch statistics) cannot be exported: "
-        .. "build the graph with training = false or fix the training placeholder with feed")
-    end
+    if a.i1 == 1 or #x ~= 5 then fail(w, n, TRAINING) end
     local r = rank(w, n, n.inputs[1])
     local attrs = { attr_f("epsilon", a.f2 or 0.001) }
     if r == 2 then return w:emit("BatchNormalization", x, attrs, { out }) end

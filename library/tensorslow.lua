@@ -379,6 +379,153 @@ function Tensor:layer_normalization(opts) end
 ---@param opts? {epsilon?: number, name?: string}
 ---@return ts.Tensor
 function Tensor:l2_normalize(axis, opts) end
+
+-- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
+--- The error function, element-wise (float).
+---@return ts.Tensor
+function Tensor:erf() end
+--- Rounds down, element-wise (float; no gradient).
+---@return ts.Tensor
+function Tensor:floor() end
+--- Rounds up, element-wise (float; no gradient).
+---@return ts.Tensor
+function Tensor:ceil() end
+--- Rounds to the nearest integer, halves to even (float; no gradient).
+---@return ts.Tensor
+function Tensor:round() end
+--- Inverse cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:acos() end
+--- Inverse sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:asin() end
+--- Inverse tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:atan() end
+--- Hyperbolic cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:cosh() end
+--- Hyperbolic sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:sinh() end
+--- Tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:tan() end
+--- Inverse hyperbolic cosine, element-wise (float).
+---@return ts.Tensor
+function Tensor:acosh() end
+--- Inverse hyperbolic sine, element-wise (float).
+---@return ts.Tensor
+function Tensor:asinh() end
+--- Inverse hyperbolic tangent, element-wise (float).
+---@return ts.Tensor
+function Tensor:atanh() end
+--- gamma * (x > 0 ? x : alpha * (exp(x) - 1)) (float; the self-normalising alpha and gamma by default).
+---@param opts? {alpha?: number, gamma?: number, name?: string}
+---@return ts.Tensor
+function Tensor:selu(opts) end
+--- max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (float; alpha 1, not 0).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Tensor
+function Tensor:celu(opts) end
+--- max(0, min(1, alpha * x + beta)) (float; alpha 0.2, beta 0.5).
+---@param opts? {alpha?: number, beta?: number, name?: string}
+---@return ts.Tensor
+function Tensor:hard_sigmoid(opts) end
+--- x * max(0, min(6, x + 3)) / 6 (float).
+---@return ts.Tensor
+function Tensor:hard_swish() end
+--- x + bias where x < -lambd, x - bias where x > lambd, else 0 (float; lambd 0.5, bias 0).
+---@param opts? {lambd?: number, bias?: number, name?: string}
+---@return ts.Tensor
+function Tensor:shrink(opts) end
+--- x where x > alpha, else 0 (float; alpha 1).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Tensor
+function Tensor:thresholded_relu(opts) end
+--- 1 where x is NaN, else 0 (float in, uint8 out).
+---@return ts.Tensor
+function Tensor:is_nan() end
+--- 1 where x is +-inf, else 0 (float in, uint8 out).
+---@return ts.Tensor
+function Tensor:is_inf() end
+--- 1 where x is 0, else 0 (uint8).
+---@return ts.Tensor
+function Tensor:logical_not() end
+--- ~x, element-wise (int64, uint8).
+---@return ts.Tensor
+function Tensor:bitwise_invert() end
+--- a - floor(a / b) * b: the remainder with b's sign (all dtypes; integer b = 0 gives 0).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:floormod(b) end
+--- The remainder with a's sign, C's fmod (all dtypes; integer b = 0 gives 0; no gradient).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:truncatemod(b) end
+--- a and b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:logical_and(b) end
+--- a or b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:logical_or(b) end
+--- a xor b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:logical_xor(b) end
+--- a & b (int64, uint8).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:bitwise_and(b) end
+--- a | b (int64, uint8).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:bitwise_or(b) end
+--- a ~ b (int64, uint8).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:bitwise_xor(b) end
+--- a << b (int64, uint8; b outside [0, bits) gives 0).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:left_shift(b) end
+--- a >> b, arithmetic for int64 (int64, uint8; b outside [0, bits) shifts every bit out).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:right_shift(b) end
+--- a where a >= 0, else b * a (float; the slope b broadcast against a).
+---@param b ts.value
+---@return ts.Tensor
+function Tensor:prelu(b) end
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Tensor
+function Tensor:hardmax(opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Tensor
+function Tensor:depth_to_space(block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Tensor
+function Tensor:space_to_depth(block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Tensor
+function Tensor:local_response_normalization(opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param scale? ts.value
+---@param offset? ts.value
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Tensor
+function Tensor:instance_normalization(scale, offset, opts) end
 -- </generated>
 
 -- Graph nodes: operators and op methods build new nodes in the node's graph.
@@ -781,6 +928,182 @@ function Node:layer_normalization(opts) end
 ---@param opts? {epsilon?: number, name?: string}
 ---@return ts.Node
 function Node:l2_normalize(axis, opts) end
+
+-- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
+--- The error function, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:erf(opts) end
+--- Rounds down, element-wise (float; no gradient).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:floor(opts) end
+--- Rounds up, element-wise (float; no gradient).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:ceil(opts) end
+--- Rounds to the nearest integer, halves to even (float; no gradient).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:round(opts) end
+--- Inverse cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:acos(opts) end
+--- Inverse sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:asin(opts) end
+--- Inverse tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:atan(opts) end
+--- Hyperbolic cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:cosh(opts) end
+--- Hyperbolic sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:sinh(opts) end
+--- Tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tan(opts) end
+--- Inverse hyperbolic cosine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:acosh(opts) end
+--- Inverse hyperbolic sine, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:asinh(opts) end
+--- Inverse hyperbolic tangent, element-wise (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:atanh(opts) end
+--- gamma * (x > 0 ? x : alpha * (exp(x) - 1)) (float; the self-normalising alpha and gamma by default).
+---@param opts? {alpha?: number, gamma?: number, name?: string}
+---@return ts.Node
+function Node:selu(opts) end
+--- max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (float; alpha 1, not 0).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node
+function Node:celu(opts) end
+--- max(0, min(1, alpha * x + beta)) (float; alpha 0.2, beta 0.5).
+---@param opts? {alpha?: number, beta?: number, name?: string}
+---@return ts.Node
+function Node:hard_sigmoid(opts) end
+--- x * max(0, min(6, x + 3)) / 6 (float).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:hard_swish(opts) end
+--- x + bias where x < -lambd, x - bias where x > lambd, else 0 (float; lambd 0.5, bias 0).
+---@param opts? {lambd?: number, bias?: number, name?: string}
+---@return ts.Node
+function Node:shrink(opts) end
+--- x where x > alpha, else 0 (float; alpha 1).
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node
+function Node:thresholded_relu(opts) end
+--- 1 where x is NaN, else 0 (float in, uint8 out).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:is_nan(opts) end
+--- 1 where x is +-inf, else 0 (float in, uint8 out).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:is_inf(opts) end
+--- 1 where x is 0, else 0 (uint8).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_not(opts) end
+--- ~x, element-wise (int64, uint8).
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_invert(opts) end
+--- a - floor(a / b) * b: the remainder with b's sign (all dtypes; integer b = 0 gives 0).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:floormod(b, opts) end
+--- The remainder with a's sign, C's fmod (all dtypes; integer b = 0 gives 0; no gradient).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:truncatemod(b, opts) end
+--- a and b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_and(b, opts) end
+--- a or b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_or(b, opts) end
+--- a xor b as uint8 0/1 (uint8: non-zero is true).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:logical_xor(b, opts) end
+--- a & b (int64, uint8).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_and(b, opts) end
+--- a | b (int64, uint8).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_or(b, opts) end
+--- a ~ b (int64, uint8).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:bitwise_xor(b, opts) end
+--- a << b (int64, uint8; b outside [0, bits) gives 0).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:left_shift(b, opts) end
+--- a >> b, arithmetic for int64 (int64, uint8; b outside [0, bits) shifts every bit out).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:right_shift(b, opts) end
+--- a where a >= 0, else b * a (float; the slope b broadcast against a).
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:prelu(b, opts) end
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Node
+function Node:hardmax(opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node
+function Node:depth_to_space(block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node
+function Node:space_to_depth(block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Node
+function Node:local_response_normalization(opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param scale? ts.input
+---@param offset? ts.input
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Node
+function Node:instance_normalization(scale, offset, opts) end
 -- </generated>
 
 ---@class ts.Graph
@@ -1862,6 +2185,221 @@ function ts.onnx.save(path, opts) end
 ---@param opts ts.OnnxSaveOpts
 ---@return string bytes
 function ts.onnx.save_string(opts) end
+-- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
+--- The error function, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.erf(x, opts) end
+--- Rounds down, element-wise (float; no gradient).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.floor(x, opts) end
+--- Rounds up, element-wise (float; no gradient).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.ceil(x, opts) end
+--- Rounds to the nearest integer, halves to even (float; no gradient).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.round(x, opts) end
+--- Inverse cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.acos(x, opts) end
+--- Inverse sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.asin(x, opts) end
+--- Inverse tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.atan(x, opts) end
+--- Hyperbolic cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.cosh(x, opts) end
+--- Hyperbolic sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.sinh(x, opts) end
+--- Tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tan(x, opts) end
+--- Inverse hyperbolic cosine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.acosh(x, opts) end
+--- Inverse hyperbolic sine, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.asinh(x, opts) end
+--- Inverse hyperbolic tangent, element-wise (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.atanh(x, opts) end
+--- gamma * (x > 0 ? x : alpha * (exp(x) - 1)) (float; the self-normalising alpha and gamma by default).
+---@param x ts.input
+---@param opts? {alpha?: number, gamma?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.selu(x, opts) end
+--- max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (float; alpha 1, not 0).
+---@param x ts.input
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.celu(x, opts) end
+--- max(0, min(1, alpha * x + beta)) (float; alpha 0.2, beta 0.5).
+---@param x ts.input
+---@param opts? {alpha?: number, beta?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.hard_sigmoid(x, opts) end
+--- x * max(0, min(6, x + 3)) / 6 (float).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.hard_swish(x, opts) end
+--- x + bias where x < -lambd, x - bias where x > lambd, else 0 (float; lambd 0.5, bias 0).
+---@param x ts.input
+---@param opts? {lambd?: number, bias?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.shrink(x, opts) end
+--- x where x > alpha, else 0 (float; alpha 1).
+---@param x ts.input
+---@param opts? {alpha?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.thresholded_relu(x, opts) end
+--- 1 where x is NaN, else 0 (float in, uint8 out).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.is_nan(x, opts) end
+--- 1 where x is +-inf, else 0 (float in, uint8 out).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.is_inf(x, opts) end
+--- 1 where x is 0, else 0 (uint8).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_not(x, opts) end
+--- ~x, element-wise (int64, uint8).
+---@param x ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_invert(x, opts) end
+--- a - floor(a / b) * b: the remainder with b's sign (all dtypes; integer b = 0 gives 0).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.floormod(a, b, opts) end
+--- The remainder with a's sign, C's fmod (all dtypes; integer b = 0 gives 0; no gradient).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.truncatemod(a, b, opts) end
+--- a and b as uint8 0/1 (uint8: non-zero is true).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_and(a, b, opts) end
+--- a or b as uint8 0/1 (uint8: non-zero is true).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_or(a, b, opts) end
+--- a xor b as uint8 0/1 (uint8: non-zero is true).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.logical_xor(a, b, opts) end
+--- a & b (int64, uint8).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_and(a, b, opts) end
+--- a | b (int64, uint8).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_or(a, b, opts) end
+--- a ~ b (int64, uint8).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.bitwise_xor(a, b, opts) end
+--- a << b (int64, uint8; b outside [0, bits) gives 0).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.left_shift(a, b, opts) end
+--- a >> b, arithmetic for int64 (int64, uint8; b outside [0, bits) shifts every bit out).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.right_shift(a, b, opts) end
+--- a where a >= 0, else b * a (float; the slope b broadcast against a).
+---@param a ts.input
+---@param b ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.prelu(a, b, opts) end
+
+--- 1 at the first maximum along axis (default -1), 0 elsewhere, in x's dtype (no gradient).
+---@param x ts.input
+---@param opts? {axis?: integer, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.hardmax(x, opts) end
+--- Moves channels into block_size x block_size spatial blocks (rank 4; data_format "NHWC" (default)
+--- or "NCHW"; mode "DCR" (default, TF1's order) or "CRD").
+---@param x ts.input
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.depth_to_space(x, block_size, opts) end
+--- The inverse of depth_to_space: block_size x block_size spatial blocks into channels.
+---@param x ts.input
+---@param block_size integer
+---@param opts? {data_format?: "NHWC"|"NCHW", mode?: "DCR"|"CRD", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.space_to_depth(x, block_size, opts) end
+--- x / (bias + alpha * sum of x^2 over the channels within depth_radius)^beta along the last axis
+--- (depth_radius 5, bias 1, alpha 1, beta 0.5).
+---@param x ts.input
+---@param opts? {depth_radius?: integer, bias?: number, alpha?: number, beta?: number, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.local_response_normalization(x, opts) end
+--- Each sample's channels normalized over their spatial axes (epsilon 1e-5), then scale * y + offset
+--- per channel (either may be nil); data_format "NHWC" (default) or "NCHW".
+---@param x ts.input
+---@param scale? ts.input
+---@param offset? ts.input
+---@param opts? {epsilon?: number, data_format?: "NHWC"|"NCHW", name?: string}
+---@return ts.Node|ts.Tensor
+function ts.instance_normalization(x, scale, offset, opts) end
 
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
@@ -1891,6 +2429,8 @@ ts.nn.avg_pool, ts.nn.avg_pool1d, ts.nn.avg_pool2d, ts.nn.avg_pool3d = ts.avg_po
 ts.nn.fused_batch_norm = ts.fused_batch_norm
 ts.nn.layer_normalization = ts.layer_normalization
 ts.nn.l2_normalize = ts.l2_normalize
+ts.nn.selu = ts.selu
+ts.nn.local_response_normalization = ts.local_response_normalization
 --- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
 ---@param x ts.input
 ---@param axes integer|integer[]

@@ -93,6 +93,67 @@ static const binary_impl k_le = {TSI_KERNELS_ALL(le), 1};
 static const binary_impl k_gt = {TSI_KERNELS_ALL(gt), 1};
 static const binary_impl k_ge = {TSI_KERNELS_ALL(ge), 1};
 
+/* ---- issue 15 (ONNX import) binary ops. Integer modulo by 0 gives 0 (as
+ * NumPy; no SIGFPE), by -1 0 (INT64_MIN % -1 would trap); floormod takes the
+ * divisor's sign (Python's %), truncatemod the dividend's (C's fmod, %). */
+static inline float floormodf_(float x, float y) {
+  float r = fmodf(x, y);
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
+}
+static inline double floormod_(double x, double y) {
+  double r = fmod(x, y);
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
+}
+static inline int64_t floormodi_(int64_t x, int64_t y) {
+  if (y == 0 || y == -1) return 0;
+  int64_t r = x % y;
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
+}
+static inline int64_t truncmodi_(int64_t x, int64_t y) { return (y == 0 || y == -1) ? 0 : x % y; }
+/* shifts by a negative count or by the width or more: every bit shifted out
+ * (right shifts of int64 are arithmetic, as TF's) */
+static inline int64_t shl_(int64_t x, int64_t y) {
+  return (y < 0 || y > 63) ? 0 : (int64_t)((uint64_t)x << y);
+}
+static inline int64_t shr_(int64_t x, int64_t y) {
+  return (y < 0 || y > 63) ? (x < 0 ? -1 : 0) : (x < 0 ? ~(~x >> y) : x >> y);
+}
+DEF_BINARY(floormod_float32, float, float, floormodf_(x, y))
+DEF_BINARY(floormod_float64, double, double, floormod_(x, y))
+BIN_INT(floormod, floormodi_(x, y))
+BIN_U8(floormod, y == 0 ? 0 : x % y)
+DEF_BINARY(truncatemod_float32, float, float, fmodf(x, y))
+DEF_BINARY(truncatemod_float64, double, double, fmod(x, y))
+BIN_INT(truncatemod, truncmodi_(x, y))
+BIN_U8(truncatemod, y == 0 ? 0 : x % y)
+BIN_U8(land, x && y)
+BIN_U8(lor, x || y)
+BIN_U8(lxor, !x != !y)
+BIN_INT(band, x & y)
+BIN_U8(band, x & y)
+BIN_INT(bor, x | y)
+BIN_U8(bor, x | y)
+BIN_INT(bxor, x ^ y)
+BIN_U8(bxor, x ^ y)
+BIN_INT(shl, shl_(x, y))
+BIN_U8(shl, y > 7 ? 0 : x << y)
+BIN_INT(shr, shr_(x, y))
+BIN_U8(shr, y > 7 ? 0 : x >> y)
+/* prelu(x, slope): slope * x below 0 */
+BIN_FLOAT(prelu, x < 0 ? y * x : x)
+#define BK_INTS(NAME) {{[TS_INT64] = (tsi_kfn)NAME##_int64, [TS_UINT8] = (tsi_kfn)NAME##_uint8}}
+static const binary_impl k_floormod = {TSI_KERNELS_ALL(floormod), 0};
+static const binary_impl k_truncatemod = {TSI_KERNELS_ALL(truncatemod), 0};
+static const binary_impl k_land = {{{[TS_UINT8] = (tsi_kfn)land_uint8}}, 0};
+static const binary_impl k_lor = {{{[TS_UINT8] = (tsi_kfn)lor_uint8}}, 0};
+static const binary_impl k_lxor = {{{[TS_UINT8] = (tsi_kfn)lxor_uint8}}, 0};
+static const binary_impl k_band = {BK_INTS(band), 0};
+static const binary_impl k_bor = {BK_INTS(bor), 0};
+static const binary_impl k_bxor = {BK_INTS(bxor), 0};
+static const binary_impl k_shl = {BK_INTS(shl), 0};
+static const binary_impl k_shr = {BK_INTS(shr), 0};
+static const binary_impl k_prelu = {TSI_KERNELS_FLOAT(prelu), 0};
+
 static int infer_binary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                         tsi_err *e) {
   const binary_impl *k = n->op->impl;
@@ -226,6 +287,96 @@ static const tsi_kernels k_neg = UK_I(neg), k_abs = UK_I(abs), k_sign = UK_I(sig
                            k_lrelu = UK_F(lrelu), k_elu = UK_F(elu),
                            k_softplus = UK_F(softplus), k_gelu = UK_F(gelu);
 static const tsi_kernels k_softsign = UK_F(softsign);
+
+/* ---- issue 15 (ONNX import) maps: erf, rounding, trigonometry, activations.
+ * DEF_UNARY_AB: as DEF_UNARY_A with be, the op's second attribute
+ * (attrs->f[1], or DEFB). */
+#define DEF_UNARY_AB(NAME, T, DEFA, DEFB, EXPR)                                           \
+  TSI_CLONES static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) { \
+    const T *restrict A = av;                                                             \
+    T *restrict O = ov;                                                                   \
+    const T al = (T)(at ? at->f[0] : (DEFA)), be = (T)(at ? at->f[1] : (DEFB));           \
+    (void)al;                                                                             \
+    (void)be;                                                                             \
+    _Pragma("omp simd")                                                                   \
+    for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (T)(EXPR); }                     \
+  }
+#define UN_FLOAT_AB(NAME, DEFA, DEFB, EXPR_F, EXPR_D)      \
+  DEF_UNARY_AB(NAME##_float32, float, DEFA, DEFB, EXPR_F) \
+  DEF_UNARY_AB(NAME##_float64, double, DEFA, DEFB, EXPR_D)
+UN_FLOAT(erf, erff(x), erf(x))
+UN_FLOAT(floor, floorf(x), floor(x))
+UN_FLOAT(ceil, ceilf(x), ceil(x))
+/* half to even (the default rounding mode), as NumPy and ONNX round */
+UN_FLOAT(round, nearbyintf(x), nearbyint(x))
+UN_FLOAT(acos, acosf(x), acos(x))
+UN_FLOAT(asin, asinf(x), asin(x))
+UN_FLOAT(atan, atanf(x), atan(x))
+UN_FLOAT(cosh, coshf(x), cosh(x))
+UN_FLOAT(sinh, sinhf(x), sinh(x))
+UN_FLOAT(tan, tanf(x), tan(x))
+UN_FLOAT(acosh, acoshf(x), acosh(x))
+UN_FLOAT(asinh, asinhf(x), asinh(x))
+UN_FLOAT(atanh, atanhf(x), atanh(x))
+/* selu: be (gamma) * (x > 0 ? x : al (alpha) * expm1(x)); x <= 0 so NaN goes through */
+UN_FLOAT_AB(selu, 1.6732632423543772848, 1.0507009873554804934,
+            be * (x <= 0 ? al * expm1f(x) : x), be * (x <= 0 ? al * expm1(x) : x))
+/* celu: max(0, x) + min(0, al expm1(x / al)) */
+UN_FLOAT_A(celu, 1.0, x <= 0 ? al * expm1f(x / al) : x, x <= 0 ? al * expm1(x / al) : x)
+/* clamp to [0, hi], NaN through (as np.clip) */
+#define CLAMP_(V, HI) ((V) < 0 ? 0 : ((V) > (HI) ? (HI) : (V)))
+/* hard_sigmoid: max(0, min(1, al x + be)) */
+UN_FLOAT_AB(hard_sigmoid, 0.2, 0.5, CLAMP_(al * x + be, 1.0f), CLAMP_(al * x + be, 1.0))
+/* hard_swish: x * relu6(x + 3) / 6 */
+UN_FLOAT(hard_swish, x * CLAMP_(x + 3.0f, 6.0f) / 6.0f, x * CLAMP_(x + 3.0, 6.0) / 6.0)
+/* shrink: x + be (bias) below -al (lambd), x - be above al, else 0 */
+UN_FLOAT_AB(shrink, 0.5, 0.0, x < -al ? x + be : (x > al ? x - be : 0.0f),
+            x < -al ? x + be : (x > al ? x - be : 0.0))
+UN_FLOAT_A(thresholded_relu, 1.0, x > al ? x : 0.0f, x > al ? x : 0.0)
+/* bitwise_invert on the integer dtypes, logical_not on uint8 booleans */
+DEF_UNARY(invert_int64, int64_t, ~x)
+DEF_UNARY(invert_uint8, uint8_t, (uint8_t)~x)
+DEF_UNARY(lnot_uint8, uint8_t, x == 0)
+static const tsi_kernels k_erf = UK_F(erf), k_floor = UK_F(floor), k_ceil = UK_F(ceil),
+                           k_round = UK_F(round), k_acos = UK_F(acos), k_asin = UK_F(asin),
+                           k_atan = UK_F(atan), k_cosh = UK_F(cosh), k_sinh = UK_F(sinh),
+                           k_tan = UK_F(tan), k_acosh = UK_F(acosh), k_asinh = UK_F(asinh),
+                           k_atanh = UK_F(atanh), k_selu = UK_F(selu), k_celu = UK_F(celu),
+                           k_hard_sigmoid = UK_F(hard_sigmoid), k_hard_swish = UK_F(hard_swish),
+                           k_shrink = UK_F(shrink), k_thresholded_relu = UK_F(thresholded_relu),
+                           k_invert = {{[TS_INT64] = (tsi_kfn)invert_int64,
+                                        [TS_UINT8] = (tsi_kfn)invert_uint8}},
+                           k_lnot = {{[TS_UINT8] = (tsi_kfn)lnot_uint8}};
+
+/* is_nan, is_inf: float in, uint8 out (not fusable: the fused groups keep one dtype) */
+#define DEF_TEST(NAME, T, EXPR)                                                           \
+  static void NAME(int64_t n, const void *av, void *ov, const tsi_attrs *at) {            \
+    const T *restrict A = av;                                                             \
+    uint8_t *restrict O = ov;                                                             \
+    for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (uint8_t)(EXPR); }               \
+  }
+DEF_TEST(isnan_float32, float, isnan(x) != 0)
+DEF_TEST(isnan_float64, double, isnan(x) != 0)
+DEF_TEST(isinf_float32, float, isinf(x) != 0)
+DEF_TEST(isinf_float64, double, isinf(x) != 0)
+static const tsi_kernels k_isnan = UK_F(isnan), k_isinf = UK_F(isinf);
+
+static int infer_test(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                      tsi_err *e) {
+  if (!tsi_kernel(n, n->op->impl, ins[0].dtype, e)) return e->status;
+  *out = ins[0];
+  out->data = NULL;
+  out->dtype = TS_UINT8;
+  return TSI_OK;
+}
+
+static int run_test(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                    tsi_tensor *out, tsi_err *e) {
+  unary_fn f = (unary_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
+  if (!f) return e->status;
+  f(ins[0].numel, ins[0].data, out->data, n->attrs);
+  return TSI_OK;
+}
 
 static int infer_unary(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
                        tsi_err *e) {
@@ -379,5 +530,40 @@ const tsi_opdef tsi_ops_arith[] = {
     UNARY("softplus", k_softplus),
     UNARY("gelu", k_gelu),
     UNARY("softsign", k_softsign),
+    /* issue 15 (ONNX import) */
+    BINARY("floormod", k_floormod),
+    BINARY("truncatemod", k_truncatemod),
+    BINARY("logical_and", k_land),
+    BINARY("logical_or", k_lor),
+    BINARY("logical_xor", k_lxor),
+    BINARY("bitwise_and", k_band),
+    BINARY("bitwise_or", k_bor),
+    BINARY("bitwise_xor", k_bxor),
+    BINARY("left_shift", k_shl),
+    BINARY("right_shift", k_shr),
+    BINARY("prelu", k_prelu),
+    UNARY("erf", k_erf),
+    UNARY("floor", k_floor),
+    UNARY("ceil", k_ceil),
+    UNARY("round", k_round),
+    UNARY("acos", k_acos),
+    UNARY("asin", k_asin),
+    UNARY("atan", k_atan),
+    UNARY("cosh", k_cosh),
+    UNARY("sinh", k_sinh),
+    UNARY("tan", k_tan),
+    UNARY("acosh", k_acosh),
+    UNARY("asinh", k_asinh),
+    UNARY("atanh", k_atanh),
+    UNARY("selu", k_selu),
+    UNARY("celu", k_celu),
+    UNARY("hard_sigmoid", k_hard_sigmoid),
+    UNARY("hard_swish", k_hard_swish),
+    UNARY("shrink", k_shrink),
+    UNARY("thresholded_relu", k_thresholded_relu),
+    UNARY("bitwise_invert", k_invert),
+    UNARY("logical_not", k_lnot),
+    {"is_nan", 1, 1, 0, infer_test, run_test, &k_isnan, NULL},
+    {"is_inf", 1, 1, 0, infer_test, run_test, &k_isinf, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

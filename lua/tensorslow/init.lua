@@ -448,6 +448,8 @@ for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "scopes", "train", "
   "layers", "metrics", "io", "data", "viz", "summary", "saver" } do
   require("tensorslow." .. m)(ts, I)
 end
+-- the ops added for ONNX import (issue 15)
+require("tensorslow.math2")(ts, I)
 
 -- ts.plot loads on first use, as the gradients do: plot.lua is the largest area and most
 -- scripts never draw (it would add about 15% to require "tensorslow"). The stubs tail-call

@@ -65,7 +65,9 @@ describe("index ops against NumPy and PyTorch", function()
       for _, known in ipairs { true, false } do
         local g = ts.Graph()
         local x0, idx0, u0, len0 = case_inputs(c, "float64")
-        local function ph(v) return ts.placeholder { graph = g, dtype = v.dtype, shape = known and v.shape or nil } end
+        local function ph(v)
+          return ts.placeholder { graph = g, dtype = v.dtype, shape = known and v.shape or nil }
+        end
         local x, idx = ph(x0), idx0 and ph(idx0)
         local u, lengths = u0 and ph(u0), len0 and ph(len0)
         local feed = { [x] = x0 }
@@ -98,7 +100,8 @@ describe("index ops against NumPy and PyTorch", function()
     local n = 0
     local function scaled(t) return (t * 1000):cast("int64") end
     for i, c in ipairs(fx.spec.cases) do
-      if MOVES[c.kind] or (c.kind == "scatter_elements" and c.reduction ~= "add" and c.reduction ~= "mul") then
+      local moves = c.kind == "scatter_elements" and c.reduction ~= "add" and c.reduction ~= "mul"
+      if MOVES[c.kind] or moves then
         local x, idx, u, lengths = case_inputs(c, "float64")
         local y = apply_case(c, scaled(x), idx, u and scaled(u), lengths)
         assert.are.equal("int64", y.dtype)
@@ -173,8 +176,10 @@ describe("index ops", function()
       function(a) return ts.tensor_scatter_nd_update(ts.zeros({ 3, 3 }), { { 3 }, { 1 } }, a) end,
       function(a) return ts.gather_elements(a, { { 3, 1 }, { 2, 2 } }, 2) end,
       function(a) return ts.scatter_elements(a, { { 2, 1, 1 } }, { { 1, 2, 3 } }, 1) end,
-      function(a) return ts.scatter_elements(ts.zeros({ 2, 3 }), { { 2, 1, 1 } }, ts.slice(a, { 1, 1 }, { 1, 3 }), 1,
-        { reduction = "add" }) end,
+      function(a)
+        return ts.scatter_elements(ts.zeros({ 2, 3 }), { { 2, 1, 1 } }, ts.slice(a, { 1, 1 }, { 1, 3 }), 1,
+          { reduction = "add" })
+      end,
       function(a) return (ts.top_k(a, 2)) end,
       function(a) return ts.cumsum(a, 2, { exclusive = true }) end,
       function(a) return ts.cumsum(a, -2, { reverse = true }) end,
@@ -220,8 +225,9 @@ describe("index ops", function()
     H.fails(function() return ts.gather_nd(x, { 1 }, { batch = 1 }) end, "unknown option 'batch'")
     H.fails(function() return ts.tensor_scatter_nd_update(x, { { 1 } }, { 1, 2 }) end,
       "updates have shape [2], the indices and data need [1, 3]")
-    H.fails(function() return ts.tensor_scatter_nd_add(x, { { 1 } }, ts.tensor({ { 1, 2, 3 } }, "float32")) end,
-      "dtypes float64 and float32 do not match")
+    H.fails(function()
+      return ts.tensor_scatter_nd_add(x, { { 1 } }, ts.tensor({ { 1, 2, 3 } }, "float32"))
+    end, "dtypes float64 and float32 do not match")
     H.fails(function() return ts.gather_elements(x, { 1 }, 1) end, "must have the same rank")
     H.fails(function() return ts.scatter_elements(x, { { 1 } }, { { 1 } }, 1, { reduction = "sum" }) end,
       "reduction must be none, add, mul, max or min")

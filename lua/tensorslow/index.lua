@@ -6,7 +6,7 @@
 -- table gives {name=} and the options each op lists. Gradients sit beside each op.
 -- Loaded by tensorslow/init.lua as require("tensorslow.index")(ts, I).
 return function(ts, I)
-  local op, apply, is_opts, with_name = I.op, I.apply, I.is_opts, I.with_name
+  local op, apply, is_opts = I.op, I.apply, I.is_opts
   local need, attrs_of, node, int_of = I.need, I.attrs_of, I.node, I.int
 
   local function int_arg(v, what)

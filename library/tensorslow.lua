@@ -189,8 +189,9 @@ function Tensor:greater(b) end
 ---@return ts.Tensor
 function Tensor:greater_equal(b) end
 --- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
----@param a ts.value
----@param b ts.value
+--- With cond alone: the 1-based positions of its non-zero entries, int64 of shape [count, rank].
+---@param a? ts.value
+---@param b? ts.value
 ---@return ts.Tensor
 function Tensor:where(a, b) end
 
@@ -406,6 +407,12 @@ function Tensor:reverse(axis) end
 ---@param batch_axis? integer
 ---@return ts.Tensor
 function Tensor:reverse_sequence(seq_lengths, seq_axis, batch_axis) end
+--- The entries of tensor where mask (of the shape of tensor's axes axis .. axis + rank(mask) - 1,
+--- default axis 1) is non-zero, those axes flattened into one (TF1's boolean_mask).
+---@param mask ts.value
+---@param axis? integer
+---@return ts.Tensor
+function Tensor:boolean_mask(mask, axis) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -642,8 +649,9 @@ function Node:greater(b, opts) end
 ---@return ts.Node
 function Node:greater_equal(b, opts) end
 --- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
----@param a ts.input
----@param b ts.input
+--- With cond alone: the 1-based positions of its non-zero entries, int64 of shape [count, rank].
+---@param a? ts.input|ts.name_opts
+---@param b? ts.input
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:where(a, b, opts) end
@@ -894,6 +902,13 @@ function Node:reverse(axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:reverse_sequence(seq_lengths, seq_axis, batch_axis, opts) end
+--- The entries of tensor where mask (of the shape of tensor's axes axis .. axis + rank(mask) - 1,
+--- default axis 1) is non-zero, those axes flattened into one (TF1's boolean_mask).
+---@param mask ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:boolean_mask(mask, axis, opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -1422,9 +1437,10 @@ function ts.greater(a, b, opts) end
 ---@return ts.Node|ts.Tensor
 function ts.greater_equal(a, b, opts) end
 --- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
+--- With cond alone: the 1-based positions of its non-zero entries, int64 of shape [count, rank].
 ---@param cond ts.input
----@param a ts.input
----@param b ts.input
+---@param a? ts.input|ts.name_opts
+---@param b? ts.input
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.where(cond, a, b, opts) end
@@ -1700,6 +1716,14 @@ function ts.reverse(x, axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.reverse_sequence(x, seq_lengths, seq_axis, batch_axis, opts) end
+--- The entries of tensor where mask (of the shape of tensor's axes axis .. axis + rank(mask) - 1,
+--- default axis 1) is non-zero, those axes flattened into one (TF1's boolean_mask).
+---@param tensor ts.input
+---@param mask ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.boolean_mask(tensor, mask, axis, opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.

@@ -22,7 +22,9 @@
  *   reverse                  (x) axis (a list)
  *   reverse_sequence         (x, lengths) v1 = {seq_axis, batch_axis} 0-based:
  *                            the first lengths[b] entries along seq_axis of
- *                            each batch entry b reversed */
+ *                            each batch entry b reversed
+ *   where_indices            (x) int64 [count, rank]: the 1-based positions
+ *                            of x's nonzero entries in C order (TSI_OP_DYNAMIC) */
 #include <string.h>
 
 #include "ops.h"
@@ -688,6 +690,37 @@ static int run_reverse_sequence(tsi_runctx *ctx, const tsi_node *n, const tsi_te
   return TSI_OK;
 }
 
+/* ------------------------------------------------------- where_indices */
+
+/* The output's shape is known only while running (TSI_OP_DYNAMIC): [?, rank]. */
+static int infer_where_indices(const tsi_node *n, const tsi_tensor *ins, int nin,
+                               tsi_tensor *out, tsi_err *e) {
+  if (ins[0].ndim < 0) return tsi_unknown_rank(out, TS_INT64);
+  out->dtype = TS_INT64;
+  return tsi_out_shape(n, out, 2, (const int64_t[]){-1, ins[0].ndim}, e);
+}
+
+static int run_where_indices(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
+                             int nin, tsi_tensor *out, tsi_err *e) {
+  const tsi_tensor *x = &ins[0];
+  int nd = x->ndim;
+  int64_t count = 0;
+  for (int64_t j = 0; j < x->numel; j++) count += tsi_get_f(x, j) != 0;
+  out->dtype = TS_INT64;
+  int st = tsi_out_shape(n, out, 2, (const int64_t[]){count, nd}, e);
+  if (st || (st = ctx->alloc_out(ctx, out, e))) return st;
+  int64_t *o = out->data, c[TSI_MAXDIM] = {0};
+  for (int64_t j = 0; j < x->numel; j++) {
+    if (tsi_get_f(x, j) != 0)
+      for (int d = 0; d < nd; d++) *o++ = c[d] + 1;
+    for (int d = nd - 1; d >= 0; d--) {
+      if (++c[d] < x->shape[d]) break;
+      c[d] = 0;
+    }
+  }
+  return TSI_OK;
+}
+
 /* -------------------------------------------------------------- table */
 
 static const scatter_impl scatter_update = {TSI_KERNELS_ALL(combine), RED_UPDATE};
@@ -714,5 +747,6 @@ const tsi_opdef tsi_ops_index[] = {
     OP("broadcast_to", 1, 1, infer_broadcast_to, run_broadcast_to, NULL),
     OP("reverse", 1, 1, infer_reverse, run_reverse, NULL),
     OP("reverse_sequence", 2, 2, infer_reverse_sequence, run_reverse_sequence, NULL),
+    {"where_indices", 1, 1, TSI_OP_DYNAMIC, infer_where_indices, run_where_indices, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -210,4 +210,61 @@ return function(ts, I)
   end, grad = function(o, g)
     return { node("reverse_sequence", { v1 = attrs_of(o).v1 }, g, o.inputs[2]) }
   end }
+
+  ------------------------------------------ ops whose shape depends on values
+
+  -- Applies dynamic op name (its output shape known only while running): a node when
+  -- an input is one, else the value computed through a one-off graph (core.apply runs
+  -- only ops of known output shape).
+  local function dynamic(name, attrs, inputs)
+    for i = 1, inputs.n do
+      if I.is_node(inputs[i]) then return apply(name, attrs, inputs) end
+    end
+    local g = ts.Graph()
+    for i = 1, inputs.n do inputs[i] = ts.constant(inputs[i], { graph = g }) end
+    local y = apply(name, attrs, inputs)
+    local sess <close> = ts.Session(g)
+    return sess:run(y)
+  end
+
+  op { name = "where_indices", public = false, grad = false }
+  -- ts.where(cond): the 1-based positions of cond's non-zero entries, [count, rank] (math.lua)
+  function I.where_indices(cond, opts)
+    local o = opts_of("where", opts)
+    return dynamic("where_indices", { name = o.name }, { cond, n = 1 })
+  end
+
+  --- boolean_mask(tensor, mask [, axis = 1] [, {name=}]): the entries of tensor where mask
+  -- (the shape of tensor's axes axis .. axis + rank(mask) - 1) is non-zero, those axes
+  -- flattened into one; the others must have known sizes. As TF1 builds it: a gather at
+  -- ts.where(mask), whose gradient it has.
+  op { name = "boolean_mask", fn = function(t, mask, axis, opts)
+    if opts == nil and is_opts(axis) then axis, opts = nil, axis end
+    local o = opts_of("boolean_mask", opts)
+    if not (I.is_node(t) or I.is_tensor(t)) then t = ts.tensor(t) end
+    if not (I.is_node(mask) or I.is_tensor(mask)) then mask = ts.tensor(mask, "uint8") end
+    local shape, mshape = t.shape, mask.shape
+    if not shape or not mshape then I.raise("boolean_mask: the ranks of tensor and mask must be known") end
+    local r, k = #shape, #mshape
+    axis = axis_arg(axis, "boolean_mask", 1)
+    local a = axis < 0 and axis + r + 1 or axis
+    if k == 0 or a < 1 or a + k - 1 > r then
+      I.raise(("boolean_mask: a mask of rank %d does not fit axis %d of a tensor of rank %d"):format(k, axis, r))
+    end
+    local new = {}
+    for d = 1, a - 1 do new[#new + 1] = shape[d] end
+    new[#new + 1] = -1
+    for d = a + k, r do new[#new + 1] = shape[d] end
+    for d = 1, r do
+      if (d < a or d >= a + k) and shape[d] < 0 then
+        I.raise(("boolean_mask: axis %d of the tensor must have a known size"):format(d))
+      end
+      if d >= a and d < a + k and shape[d] >= 0 and mshape[d - a + 1] >= 0 and shape[d] ~= mshape[d - a + 1] then
+        I.raise(("boolean_mask: mask of shape {%s} does not match the tensor's shape {%s} at axis %d")
+          :format(table.concat(mshape, ", "), table.concat(shape, ", "), a))
+      end
+    end
+    local positions = ts.reshape(I.where_indices(ts.reshape(mask, { -1 })), { -1 })
+    return ts.gather(ts.reshape(t, new), positions, a, { name = o.name })
+  end }
 end

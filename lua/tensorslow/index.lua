@@ -249,7 +249,8 @@ return function(ts, I)
     axis = axis_arg(axis, "boolean_mask", 1)
     local a = axis < 0 and axis + r + 1 or axis
     if k == 0 or a < 1 or a + k - 1 > r then
-      I.raise(("boolean_mask: a mask of rank %d does not fit axis %d of a tensor of rank %d"):format(k, axis, r))
+      I.raise(("boolean_mask: a mask of rank %d does not fit axis %d of a tensor of rank %d")
+        :format(k, axis, r))
     end
     local new = {}
     for d = 1, a - 1 do new[#new + 1] = shape[d] end
@@ -259,7 +260,8 @@ return function(ts, I)
       if (d < a or d >= a + k) and shape[d] < 0 then
         I.raise(("boolean_mask: axis %d of the tensor must have a known size"):format(d))
       end
-      if d >= a and d < a + k and shape[d] >= 0 and mshape[d - a + 1] >= 0 and shape[d] ~= mshape[d - a + 1] then
+      local md = d >= a and d < a + k and mshape[d - a + 1]
+      if md and shape[d] >= 0 and md >= 0 and shape[d] ~= md then
         I.raise(("boolean_mask: mask of shape {%s} does not match the tensor's shape {%s} at axis %d")
           :format(table.concat(mshape, ", "), table.concat(shape, ", "), a))
       end

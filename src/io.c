@@ -162,19 +162,81 @@ static uint64_t load_uint(const unsigned char *p, int n, int big) {
   return v;
 }
 
-/* Stores k file elements (kind f/i/u/b, esize bytes, byte order) into out
+/* IEEE half and bfloat16 to float32, exactly (every value is representable). */
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, ex = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+  if (ex == 0x1f) {
+    u = sign | 0x7f800000u | (man << 13); /* inf, NaN (payload kept) */
+  } else if (ex) {
+    u = sign | ((ex + 112) << 23) | (man << 13);
+  } else if (!man) {
+    u = sign;
+  } else { /* subnormal: normalise */
+    int sh = 0;
+    while (!(man & 0x400)) {
+      man <<= 1;
+      sh++;
+    }
+    u = sign | ((uint32_t)(113 - sh) << 23) | ((man & 0x3ff) << 13);
+  }
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+static float bf16_to_float(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+/* float32 to half / bfloat16, rounding to nearest even; NaN stays NaN. */
+static uint16_t float_to_half(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  uint32_t sign = (u >> 16) & 0x8000u, ex = (u >> 23) & 0xff, man = u & 0x7fffffu;
+  if (ex == 0xff) return (uint16_t)(sign | 0x7c00u | (man ? 0x200u | (man >> 13) : 0));
+  int32_t e = (int32_t)ex - 112;
+  if (e >= 0x1f) return (uint16_t)(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10) return (uint16_t)sign;
+    man |= 0x800000u;
+    uint32_t shift = (uint32_t)(14 - e), r = man >> shift, rem = man & ((1u << shift) - 1),
+             halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (r & 1))) r++;
+    return (uint16_t)(sign | r);
+  }
+  uint32_t r = ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (r & 1))) r++; /* may carry into inf: right */
+  return (uint16_t)(sign | r);
+}
+
+static uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return (uint16_t)(u >> 16);
+}
+
+/* Stores k file elements (kind f/i/u/b, h half, g bfloat16, esize bytes, byte order) into out
  * from element `at` on. The result dtype was chosen to hold every value. */
 static void decode(const unsigned char *s, int64_t k, char kind, int esize, int big,
                    tsi_tensor *out, int64_t at) {
   size_t osz = tsi_dtype_size(out->dtype);
   char *o = (char *)out->data + (size_t)at * osz;
-  if ((size_t)esize == osz && (esize == 1 || big != host_le()) &&
+  if ((size_t)esize == osz && (esize == 1 || big != host_le()) && kind != 'b' &&
       (kind == 'f') == tsi_is_float(out->dtype)) {
     memcpy(o, s, (size_t)k * osz);
     return;
   }
   for (int64_t i = 0; i < k; i++) {
     uint64_t v = load_uint(s + i * esize, esize, big);
+    if (kind == 'h' || kind == 'g') {
+      ((float *)o)[i] = kind == 'h' ? half_to_float((uint16_t)v) : bf16_to_float((uint16_t)v);
+      continue;
+    }
     if (kind == 'f') {
       if (esize == 4) {
         uint32_t u = (uint32_t)v;
@@ -189,7 +251,9 @@ static void decode(const unsigned char *s, int64_t k, char kind, int esize, int 
       continue;
     }
     int64_t x;
-    if (kind == 'i' && esize < 8) {
+    if (kind == 'b') {
+      x = v != 0;
+    } else if (kind == 'i' && esize < 8) {
       uint64_t sign = (uint64_t)1 << (8 * esize - 1);
       x = (int64_t)((v ^ sign) - sign); /* sign extension without shifts */
     } else {
@@ -210,6 +274,89 @@ static int read_elements(tsi_reader *r, int64_t numel, char kind, int esize, int
     if (read_exact(r, buf, (size_t)(k * esize), "the data", e)) return e->status;
     decode(buf, k, kind, esize, big, out, done);
     done += k;
+  }
+  return TSI_OK;
+}
+
+/* ------------------------------------------- external element types */
+
+/* ONNX and safetensors element types and the dtype each loads as (the table
+ * in the README, "Models from elsewhere"); st is the safetensors name. */
+static const tsi_xtype xtypes[] = {
+    {"float32", "F32", 'f', 4, TS_FLOAT32},  {"float64", "F64", 'f', 8, TS_FLOAT64},
+    {"float16", "F16", 'h', 2, TS_FLOAT32},  {"bfloat16", "BF16", 'g', 2, TS_FLOAT32},
+    {"int8", "I8", 'i', 1, TS_INT64},        {"int16", "I16", 'i', 2, TS_INT64},
+    {"int32", "I32", 'i', 4, TS_INT64},      {"int64", "I64", 'i', 8, TS_INT64},
+    {"uint8", "U8", 'u', 1, TS_UINT8},       {"uint16", "U16", 'u', 2, TS_INT64},
+    {"uint32", "U32", 'u', 4, TS_INT64},     {"uint64", NULL, 'u', 8, TS_INT64},
+    {"bool", "BOOL", 'b', 1, TS_UINT8},      {NULL, NULL, 0, 0, 0}};
+
+const tsi_xtype *tsi_xtype_find(const char *name) {
+  for (const tsi_xtype *x = xtypes; x->name; x++)
+    if (strcmp(x->name, name) == 0) return x;
+  return NULL;
+}
+
+const char *tsi_xtype_names(void) {
+  return "float32, float64, float16, bfloat16, int8, int16, int32, int64, uint8, uint16, uint32, "
+         "uint64, bool";
+}
+
+int tsi_from_bytes(const tsi_xtype *x, const void *src, size_t len, tsi_tensor *out, tsi_err *e) {
+  char sb[96];
+  if (out->dtype != x->dtype || (uint64_t)len / (uint64_t)x->esize != (uint64_t)out->numel ||
+      len % (size_t)x->esize)
+    return tsi_fail(e, TSI_EARG, "%zu bytes do not hold %s %s (%lld bytes)", len, x->name,
+                    tsi_shape_str(out, sb, sizeof sb), (long long)out->numel * x->esize);
+  const unsigned char *s = src;
+  if (x->kind == 'u' && x->esize == 8)
+    for (int64_t i = 0; i < out->numel; i++)
+      if (s[8 * i + 7] & 0x80)
+        return tsi_fail(e, TSI_EARG, "uint64 element %lld is %llu, more than int64 holds",
+                        (long long)i + 1, (unsigned long long)load_uint(s + 8 * i, 8, 0));
+  decode(s, out->numel, x->kind, x->esize, 0, out, 0);
+  return TSI_OK;
+}
+
+/* Element i of t as an integer, or as a double (floats). */
+#define ELEM_INT(t, i) \
+  ((t)->dtype == TS_INT64 ? ((const int64_t *)(t)->data)[i] : ((const uint8_t *)(t)->data)[i])
+#define ELEM_DBL(t, i) \
+  ((t)->dtype == TS_FLOAT32 ? (double)((const float *)(t)->data)[i] : ((const double *)(t)->data)[i])
+
+int tsi_to_bytes(const tsi_xtype *x, const tsi_tensor *t, void *dst, tsi_err *e) {
+  int flt = x->kind == 'f' || x->kind == 'h' || x->kind == 'g';
+  if (flt != tsi_is_float(t->dtype))
+    return tsi_fail(e, TSI_EARG, "a %s tensor cannot be written as %s", tsi_dtype_name(t->dtype),
+                    x->name);
+  unsigned char *o = dst;
+  for (int64_t i = 0; i < t->numel; i++, o += x->esize) {
+    if (flt) {
+      double d = ELEM_DBL(t, i);
+      if (x->kind == 'f' && x->esize == 8) {
+        memcpy(o, &d, 8);
+      } else {
+        float f = (float)d;
+        if (x->kind == 'f') {
+          memcpy(o, &f, 4);
+        } else {
+          uint16_t h = x->kind == 'h' ? float_to_half(f) : float_to_bf16(f);
+          memcpy(o, &h, 2);
+        }
+      }
+      continue;
+    }
+    int64_t v = ELEM_INT(t, i);
+    if (x->kind == 'b') v = v != 0;
+    int bits = 8 * x->esize;
+    int ok = x->kind == 'u' ? v >= 0 && (bits == 64 || v < (int64_t)1 << bits)
+             : bits == 64   ? 1
+                            : v >= -((int64_t)1 << (bits - 1)) && v < (int64_t)1 << (bits - 1);
+    if (!ok)
+      return tsi_fail(e, TSI_EARG, "element %lld is %lld, out of the range of %s", (long long)i + 1,
+                      (long long)v, x->name);
+    uint64_t u = (uint64_t)v;
+    for (int b = 0; b < x->esize; b++) o[b] = (unsigned char)(u >> (8 * b));
   }
   return TSI_OK;
 }
@@ -721,12 +868,15 @@ static int st_entry(tsi_st_file *f, const cJSON *j, tsi_st_entry *t, uint64_t da
   const cJSON *off = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
   if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off))
     return tsi_fail(e, TSI_EARG, "'%s': tensor '%s' lacks dtype, shape or data_offsets", path, name);
-  t->info.dtype = -1;
-  for (int d = 0; d < 4; d++)
-    if (strcmp(dt->valuestring, st_names[d]) == 0) t->info.dtype = d;
-  if (t->info.dtype < 0)
-    return tsi_fail(e, TSI_EARG, "'%s': tensor '%s' has unsupported dtype '%s' (F32, F64, I64, U8)",
+  t->x = NULL;
+  for (const tsi_xtype *x = xtypes; x->name; x++)
+    if (x->st && strcmp(dt->valuestring, x->st) == 0) t->x = x;
+  if (!t->x)
+    return tsi_fail(e, TSI_EARG,
+                    "'%s': tensor '%s' has unsupported dtype '%s' (F32, F64, F16, BF16, I8, I16, "
+                    "I32, I64, U8, U16, U32, BOOL)",
                     path, name, dt->valuestring);
+  t->info.dtype = t->x->dtype;
   int nd = cJSON_GetArraySize(sh);
   if (nd > TSI_MAXDIM)
     return tsi_fail(e, TSI_EARG, "'%s': tensor '%s' has rank %d, more than %d", path, name, nd,
@@ -743,7 +893,7 @@ static int st_entry(tsi_st_file *f, const cJSON *j, tsi_st_entry *t, uint64_t da
   if (cJSON_GetArraySize(off) != 2 || !st_uint(cJSON_GetArrayItem(off, 0), &t->begin) ||
       !st_uint(cJSON_GetArrayItem(off, 1), &t->end) || t->begin > t->end)
     return tsi_fail(e, TSI_EARG, "'%s': tensor '%s' has invalid data_offsets", path, name);
-  uint64_t need = (uint64_t)tsi_nbytes(&t->info);
+  uint64_t need = (uint64_t)t->info.numel * (uint64_t)t->x->esize; /* numel <= SIZE_MAX / 8 */
   if (t->end - t->begin != need)
     return tsi_fail(e, TSI_EARG,
                     "'%s': tensor '%s': data_offsets [%llu, %llu] span %llu bytes but %s %s needs "
@@ -902,8 +1052,7 @@ int tsi_st_open(tsi_st_file *f, const char *path, tsi_err *e) {
 int tsi_st_read(tsi_st_file *f, int i, tsi_tensor *out, tsi_err *e) {
   const tsi_st_entry *t = &f->entries[i];
   if (seek_to(&f->r, f->data + (int64_t)t->begin, e)) return e->status;
-  char kind = tsi_is_float(out->dtype) ? 'f' : out->dtype == TS_UINT8 ? 'u' : 'i';
-  return read_elements(&f->r, out->numel, kind, (int)tsi_dtype_size(out->dtype), 0, out, e);
+  return read_elements(&f->r, out->numel, t->x->kind, t->x->esize, 0, out, e);
 }
 
 typedef struct st_order {

@@ -88,8 +88,10 @@ int tsi_npy_write(tsi_writer *w, const tsi_tensor *t, tsi_err *e);
 
 /* ---------------------------------------------------------- safetensors */
 
+typedef struct tsi_xtype tsi_xtype;
 typedef struct tsi_st_entry {
   const char *name;  /* points into json */
+  const tsi_xtype *x; /* the element type in the file */
   tsi_tensor info;
   uint64_t begin, end; /* relative to the data section */
 } tsi_st_entry;
@@ -112,5 +114,24 @@ void tsi_st_close(tsi_st_file *f); /* safe twice */
 /* names sorted by the caller or not: this sorts a copy of the order. */
 int tsi_st_write(tsi_writer *w, int n, const char *const *names, const tsi_tensor *ts,
                  int nmeta, const char *const *meta, tsi_err *e);
+
+/* External element types (ONNX TensorProto, safetensors): each loads as the
+ * nearest dtype (float16/bfloat16 -> float32; int8..int32, uint16, uint32,
+ * uint64 -> int64; bool -> uint8 0/1). Bytes are little-endian. */
+struct tsi_xtype {
+  const char *name; /* "float16" */
+  const char *st;   /* safetensors name "F16", NULL: none */
+  char kind;        /* f float, h half, g bfloat16, i signed, u unsigned, b bool */
+  int esize;
+  int dtype;        /* what it loads as */
+};
+const tsi_xtype *tsi_xtype_find(const char *name); /* NULL: unknown */
+const char *tsi_xtype_names(void);
+/* out (x->dtype, its shape) from len bytes of x elements; refuses a length
+ * that is not out's element count and uint64 values above 2^63-1. */
+int tsi_from_bytes(const tsi_xtype *x, const void *src, size_t len, tsi_tensor *out, tsi_err *e);
+/* t's numel elements as x into dst (numel * esize bytes): floats round to
+ * nearest even, integers out of x's range are refused. */
+int tsi_to_bytes(const tsi_xtype *x, const tsi_tensor *t, void *dst, tsi_err *e);
 
 #endif

@@ -283,6 +283,48 @@ static int l_permutation(lua_State *L) {
   return 1;
 }
 
+static const tsi_xtype *check_xtype(lua_State *L, int idx, const char *fn) {
+  const char *name = luaL_checkstring(L, idx);
+  const tsi_xtype *x = tsi_xtype_find(name);
+  if (!x) luaL_error(L, "%s: unknown element type '%s' (%s)", fn, name, tsi_xtype_names());
+  return x;
+}
+
+/* from_bytes(kind, shape, bytes) -> tensor of kind's nearest dtype (io.h) */
+static int l_from_bytes(lua_State *L) {
+  const tsi_xtype *x = check_xtype(L, 1, "from_bytes");
+  int64_t shape[TSI_MAXDIM];
+  int nd = tsb_checkshape(L, 2, shape, "from_bytes: shape");
+  size_t len;
+  const char *b = luaL_checklstring(L, 3, &len);
+  tsi_tensor info = {.dtype = x->dtype};
+  tsi_err e;
+  for (int i = 0; i < nd; i++)
+    if (shape[i] < 0) return luaL_error(L, "from_bytes: dimension %d is %d", i + 1, (int)shape[i]);
+  if (tsi_set_shape(&info, nd, shape, &e)) return tsb_raise_in(L, "from_bytes", &e);
+  if ((uint64_t)info.numel * (uint64_t)x->esize != len)
+    return luaL_error(L, "from_bytes: %d bytes do not hold %lld %s elements", (int)len,
+                      (long long)info.numel, x->name);
+  tsb_tensor *u = tsb_newtensor(L, x->dtype, nd, shape);
+  if (tsi_from_bytes(x, b, len, &u->t, &e)) return tsb_raise_in(L, "from_bytes", &e);
+  return 1;
+}
+
+/* to_bytes(t [, kind]) -> string of t's elements as kind (default: t's dtype) */
+static int l_to_bytes(lua_State *L) {
+  tsb_tensor *u = tsb_checktensor(L, 1);
+  const tsi_xtype *x = lua_isnoneornil(L, 2) ? tsi_xtype_find(tsi_dtype_name(u->t.dtype))
+                                              : check_xtype(L, 2, "to_bytes");
+  luaL_Buffer b;
+  size_t n = (size_t)u->t.numel * (size_t)x->esize;
+  char *p = luaL_buffinitsize(L, &b, n);
+  u = tsb_checktensor(L, 1); /* fetched again after an allocation */
+  tsi_err e;
+  if (tsi_to_bytes(x, &u->t, p, &e)) return tsb_raise_in(L, "to_bytes", &e);
+  luaL_pushresultsize(&b, n);
+  return 1;
+}
+
 static const luaL_Reg io_funcs[] = {{"load_idx", l_load_idx},
                                     {"load_npy", l_load_npy},
                                     {"save_npy", l_save_npy},
@@ -307,6 +349,10 @@ void tsb_open_io(lua_State *L) {
   box_meta(L, READER_BOX, reader_close);
   box_meta(L, WRITER_BOX, writer_close);
   box_meta(L, ST_BOX, st_close);
+  lua_pushcfunction(L, l_from_bytes);
+  lua_setfield(L, -2, "from_bytes");
+  lua_pushcfunction(L, l_to_bytes);
+  lua_setfield(L, -2, "to_bytes");
   luaL_newlib(L, io_funcs);
   lua_setfield(L, -2, "io");
   luaL_newlib(L, data_funcs);

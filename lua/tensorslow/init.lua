@@ -467,6 +467,23 @@ do
   ts.plot = stub
 end
 
+-- ts.onnx loads on first use too (onnx.lua and its C module tensorslow.onnx_pb, built by
+-- mk/onnx.mk): the stubs load it and tail-call the real functions, which replace them.
+do
+  local loaded = false
+  local stub = {}
+  for _, n in ipairs { "load", "load_string", "load_tensor", "ops" } do
+    stub[n] = function(...)
+      if not loaded then
+        loaded = true
+        require("tensorslow.onnx")(ts, I)
+      end
+      return ts.onnx[n](...)
+    end
+  end
+  ts.onnx = stub
+end
+
 -- The gradient machinery loads on first use, which keeps require "tensorslow"
 -- fast for scripts and hosts that only run graphs. The stubs tail-call the
 -- real functions, so errors still point at the caller.

@@ -1,0 +1,234 @@
+-- The ONNX backend conformance tests (Debian's libonnx-testdata) against ts.onnx:
+-- every test of node/, pytorch-converted/, pytorch-operator/, simple/ is loaded,
+-- fed each test_data_set_*/input_*.pb and its outputs compared with output_*.pb
+-- (rtol 1e-3, atol 1e-7 for floats, exact for integers and booleans, NaN equals NaN).
+-- A test whose model uses an op type with no converter is skipped (listed by op type);
+-- an error while loading or running is a failure. Run by `make onnx-test` (mk/onnx.mk).
+-- Usage: lua5.4 tools/onnx_test.lua [filter] [-v]   (filter: a Lua pattern on "dir/test")
+--
+-- Binding: the node tests feed the inputs that decide an output's shape (Reshape's shape,
+-- Slice's starts, the axes of the reductions, TopK's k...) as graph inputs, while
+-- tensorslow's ops take those as attributes. Such an input (by the op's schema: SHAPE_INPUTS
+-- below, not by test name) is bound to the test data's value with
+-- ts.onnx.load(path, {bind = ...}), which makes it a constant, and the test is counted as
+-- "bound" in the closing lines. Everything else is fed at run time.
+local ts = require "tensorslow"
+local pb = require "tensorslow.onnx_pb"
+
+local ROOT = os.getenv("ONNX_TESTDATA") or "/usr/share/libonnx-testdata/data"
+local DIRS = { "node", "pytorch-converted", "pytorch-operator", "simple" }
+local RTOL, ATOL = 1e-3, 1e-7
+
+-- Inputs (1-based positions) whose values decide the shape of an op's output.
+local SHAPE_INPUTS = {
+  Reshape = { 2 }, Expand = { 2 }, Tile = { 2 }, Slice = { 2, 3, 4, 5 }, Squeeze = { 2 },
+  Unsqueeze = { 2 }, ReduceSum = { 2 }, ReduceMean = { 2 }, ReduceMax = { 2 }, ReduceMin = { 2 },
+  ReduceProd = { 2 }, ReduceL1 = { 2 }, ReduceL2 = { 2 }, ReduceLogSum = { 2 },
+  ReduceLogSumExp = { 2 }, ReduceSumSquare = { 2 }, Pad = { 2, 4 }, TopK = { 2 }, Split = { 2 },
+  ConstantOfShape = { 1 }, Range = { 1, 2, 3 }, OneHot = { 2 }, Resize = { 2, 3, 4 },
+  Upsample = { 2 }, CumSum = { 2 }, Trilu = { 2 }, CenterCropPad = { 2 }, NonMaxSuppression = { 3 },
+  EyeLike = {}, Compress = { 2 }, NonZero = {}, Unique = {}, GatherElements = {},
+  MaxUnpool = { 3 }, DFT = { 2 }, STFT = { 2, 4 }, BlackmanWindow = { 1 }, HannWindow = { 1 },
+  HammingWindow = { 1 }, RandomNormalLike = {}, Mod = {},
+}
+
+local args = { ... }
+local filter, verbose
+for _, a in ipairs(args) do
+  if a == "-v" then verbose = true else filter = a end
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function list(dir)
+  local r = {}
+  local p = io.popen('ls -1 "' .. dir .. '" 2>/dev/null')
+  for l in p:lines() do r[#r + 1] = l end
+  p:close()
+  return r
+end
+
+local implemented = {}
+for _, op in ipairs(ts.onnx.ops()) do implemented[op] = true end
+
+local function first_line(s)
+  s = tostring(s)
+  return (s:match("^[^\n]*"))
+end
+
+local function flat(t) return t:reshape({ -1 }):totable() end
+
+-- nil when equal, else a message.
+local function compare(got, want, k)
+  if not ts.is_tensor(got) then return ("output %d: not a tensor"):format(k) end
+  if got.dtype ~= want.dtype then
+    return ("output %d: dtype %s, expected %s"):format(k, got.dtype, want.dtype)
+  end
+  local gs, ws = got.shape, want.shape
+  local same = #gs == #ws
+  for i = 1, #ws do same = same and gs[i] == ws[i] end
+  if not same then
+    return ("output %d: shape {%s}, expected {%s}"):format(k, table.concat(gs, ","),
+      table.concat(ws, ","))
+  end
+  local a, b = flat(got), flat(want)
+  local isf = want.dtype == "float32" or want.dtype == "float64"
+  for i = 1, #b do
+    local x, y = a[i], b[i]
+    if isf then
+      if y ~= y then
+        if x == x then return ("output %d: element %d is %g, expected NaN"):format(k, i, x) end
+      elseif x ~= x or (y == math.huge or y == -math.huge) and x ~= y
+          or math.abs(x - y) > ATOL + RTOL * math.abs(y) then
+        return ("output %d: element %d is %.9g, expected %.9g"):format(k, i, x, y)
+      end
+    elseif x ~= y then
+      return ("output %d: element %d is %s, expected %s"):format(k, i, tostring(x), tostring(y))
+    end
+  end
+  return nil
+end
+
+local byop = {}   -- op type -> {passed, failed, skipped}
+local skipped_ops = {} -- op type -> tests skipped for it
+local totals = { passed = 0, failed = 0, skipped = 0, bound = 0 }
+local lines, failures = {}, {}
+local t0 = os.clock()
+
+local function count(ops, what)
+  for op in pairs(ops) do
+    byop[op] = byop[op] or { passed = 0, failed = 0, skipped = 0 }
+    byop[op][what] = byop[op][what] + 1
+  end
+end
+
+local function run_test(dir, name)
+  local path = ROOT .. "/" .. dir .. "/" .. name
+  local model_path = path .. "/model.onnx"
+  local bytes = read(model_path)
+  if not bytes then return nil end
+  local ok, m = pcall(pb.decode, bytes)
+  local ops, missing = {}, {}
+  if ok and m.graph then
+    for _, nd in ipairs(m.graph.node) do
+      ops[nd.op_type] = true
+      if not implemented[nd.op_type] or (nd.domain ~= "" and nd.domain ~= "ai.onnx") then
+        missing[nd.op_type] = true
+      end
+    end
+  end
+  if next(missing) then
+    for op in pairs(missing) do skipped_ops[op] = (skipped_ops[op] or 0) + 1 end
+    count(ops, "skipped")
+    return "skipped"
+  end
+  local function fail(msg)
+    failures[#failures + 1] = ("%s/%s: %s"):format(dir, name, first_line(msg))
+    count(ops, "failed")
+    return "failed"
+  end
+  if not ok then return fail(m) end
+  -- graph inputs fed by the data (those not also initializers), in order
+  local inits, feeds = {}, {}
+  for _, t in ipairs(m.graph.initializer) do inits[t.name] = true end
+  for _, vi in ipairs(m.graph.input) do
+    if not inits[vi.name] then feeds[#feeds + 1] = vi.name end
+  end
+  local shape_input = {}
+  for _, nd in ipairs(m.graph.node) do
+    for _, k in ipairs(SHAPE_INPUTS[nd.op_type] or {}) do
+      if nd.input[k] and nd.input[k] ~= "" then shape_input[nd.input[k]] = true end
+    end
+  end
+  local sets = {}
+  for _, s in ipairs(list(path)) do
+    if s:match("^test_data_set_%d+$") then sets[#sets + 1] = s end
+  end
+  if #sets == 0 then return fail("no test data") end
+  local used_bind = false
+  for _, s in ipairs(sets) do
+    local inputs, bind = {}, nil
+    for k, fname in ipairs(feeds) do
+      local file = ("%s/%s/input_%d.pb"):format(path, s, k - 1)
+      if read(file) then
+        local okt, t = pcall(ts.onnx.load_tensor, file)
+        if not okt then return fail(t) end
+        inputs[k] = t
+        if shape_input[fname] then
+          bind = bind or {}
+          bind[fname] = t
+          used_bind = true
+        end
+      end
+    end
+    local okl, model = pcall(ts.onnx.load, model_path, { bind = bind })
+    if not okl then return fail(model) end
+    local feed = {}
+    for k, fname in ipairs(feeds) do
+      local p = model.inputs[fname]
+      if p and inputs[k] and not (bind and bind[fname]) then feed[p] = inputs[k] end
+    end
+    local sess = ts.Session(model.graph)
+    local fetch = table.move(model.outputs, 1, #model.outputs, 1, {})
+    local okr, out = pcall(sess.run, sess, fetch, feed)
+    sess:close()
+    if not okr then return fail(out) end
+    for k = 1, #model.outputs do
+      local file = ("%s/%s/output_%d.pb"):format(path, s, k - 1)
+      if read(file) then
+        local okt, want = pcall(ts.onnx.load_tensor, file)
+        if not okt then return fail(want) end
+        local msg = compare(out[k], want, k)
+        if msg then return fail(s .. ": " .. msg) end
+      end
+    end
+  end
+  if used_bind then totals.bound = totals.bound + 1 end
+  count(ops, "passed")
+  return "passed"
+end
+
+for _, dir in ipairs(DIRS) do
+  local d = { passed = 0, failed = 0, skipped = 0 }
+  for _, name in ipairs(list(ROOT .. "/" .. dir)) do
+    if not filter or (dir .. "/" .. name):find(filter) then
+      local r = run_test(dir, name)
+      if r then
+        d[r] = d[r] + 1
+        totals[r] = totals[r] + 1
+        if verbose then print(r, dir .. "/" .. name) end
+      end
+    end
+  end
+  lines[#lines + 1] = ("%-18s %4d passed, %4d failed, %4d skipped"):format(dir .. ":", d.passed,
+    d.failed, d.skipped)
+end
+
+local ops = {}
+for op in pairs(byop) do ops[#ops + 1] = op end
+table.sort(ops)
+print(("%-28s %6s %6s %7s"):format("op type", "passed", "failed", "skipped"))
+for _, op in ipairs(ops) do
+  local c = byop[op]
+  if c.passed + c.failed > 0 or verbose then
+    print(("%-28s %6d %6d %7d"):format(op, c.passed, c.failed, c.skipped))
+  end
+end
+local sk = {}
+for op, c in pairs(skipped_ops) do sk[#sk + 1] = { op, c } end
+table.sort(sk, function(a, b) return a[2] > b[2] or a[2] == b[2] and a[1] < b[1] end)
+local parts = {}
+for _, p in ipairs(sk) do parts[#parts + 1] = ("%s %d"):format(p[1], p[2]) end
+print("skipped op types (tests): " .. table.concat(parts, ", "))
+for _, f in ipairs(failures) do print("FAIL " .. f) end
+for _, l in ipairs(lines) do print(l) end
+print(("%d tests used a binding of shape-deciding inputs; %.1f s"):format(totals.bound,
+  os.clock() - t0))
+print(("%d passed, %d failed, %d skipped"):format(totals.passed, totals.failed, totals.skipped))
+os.exit(totals.failed == 0 and 0 or 1)

@@ -73,4 +73,29 @@ return function(reg, ts, I)
     return ts.reverse_sequence(n.inputs[1], n.inputs[2], axis_of(n:attr("time_axis", 0)),
       axis_of(n:attr("batch_axis", 1)), { name = n.name })
   end)
+
+  -- ops whose output shape depends on values
+  reg("NonZero", function(n)
+    return ts.transpose(ts.where(n.inputs[1])) - 1
+  end)
+
+  reg("Compress", function(n)
+    local x, cond = n.inputs[1], n:const(2) or n.inputs[2]
+    local axis = n:attr("axis")
+    if axis == nil then
+      x, axis = ts.reshape(x, { -1 }), 1
+    else
+      axis = axis_of(axis)
+    end
+    local shape = x.shape
+    local a = shape and (axis < 0 and #shape + axis + 1 or axis)
+    local dim, len = shape and shape[a], cond.shape and cond.shape[1]
+    if not (dim and len and dim >= 0 and len >= 0) then
+      n:fail("the sizes of the condition and of the input's axis must be known")
+    end
+    if len > dim then n:fail(("condition of length %d is longer than the axis (%d)"):format(len, dim)) end
+    -- a condition shorter than the axis leaves the rest out
+    if len < dim then cond = ts.pad(cond, { { 0, dim - len } }) end
+    return ts.boolean_mask(x, cond, axis, { name = n.name })
+  end)
 end

@@ -9,8 +9,10 @@ local fx = R.load("index")
 local TOL = R.TOL
 
 -- The op of case c applied to x (and the case's indices, updates: tensors or nodes).
-local function apply_case(c, x, idx, u, lengths)
+local function apply_case(c, x, idx, u, lengths, mask)
   local k = c.kind
+  if k == "where" then return ts.where(x) end
+  if k == "boolean_mask" then return ts.boolean_mask(x, mask, c.axis) end
   if k == "gather_nd" then return ts.gather_nd(x, idx, { batch_dims = c.batch_dims })
   elseif k:find("^tensor_scatter_nd_") then
     if k == "tensor_scatter_nd_mul" then return ts.apply(k, nil, { x, idx, u, n = 3 }) end
@@ -36,7 +38,8 @@ local function case_inputs(c, dtype)
   local idx = c.ishape and ints(c.idx, c.ishape)
   local u = c.u and fx:tensor(c.u, c.ushape or c.ishape, dtype)
   local lengths = c.lengths and ints(c.lengths, { c.xshape[c.batch_axis] })
-  return x, idx, u, lengths
+  local mask = c.mask and fx:tensor(c.mask, c.mshape, "uint8")
+  return x, idx, u, lengths, mask
 end
 local function label(i, c) return ("case %d (%s %s)"):format(i, c.kind, table.concat(c.xshape, "x")) end
 
@@ -45,9 +48,10 @@ describe("index ops against NumPy and PyTorch", function()
     local worst = {}
     for _, dt in ipairs { "float64", "float32" } do
       for i, c in ipairs(fx.spec.cases) do
-        local x, idx, u, lengths = case_inputs(c, dt)
-        local y, yi = apply_case(c, x, idx, u, lengths)
-        assert.are.equal(dt, y.dtype, label(i, c))
+        local x, idx, u, lengths, mask = case_inputs(c, dt)
+        local y, yi = apply_case(c, x, idx, u, lengths, mask)
+        assert.are.equal(c.kind == "where" and "int64" or dt, y.dtype, label(i, c))
+        assert.are.same(c.yshape or c.xshape, y.shape, label(i, c))
         local e = R.worst(R.flat(y), fx:slice(c.y), dt)
         assert(e <= TOL[dt], ("%s in %s: error %g"):format(label(i, c), dt, e))
         if c.kind == "top_k" then
@@ -64,18 +68,29 @@ describe("index ops against NumPy and PyTorch", function()
     for i, c in ipairs(fx.spec.cases) do
       for _, known in ipairs { true, false } do
         local g = ts.Graph()
-        local x0, idx0, u0, len0 = case_inputs(c, "float64")
-        local function ph(v)
-          return ts.placeholder { graph = g, dtype = v.dtype, shape = known and v.shape or nil }
+        local x0, idx0, u0, len0, mask0 = case_inputs(c, "float64")
+        local function ph(v, shape)
+          return ts.placeholder { graph = g, dtype = v.dtype, shape = known and v.shape or shape }
         end
-        local x, idx = ph(x0), idx0 and ph(idx0)
+        local xshape -- boolean_mask needs the sizes of the axes it keeps
+        if c.kind == "boolean_mask" then
+          xshape = {}
+          for d, n in ipairs(c.xshape) do xshape[d] = (d < c.axis or d >= c.axis + #c.mshape) and n or -1 end
+        end
+        local x, idx = ph(x0, xshape), idx0 and ph(idx0)
         local u, lengths = u0 and ph(u0), len0 and ph(len0)
+        local mask = mask0 and ph(mask0, xshape and c.mshape and (function()
+          local m = {}
+          for d = 1, #c.mshape do m[d] = -1 end
+          return m
+        end)())
         local feed = { [x] = x0 }
         if idx then feed[idx] = idx0 end
         if u then feed[u] = u0 end
         if lengths then feed[lengths] = len0 end
-        local y = apply_case(c, x, idx, u, lengths)
-        if known then assert.are.same(c.yshape or c.xshape, y.shape, label(i, c)) end
+        if mask then feed[mask] = mask0 end
+        local y = apply_case(c, x, idx, u, lengths, mask)
+        if known then assert.are.same(c.gshape or c.yshape or c.xshape, y.shape, label(i, c)) end
         local fetch, refs = { y }, { c.y }
         if c.dx then
           local wrt = { x, u }
@@ -96,14 +111,14 @@ describe("index ops against NumPy and PyTorch", function()
   it("move int64 values as they move floats", function()
     local MOVES = { gather_nd = true, gather_elements = true, tensor_scatter_nd_update = true,
       matrix_band_part = true, broadcast_to = true, reverse = true, reverse_sequence = true,
-      tensor_scatter_nd_max = true, tensor_scatter_nd_min = true }
+      tensor_scatter_nd_max = true, tensor_scatter_nd_min = true, boolean_mask = true }
     local n = 0
     local function scaled(t) return (t * 1000):cast("int64") end
     for i, c in ipairs(fx.spec.cases) do
       local moves = c.kind == "scatter_elements" and c.reduction ~= "add" and c.reduction ~= "mul"
       if MOVES[c.kind] or moves then
-        local x, idx, u, lengths = case_inputs(c, "float64")
-        local y = apply_case(c, scaled(x), idx, u and scaled(u), lengths)
+        local x, idx, u, lengths, mask = case_inputs(c, "float64")
+        local y = apply_case(c, scaled(x), idx, u and scaled(u), lengths, mask)
         assert.are.equal("int64", y.dtype)
         local want = scaled(fx:tensor(c.y, y.shape))
         assert.are.same(R.flat(want), R.flat(y), label(i, c))
@@ -164,6 +179,42 @@ describe("index ops", function()
     assert.are.equal(ts.top_k, ts.nn.top_k)
     local nan = ts.tensor({ 1, 0 / 0, 2 })
     H.tensor(select(2, ts.top_k(nan, 2)), { 2, 3 })
+  end)
+
+  it("give where(cond) and boolean_mask results whose size changes from run to run", function()
+    H.tensor(ts.where({ { 0, 3 }, { 1, 0 } }), { { 1, 2 }, { 2, 1 } }, "int64")
+    assert.are.same({ 0, 1 }, ts.where(ts.zeros({ 4 })).shape)
+    local g = ts.Graph()
+    local xp = ts.placeholder { graph = g, dtype = "float32", shape = { 4, 2 } }
+    local m = ts.placeholder { graph = g, dtype = "uint8", shape = { 4 } }
+    local pos = ts.where(m, { name = "pos" })
+    assert.are.equal("pos", pos.name)
+    assert.are.same({ -1, 1 }, pos.shape)
+    local kept = ts.boolean_mask(xp, m, { name = "kept" })
+    assert.are.same({ -1, 2 }, kept.shape)
+    local total = ts.reduce_sum(kept * 2)
+    local dx = ts.gradients(total, xp)[1]
+    local sess <close> = ts.Session(g)
+    local xv = ts.tensor({ { 1, 2 }, { 3, 4 }, { 5, 6 }, { 7, 8 } }, "float32")
+    for _, case in ipairs {
+      { { 1, 0, 1, 1 }, { { 1, 2 }, { 5, 6 }, { 7, 8 } }, 58 },
+      { { 0, 1, 0, 0 }, { { 3, 4 } }, 14 },
+      { { 0, 0, 0, 0 }, {}, 0 },
+      { { 1, 1, 1, 1 }, xv:totable(), 72 },
+    } do
+      local mv = ts.tensor(case[1], "uint8")
+      local r = sess:run({ kept, total, dx, pos }, { [xp] = xv, [m] = mv })
+      if #case[2] > 0 then H.tensor(r[1], case[2], "float32") else assert.are.same({ 0, 2 }, r[1].shape) end
+      H.close(case[3], r[2]:item())
+      local want = {}
+      for i = 1, 4 do want[i] = { 2 * case[1][i], 2 * case[1][i] } end
+      H.tensor(r[3], want, "float32")
+      assert.are.equal(#case[2], r[4].shape[1])
+    end
+    H.fails(function() return ts.boolean_mask(xv, { 1, 0 }) end, "does not match")
+    H.fails(function() return ts.boolean_mask(xv, { { { 1 } } }) end, "does not fit")
+    local u = ts.placeholder { graph = g, dtype = "float32" }
+    H.fails(function() return ts.boolean_mask(u, m) end, "ranks of tensor and mask must be known")
   end)
 
   it("have gradients that pass gradcheck", function()

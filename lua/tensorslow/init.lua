@@ -445,7 +445,7 @@ end)
 
 -- The rest of the API, one file per area; each extends ts.
 for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "scopes", "train", "schedules", "clip",
-  "layers", "metrics", "io", "data", "viz", "summary", "saver" } do
+  "layers", "metrics", "io", "data", "viz", "summary", "saver", "index" } do
   require("tensorslow." .. m)(ts, I)
 end
 -- the ops added for ONNX import (issue 15)

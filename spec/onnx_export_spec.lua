@@ -28,12 +28,14 @@ local function cases()
   local function add(op, ins, make) C[#C + 1] = { op = op, ins = ins, make = make } end
   local f = "float64"
   local a, b = dim(1, 4), dim(1, 5)
-  for _, op in ipairs { "add", "subtract", "multiply", "divide", "maximum", "minimum", "squared_difference" } do
+  for _, op in ipairs { "add", "subtract", "multiply", "divide", "maximum", "minimum",
+    "squared_difference" } do
     add(op, { { { a, b }, f }, { { b }, f } }, function(x, y) return ts[op](x, y) end)
   end
   add("pow", { { { a, b }, f, "pos" }, { { a, b }, f } }, function(x, y) return ts.pow(x, y) end)
   for _, op in ipairs { "equal", "not_equal", "less", "less_equal", "greater", "greater_equal" } do
-    add(op, { { { dim(1, 3), b }, f, "small" }, { { b }, f, "small" } }, function(x, y) return ts[op](x, y) end)
+    add(op, { { { dim(1, 3), b }, f, "small" }, { { b }, f, "small" } },
+      function(x, y) return ts[op](x, y) end)
   end
   add("where", { { { a, b }, "uint8" }, { { a, b }, f }, { { a, b }, f } },
     function(c, x, y) return ts.where(c, x, y) end)
@@ -63,8 +65,10 @@ local function cases()
   add("stack", { { { a, b }, f }, { { a, b }, f } }, function(x, y) return ts.stack({ x, y }, -1) end)
   add("slice", { { { 4, 5 }, f } }, function(x) return ts.slice(x, { 2, -3 }, { 2, -1 }) end)
   add("slice", { { { 4, 5 }, f } }, function(x) return ts.slice(x, { 1, -2 }, { -1, 2 }) end)
-  add("gather", { { { 5, b }, f }, { { dim(1, 6) }, "int64", "index5" } }, function(x, i) return ts.gather(x, i) end)
-  add("gather", { { { a, 5 }, f }, { { 2, 2 }, "int64", "index5" } }, function(x, i) return ts.gather(x, i, 2) end)
+  add("gather", { { { 5, b }, f }, { { dim(1, 6) }, "int64", "index5" } },
+    function(x, i) return ts.gather(x, i) end)
+  add("gather", { { { a, 5 }, f }, { { 2, 2 }, "int64", "index5" } },
+    function(x, i) return ts.gather(x, i, 2) end)
   add("tile", { { { a, b }, f } }, function(x) return ts.tile(x, { 2, 1 }) end)
   add("pad", { { { a, b }, f } }, function(x) return ts.pad(x, { { 1, 0 }, { 2, 1 } }, 0.5) end)
   add("cast", { { { a, b }, f } }, function(x) return ts.cast(x, "float32") end)
@@ -95,18 +99,22 @@ local function cases()
   add("conv", { { { 2, h, w, 3 }, f }, { { 3, 2, 3, 4 }, f } },
     function(x, kk) return ts.nn.conv2d(x, kk, { strides = 2, padding = "SAME" }) end)
   add("conv", { { { 2, 3, h, w }, f }, { { 4, 3, 3, 2 }, f } }, function(x, kk)
-    return ts.nn.conv2d(x, kk, { padding = { { 1, 0 }, { 2, 1 } }, dilations = { 1, 2 }, data_format = "NCHW" })
+    return ts.nn.conv2d(x, kk, { padding = { { 1, 0 }, { 2, 1 } }, dilations = { 1, 2 },
+                                 data_format = "NCHW" })
   end)
-  add("conv", { { { 2, h, 4 }, f }, { { 3, 2, 4 }, f } }, function(x, kk) return ts.nn.conv1d(x, kk, { groups = 2 }) end)
+  add("conv", { { { 2, h, 4 }, f }, { { 3, 2, 4 }, f } },
+    function(x, kk) return ts.nn.conv1d(x, kk, { groups = 2 }) end)
   add("max_pool", { { { 2, h, w, 3 }, f } },
     function(x) return ts.nn.max_pool2d(x, { ksize = 3, strides = 2, padding = "SAME" }) end)
   add("avg_pool", { { { 2, 3, h, w }, f } },
     function(x) return ts.nn.avg_pool2d(x, { ksize = 2, strides = 2, data_format = "NCHW" }) end)
   add("avg_pool", { { { 2, h, w, 3 }, f } },
     function(x) return ts.nn.avg_pool2d(x, { ksize = 3, strides = 1, padding = "SAME" }) end)
-  add("fused_batch_norm", { { { 2, 3, 3, 4 }, f }, { { 4 }, f }, { { 4 }, f }, { { 4 }, f }, { { 4 }, f, "pos" } },
+  add("fused_batch_norm",
+    { { { 2, 3, 3, 4 }, f }, { { 4 }, f }, { { 4 }, f }, { { 4 }, f }, { { 4 }, f, "pos" } },
     function(x, sc, o, m, v)
-      return (ts.nn.fused_batch_norm(x, sc, o, { mean = m, variance = v, is_training = false, epsilon = 2 ^ -10 }))
+      return (ts.nn.fused_batch_norm(x, sc, o,
+        { mean = m, variance = v, is_training = false, epsilon = 2 ^ -10 }))
     end)
   add("layer_normalization", { { { a, 4, 5 }, f }, { { 5 }, f }, { { 5 }, f } },
     function(x, g, be) return ts.nn.layer_normalization(x, { gamma = g, beta = be }) end)
@@ -173,7 +181,8 @@ local function check_files(paths)
   }, "\n"))
   local args = {}
   for i, p in ipairs(paths) do args[i] = "'" .. p .. "'" end
-  local pipe = assert(io.popen(H.CLEAN .. "/usr/bin/python3 " .. script .. " " .. table.concat(args, " ") .. " 2>&1"))
+  local pipe = assert(io.popen(("%s/usr/bin/python3 %s %s 2>&1"):format(H.CLEAN, script,
+    table.concat(args, " "))))
   local out = {}
   for line in pipe:lines() do
     local p, rest = line:match("^(%S+) (.*)$")
@@ -290,9 +299,11 @@ describe("ts.onnx.save: graphs", function()
       "onnx.save: random_normal 'noise': op random_normal has no ONNX equivalent")
     H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { x + other } } end,
       "placeholder 'other' is needed by the outputs but is not among the inputs")
-    H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { ts.nn.dropout(x, 0.5, { training = true, name = "drop" }) } } end,
+    local drop = ts.nn.dropout(x, 0.5, { training = true, name = "drop" })
+    H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { drop } } end,
       "onnx.save: dropout 'drop': an active dropout (training) has no deterministic ONNX form")
-    local bn = ts.nn.fused_batch_norm(x, ts.ones({ 3 }, "float64"), ts.zeros({ 3 }, "float64"), { name = "bn" })
+    local bn = ts.nn.fused_batch_norm(x, ts.ones({ 3 }, "float64"), ts.zeros({ 3 }, "float64"),
+      { name = "bn" })
     H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { bn } } end,
       "batch normalization in training mode (batch statistics) cannot be exported")
     H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { x }, opset = 12 } end,
@@ -300,11 +311,15 @@ describe("ts.onnx.save: graphs", function()
     H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { x }, opset = 18 } end,
       "opset must be an integer from 13 to 17, got 18")
     H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { x }, colour = 1 } end, "colour")
-    H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = {} } end, "onnx.save: outputs is empty")
-    H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { 3 } } end, "onnx.save: outputs[1] is not a node")
-    H.fails(function() ts.onnx.save_string { inputs = { x, x }, outputs = { x } } end, "input 'x' is given twice")
+    H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = {} } end,
+      "onnx.save: outputs is empty")
+    H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { 3 } } end,
+      "onnx.save: outputs[1] is not a node")
+    H.fails(function() ts.onnx.save_string { inputs = { x, x }, outputs = { x } } end,
+      "input 'x' is given twice")
     H.fails(function() ts.onnx.save_string { inputs = { x }, outputs = { x }, feed = { [x + 1] = 1 } } end,
       "feed must map placeholders to values")
-    H.fails(function() ts.onnx.save(3, { inputs = { x }, outputs = { x } }) end, "onnx.save: path must be a string")
+    H.fails(function() ts.onnx.save(3, { inputs = { x }, outputs = { x } }) end,
+      "onnx.save: path must be a string")
   end)
 end)

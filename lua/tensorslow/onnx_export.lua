@@ -15,7 +15,7 @@ return function(ts, I)
 
   local KIND = { float32 = 1, uint8 = 2, int64 = 7, float64 = 11 } -- TensorProto.DataType
   local BOOL = 9
-  local A_FLOAT, A_INT, A_STRING, A_FLOATS, A_INTS = 1, 2, 3, 6, 7 -- AttributeProto.AttributeType
+  local A_FLOAT, A_INT, A_STRING, A_INTS = 1, 2, 3, 7 -- AttributeProto.AttributeType
   local INT64_MAX = math.maxinteger
   local MIN_OPSET, MAX_OPSET = 13, 17
 
@@ -23,7 +23,6 @@ return function(ts, I)
   local function attr_f(name, v) return { name = name, type = A_FLOAT, f = v } end
   local function attr_s(name, v) return { name = name, type = A_STRING, s = v } end
   local function attr_ints(name, v) return { name = name, type = A_INTS, ints = v } end
-  local function attr_floats(name, v) return { name = name, type = A_FLOATS, floats = v } end
 
   -- A 1-based Lua axis (negative from the end) as ONNX's 0-based one.
   local function axis0(a) return a > 0 and a - 1 or a end
@@ -91,7 +90,8 @@ return function(ts, I)
   function W:to_bool(x) return self:emit("Cast", { x }, { attr_i("to", BOOL) }) end
   -- (Where rather than a Cast to uint8, which importers may refuse as a narrowing cast)
   function W:from_bool(x, out)
-    return self:emit("Where", { x, self:scalar(1, "uint8", "true"), self:scalar(0, "uint8", "false") }, nil, out)
+    return self:emit("Where", { x, self:scalar(1, "uint8", "true"), self:scalar(0, "uint8", "false") },
+      nil, out)
   end
 
   ------------------------------------------------------------------ the ops
@@ -213,12 +213,12 @@ return function(ts, I)
       nil, { out })
   end
   -- 1-based int64/uint8 indices as 0-based int64
-  local function index0(w, n, name, node)
+  local function index0(w, name, node)
     if node.dtype ~= "int64" then name = w:emit("Cast", { name }, { attr_i("to", KIND.int64) }) end
     return w:emit("Sub", { name, w:scalar(1, "int64", "one") })
   end
   function MAP.gather(w, n, x, out)
-    w:emit("Gather", { x[1], index0(w, n, x[2], n.inputs[2]) },
+    w:emit("Gather", { x[1], index0(w, x[2], n.inputs[2]) },
       { attr_i("axis", axis0(at(n).axis or 1)) }, { out })
   end
   function MAP.tile(w, n, x, out) w:emit("Tile", { x[1], w:ints(at(n).v1, "repeats") }, nil, { out }) end
@@ -264,16 +264,19 @@ return function(ts, I)
       local a = at(n)
       local axis = a.axis
       if type(axis) == "table" then axis = axis[1] end
-      local i = w:emit(onnx, x, { attr_i("axis", axis0(axis or 1)), attr_i("keepdims", a.keepdims and 1 or 0) })
+      local i = w:emit(onnx, x, { attr_i("axis", axis0(axis or 1)),
+                                  attr_i("keepdims", a.keepdims and 1 or 0) })
       w:emit("Add", { i, w:scalar(1, "int64", "one") }, nil, { out })
     end
   end
 
-  function MAP.softmax(w, n, x, out) w:emit("Softmax", x, { attr_i("axis", axis0(at(n).axis or -1)) }, { out }) end
+  function MAP.softmax(w, n, x, out)
+    w:emit("Softmax", x, { attr_i("axis", axis0(at(n).axis or -1)) }, { out })
+  end
   function MAP.log_softmax(w, n, x, out)
     w:emit("LogSoftmax", x, { attr_i("axis", axis0(at(n).axis or -1)) }, { out })
   end
-  function MAP.softmax_cross_entropy_with_logits(w, n, x, out)
+  function MAP.softmax_cross_entropy_with_logits(w, _, x, out)
     local lp = w:emit("LogSoftmax", { x[2] }, { attr_i("axis", -1) })
     local s = reduce(w, "ReduceSum", w:emit("Mul", { x[1], lp }), { -1 }, false)
     w:emit("Neg", { s }, nil, { out })
@@ -290,9 +293,10 @@ return function(ts, I)
       for i = 1, depth do classes[i] = i end
       local hot = w:emit("Equal", { w:emit("Unsqueeze", { labels, w:ints({ -1 }, "axes") }),
                                     w:ints(classes, "classes") })
-      picked = reduce(w, "ReduceSum", w:emit("Where", { hot, lp, w:scalar(0, n.dtype, "zero") }), { -1 }, false)
+      local terms = w:emit("Where", { hot, lp, w:scalar(0, n.dtype, "zero") })
+      picked = reduce(w, "ReduceSum", terms, { -1 }, false)
     else
-      local idx = w:emit("Unsqueeze", { index0(w, n, x[1], n.inputs[1]), w:ints({ -1 }, "axes") })
+      local idx = w:emit("Unsqueeze", { index0(w, x[1], n.inputs[1]), w:ints({ -1 }, "axes") })
       picked = w:emit("Squeeze", { w:emit("GatherElements", { lp, idx }, { attr_i("axis", -1) }),
                                    w:ints({ -1 }, "axes") })
     end
@@ -304,7 +308,7 @@ return function(ts, I)
       w:emit("Exp", { w:emit("Neg", { w:emit("Abs", { l }) }) }) }) })
     w:emit("Add", { w:emit("Sub", { w:emit("Relu", { l }), w:emit("Mul", { l, z }) }), soft }, nil, { out })
   end
-  function MAP.mean_squared_error(w, n, x, out)
+  function MAP.mean_squared_error(w, _, x, out)
     local d = w:emit("Sub", { x[2], x[1] })
     reduce(w, "ReduceMean", w:emit("Mul", { d, d }), nil, false, out)
   end
@@ -326,7 +330,7 @@ return function(ts, I)
   -- Channels last to first and back around an ONNX op that wants NC...
   local function to_first(r) local p = { 0, r - 1 } for i = 1, r - 2 do p[i + 2] = i end return p end
   local function to_last(r) local p = { 0 } for i = 2, r - 1 do p[i] = i end p[r] = 1 return p end
-  local function spatial_op(w, n, x, out, onnx, ins, attrs)
+  local function spatial_op(w, n, out, onnx, ins, attrs)
     local a = at(n)
     local r = rank(w, n, n.inputs[1])
     if (a.f1 or 0) == 1 then return w:emit(onnx, ins, attrs, { out }) end
@@ -368,7 +372,7 @@ return function(ts, I)
     end
     local k = n.inputs[2].shape or {}
     local kernel = (a.f1 or 0) == 1 and { table.unpack(k, 3) } or { table.unpack(k, 1, nsp) }
-    spatial_op(w, n, x, out, "Conv", { x[1], filt }, pads_attrs(n, a, nsp, kernel, strides, dil, {
+    spatial_op(w, n, out, "Conv", { x[1], filt }, pads_attrs(n, a, nsp, kernel, strides, dil, {
       attr_ints("strides", strides), attr_ints("dilations", dil), attr_i("group", a.i1 or 1) }))
   end
   local function pool(onnx)
@@ -381,7 +385,7 @@ return function(ts, I)
         attr_ints("kernel_shape", kernel), attr_ints("strides", strides),
         attr_i("ceil_mode", flags & 1) })
       if onnx == "AveragePool" then attrs[#attrs + 1] = attr_i("count_include_pad", (flags & 2) >> 1) end
-      spatial_op(w, n, x, out, onnx, { x[1] }, attrs)
+      spatial_op(w, n, out, onnx, { x[1] }, attrs)
     end
   end
   MAP.max_pool, MAP.avg_pool = pool("MaxPool"), pool("AveragePool")
@@ -396,7 +400,7 @@ return function(ts, I)
     local attrs = { attr_f("epsilon", a.f2 or 0.001) }
     if r == 2 then return w:emit("BatchNormalization", x, attrs, { out }) end
     local ins = { x[1], x[2], x[3], x[4], x[5] }
-    spatial_op(w, n, x, out, "BatchNormalization", ins, attrs)
+    spatial_op(w, n, out, "BatchNormalization", ins, attrs)
   end
   function MAP.layer_normalization(w, n, x, out)
     local a = at(n)
@@ -407,14 +411,15 @@ return function(ts, I)
     local eps = a.f1 or 1e-12
     local gamma, beta = flags & 1 == 1 and x[2] or nil, flags & 2 == 2 and x[flags & 1 == 1 and 3 or 2] or nil
     if w.opset >= 17 and gamma and bna == bpa then
-      return w:emit("LayerNormalization", { x[1], gamma, beta }, { attr_i("axis", bna), attr_f("epsilon", eps) },
-        { out })
+      return w:emit("LayerNormalization", { x[1], gamma, beta },
+        { attr_i("axis", bna), attr_f("epsilon", eps) }, { out })
     end
     local axes = {}
     for i = bna, r - 1 do axes[#axes + 1] = i + 1 end
     local d = w:emit("Sub", { x[1], reduce(w, "ReduceMean", x[1], axes, true) })
     local var = reduce(w, "ReduceMean", w:emit("Mul", { d, d }), axes, true)
-    local y = w:emit("Div", { d, w:emit("Sqrt", { w:emit("Add", { var, w:scalar(eps, n.dtype, "epsilon") }) }) })
+    local sd = w:emit("Sqrt", { w:emit("Add", { var, w:scalar(eps, n.dtype, "epsilon") }) })
+    local y = w:emit("Div", { d, sd })
     if gamma then y = w:emit("Mul", { y, gamma }) end
     if beta then y = w:emit("Add", { y, beta }) end
     w:emit("Identity", { y }, nil, { out })

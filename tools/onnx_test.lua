@@ -118,7 +118,8 @@ local function run_test(dir, name)
   if ok and m.graph then
     for _, nd in ipairs(m.graph.node) do
       ops[nd.op_type] = true
-      if not implemented[nd.op_type] or (nd.domain ~= "" and nd.domain ~= "ai.onnx") then
+      local dom = nd.domain or ""
+      if not implemented[nd.op_type] or (dom ~= "" and dom ~= "ai.onnx") then
         missing[nd.op_type] = true
       end
     end

@@ -290,6 +290,14 @@ describe("ts.onnx.save: graphs", function()
     assert.is_not_nil(both:find("Where", 1, true))
   end)
 
+  it("a model without inputs: variables and constants only", function()
+    local g = ts.Graph()
+    local v = ts.Variable(ts.tensor { 1, 2, 3 }, { name = "v", graph = g })
+    local y = ts.reduce_sum(v * ts.constant(ts.tensor { 2, 2, 2 }, { graph = g }))
+    local got = reimport(ts.onnx.save_string { outputs = { y } }, {})
+    H.tensor(got, 12, "float64", 0)
+  end)
+
   it("refuses what has no ONNX form, naming the op and the node", function()
     local g = ts.Graph()
     local x = ts.placeholder { shape = { 2, 3 }, dtype = "float64", name = "x", graph = g }

@@ -435,7 +435,7 @@ return function(ts, I)
   local KNOWN = { inputs = true, outputs = true, opset = true, producer = true, names = true,
                   feed = true }
 
-  local function node_list(v, what)
+  local function node_list(v, what, may_be_empty)
     if ts.is_node(v) then return { v } end
     if type(v) ~= "table" then raise(("onnx.save: %s must be a node or an array of nodes"):format(what)) end
     local r = {}
@@ -444,7 +444,7 @@ return function(ts, I)
       if not ts.is_node(n) then raise(("onnx.save: %s[%d] is not a node"):format(what, i)) end
       r[i] = n
     end
-    if #r == 0 then raise(("onnx.save: %s is empty"):format(what)) end
+    if #r == 0 and not may_be_empty then raise(("onnx.save: %s is empty"):format(what)) end
     return r
   end
 
@@ -486,7 +486,7 @@ return function(ts, I)
 
   local function build(opts)
     opts = I.check_options("onnx.save", opts, KNOWN)
-    local inputs = node_list(opts.inputs or {}, "inputs")
+    local inputs = node_list(opts.inputs or {}, "inputs", true) -- none: a model of variables alone
     local outputs = node_list(opts.outputs, "outputs")
     local opset = opts.opset or MAX_OPSET
     if math.type(opset) ~= "integer" or opset < MIN_OPSET or opset > MAX_OPSET then

@@ -166,6 +166,10 @@ describe("ts.onnx.load_string", function()
     assert.equal(2, #m.variables)
     assert.equal("variable", m.variables.W.op)
     assert.equal(m.outputs.y, m.graph:get("y"))
+    assert.equal(1, #m.outputs)
+    local s = ts.Session(m.graph)
+    local ys = s:run(m.outputs, { [m.inputs.x] = ts.tensor({ { 1, 1, 1 } }, "float32") })
+    H.tensor(ys[1], { { 0.5, 0.25 } }, "float32", 1e-6)
     local y = run(m, ts.tensor({ { 1, 2, 3 }, { -1, 0, 1 } }, "float32"))
     -- x W + b = {1*1+2*2+3*-3 + .5, -1+1+3-.25} = {-3.5, 2.75}; {-1-3+.5, 1+1-.25}
     H.tensor(y, { { 0, 2.75 }, { 0, 1.75 } }, "float32", 1e-6)
@@ -189,6 +193,82 @@ describe("ts.onnx.load_string", function()
     H.tensor(s:run(b.outputs[1]), { { 0.5, 0.25 } }, "float32", 1e-6)
     H.fails(function() ts.onnx.load_string(pb.encode(gemm_model()), { shape = 1 }) end,
       "unknown option 'shape'")
+  end)
+
+  it("leaves out unknown ops and what depends on them with allow_missing", function()
+    local m = gemm_model()
+    m.graph.node[1].op_type = "FancyGemm"
+    m.graph.output[2] = vi("h", FLOAT, { -1, 2 })
+    m.graph.node[3] = { name = "neg", op_type = "Neg", input = { "x" }, output = { "z" } }
+    m.graph.output[3] = vi("z", FLOAT, { -1, 3 })
+    H.fails(function() ts.onnx.load_string(pb.encode(m)) end, "unknown op type FancyGemm")
+    local r = ts.onnx.load_string(pb.encode(m), { allow_missing = true })
+    assert.equal(1, #r.outputs)
+    assert.is_nil(r.outputs.y)
+    assert.equal(r.outputs[1], r.outputs.z)
+    H.tensor(run(r, ts.tensor({ { 1, -2, 3 } }, "float32")), { { -1, 2, -3 } }, "float32", 0)
+  end)
+
+  it("reshapes by a shape read while running (PyTorch's x.view(x.size(0), -1))", function()
+    local m = gemm_model {
+      node = {
+        { op_type = "Shape", input = { "x" }, output = { "s" } },
+        { op_type = "Gather", input = { "s", "zero" }, output = { "b" } },
+        { op_type = "Unsqueeze", input = { "b", "axes" }, output = { "b1" } },
+        { op_type = "Concat", input = { "b1", "minus1" }, output = { "shape" },
+          attribute = { { name = "axis", type = 2, i = 0 } } },
+        { name = "flat", op_type = "Reshape", input = { "x", "shape" }, output = { "y" } },
+      },
+      initializer = {
+        { name = "zero", data_type = INT64, dims = {}, bytes = string.pack("<i8", 0) },
+        { name = "axes", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", 0) },
+        { name = "minus1", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", -1) },
+      },
+    }
+    m.graph.input[1].dims = { -1, 2, 3 }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { { 1, 2, 3 }, { 4, 5, 6 } }, { { 7, 8, 9 }, { 10, 11, 12 } } }, "float32")
+    H.tensor(run(r, x), { { 1, 2, 3, 4, 5, 6 }, { 7, 8, 9, 10, 11, 12 } }, "float32", 0)
+    H.tensor(run(r, x[1]:reshape({ 1, 2, 3 })), { { 1, 2, 3, 4, 5, 6 } }, "float32", 0)
+    -- the gradient flows back through the run-time reshape
+    local g = ts.gradients(ts.reduce_sum(ts.square(r.outputs.y)), { r.inputs.x })[1]
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(g, { [r.inputs.x] = x }), { { { 2, 4, 6 }, { 8, 10, 12 } },
+      { { 14, 16, 18 }, { 20, 22, 24 } } }, "float32", 0)
+  end)
+
+  it("follows Range, ConstantOfShape and Expand of values fed at run time", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Range", input = { "a", "b", "c" }, output = { "r" } },
+        { op_type = "ConstantOfShape", input = { "sh" }, output = { "z" } },
+        { op_type = "Expand", input = { "x", "sh" }, output = { "e" } } },
+      input = { vi("a", INT64, {}), vi("b", INT64, {}), vi("c", INT64, {}), vi("sh", INT64, { 2 }),
+        vi("x", FLOAT, { 1, 3 }) },
+      output = { { name = "r" }, { name = "z" }, { name = "e" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local s = ts.Session(r.graph)
+    local i64 = function(v) return ts.tensor(v, "int64") end
+    local out = s:run(r.outputs, { [r.inputs.a] = i64(2), [r.inputs.b] = i64(9), [r.inputs.c] = i64(3),
+      [r.inputs.sh] = i64 { 2, 3 }, [r.inputs.x] = ts.tensor({ { 1, 2, 3 } }, "float32") })
+    H.tensor(out[1], { 2, 5, 8 }, "int64", 0)
+    H.tensor(out[2], { { 0, 0, 0 }, { 0, 0, 0 } }, "float32", 0)
+    H.tensor(out[3], { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
+  end)
+
+  it("slices by starts and ends fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Slice", input = { "x", "st", "en", "ax" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { -1, 4 }), vi("st", INT64, { 1 }), vi("en", INT64, { 1 }) },
+      initializer = { { name = "ax", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", 1) } },
+      output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3, 4 }, { 5, 6, 7, 8 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.st] = ts.tensor({ 1 }, "int64"),
+      [r.inputs.en] = ts.tensor({ -1 }, "int64") }
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, feed), { { 2, 3 }, { 6, 7 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 0, 4, 6, 0 }, { 0, 12, 14, 0 } }, "float32", 0)
   end)
 
   it("runs a node test of the ONNX test data", function()
@@ -263,6 +343,12 @@ describe("ts.onnx.load of hostile models", function()
     refuses("negative.onnx", m, "initializer 1 'W'", "dimension 1 is -3")
   end)
 
+  it("an input of rank 9", function()
+    local m = gemm_model()
+    m.graph.input[1].dims = { 1, 1, 1, 1, 1, 1, 1, 1, 3 }
+    refuses("rank.onnx", m, "graph input 'x'", "rank")
+  end)
+
   it("string and complex data", function()
     local m = gemm_model()
     m.graph.initializer[2] = { name = "b", data_type = STRING, dims = { 1 }, strings = { "x" } }
@@ -294,6 +380,27 @@ describe("ts.onnx.load of hostile models", function()
     m.graph.initializer[3] = { name = "p", data_type = INT64, dims = { 4 },
       bytes = core.to_bytes(ts.tensor({ 0, 1, 0, 1 }, "int64")) }
     refuses("pad.onnx", m, "node 'pad' (Pad)", "attribute mode = wrap is not supported")
+  end)
+
+  it("deeply nested subgraphs (protobuf-c's unpack would recurse once a level)", function()
+    local function varint(v)
+      local t = {}
+      repeat
+        local b = v & 0x7f
+        v = v >> 7
+        t[#t + 1] = string.char(v > 0 and b | 0x80 or b)
+      until v == 0
+      return table.concat(t)
+    end
+    local function wrap(field, p) return varint(field << 3 | 2) .. varint(#p) .. p end
+    local function nested(levels) -- graph.node.attribute.g, levels times, in a model
+      local g = ""
+      for _ = 1, levels do g = wrap(1, wrap(5, wrap(6, g))) end
+      return wrap(7, g)
+    end
+    assert.equal("table", type(pb.decode(nested(20)).graph.node[1].attribute[1].g))
+    refuses("deep.onnx", nested(40), "messages nested deeper than 100")
+    refuses("deep2.onnx", nested(3000), "messages nested deeper than 100")
   end)
 
   it("a model with no graph, a missing file", function()

@@ -223,8 +223,14 @@ return function(ts, I)
     local g = ts.Graph()
     local prev = ts.get_default_graph()
     ts.set_default_graph(g)
-    local result = { graph = g, inputs = {}, outputs = {}, variables = {}, opset = opset,
-      opsets = opsets, producer = m.producer_name, ir_version = m.ir_version }
+    -- inputs, outputs, variables: arrays (so sess:run(m.outputs, ...) takes them) whose
+    -- entries are also reached by ONNX name (through __index)
+    local function named() local by = {} return setmetatable({}, { __index = by }), by end
+    local inputs, in_by = named()
+    local outputs, out_by = named()
+    local variables, var_by = named()
+    local result = { graph = g, inputs = inputs, outputs = outputs, variables = variables,
+      opset = opset, opsets = opsets, producer = m.producer_name, ir_version = m.ir_version }
     local values, consts, elems = {}, {}, {}
     local bind = opts.bind or {}
     local sess
@@ -242,7 +248,7 @@ return function(ts, I)
           local var = ts.Variable(v, { name = t.name, graph = g })
           values[t.name] = var
           result.variables[#result.variables + 1] = var
-          result.variables[t.name] = var
+          var_by[t.name] = var
         else
           values[t.name] = ts.constant(v, { name = t.name, graph = g })
           consts[t.name] = v
@@ -265,12 +271,17 @@ return function(ts, I)
             p = ts.constant(v, { name = name, graph = g })
             consts[name] = v
           else
-            p = ts.placeholder { name = name, graph = g, dtype = DTYPE[kind], shape = vi.dims }
+            local okp, r = pcall(ts.placeholder, { name = name, graph = g, dtype = DTYPE[kind],
+              shape = vi.dims })
+            if not okp then
+              error(("%s: %s"):format(where, (tostring(r):gsub("^[^:\n]*%.lua:%d+: ", ""))), 0)
+            end
+            p = r
           end
           values[name] = p
           elems[name] = kind
           result.inputs[#result.inputs + 1] = p
-          result.inputs[name] = p
+          in_by[name] = p
         end
       end
 
@@ -333,14 +344,16 @@ return function(ts, I)
           _names = nd.input, _consts = consts, _elems = elems, _file = file, _dir = dir,
           outputs = nd.output }, N)
         local allconst = #nd.input > 0 or nd.op_type == "Constant"
+        local cut = false -- allow_missing: an input comes from a node left out
         for k, inp in ipairs(nd.input) do
           if inp ~= "" then
             n.inputs[k] = values[inp]
+            if values[inp] == nil then cut = true end
             if consts[inp] == nil then allconst = false end
           end
         end
         local fn = converters[nd.op_type]
-        if fn and (nd.domain == "" or nd.domain == "ai.onnx") then
+        if fn and not cut and (nd.domain == "" or nd.domain == "ai.onnx") then
           local okc, r = xpcall(fn, function(msg)
             msg = tostring(msg)
             if msg:sub(1, #file + 2) == file .. ": " then return msg end
@@ -379,7 +392,7 @@ return function(ts, I)
             tostring(vi.name)), 0)
         end
         result.outputs[#result.outputs + 1] = v
-        result.outputs[vi.name] = v
+        out_by[vi.name] = v
         ::continue::
       end
     end

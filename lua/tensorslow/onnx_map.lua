@@ -2,7 +2,7 @@
 -- object `n` is described there and in DEVELOPERS.md, "ONNX import"). ONNX axes are
 -- 0-based: ax() turns a non-negative axis a into a + 1, negative ones stay. A converter
 -- handles every attribute value ONNX allows up to opset 17, or fails naming the value.
-return function(reg, ts)
+return function(reg, ts, I)
   local function ax(a) return a >= 0 and a + 1 or a end
   local function axes_of(list)
     local r = {}
@@ -141,6 +141,23 @@ return function(reg, ts)
   reg("Mish", function(n)
     local x = n.inputs[1]
     return ts.multiply(x, ts.tanh(ts.softplus(x)))
+  end)
+  reg("Shrink", function(n)
+    local x = n.inputs[1]
+    local lambd, bias = n:attr("lambd", 0.5), n:attr("bias", 0.0)
+    local xf = (x.dtype == "float32" or x.dtype == "float64") and x or ts.cast(x, "float64")
+    local function c(v) return const_like(v, xf) end
+    local y = ts.where(ts.less(xf, c(-lambd)), ts.add(xf, c(bias)),
+      ts.where(ts.greater(xf, c(lambd)), ts.subtract(xf, c(bias)), ts.zeros_like(xf)))
+    return xf == x and y or ts.cast(y, x.dtype)
+  end)
+  reg("MeanVarianceNormalization", function(n)
+    local x = n.inputs[1]
+    local axes = axes_of(n:attr("axes", { 0, 2, 3 }))
+    local mean = ts.reduce_mean(x, axes, true)
+    local d = ts.subtract(x, mean)
+    local var = ts.reduce_mean(ts.square(d), axes, true)
+    return ts.divide(d, ts.add(ts.sqrt(var), const_like(1e-9, var)))
   end)
   reg("Where", function(n)
     local c, a, b = n.inputs[1], n.inputs[2], n.inputs[3]
@@ -311,22 +328,40 @@ return function(reg, ts)
     if not perm then return ts.transpose(n.inputs[1]) end
     return ts.transpose(n.inputs[1], axes_of(perm))
   end)
-  reg("Reshape", function(n)
-    local x = n.inputs[1]
-    local shape
-    if n.opset < 5 then shape = n:attr("shape") else shape = ints(n, 2, "shape") end
-    local allowzero = n:attr("allowzero", 0) == 1
-    local s = x.shape
+  -- ONNX's target shape: 0 copies x's dimension (unless allowzero)
+  local function target_shape(shape, s, allowzero, fail)
     local out = {}
     for i, d in ipairs(shape) do
       if d == 0 and not allowzero then
-        if not s or not s[i] or s[i] < 0 then n:fail("a 0 in shape copies an unknown dimension") end
+        if not s or not s[i] or s[i] < 0 then fail("a 0 in shape copies an unknown dimension") end
         out[i] = s[i]
       else
         out[i] = d
       end
     end
-    return ts.reshape(x, out)
+    return out
+  end
+  reg("Reshape", function(n)
+    local x = n.inputs[1]
+    local allowzero = n:attr("allowzero", 0) == 1
+    local shape
+    if n.opset < 5 then shape = n:attr("shape")
+    elseif n:const(2) then shape = ints(n, 2, "shape")
+    else
+      -- a shape computed while running (from Shape of a dynamic batch, say): a Lua op
+      local k = shape_of(n, 2)[1]
+      if not k or k < 0 then n:fail("the shape input's length must be known") end
+      local decl = {}
+      for i = 1, k do decl[i] = -1 end
+      return ts.Operation { type = "onnx_reshape", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+        shape = decl,
+        compute = function(t, sh)
+          local out = target_shape(sh:reshape({ -1 }):totable(), t.shape, allowzero, error)
+          return ts.identity(t:reshape(out))
+        end,
+        gradient = function(op, g) return { I.node("reshape_like", nil, g, op.inputs[1]) } end }
+    end
+    return ts.reshape(x, target_shape(shape, x.shape, allowzero, function(m) n:fail(m) end))
   end)
   reg("Flatten", function(n)
     local x = n.inputs[1]
@@ -381,31 +416,20 @@ return function(reg, ts)
     end
     return r
   end)
-  reg("Slice", function(n)
-    local x = n.inputs[1]
-    local s = shape_of(n, 1)
-    local starts, ends, axes, steps
-    if n.opset < 10 then
-      starts, ends, axes = n:attr("starts"), n:attr("ends"), n:attr("axes")
-    else
-      starts, ends = ints(n, 2, "starts"), ints(n, 3, "ends")
-      if n.inputs[4] then axes = ints(n, 4, "axes") end
-      if n.inputs[5] then steps = ints(n, 5, "steps") end
-    end
-    local begin, size = {}, {}
-    for i = 1, #s do begin[i], size[i] = 0, -1 end
-    local gathers = {}
+  -- Slice: begin/size for ts.slice (1-based) and, for steps other than 1, the source indices
+  -- gathered along an axis (NumPy's clamping); s is x's shape (the sliced axes known)
+  local function slice_plan(s, starts, ends, axes, steps, fail)
+    local begin, size, gathers = {}, {}, {}
+    for i = 1, #s do begin[i], size[i] = 1, -1 end
     for k, st in ipairs(starts) do
       local a = norm_axis(axes and axes[k] or k - 1, #s)
       local step = steps and steps[k] or 1
-      local d = s[a + 1]
-      if step == 0 then n:fail("a step of 0") end
+      local d, e = s[a + 1], ends[k]
+      if step == 0 then fail("a step of 0") end
+      if not d or d < 0 then fail("the sliced axes' sizes must be known") end
+      if st < 0 then st = st + d end
+      if e < 0 then e = e + d end
       if step ~= 1 then
-        -- strided: the source indices (NumPy's clamping), gathered along the axis
-        if d < 0 then n:fail("Slice with steps needs the sliced axes' sizes known") end
-        local e = ends[k]
-        if st < 0 then st = st + d end
-        if e < 0 then e = e + d end
         local idx = {}
         if step > 0 then
           st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
@@ -415,19 +439,14 @@ return function(reg, ts)
           for j = st, e + 1, step do idx[#idx + 1] = j + 1 end
         end
         gathers[#gathers + 1] = { a + 1, idx }
-        goto next
+      else
+        st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
+        begin[a + 1], size[a + 1] = st + 1, math.max(0, e - st)
       end
-      if d < 0 then n:fail("Slice needs the sliced axes' sizes known") end
-      local e = ends[k]
-      if st < 0 then st = st + d end
-      if e < 0 then e = e + d end
-      st = math.max(0, math.min(st, d))
-      e = math.max(0, math.min(e, d))
-      begin[a + 1] = st
-      size[a + 1] = math.max(0, e - st)
-      ::next::
     end
-    for i = 1, #s do begin[i] = begin[i] + 1 end
+    return begin, size, gathers
+  end
+  local function apply_slice(x, begin, size, gathers)
     local y = ts.slice(x, begin, size)
     for _, gi in ipairs(gathers) do
       if #gi[2] == 0 then
@@ -439,6 +458,64 @@ return function(reg, ts)
       end
     end
     return y
+  end
+  local function list_of(t) return t and t:reshape({ -1 }):totable() end
+  reg("Slice", function(n)
+    local x = n.inputs[1]
+    local s = shape_of(n, 1)
+    local fail = function(m) n:fail(m) end
+    if n.opset < 10 then
+      return apply_slice(x, slice_plan(s, n:attr("starts"), n:attr("ends"), n:attr("axes"), nil, fail))
+    end
+    local known = n:const(2) and n:const(3) and (not n.inputs[4] or n:const(4)) and
+      (not n.inputs[5] or n:const(5))
+    local starts, ends = list_of(n:const(2)), list_of(n:const(3))
+    local axes, steps = list_of(n:const(4)), list_of(n:const(5))
+    if known then
+      for k in ipairs(starts) do
+        local a = norm_axis(axes and axes[k] or k - 1, #s)
+        known = known and s[a + 1] and s[a + 1] >= 0
+      end
+    end
+    if known then return apply_slice(x, slice_plan(s, starts, ends, axes, steps, fail)) end
+    -- starts/ends/axes/steps or the sliced sizes known only while running: a Lua op (and one
+    -- for its gradient: g padded back into x's shape; not for steps other than 1)
+    local ins, at = { x, n.inputs[2], n.inputs[3] }, {}
+    for k = 4, 5 do
+      if n.inputs[k] then
+        ins[#ins + 1] = n.inputs[k]
+        at[k] = #ins
+      end
+    end
+    local function plan(shape, a)
+      return slice_plan(shape, list_of(a[2]), list_of(a[3]), at[4] and list_of(a[at[4]]),
+        at[5] and list_of(a[at[5]]), error)
+    end
+    local decl = {}
+    for i = 1, #s do decl[i] = -1 end
+    return ts.Operation { type = "onnx_slice", inputs = ins, dtype = x.dtype, shape = decl,
+      compute = function(...)
+        local a = { ... }
+        return apply_slice(a[1], plan(a[1].shape, a))
+      end,
+      gradient = function(op, g)
+        local gins = { op.inputs[1], g }
+        for k = 2, #ins do gins[#gins + 1] = op.inputs[k] end
+        local dx = ts.Operation { type = "onnx_slice_grad", inputs = gins, dtype = x.dtype,
+          shape = s, gradient = false,
+          compute = function(t, gt, ...)
+            local a = { t, ... }
+            local begin, size, gathers = plan(t.shape, a)
+            if #gathers > 0 then error("the gradient of a Slice with steps is not supported") end
+            local p = {}
+            for i, d in ipairs(t.shape) do
+              local len = size[i] < 0 and d - begin[i] + 1 or size[i]
+              p[i] = { begin[i] - 1, d - (begin[i] - 1) - len }
+            end
+            return ts.pad(gt, p, 0)
+          end }
+        return { dx }
+      end }
   end)
   reg("Gather", function(n)
     local x, idx = n.inputs[1], n.inputs[2]
@@ -471,10 +548,24 @@ return function(reg, ts)
     return ts.gather(x, idx, a + 1)
   end)
   reg("Tile", function(n) return ts.tile(n.inputs[1], ints(n, 2, "repeats")) end)
+  -- Expand: x broadcast with ones of the shape (uint8 through int64: no uint8 multiply)
+  local function expand(x, shape)
+    if x.dtype == "uint8" then
+      return ts.cast(ts.multiply(ts.cast(x, "int64"), ts.ones(shape, "int64")), "uint8")
+    end
+    return ts.multiply(x, ts.ones(shape, x.dtype))
+  end
   reg("Expand", function(n)
     local x = n.inputs[1]
-    local shape = ints(n, 2, "shape")
-    return ts.multiply(x, ts.ones(shape, x.dtype))
+    if n:const(2) then return expand(x, ints(n, 2, "shape")) end
+    local k = shape_of(n, 2)[1]
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl = {}
+    for i = 1, math.max(k, #shape_of(n, 1)) do decl[i] = -1 end
+    return ts.Operation { type = "onnx_expand", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+      shape = decl,
+      compute = function(t, sh) return expand(t, sh:reshape({ -1 }):totable()) end,
+      gradient = function(op, g) return { I.sum_like(g, op.inputs[1]) } end }
   end)
   reg("Pad", function(n)
     local x = n.inputs[1]
@@ -529,12 +620,23 @@ return function(reg, ts)
     return ts.pad(x, p, value)
   end)
   reg("Shape", function(n)
-    local s = known_shape(n, 1, "Shape")
+    local s = shape_of(n, 1)
     local r = #s
     local st, en = n:attr("start", 0), n:attr("end", r)
     if st < 0 then st = st + r end
     if en < 0 then en = en + r end
     st, en = math.max(0, math.min(st, r)), math.max(0, math.min(en, r))
+    local known = true
+    for i = st + 1, en do known = known and s[i] >= 0 end
+    if not known then -- read at run time (a dynamic batch dimension)
+      return ts.Operation { type = "onnx_shape", inputs = { n.inputs[1] }, dtype = "int64",
+        shape = { en - st }, gradient = false,
+        compute = function(t)
+          local v = {}
+          for i = st + 1, en do v[#v + 1] = t.shape[i] end
+          return ts.tensor(v, "int64")
+        end }
+    end
     local v = {}
     for i = st + 1, en do v[#v + 1] = s[i] end
     if #v == 0 then return ts.zeros({ 0 }, "int64") end
@@ -551,21 +653,49 @@ return function(reg, ts)
   local CAST = { [1] = "float32", [2] = "uint8", [3] = "int64", [4] = "int64", [5] = "int64",
     [6] = "int64", [7] = "int64", [9] = "uint8", [10] = "float32", [11] = "float64",
     [12] = "int64", [13] = "int64", [16] = "bfloat16" }
+  -- float32 values rounded toward zero to bfloat16's 8 significant bits (what ONNX 1.12's
+  -- reference and test data do), computed in float64: q = trunc(|x| / ulp) with ulp =
+  -- 2^(floor(log2 |x|) - 7) corrected by a factor of 2 when log2 rounds across a power of two.
+  local function to_bf16(x)
+    local d = ts.cast(x, "float64")
+    local mag = ts.abs(d)
+    local function c(v) return ts.constant(v, { dtype = "float64" }) end
+    local finite = ts.cast(ts.multiply(ts.cast(ts.less(mag, c(math.huge)), "float64"),
+      ts.cast(ts.greater(mag, c(0)), "float64")), "uint8")
+    local safe = ts.where(finite, mag, c(1))
+    local l2 = ts.divide(ts.log(safe), c(math.log(2)))
+    local t = ts.cast(ts.cast(l2, "int64"), "float64")
+    local e = ts.subtract(t, ts.cast(ts.less(l2, t), "float64")) -- floor
+    local ulp = ts.maximum(ts.pow(c(2), ts.subtract(e, c(7))), c(2 ^ -133))
+    local q = ts.divide(safe, ulp)
+    ulp = ts.where(ts.greater_equal(q, c(256)), ts.multiply(ulp, c(2)),
+      ts.where(ts.less(q, c(128)), ts.maximum(ts.divide(ulp, c(2)), c(2 ^ -133)), ulp))
+    local r = ts.multiply(ts.cast(ts.cast(ts.divide(safe, ulp), "int64"), "float64"), ulp)
+    r = ts.where(ts.less(d, c(0)), ts.negative(r), r)
+    return ts.cast(ts.where(finite, r, d), "float32")
+  end
+
   reg("Cast", function(n)
     local to = n:attr("to")
     if type(to) == "string" then n:fail("attribute to as a string is not supported") end
     local dt = CAST[to]
-    if not dt or dt == "bfloat16" then
-      n:fail(("attribute to = %s is not supported"):format(tostring(to)))
-    end
     local x = n.inputs[1]
-    if to == 9 then return ts.cast(ts.not_equal(x, const_like(0, x)), "uint8") end
-    if to == 2 or to == 3 or to == 4 or to == 5 or to == 6 or to == 12 then
-      n:fail(("attribute to = %d (a narrow integer type) is not supported"):format(to))
+    if dt == "bfloat16" then
+      return to_bf16(x.dtype == "float32" and x or ts.cast(x, "float32"))
     end
+    if not dt then n:fail(("attribute to = %s is not supported"):format(tostring(to))) end
+    if to == 9 then return ts.cast(ts.not_equal(x, const_like(0, x)), "uint8") end
+    -- int8/16/32 and uint16/32 are held as int64 (the dtype table): values are kept, not
+    -- wrapped to the narrow type's range
     return ts.cast(x, dt)
   end)
-  reg("CastLike", function(n) return ts.cast(n.inputs[1], n.inputs[2].dtype) end)
+  reg("CastLike", function(n)
+    if n:elem(2) == "bfloat16" then
+      local x = n.inputs[1]
+      return to_bf16(x.dtype == "float32" and x or ts.cast(x, "float32"))
+    end
+    return ts.cast(n.inputs[1], n.inputs[2].dtype)
+  end)
   reg("Constant", function(n)
     local v = n:attr("value")
     if v then return v end
@@ -580,24 +710,38 @@ return function(reg, ts)
     n:fail("only value, value_float(s) and value_int(s) are supported")
   end)
   reg("ConstantOfShape", function(n)
-    local shape = n.inputs[1] and ints(n, 1, "shape") or {}
     local v = n:attr("value")
     local dt, x = "float32", 0
     if v then
       dt = v.dtype
       x = v:reshape({ -1 }):totable()[1]
     end
-    return ts.fill(shape, x, dt)
+    if not n.inputs[1] or n:const(1) then
+      return ts.fill(n.inputs[1] and ints(n, 1, "shape") or {}, x, dt)
+    end
+    local k = shape_of(n, 1)[1]
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl = {}
+    for i = 1, k do decl[i] = -1 end
+    return ts.Operation { type = "onnx_constant_of_shape", inputs = { n.inputs[1] }, dtype = dt,
+      shape = decl, gradient = false,
+      compute = function(sh) return ts.fill(sh:reshape({ -1 }):totable(), x, dt) end }
   end)
-  reg("Range", function(n)
-    local s, l, d = n:need_const(1, "start"), n:need_const(2, "limit"), n:need_const(3, "delta")
-    local function first(t) return t:reshape({ -1 }):totable()[1] end
-    local a, b, c = first(s), first(l), first(d)
+  local function first(t) return t:reshape({ -1 }):totable()[1] end
+  local function range(a, b, c, dtype)
     local count = math.max(math.ceil((b - a) / c), 0)
-    if count == 0 then return ts.zeros({ 0 }, s.dtype) end
+    if count == 0 then return ts.zeros({ 0 }, dtype) end
     local v = {}
     for i = 0, count - 1 do v[#v + 1] = a + i * c end
-    return ts.tensor(v, s.dtype)
+    return ts.tensor(v, dtype)
+  end
+  reg("Range", function(n)
+    local s, l, d = n:const(1), n:const(2), n:const(3)
+    if s and l and d then return range(first(s), first(l), first(d), s.dtype) end
+    local dt = n.inputs[1].dtype
+    return ts.Operation { type = "onnx_range", inputs = { n.inputs[1], n.inputs[2], n.inputs[3] },
+      dtype = dt, shape = { -1 }, gradient = false,
+      compute = function(a, b, c) return range(first(a), first(b), first(c), dt) end }
   end)
   reg("EyeLike", function(n)
     local x = n.inputs[1]
@@ -636,18 +780,36 @@ return function(reg, ts)
     end
     return y
   end)
+  -- Dropout: inference (the default) passes x through, mask all true. Training mode (opset 12:
+  -- input 3, known or fed at run time; ratio input 2, default 0.5) keeps each element where a
+  -- uniform draw is >= ratio and scales by 1 / (1 - ratio), as ONNX specifies; the draws are
+  -- tensorslow's, so they match no other generator.
   reg("Dropout", function(n)
     local x = n.inputs[1]
-    local training = n.inputs[3] and n:need_const(3, "training_mode")
-    if training and training:reshape({ -1 }):totable()[1] ~= 0 then
-      local ratio = n.inputs[2] and n:need_const(2, "ratio"):reshape({ -1 }):totable()[1] or 0.5
-      if ratio ~= 0 then n:fail("training_mode with ratio > 0 is not supported") end
-    end
     if n.opset < 7 and n:attr("is_test", 0) == 0 then
       n:fail("attribute is_test = 0 (training) is not supported")
     end
-    local y = ts.identity(x)
-    if n.noutputs >= 2 then return { y, ts.cast(ts.ones_like(x), "uint8") } end
+    local ones = ts.cast(ts.ones_like(x), "uint8")
+    local t = n.inputs[3]
+    local tc = n:const(3)
+    if not t or (tc and tc:reshape({ -1 }):totable()[1] == 0) then
+      local y = ts.identity(x)
+      if n.noutputs >= 2 then return { y, ones } end
+      return y
+    end
+    local ratio = n.inputs[2]
+    if ratio then ratio = ts.cast(ts.reshape(ratio, {}), x.dtype)
+    else ratio = const_like(n.opset < 12 and n:attr("ratio", 0.5) or 0.5, x) end
+    local s = known_shape(n, 1, "Dropout in training mode")
+    local seed = n:attr("seed")
+    local u = ts.random_uniform(s, { dtype = x.dtype, seed = seed })
+    local keep = ts.greater_equal(u, ratio)
+    local scaled = ts.divide(ts.multiply(x, ts.cast(keep, x.dtype)),
+      ts.subtract(const_like(1, x), ratio))
+    -- ratio 0 keeps everything (1 / (1 - 0) = 1); training_mode false passes x
+    local on = ts.cast(ts.reshape(t, {}), "uint8")
+    local y = ts.where(on, scaled, x)
+    if n.noutputs >= 2 then return { y, ts.where(on, ts.cast(keep, "uint8"), ones) } end
     return y
   end)
 
@@ -736,7 +898,8 @@ return function(reg, ts)
 
   -- MaxPool with dilations: the maximum over the kernel's offsets of strided gathers
   -- from x padded with -inf (every axis's source indices computed here).
-  local function dilated_max_pool(n, x, k, dil)
+  local function dilated_max_pool(n, x, k, dil, with_indices)
+    local col_major = n:attr("storage_order", 0) == 1
     local s = known_shape(n, 1, "MaxPool with dilations")
     local rank = #k
     local strides = n:attr("strides") or {}
@@ -756,8 +919,37 @@ return function(reg, ts)
     local p = { { 0, 0 }, { 0, 0 } }
     for i = 1, rank do p[i + 2] = pads[i] end
     local xp = ts.pad(x, p, -math.huge)
-    local result
+    local result, indices
     local offs = {}
+    -- with_indices: each window element's flat index into x (N, C and the spatial dims,
+    -- row-major), for the Indices output; the first maximum in kernel order wins
+    local function flat_indices()
+      local count = s[1] * s[2]
+      for a = 1, rank do count = count * outs[a] end
+      local v, pos = {}, {}
+      for i = 1, count do
+        local r = i - 1
+        for a = rank, 1, -1 do
+          pos[a] = r % outs[a]
+          r = r // outs[a]
+        end
+        local src, sp = {}, 1
+        for a = 1, rank do
+          src[a] = pos[a] * (strides[a] or 1) + offs[a] * dil[a] - pads[a][1]
+          sp = sp * s[a + 2]
+        end
+        local flat = 0 -- storage_order 0: row-major; 1: column-major over the spatial dims
+        if col_major then
+          for a = rank, 1, -1 do flat = flat * s[a + 2] + src[a] end
+        else
+          for a = 1, rank do flat = flat * s[a + 2] + src[a] end
+        end
+        v[i] = r * sp + flat -- r = n * C + c
+      end
+      local shp = { s[1], s[2] }
+      for a = 1, rank do shp[a + 2] = outs[a] end
+      return ts.tensor(v, "int64"):reshape(shp)
+    end
     local function visit(i)
       if i > rank then
         local y = xp
@@ -765,6 +957,17 @@ return function(reg, ts)
           local idx = {}
           for o = 0, outs[a] - 1 do idx[#idx + 1] = o * (strides[a] or 1) + offs[a] * dil[a] + 1 end
           y = ts.gather(y, ts.tensor(idx, "int64"), a + 2)
+        end
+        if with_indices then
+          local fi = flat_indices()
+          if result then
+            local better = ts.greater(y, result)
+            indices = ts.where(better, fi, indices)
+            result = ts.where(better, y, result)
+          else
+            result, indices = y, fi
+          end
+          return
         end
         result = result and ts.maximum(result, y) or y
         return
@@ -775,6 +978,7 @@ return function(reg, ts)
       end
     end
     visit(1)
+    if with_indices then return { result, indices } end
     return result
   end
 
@@ -783,14 +987,16 @@ return function(reg, ts)
       local x = n.inputs[1]
       local k = n:attr("kernel_shape")
       local rank = #k
-      if n.noutputs > 1 then n:fail("the Indices output is not supported") end
       local dil = n:attr("dilations")
       local dilated = false
       for _, d in ipairs(dil or {}) do dilated = dilated or d ~= 1 end
-      if n:attr("storage_order", 0) ~= 0 then n:fail("attribute storage_order = 1 is not supported") end
-      if dilated then
+      if dilated or n.noutputs > 1 then
         if avg then n:fail("attribute dilations is not supported") end
-        return dilated_max_pool(n, x, k, dil)
+        if not dil then
+          dil = {}
+          for i = 1, rank do dil[i] = 1 end
+        end
+        return dilated_max_pool(n, x, k, dil, n.noutputs > 1)
       end
       local dt = x.dtype
       if dt ~= "float32" and dt ~= "float64" then x = ts.cast(x, "float64") end
@@ -841,6 +1047,32 @@ return function(reg, ts)
     return ts.add(ts.multiply(ts.subtract(x, ts.reshape(mean, shp)), ts.reshape(k, shp)),
       ts.reshape(bias, shp))
   end)
+  -- LRN: the sum of squares over a window of channels (floor((size-1)/2) before, ceil after),
+  -- as the sum of shifted slices of the zero-padded squares
+  reg("LRN", function(n)
+    local x = n.inputs[1]
+    local s = known_shape(n, 1, "LRN")
+    local size = n:attr("size")
+    if not size then n:fail("attribute size is required") end
+    local alpha, beta, bias = n:attr("alpha", 0.0001), n:attr("beta", 0.75), n:attr("bias", 1.0)
+    local before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    local p = {}
+    for i = 1, #s do p[i] = { 0, 0 } end
+    p[2] = { before, after }
+    local sq = ts.pad(ts.square(x), p, 0)
+    local sum
+    for k = 0, size - 1 do
+      local begin, len = {}, {}
+      for i = 1, #s do begin[i], len[i] = 1, -1 end
+      begin[2], len[2] = k + 1, s[2]
+      local part = ts.slice(sq, begin, len)
+      sum = sum and ts.add(sum, part) or part
+    end
+    local den = ts.pow(ts.add(ts.multiply(sum, const_like(alpha / size, x)), const_like(bias, x)),
+      const_like(beta, x))
+    return ts.divide(x, den)
+  end)
+
   reg("LayerNormalization", function(n)
     local x, scale, bias = n.inputs[1], n.inputs[2], n.inputs[3]
     local s = shape_of(n, 1)

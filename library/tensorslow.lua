@@ -413,6 +413,16 @@ function Tensor:reverse_sequence(seq_lengths, seq_axis, batch_axis) end
 ---@param axis? integer
 ---@return ts.Tensor
 function Tensor:boolean_mask(mask, axis) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+function Tensor:unique(opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -909,6 +919,16 @@ function Node:reverse_sequence(seq_lengths, seq_axis, batch_axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:boolean_mask(mask, axis, opts) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+function Node:unique(opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -1724,6 +1744,17 @@ function ts.reverse_sequence(x, seq_lengths, seq_axis, batch_axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.boolean_mask(tensor, mask, axis, opts) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param x ts.input
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Node|ts.Tensor y
+---@return ts.Node|ts.Tensor idx
+---@return ts.Node|ts.Tensor count
+---@return ts.Node|ts.Tensor first
+function ts.unique(x, opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.

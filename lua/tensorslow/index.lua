@@ -269,4 +269,23 @@ return function(ts, I)
     local positions = ts.reshape(I.where_indices(ts.reshape(mask, { -1 })), { -1 })
     return ts.gather(ts.reshape(t, new), positions, a, { name = o.name })
   end }
+
+  --- unique(x [, {axis=, sorted=, name=}]): the distinct entries of x (flattened), or with
+  -- axis its distinct slices along axis; in order of first occurrence (TF1's unique), or
+  -- sorted (lexicographically for slices). Returns y, idx (for each entry or slice of x its
+  -- 1-based place in y), count (of each in x) and first (the 1-based position in x of each
+  -- one's first occurrence); the last three int64.
+  op { name = "unique", grad = false, fn = function(x, opts)
+    local o = opts_of("unique", opts, { "axis", "sorted" })
+    if not (I.is_node(x) or I.is_tensor(x)) then x = ts.tensor(x) end
+    local axis = axis_arg(o.axis, "unique")
+    local sorted = o.sorted and 1 or 0
+    local function part(which, suffix)
+      return dynamic("unique", { i1 = which, axis = axis, v1 = { sorted },
+        name = o.name and o.name .. suffix }, { x, n = 1 })
+    end
+    local first = part(0, "_first")
+    local y = ts.gather(axis and x or ts.reshape(x, { -1 }), first, axis or 1, { name = o.name })
+    return y, part(1, "_idx"), part(2, "_count"), first
+  end }
 end

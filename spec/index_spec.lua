@@ -12,6 +12,7 @@ local TOL = R.TOL
 local function apply_case(c, x, idx, u, lengths, mask)
   local k = c.kind
   if k == "where" then return ts.where(x) end
+  if k == "unique" then return ts.unique(x, { axis = c.axis, sorted = c.sorted }) end
   if k == "boolean_mask" then return ts.boolean_mask(x, mask, c.axis) end
   if k == "gather_nd" then return ts.gather_nd(x, idx, { batch_dims = c.batch_dims })
   elseif k:find("^tensor_scatter_nd_") then
@@ -57,6 +58,12 @@ describe("index ops against NumPy and PyTorch", function()
         if c.kind == "top_k" then
           assert.are.equal("int64", yi.dtype)
           assert.are.same(fx:slice(c.idx), R.flat(yi), label(i, c))
+        elseif c.kind == "unique" then
+          local _, inverse, count, first = apply_case(c, x)
+          for name, t in pairs { inverse = inverse, count = count, first = first } do
+            assert.are.equal("int64", t.dtype)
+            assert.are.same(fx:slice(c[name]), R.flat(t), label(i, c) .. " " .. name)
+          end
         end
         worst[dt] = math.max(worst[dt] or 0, e)
       end
@@ -111,7 +118,7 @@ describe("index ops against NumPy and PyTorch", function()
   it("move int64 values as they move floats", function()
     local MOVES = { gather_nd = true, gather_elements = true, tensor_scatter_nd_update = true,
       matrix_band_part = true, broadcast_to = true, reverse = true, reverse_sequence = true,
-      tensor_scatter_nd_max = true, tensor_scatter_nd_min = true, boolean_mask = true }
+      tensor_scatter_nd_max = true, tensor_scatter_nd_min = true, boolean_mask = true, unique = true }
     local n = 0
     local function scaled(t) return (t * 1000):cast("int64") end
     for i, c in ipairs(fx.spec.cases) do

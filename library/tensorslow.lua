@@ -2145,6 +2145,44 @@ function ts.plot.lines(opts) end
 ---@return string svg
 function ts.plot.heatmap(opts) end
 
+---@class ts.OnnxModel
+---@field graph ts.Graph the new graph holding the model
+---@field inputs table<integer|string, ts.Node> placeholders (bound inputs: constants), in order and by ONNX name
+---@field outputs table<integer|string, ts.Node> the graph outputs, in order and by ONNX name
+---@field variables table<integer|string, ts.Node> the float initializers as Variables, in order and by name
+---@field opset integer the model's ai.onnx opset
+---@field opsets table<string, integer> opset per domain ("" for ai.onnx)
+---@field producer string? producer_name
+---@field ir_version integer?
+
+---@class ts.OnnxLoadOpts
+---@field trainable? boolean false: float initializers become constants, not Variables (default true)
+---@field bind? table<string, ts.Tensor> graph inputs given a value at load time (they become constants)
+---@field allow_missing? boolean build what has converters; nodes of unknown op types are left out
+
+---@class tensorslow.onnx
+ts.onnx = {}
+--- An ONNX model file as a tensorslow graph: graph inputs become placeholders (dtype and shape,
+--- symbolic dims -1), float initializers Variables (integer ones constants), each node the ops
+--- of its converter; names are kept. Errors name the file, the node and the problem.
+---@param path string
+---@param opts? ts.OnnxLoadOpts
+---@return ts.OnnxModel
+function ts.onnx.load(path, opts) end
+--- The same from the model file's bytes (external data is refused: there is no directory).
+---@param bytes string
+---@param opts? ts.OnnxLoadOpts
+---@return ts.OnnxModel
+function ts.onnx.load_string(bytes, opts) end
+--- The tensor stored in a TensorProto file (the ONNX test data's input_0.pb ...), converted
+--- to the nearest dtype (README, "Models from elsewhere").
+---@param path string
+---@return ts.Tensor
+function ts.onnx.load_tensor(path) end
+--- The ONNX op types that have a converter, sorted.
+---@return string[]
+function ts.onnx.ops() end
+
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
 ts.nn = {}

@@ -50,3 +50,28 @@ install-rock: install-onnx
 install-onnx: $(ONNX_MODULE)
 	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow
 	install -m 755 $(ONNX_MODULE) $(DESTDIR)$(LUA_CMOD)/tensorslow/onnx_pb.so
+
+# libFuzzer target of the ONNX loader (tests/fuzz/fuzz_onnx.c; DEVELOPERS.md, "Fuzzing"): the
+# core and onnx_pb compiled with clang under ASan/UBSan; seeds in tests/fuzz/corpus/onnx/.
+# make fuzz-onnx [FUZZ_TIME=s]; not in the Makefile's FUZZ_TARGETS (it needs protobuf-c).
+.PHONY: fuzz-onnx
+FUZZ_ONNX_OBJ := $(FUZZ_BUILD)/obj/onnx/onnx_pb.o $(FUZZ_BUILD)/obj/onnx/onnx.pb-c.o
+
+$(FUZZ_BUILD)/obj/onnx/onnx_pb.o: src/onnx/onnx_pb.c $(ONNX_GEN)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	  $(LUA_CFLAGS) -I$(ONNX_GEN) -c $< -o $@
+
+$(FUZZ_BUILD)/obj/onnx/onnx.pb-c.o: $(ONNX_GEN)/onnx.pb-c.c $(ONNX_GEN)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -w $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(ONNX_GEN) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_onnx: tests/fuzz/fuzz_onnx.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ) $(FUZZ_ONNX_OBJ)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DTS_LUA_DIR='"$(CURDIR)/lua"' $(WARN) $(FUZZ_CFLAGS) \
+	  -fsanitize=fuzzer $(LUA_CFLAGS) -Isrc $< $(FUZZ_OBJ) $(FUZZ_ONNX_OBJ) -o $@ $(LUA_LIBS) $(LIBS) \
+	  -lprotobuf-c
+
+fuzz-onnx: $(FUZZ_BUILD)/fuzz_onnx
+	@mkdir -p $(FUZZ_BUILD)/corpus/onnx $(FUZZ_BUILD)/artifacts/onnx
+	$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_onnx $(FUZZ_ARGS) -detect_leaks=0 -max_len=4096 \
+	  -artifact_prefix=$(FUZZ_BUILD)/artifacts/onnx/ $(FUZZ_BUILD)/corpus/onnx tests/fuzz/corpus/onnx

@@ -300,11 +300,11 @@ static int l_from_bytes(lua_State *L) {
   tsi_tensor info = {.dtype = x->dtype};
   tsi_err e;
   for (int i = 0; i < nd; i++)
-    if (shape[i] < 0) return luaL_error(L, "from_bytes: dimension %d is %d", i + 1, (int)shape[i]);
+    if (shape[i] < 0) return luaL_error(L, "from_bytes: dimension %d is %I", i + 1, (lua_Integer)shape[i]);
   if (tsi_set_shape(&info, nd, shape, &e)) return tsb_raise_in(L, "from_bytes", &e);
   if ((uint64_t)info.numel * (uint64_t)x->esize != len)
-    return luaL_error(L, "from_bytes: %d bytes do not hold %lld %s elements", (int)len,
-                      (long long)info.numel, x->name);
+    return luaL_error(L, "from_bytes: %I bytes do not hold %I %s elements", (lua_Integer)len,
+                      (lua_Integer)info.numel, x->name);
   tsb_tensor *u = tsb_newtensor(L, x->dtype, nd, shape);
   if (tsi_from_bytes(x, b, len, &u->t, &e)) return tsb_raise_in(L, "from_bytes", &e);
   return 1;

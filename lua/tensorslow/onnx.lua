@@ -136,10 +136,20 @@ return function(ts, I)
 
   local ATTR_FLOAT, ATTR_INT, ATTR_STRING, ATTR_TENSOR = 1, 2, 3, 4
   local ATTR_FLOATS, ATTR_INTS, ATTR_STRINGS = 6, 7, 8
+  local ATTR_KIND = { [1] = "number", [2] = "number", [3] = "string", [4] = "tensor", [5] = "graph",
+    [6] = "table", [7] = "table", [8] = "table" }
+  local ATTR_NAME = { [1] = "float", [2] = "int", [3] = "string", [4] = "tensor", [5] = "graph",
+    [6] = "floats", [7] = "ints", [8] = "strings", [9] = "tensors", [10] = "graphs" }
+  -- attribute name's value; with a default, its type must match the default's
   function N:attr(name, default)
     local a = self._attrs[name]
     if a == nil then return default end
     local t = a.type
+    if default ~= nil and ATTR_KIND[t] ~= type(default) then
+      self:fail(("attribute %s has type %s, expected %s"):format(name,
+        ATTR_NAME[t] or tostring(t), type(default) == "number" and "a number" or
+        type(default) == "table" and "a list" or "a " .. type(default)))
+    end
     if t == ATTR_FLOAT then return a.f or 0.0
     elseif t == ATTR_INT then return a.i or 0
     elseif t == ATTR_STRING then return a.s or ""
@@ -175,7 +185,7 @@ return function(ts, I)
   function N:elem(i) return self._elems[self._names[i]] end
 
   ------------------------------------------------------------------ import
-  local LOAD_OPTS = I.keys { "trainable", "bind", "allow_missing", "name" }
+  local LOAD_OPTS = I.keys { "trainable", "bind", "allow_missing" }
   local NOFOLD = I.keys { "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
     "Bernoulli", "Multinomial", "Dropout" }
 
@@ -187,7 +197,11 @@ return function(ts, I)
     if not gp then error(("%s: the model has no graph"):format(file), 0) end
     local opsets = {}
     for _, o in ipairs(m.opset_import) do
-      opsets[o.domain == "ai.onnx" and "" or o.domain] = o.version
+      local dom = o.domain or ""
+      opsets[dom == "ai.onnx" and "" or dom] = o.version or 0
+    end
+    for _, nd in ipairs(gp.node) do
+      nd.name, nd.domain, nd.op_type = nd.name or "", nd.domain or "", nd.op_type or ""
     end
     local opset = opsets[""] or 1
 

@@ -2,7 +2,7 @@
 -- object `n` is described there and in DEVELOPERS.md, "ONNX import"). ONNX axes are
 -- 0-based: ax() turns a non-negative axis a into a + 1, negative ones stay. A converter
 -- handles every attribute value ONNX allows up to opset 17, or fails naming the value.
-return function(reg, ts, I)
+return function(reg, ts)
   local function ax(a) return a >= 0 and a + 1 or a end
   local function axes_of(list)
     local r = {}
@@ -15,6 +15,7 @@ return function(reg, ts, I)
     if not s then n:fail(("input %d has an unknown rank"):format(i)) end
     return s
   end
+  local matmul_nd
   local function known_shape(n, i, what)
     local s = shape_of(n, i)
     for _, d in ipairs(s) do
@@ -41,19 +42,45 @@ return function(reg, ts, I)
   local binary = { Add = ts.add, Sub = ts.subtract, Mul = ts.multiply, Pow = ts.pow,
     Equal = ts.equal, Less = ts.less, LessOrEqual = ts.less_equal, Greater = ts.greater,
     GreaterOrEqual = ts.greater_equal }
+  -- Before opset 7, broadcast=1 with axis: b's dims line up with a's from axis on.
+  local function legacy_b(n, b)
+    if n.opset >= 7 or n:attr("broadcast", 0) ~= 1 then return b end
+    local sa, sb = shape_of(n, 1), shape_of(n, 2)
+    local axis = n:attr("axis")
+    if not axis then return b end
+    axis = norm_axis(axis, #sa)
+    local shp = {}
+    for i, d in ipairs(sb) do shp[i] = d end
+    for _ = 1, #sa - axis - #sb do shp[#shp + 1] = 1 end
+    if #shp == #sb then return b end
+    return ts.reshape(b, shp)
+  end
+  local NARROW = { uint8 = true }
   for op, f in pairs(binary) do
     reg(op, function(n)
       local a, b = n.inputs[1], n.inputs[2]
-      if n.opset < 7 and n:attr("broadcast", 0) == 1 and n:attr("axis") then
-        n:fail("attribute axis (legacy broadcast) is not supported")
+      b = legacy_b(n, b)
+      if op == "Pow" then
+        -- the result has the base's type; integers go through float64
+        if a.dtype == "float32" or a.dtype == "float64" then
+          if b.dtype ~= a.dtype then b = ts.cast(b, a.dtype) end
+          return f(a, b)
+        end
+        return ts.cast(f(ts.cast(a, "float64"), ts.cast(b, "float64")), a.dtype)
       end
-      if op == "Pow" and a.dtype ~= b.dtype then b = ts.cast(b, a.dtype) end
+      -- uint8 arithmetic wraps around (through int64; the cast back is modular)
+      if NARROW[a.dtype] and (op == "Add" or op == "Sub" or op == "Mul") then
+        return ts.cast(f(ts.cast(a, "int64"), ts.cast(b, "int64")), a.dtype)
+      end
       return f(a, b)
     end)
   end
   reg("Div", function(n)
     local a, b = n.inputs[1], n.inputs[2]
-    return ts.divide(a, b)
+    b = legacy_b(n, b)
+    if a.dtype == "float32" or a.dtype == "float64" then return ts.divide(a, b) end
+    -- integers: truncated toward zero, as C (and the ONNX reference) divide
+    return ts.cast(ts.divide(ts.cast(a, "float64"), ts.cast(b, "float64")), a.dtype)
   end)
   local function variadic(f, finish)
     return function(n)
@@ -72,7 +99,8 @@ return function(reg, ts, I)
   reg("Elu", function(n) return ts.elu(n.inputs[1], n:attr("alpha", 1.0)) end)
   reg("Selu", function(n)
     local x = n.inputs[1]
-    local alpha, gamma = n:attr("alpha", 1.67326319217681884765625), n:attr("gamma", 1.05070102214813232421875)
+    local alpha = n:attr("alpha", 1.67326319217681884765625)
+    local gamma = n:attr("gamma", 1.05070102214813232421875)
     return ts.multiply(ts.elu(x, alpha), const_like(gamma, x))
   end)
   reg("Celu", function(n)
@@ -100,6 +128,13 @@ return function(reg, ts, I)
   end)
   reg("PRelu", function(n)
     local x, slope = n.inputs[1], n.inputs[2]
+    local sx, ss = shape_of(n, 1), shape_of(n, 2)
+    -- a 1-D slope of the channel count (older exports) lines up with axis 2
+    if #ss == 1 and #sx > 2 and ss[1] == sx[2] and ss[1] ~= sx[#sx] and ss[1] > 1 then
+      local shp = { ss[1] }
+      for _ = 3, #sx do shp[#shp + 1] = 1 end
+      slope = ts.reshape(slope, shp)
+    end
     return ts.where(ts.less(x, const_like(0, x)), ts.multiply(x, slope),
       ts.multiply(x, ts.ones_like(slope)))
   end)
@@ -129,36 +164,58 @@ return function(reg, ts, I)
   end)
 
   ----------------------------------------------------------------- linear
-  -- MatMul with NumPy's rules: ranks 1..3 go to ts.matmul, higher ranks through a
-  -- reshape to 3 (same batch shapes).
+  -- MatMul with NumPy's rules through ts.matmul (ranks 1 to 3): a 1-D operand gets a unit
+  -- axis (dropped after), batch dims broadcast and fold into one.
   local function matmul(n, a, b)
-    local sa, sb = a.shape, b.shape
-    if not sa or not sb then n:fail("MatMul needs the operands' ranks") end
+    local sa, sb = shape_of(n, 1), shape_of(n, 2)
     local ra, rb = #sa, #sb
-    if ra <= 3 and rb <= 3 and (ra < 3 or rb < 3 or true) then
-      if ra == 3 and rb == 2 then
-        return ts.reshape(ts.matmul(ts.reshape(a, { -1, sa[3] }), b), { sa[1], sa[2], sb[2] })
-      end
-      if ra == 2 and rb == 3 then
-        local bt = ts.transpose(b, { 2, 1, 3 }) -- k, B, m
-        local r = ts.matmul(a, ts.reshape(bt, { sb[2], -1 })) -- n, B*m
-        return ts.transpose(ts.reshape(r, { sa[1], sb[1], sb[3] }), { 2, 1, 3 })
-      end
-      return ts.matmul(a, b)
+    if ra <= 2 and rb <= 2 then return ts.matmul(a, b) end
+    if ra == 1 then
+      local y = matmul_nd(n, ts.reshape(a, { 1, sa[1] }), b, { 1, sa[1] }, sb)
+      return ts.squeeze(y, -2)
     end
-    -- rank > 3: batch dims must be equal and known
-    local rank = math.max(ra, rb)
-    if ra ~= rb then n:fail("MatMul of ranks " .. ra .. " and " .. rb .. " is not supported") end
-    local batch = 1
-    for i = 1, rank - 2 do
-      if sa[i] < 0 or sa[i] ~= sb[i] then n:fail("MatMul with broadcast batch dims is not supported") end
-      batch = batch * sa[i]
+    if rb == 1 then
+      local y = matmul_nd(n, a, ts.reshape(b, { sb[1], 1 }), sa, { sb[1], 1 })
+      return ts.squeeze(y, -1)
     end
-    local r = ts.matmul(ts.reshape(a, { batch, sa[ra - 1], sa[ra] }), ts.reshape(b, { batch, sb[rb - 1], sb[rb] }))
-    local out = {}
-    for i = 1, rank - 2 do out[i] = sa[i] end
-    out[rank - 1], out[rank] = sa[ra - 1], sb[rb]
-    return ts.reshape(r, out)
+    return matmul_nd(n, a, b, sa, sb)
+  end
+  function matmul_nd(n, a, b, sa, sb)
+    local ra, rb = #sa, #sb
+    local m, k, nn = sa[ra - 1], sa[ra], sb[rb]
+    if rb == 2 then -- fold a's batch into its rows
+      local out = { table.unpack(sa, 1, ra - 1) }
+      out[#out + 1] = nn
+      local unknown = 0
+      for _, d in ipairs(out) do if d < 0 then unknown = unknown + 1 end end
+      if k < 0 or unknown > 1 then n:fail("MatMul needs the operands' shapes known") end
+      return ts.reshape(ts.matmul(ts.reshape(a, { -1, k }), b), out)
+    end
+    for _, d in ipairs(sa) do if d < 0 then n:fail("MatMul needs the operands' shapes known") end end
+    for _, d in ipairs(sb) do if d < 0 then n:fail("MatMul needs the operands' shapes known") end end
+    local r = math.max(ra, rb)
+    local batch, total = {}, 1
+    for i = 1, r - 2 do
+      local da = sa[i - (r - ra)] or 1
+      local db = sb[i - (r - rb)] or 1
+      if da ~= db and da ~= 1 and db ~= 1 then
+        n:fail(("MatMul batch dims %d and %d do not broadcast"):format(da, db))
+      end
+      batch[i] = math.max(da, db)
+      total = total * batch[i]
+    end
+    local function full(x, s, rows, cols)
+      local want = { table.unpack(batch) }
+      want[#want + 1], want[#want + 2] = rows, cols
+      local same = #s == #want
+      for i = 1, #want do same = same and s[i] == want[i] end
+      if not same then x = ts.multiply(x, ts.ones(want, x.dtype)) end
+      return ts.reshape(x, { total, rows, cols })
+    end
+    local y = ts.matmul(full(a, sa, m, k), full(b, sb, sb[rb - 1], nn))
+    local out = { table.unpack(batch) }
+    out[#out + 1], out[#out + 2] = m, nn
+    return ts.reshape(y, out)
   end
   reg("MatMul", function(n) return matmul(n, n.inputs[1], n.inputs[2]) end)
   reg("Gemm", function(n)
@@ -207,7 +264,7 @@ return function(reg, ts, I)
   reg("ReduceSumSquare", reduce(function(x, a, k) return ts.reduce_sum(ts.square(x), a, k) end))
   reg("ReduceLogSum", reduce(function(x, a, k) return ts.log(ts.reduce_sum(x, a, k)) end))
 
-  local function arg(f, g)
+  local function arg(f)
     return function(n)
       local x = n.inputs[1]
       local axis = n:attr("axis", 0)
@@ -337,11 +394,29 @@ return function(reg, ts, I)
     end
     local begin, size = {}, {}
     for i = 1, #s do begin[i], size[i] = 0, -1 end
+    local gathers = {}
     for k, st in ipairs(starts) do
       local a = norm_axis(axes and axes[k] or k - 1, #s)
       local step = steps and steps[k] or 1
-      if step ~= 1 then n:fail(("steps = %d is not supported"):format(step)) end
       local d = s[a + 1]
+      if step == 0 then n:fail("a step of 0") end
+      if step ~= 1 then
+        -- strided: the source indices (NumPy's clamping), gathered along the axis
+        if d < 0 then n:fail("Slice with steps needs the sliced axes' sizes known") end
+        local e = ends[k]
+        if st < 0 then st = st + d end
+        if e < 0 then e = e + d end
+        local idx = {}
+        if step > 0 then
+          st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
+          for j = st, e - 1, step do idx[#idx + 1] = j + 1 end
+        else
+          st, e = math.max(-1, math.min(st, d - 1)), math.max(-1, math.min(e, d - 1))
+          for j = st, e + 1, step do idx[#idx + 1] = j + 1 end
+        end
+        gathers[#gathers + 1] = { a + 1, idx }
+        goto next
+      end
       if d < 0 then n:fail("Slice needs the sliced axes' sizes known") end
       local e = ends[k]
       if st < 0 then st = st + d end
@@ -350,9 +425,20 @@ return function(reg, ts, I)
       e = math.max(0, math.min(e, d))
       begin[a + 1] = st
       size[a + 1] = math.max(0, e - st)
+      ::next::
     end
     for i = 1, #s do begin[i] = begin[i] + 1 end
-    return ts.slice(x, begin, size)
+    local y = ts.slice(x, begin, size)
+    for _, gi in ipairs(gathers) do
+      if #gi[2] == 0 then
+        local shp = y.shape
+        shp[gi[1]] = 0
+        y = ts.zeros(shp, y.dtype)
+      else
+        y = ts.gather(y, ts.tensor(gi[2], "int64"), gi[1])
+      end
+    end
+    return y
   end)
   reg("Gather", function(n)
     local x, idx = n.inputs[1], n.inputs[2]
@@ -393,20 +479,52 @@ return function(reg, ts, I)
   reg("Pad", function(n)
     local x = n.inputs[1]
     local mode = n:attr("mode", "constant")
-    if mode ~= "constant" then n:fail(("attribute mode = %s is not supported"):format(mode)) end
-    local pads, value
+    local pads, value, vnode
     if n.opset < 11 then
       pads, value = n:attr("pads"), n:attr("value", 0.0)
     else
       pads = ints(n, 2, "pads")
-      local v = n.inputs[3] and n:need_const(3, "constant_value")
-      value = v and v:reshape({ -1 }):totable()[1] or 0
+      if n.inputs[3] then
+        local v = n:const(3)
+        if v then value = v:reshape({ -1 }):totable()[1] else vnode = n.inputs[3] end
+      end
+      value = value or 0
     end
     local r = #pads // 2
+    if mode == "edge" or mode == "reflect" then
+      -- one gather per padded axis with the source index of every output position
+      local s = known_shape(n, 1, "Pad mode " .. mode)
+      local y = x
+      for i = 1, r do
+        local b, a, d = pads[i], pads[i + r], s[i]
+        if b < 0 or a < 0 then n:fail("negative pads are not supported") end
+        if b > 0 or a > 0 then
+          if mode == "reflect" and (b >= d or a >= d) then
+            n:fail(("reflect pads of %d and %d on an axis of %d"):format(b, a, d))
+          end
+          local idx = {}
+          for k = -b, d - 1 + a do
+            local j = k
+            if mode == "edge" then j = math.max(0, math.min(d - 1, k))
+            elseif k < 0 then j = -k
+            elseif k >= d then j = 2 * (d - 1) - k end
+            idx[#idx + 1] = j + 1
+          end
+          y = ts.gather(y, ts.tensor(idx, "int64"), i)
+        end
+      end
+      return y == x and ts.identity(x) or y
+    end
+    if mode ~= "constant" then n:fail(("attribute mode = %s is not supported"):format(mode)) end
     local p = {}
     for i = 1, r do
       if pads[i] < 0 or pads[i + r] < 0 then n:fail("negative pads are not supported") end
       p[i] = { pads[i], pads[i + r] }
+    end
+    if vnode then
+      -- a value known only at run time: zeros padded, plus value where the padding is
+      local mask = ts.pad(ts.zeros_like(x), p, 1)
+      return ts.add(ts.pad(x, p, 0), ts.multiply(mask, ts.reshape(vnode, {})))
     end
     return ts.pad(x, p, value)
   end)
@@ -437,7 +555,7 @@ return function(reg, ts, I)
     local to = n:attr("to")
     if type(to) == "string" then n:fail("attribute to as a string is not supported") end
     local dt = CAST[to]
-    if not dt or dt == "bfloat16" or to == 10 then
+    if not dt or dt == "bfloat16" then
       n:fail(("attribute to = %s is not supported"):format(tostring(to)))
     end
     local x = n.inputs[1]
@@ -473,7 +591,8 @@ return function(reg, ts, I)
   end)
   reg("Range", function(n)
     local s, l, d = n:need_const(1, "start"), n:need_const(2, "limit"), n:need_const(3, "delta")
-    local a, b, c = s:reshape({ -1 }):totable()[1], l:reshape({ -1 }):totable()[1], d:reshape({ -1 }):totable()[1]
+    local function first(t) return t:reshape({ -1 }):totable()[1] end
+    local a, b, c = first(s), first(l), first(d)
     local count = math.max(math.ceil((b - a) / c), 0)
     if count == 0 then return ts.zeros({ 0 }, s.dtype) end
     local v = {}
@@ -494,18 +613,19 @@ return function(reg, ts, I)
     return ts.tensor(v, dt)
   end)
   reg("OneHot", function(n)
-    local idx, values = n.inputs[1], n:need_const(3, "values")
+    local idx, values = n.inputs[1], n.inputs[3]
     local depth = n:need_const(2, "depth"):reshape({ -1 }):totable()[1]
     depth = math.tointeger(depth) or math.floor(depth)
     local axis = n:attr("axis", -1)
-    local vv = values:reshape({ -1 }):totable()
     local i64 = ts.cast(idx, "int64")
     -- negative indices count from the end
     i64 = ts.where(ts.less(i64, ts.constant(0, { dtype = "int64" })),
       ts.add(i64, ts.constant(depth, { dtype = "int64" })), i64)
     local oh = ts.one_hot(ts.add(i64, ts.constant(1, { dtype = "int64" })), depth, { dtype = values.dtype })
     local r = #shape_of(n, 1) + 1
-    local y = ts.add(ts.multiply(oh, const_like(vv[2] - vv[1], oh)), const_like(vv[1], oh))
+    local off = ts.reshape(ts.slice(values, { 1 }, { 1 }), {})
+    local on = ts.reshape(ts.slice(values, { 2 }, { 1 }), {})
+    local y = ts.add(ts.multiply(oh, ts.subtract(on, off)), off)
     local a = norm_axis(axis, r)
     if a ~= r - 1 then
       local perm = {}
@@ -532,10 +652,24 @@ return function(reg, ts, I)
   end)
 
   ----------------------------------------------------------- convolutions
-  local function conv_padding(n, rank)
+  -- explicit {{before, after}...} from pads or auto_pad (SAME_*: the total padding that
+  -- gives ceil(in / stride) outputs, the odd one after for SAME_UPPER, before for SAME_LOWER)
+  local function conv_padding(n, rank, kernel)
     local auto = n:attr("auto_pad", "NOTSET")
     if auto == "VALID" then return "VALID" end
-    if auto == "SAME_UPPER" then return "SAME" end
+    if auto == "SAME_UPPER" or auto == "SAME_LOWER" then
+      local s = known_shape(n, 1, "auto_pad " .. auto)
+      local strides, dil = n:attr("strides"), n:attr("dilations")
+      local p = {}
+      for i = 1, rank do
+        local st, dl, d = strides and strides[i] or 1, dil and dil[i] or 1, s[i + 2]
+        local k = (kernel[i] - 1) * dl + 1
+        local total = math.max(0, (math.ceil(d / st) - 1) * st + k - d)
+        local lo = auto == "SAME_UPPER" and total // 2 or total - total // 2
+        p[i] = { lo, total - lo }
+      end
+      return p
+    end
     if auto ~= "NOTSET" then n:fail(("attribute auto_pad = %s is not supported"):format(auto)) end
     local pads = n:attr("pads")
     local p = {}
@@ -549,14 +683,101 @@ return function(reg, ts, I)
     local rank = #s - 2
     if rank < 1 or rank > 3 then n:fail(("a %d-D convolution is not supported"):format(rank)) end
     local y = ts.convolution(x, w, { strides = n:attr("strides"), dilations = n:attr("dilations"),
-      padding = conv_padding(n, rank), data_format = FORMAT[rank], groups = n:attr("group", 1) })
+      padding = conv_padding(n, rank, n:attr("kernel_shape") or { table.unpack(s, 3) }),
+      data_format = FORMAT[rank], groups = n:attr("group", 1) })
     if b then
       local shp = { 1, -1 }
-      for i = 1, rank do shp[#shp + 1] = 1 end
+      for _ = 1, rank do shp[#shp + 1] = 1 end
       y = ts.add(y, ts.reshape(b, shp))
     end
     return y
   end)
+  -- ConvTranspose: the gradient of the convolution with W as its filter ([C, M/group, k...]
+  -- is a conv's [out, in/groups, k...] from the M-channel result to the C-channel input).
+  local TRANSPOSE = { ts.conv1d_transpose, ts.conv2d_transpose, ts.conv3d_transpose }
+  reg("ConvTranspose", function(n)
+    local x, w, b = n.inputs[1], n.inputs[2], n.inputs[3]
+    local sx, sw = known_shape(n, 1, "ConvTranspose"), known_shape(n, 2, "ConvTranspose")
+    local rank = #sw - 2
+    if rank < 1 or rank > 3 then n:fail(("a %d-D convolution is not supported"):format(rank)) end
+    local group = n:attr("group", 1)
+    local strides, dil = n:attr("strides") or {}, n:attr("dilations") or {}
+    local opad, oshape = n:attr("output_padding") or {}, n:attr("output_shape")
+    local pads = n:attr("pads") or {}
+    local auto = n:attr("auto_pad", "NOTSET")
+    local out, p = { sx[1], sw[2] * group }, {}
+    for i = 1, rank do
+      local st, dl, op = strides[i] or 1, dil[i] or 1, opad[i] or 0
+      local keff = (sw[i + 2] - 1) * dl + 1
+      local full = st * (sx[i + 2] - 1) + op + keff
+      local o, lo, hi
+      if oshape or auto == "SAME_UPPER" or auto == "SAME_LOWER" then
+        o = oshape and oshape[#oshape - rank + i] or sx[i + 2] * st
+        local total = math.max(0, full - o)
+        if auto == "SAME_UPPER" then lo = total // 2 else lo = total - total // 2 end
+        hi = total - lo
+      elseif auto == "VALID" or auto == "NOTSET" then
+        lo, hi = pads[i] or 0, pads[i + rank] or 0
+        o = full - lo - hi
+      else
+        n:fail(("attribute auto_pad = %s is not supported"):format(auto))
+      end
+      out[i + 2], p[i] = o, { lo, hi }
+    end
+    local y = TRANSPOSE[rank](x, w, out, { strides = strides[1] and strides or 1,
+      dilations = dil[1] and dil or 1, padding = p, data_format = FORMAT[rank], groups = group })
+    if b then
+      local shp = { 1, -1 }
+      for _ = 1, rank do shp[#shp + 1] = 1 end
+      y = ts.add(y, ts.reshape(b, shp))
+    end
+    return y
+  end)
+
+  -- MaxPool with dilations: the maximum over the kernel's offsets of strided gathers
+  -- from x padded with -inf (every axis's source indices computed here).
+  local function dilated_max_pool(n, x, k, dil)
+    local s = known_shape(n, 1, "MaxPool with dilations")
+    local rank = #k
+    local strides = n:attr("strides") or {}
+    local pad = conv_padding(n, rank, k)
+    local ceil = n:attr("ceil_mode", 0) == 1
+    local outs, pads = {}, {}
+    for i = 1, rank do
+      local lo, hi = 0, 0
+      if pad ~= "VALID" then lo, hi = pad[i][1], pad[i][2] end
+      local st, keff = strides[i] or 1, (k[i] - 1) * dil[i] + 1
+      local span = s[i + 2] + lo + hi - keff
+      local o = (ceil and math.ceil(span / st) or span // st) + 1
+      if ceil and (o - 1) * st >= s[i + 2] + lo then o = o - 1 end
+      outs[i] = o
+      pads[i] = { lo, math.max(hi, (o - 1) * st + keff - s[i + 2] - lo) }
+    end
+    local p = { { 0, 0 }, { 0, 0 } }
+    for i = 1, rank do p[i + 2] = pads[i] end
+    local xp = ts.pad(x, p, -math.huge)
+    local result
+    local offs = {}
+    local function visit(i)
+      if i > rank then
+        local y = xp
+        for a = 1, rank do
+          local idx = {}
+          for o = 0, outs[a] - 1 do idx[#idx + 1] = o * (strides[a] or 1) + offs[a] * dil[a] + 1 end
+          y = ts.gather(y, ts.tensor(idx, "int64"), a + 2)
+        end
+        result = result and ts.maximum(result, y) or y
+        return
+      end
+      for o = 0, k[i] - 1 do
+        offs[i] = o
+        visit(i + 1)
+      end
+    end
+    visit(1)
+    return result
+  end
+
   local function pool(f, avg)
     return function(n)
       local x = n.inputs[1]
@@ -564,13 +785,20 @@ return function(reg, ts, I)
       local rank = #k
       if n.noutputs > 1 then n:fail("the Indices output is not supported") end
       local dil = n:attr("dilations")
-      if dil then
-        for _, d in ipairs(dil) do if d ~= 1 then n:fail("attribute dilations is not supported") end end
-      end
+      local dilated = false
+      for _, d in ipairs(dil or {}) do dilated = dilated or d ~= 1 end
       if n:attr("storage_order", 0) ~= 0 then n:fail("attribute storage_order = 1 is not supported") end
-      return f(x, { ksize = k, strides = n:attr("strides") or 1, padding = conv_padding(n, rank),
-        data_format = FORMAT[rank], ceil_mode = n:attr("ceil_mode", 0) == 1,
+      if dilated then
+        if avg then n:fail("attribute dilations is not supported") end
+        return dilated_max_pool(n, x, k, dil)
+      end
+      local dt = x.dtype
+      if dt ~= "float32" and dt ~= "float64" then x = ts.cast(x, "float64") end
+      local y = f(x, { ksize = k, strides = n:attr("strides") or 1,
+        padding = conv_padding(n, rank, k), data_format = FORMAT[rank],
+        ceil_mode = n:attr("ceil_mode", 0) == 1,
         count_include_pad = avg and n:attr("count_include_pad", 0) == 1 or nil })
+      return y.dtype ~= dt and ts.cast(y, dt) or y
     end
   end
   reg("MaxPool", pool(ts.max_pool, false))
@@ -587,13 +815,27 @@ return function(reg, ts, I)
   reg("GlobalMaxPool", global(ts.reduce_max))
   reg("BatchNormalization", function(n)
     local x, scale, bias, mean, var = table.unpack(n.inputs, 1, 5)
-    if n:attr("training_mode", 0) == 1 or n.noutputs > 1 then
-      n:fail("training_mode (batch statistics) is not supported")
-    end
     local s = shape_of(n, 1)
     local shp = { 1, -1 }
     for _ = 3, #s do shp[#shp + 1] = 1 end
     local eps = n:attr("epsilon", 1e-5)
+    local training = n:attr("training_mode", 0) == 1 or (n.opset < 14 and n.noutputs > 1)
+    if n.opset < 9 and n:attr("spatial", 1) ~= 1 then n:fail("attribute spatial = 0 is not supported") end
+    if training then
+      -- the batch's statistics (biased variance); running ones by momentum
+      local axes = { 1 }
+      for i = 3, #s do axes[#axes + 1] = i end
+      local bm = ts.reduce_mean(x, axes, true)
+      local bv = ts.reduce_mean(ts.square(ts.subtract(x, bm)), axes, true)
+      local y = ts.add(ts.multiply(ts.multiply(ts.subtract(x, bm), ts.rsqrt(ts.add(bv,
+        const_like(eps, bv)))), ts.reshape(scale, shp)), ts.reshape(bias, shp))
+      if n.noutputs == 1 then return y end
+      local mom = n:attr("momentum", 0.9)
+      local m1, v1 = ts.reshape(bm, { -1 }), ts.reshape(bv, { -1 })
+      local rm = ts.add(ts.multiply(mean, const_like(mom, mean)), ts.multiply(m1, const_like(1 - mom, m1)))
+      local rv = ts.add(ts.multiply(var, const_like(mom, var)), ts.multiply(v1, const_like(1 - mom, v1)))
+      return { y, rm, rv }
+    end
     local inv = ts.rsqrt(ts.add(var, const_like(eps, var)))
     local k = ts.multiply(scale, inv)
     return ts.add(ts.multiply(ts.subtract(x, ts.reshape(mean, shp)), ts.reshape(k, shp)),
@@ -601,7 +843,6 @@ return function(reg, ts, I)
   end)
   reg("LayerNormalization", function(n)
     local x, scale, bias = n.inputs[1], n.inputs[2], n.inputs[3]
-    if n.noutputs > 1 then n:fail("the Mean and InvStdDev outputs are not supported") end
     local s = shape_of(n, 1)
     local a = norm_axis(n:attr("axis", -1), #s)
     local axes = {}
@@ -609,9 +850,10 @@ return function(reg, ts, I)
     local mean = ts.reduce_mean(x, axes, true)
     local d = ts.subtract(x, mean)
     local var = ts.reduce_mean(ts.square(d), axes, true)
-    local y = ts.multiply(d, ts.rsqrt(ts.add(var, const_like(n:attr("epsilon", 1e-5), var))))
-    y = ts.multiply(y, scale)
+    local inv = ts.rsqrt(ts.add(var, const_like(n:attr("epsilon", 1e-5), var)))
+    local y = ts.multiply(ts.multiply(d, inv), scale)
     if bias then y = ts.add(y, bias) end
+    if n.noutputs > 1 then return { y, mean, inv } end
     return y
   end)
 end

@@ -235,9 +235,9 @@ static void push_attribute(lua_State *L, const Onnx__AttributeProto *a, int dept
 static void push_node(lua_State *L, const Onnx__NodeProto *n, int depth) {
   luaL_checkstack(L, 8, "ONNX node");
   lua_createtable(L, 0, 6);
-  set_str(L, "name", n->name ? n->name : "");
-  set_str(L, "op_type", n->op_type ? n->op_type : "");
-  set_str(L, "domain", n->domain ? n->domain : "");
+  set_str(L, "name", n->name);
+  set_str(L, "op_type", n->op_type);
+  set_str(L, "domain", n->domain);
   push_strings(L, n->n_input, n->input);
   lua_setfield(L, -2, "input");
   push_strings(L, n->n_output, n->output);
@@ -263,7 +263,7 @@ static void push_graph(lua_State *L, const Onnx__GraphProto *g, int depth) {
   if (depth > MAX_DEPTH) luaL_error(L, "subgraphs nested deeper than %d", MAX_DEPTH);
   luaL_checkstack(L, 8, "ONNX graph");
   lua_createtable(L, 0, 6);
-  set_str(L, "name", g->name ? g->name : "");
+  set_str(L, "name", g->name);
   PUSH_LIST(L, g->n_node, g->node, push_node, , depth);
   lua_setfield(L, -2, "node");
   PUSH_LIST(L, g->n_initializer, g->initializer, push_tensor);
@@ -306,8 +306,8 @@ static int l_decode(lua_State *L) {
   lua_createtable(L, (int)m->n_opset_import, 0);
   for (size_t i = 0; i < m->n_opset_import; i++) {
     lua_createtable(L, 0, 2);
-    set_str(L, "domain", m->opset_import[i]->domain ? m->opset_import[i]->domain : "");
-    set_int(L, "version", m->opset_import[i]->has_version ? m->opset_import[i]->version : 0);
+    set_str(L, "domain", m->opset_import[i]->domain);
+    if (m->opset_import[i]->has_version) set_int(L, "version", m->opset_import[i]->version);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "opset_import");

@@ -380,6 +380,17 @@ function Tensor:scatter_elements(indices, updates, axis, opts) end
 ---@return ts.Tensor
 ---@return ts.Tensor
 function Tensor:top_k(k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:argsort(axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:sort(axis, opts) end
 --- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
 --- from the end.
 ---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
@@ -881,6 +892,17 @@ function Node:scatter_elements(indices, updates, axis, opts) end
 ---@return ts.Node
 ---@return ts.Node
 function Node:top_k(k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node
+function Node:argsort(axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node
+function Node:sort(axis, opts) end
 --- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
 --- from the end.
 ---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
@@ -1700,6 +1722,19 @@ function ts.scatter_elements(data, indices, updates, axis, opts) end
 ---@return ts.Node|ts.Tensor values
 ---@return ts.Node|ts.Tensor indices
 function ts.top_k(x, k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param x ts.input
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.argsort(x, axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param x ts.input
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.sort(x, axis, opts) end
 --- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
 --- from the end.
 ---@param x ts.input

@@ -12,6 +12,10 @@ local TOL = R.TOL
 local function apply_case(c, x, idx, u, lengths, mask)
   local k = c.kind
   if k == "where" then return ts.where(x) end
+  if k == "sort" then
+    local o = { direction = c.direction }
+    return ts.sort(x, c.axis, o), ts.argsort(x, c.axis, o)
+  end
   if k == "unique" then return ts.unique(x, { axis = c.axis, sorted = c.sorted }) end
   if k == "boolean_mask" then return ts.boolean_mask(x, mask, c.axis) end
   if k == "gather_nd" then return ts.gather_nd(x, idx, { batch_dims = c.batch_dims })
@@ -55,7 +59,7 @@ describe("index ops against NumPy and PyTorch", function()
         assert.are.same(c.yshape or c.xshape, y.shape, label(i, c))
         local e = R.worst(R.flat(y), fx:slice(c.y), dt)
         assert(e <= TOL[dt], ("%s in %s: error %g"):format(label(i, c), dt, e))
-        if c.kind == "top_k" then
+        if c.kind == "top_k" or c.kind == "sort" then
           assert.are.equal("int64", yi.dtype)
           assert.are.same(fx:slice(c.idx), R.flat(yi), label(i, c))
         elseif c.kind == "unique" then
@@ -291,6 +295,9 @@ describe("index ops", function()
       "reduction must be none, add, mul, max or min")
     H.fails(function() return ts.top_k(x, 4) end, "k = 4 is out of range for an axis of size 3")
     H.fails(function() return ts.top_k(x, 1.5) end, "top_k: k must be an integer")
+    H.fails(function() return ts.top_k(x, -1) end, "top_k: k = -1 is negative")
+    H.fails(function() return ts.argsort(x, { direction = "UP" }) end,
+      'argsort: direction must be "ASCENDING" or "DESCENDING", got UP')
     H.fails(function() return ts.cumsum(x, 3) end, "axis 3 is out of range for rank 2")
     H.fails(function() return ts.cumsum(x, 0) end, "axis 0 is not valid")
     H.fails(function() return ts.matrix_band_part({ 1, 2 }, 0, 0) end, "rank 2 or more")

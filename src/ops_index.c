@@ -14,7 +14,8 @@
  *                            (0 update, 1 add, 2 mul, 3 max, 4 min)
  *   top_k_indices            (x) i1 = k, axis, v1 = {largest, sorted}: int64
  *                            1-based positions of the k largest (smallest)
- *                            along axis, ties in index order, NaN largest
+ *                            along axis, ties in index order, NaN largest;
+ *                            k = -1: all of them (argsort)
  *   cumsum                   (x) axis, v1 = {exclusive, reverse}
  *   matrix_band_part         (x) v1 = {lo, hi}: keeps x[..., i, j] where
  *                            lo <= j - i <= hi, zeros elsewhere
@@ -406,8 +407,8 @@ static const tsi_kernels k_topk = TSI_KERNELS_ALL(topk);
 
 static int topk_k(const tsi_node *n, int64_t dim, int64_t *k, tsi_err *e) {
   char nb[128];
-  *k = attr_i1(n);
-  if (*k < 0 || (dim >= 0 && *k > dim))
+  *k = attr_i1(n) == -1 ? dim : attr_i1(n); /* -1: all of them (argsort) */
+  if ((*k < 0 && dim >= 0) || (dim >= 0 && *k > dim))
     return tsi_fail(e, TSI_EARG, "%s: k = %lld is out of range for an axis of size %lld", OPN(n),
                     (long long)*k, (long long)dim);
   return TSI_OK;

@@ -2182,9 +2182,9 @@ function ts.plot.heatmap(opts) end
 
 ---@class ts.OnnxModel
 ---@field graph ts.Graph the new graph holding the model
----@field inputs table<integer|string, ts.Node> placeholders (bound inputs: constants), in order and by ONNX name
----@field outputs table<integer|string, ts.Node> the graph outputs, in order and by ONNX name
----@field variables table<integer|string, ts.Node> the float initializers as Variables, in order and by name
+---@field inputs table<integer|string, ts.Node> placeholders (bound inputs: constants): an array, also by ONNX name
+---@field outputs table<integer|string, ts.Node> the graph outputs: an array (sess:run takes it), also by name
+---@field variables table<integer|string, ts.Node> the float initializers as Variables: an array, also by name
 ---@field opset integer the model's ai.onnx opset
 ---@field opsets table<string, integer> opset per domain ("" for ai.onnx)
 ---@field producer string? producer_name

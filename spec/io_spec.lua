@@ -246,8 +246,10 @@ describe("ts.io.load_safetensors", function()
   end)
 
   it("refuses bad dtypes, shapes and offsets", function()
-    fails("bf16", st('{"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}', "xx"),
-      "unsupported dtype 'BF16'")
+    fails("f8", st('{"a":{"dtype":"F8_E5M2","shape":[1],"data_offsets":[0,1]}}', "x"),
+      "unsupported dtype 'F8_E5M2'")
+    fails("u64", st('{"a":{"dtype":"U64","shape":[1],"data_offsets":[0,8]}}', "xxxxxxxx"),
+      "unsupported dtype 'U64'")
     fails("range", st('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', "xxxx"),
       "out of range")
     fails("span", st('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', "xxxx"),

@@ -166,6 +166,10 @@ describe("ts.onnx.load_string", function()
     assert.equal(2, #m.variables)
     assert.equal("variable", m.variables.W.op)
     assert.equal(m.outputs.y, m.graph:get("y"))
+    assert.equal(1, #m.outputs)
+    local s = ts.Session(m.graph)
+    local ys = s:run(m.outputs, { [m.inputs.x] = ts.tensor({ { 1, 1, 1 } }, "float32") })
+    H.tensor(ys[1], { { 0.5, 0.25 } }, "float32", 1e-6)
     local y = run(m, ts.tensor({ { 1, 2, 3 }, { -1, 0, 1 } }, "float32"))
     -- x W + b = {1*1+2*2+3*-3 + .5, -1+1+3-.25} = {-3.5, 2.75}; {-1-3+.5, 1+1-.25}
     H.tensor(y, { { 0, 2.75 }, { 0, 1.75 } }, "float32", 1e-6)
@@ -294,6 +298,27 @@ describe("ts.onnx.load of hostile models", function()
     m.graph.initializer[3] = { name = "p", data_type = INT64, dims = { 4 },
       bytes = core.to_bytes(ts.tensor({ 0, 1, 0, 1 }, "int64")) }
     refuses("pad.onnx", m, "node 'pad' (Pad)", "attribute mode = wrap is not supported")
+  end)
+
+  it("deeply nested subgraphs (protobuf-c's unpack would recurse once a level)", function()
+    local function varint(v)
+      local t = {}
+      repeat
+        local b = v & 0x7f
+        v = v >> 7
+        t[#t + 1] = string.char(v > 0 and b | 0x80 or b)
+      until v == 0
+      return table.concat(t)
+    end
+    local function wrap(field, p) return varint(field << 3 | 2) .. varint(#p) .. p end
+    local function nested(levels) -- graph.node.attribute.g, levels times, in a model
+      local g = ""
+      for _ = 1, levels do g = wrap(1, wrap(5, wrap(6, g))) end
+      return wrap(7, g)
+    end
+    assert.equal("table", type(pb.decode(nested(20)).graph.node[1].attribute[1].g))
+    refuses("deep.onnx", nested(40), "messages nested deeper than 100")
+    refuses("deep2.onnx", nested(3000), "messages nested deeper than 100")
   end)
 
   it("a model with no graph, a missing file", function()

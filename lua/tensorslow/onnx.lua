@@ -223,8 +223,14 @@ return function(ts, I)
     local g = ts.Graph()
     local prev = ts.get_default_graph()
     ts.set_default_graph(g)
-    local result = { graph = g, inputs = {}, outputs = {}, variables = {}, opset = opset,
-      opsets = opsets, producer = m.producer_name, ir_version = m.ir_version }
+    -- inputs, outputs, variables: arrays (so sess:run(m.outputs, ...) takes them) whose
+    -- entries are also reached by ONNX name (through __index)
+    local function named() local by = {} return setmetatable({}, { __index = by }), by end
+    local inputs, in_by = named()
+    local outputs, out_by = named()
+    local variables, var_by = named()
+    local result = { graph = g, inputs = inputs, outputs = outputs, variables = variables,
+      opset = opset, opsets = opsets, producer = m.producer_name, ir_version = m.ir_version }
     local values, consts, elems = {}, {}, {}
     local bind = opts.bind or {}
     local sess
@@ -242,7 +248,7 @@ return function(ts, I)
           local var = ts.Variable(v, { name = t.name, graph = g })
           values[t.name] = var
           result.variables[#result.variables + 1] = var
-          result.variables[t.name] = var
+          var_by[t.name] = var
         else
           values[t.name] = ts.constant(v, { name = t.name, graph = g })
           consts[t.name] = v
@@ -270,7 +276,7 @@ return function(ts, I)
           values[name] = p
           elems[name] = kind
           result.inputs[#result.inputs + 1] = p
-          result.inputs[name] = p
+          in_by[name] = p
         end
       end
 
@@ -379,7 +385,7 @@ return function(ts, I)
             tostring(vi.name)), 0)
         end
         result.outputs[#result.outputs + 1] = v
-        result.outputs[vi.name] = v
+        out_by[vi.name] = v
         ::continue::
       end
     end

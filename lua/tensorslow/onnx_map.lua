@@ -142,6 +142,23 @@ return function(reg, ts)
     local x = n.inputs[1]
     return ts.multiply(x, ts.tanh(ts.softplus(x)))
   end)
+  reg("Shrink", function(n)
+    local x = n.inputs[1]
+    local lambd, bias = n:attr("lambd", 0.5), n:attr("bias", 0.0)
+    local xf = (x.dtype == "float32" or x.dtype == "float64") and x or ts.cast(x, "float64")
+    local function c(v) return const_like(v, xf) end
+    local y = ts.where(ts.less(xf, c(-lambd)), ts.add(xf, c(bias)),
+      ts.where(ts.greater(xf, c(lambd)), ts.subtract(xf, c(bias)), ts.zeros_like(xf)))
+    return xf == x and y or ts.cast(y, x.dtype)
+  end)
+  reg("MeanVarianceNormalization", function(n)
+    local x = n.inputs[1]
+    local axes = axes_of(n:attr("axes", { 0, 2, 3 }))
+    local mean = ts.reduce_mean(x, axes, true)
+    local d = ts.subtract(x, mean)
+    local var = ts.reduce_mean(ts.square(d), axes, true)
+    return ts.divide(d, ts.add(ts.sqrt(var), const_like(1e-9, var)))
+  end)
   reg("Where", function(n)
     local c, a, b = n.inputs[1], n.inputs[2], n.inputs[3]
     -- ts.where broadcasts a and b; the condition broadcasts too when multiplied out
@@ -551,21 +568,49 @@ return function(reg, ts)
   local CAST = { [1] = "float32", [2] = "uint8", [3] = "int64", [4] = "int64", [5] = "int64",
     [6] = "int64", [7] = "int64", [9] = "uint8", [10] = "float32", [11] = "float64",
     [12] = "int64", [13] = "int64", [16] = "bfloat16" }
+  -- float32 values rounded toward zero to bfloat16's 8 significant bits (what ONNX 1.12's
+  -- reference and test data do), computed in float64: q = trunc(|x| / ulp) with ulp =
+  -- 2^(floor(log2 |x|) - 7) corrected by a factor of 2 when log2 rounds across a power of two.
+  local function to_bf16(x)
+    local d = ts.cast(x, "float64")
+    local mag = ts.abs(d)
+    local function c(v) return ts.constant(v, { dtype = "float64" }) end
+    local finite = ts.cast(ts.multiply(ts.cast(ts.less(mag, c(math.huge)), "float64"),
+      ts.cast(ts.greater(mag, c(0)), "float64")), "uint8")
+    local safe = ts.where(finite, mag, c(1))
+    local l2 = ts.divide(ts.log(safe), c(math.log(2)))
+    local t = ts.cast(ts.cast(l2, "int64"), "float64")
+    local e = ts.subtract(t, ts.cast(ts.less(l2, t), "float64")) -- floor
+    local ulp = ts.maximum(ts.pow(c(2), ts.subtract(e, c(7))), c(2 ^ -133))
+    local q = ts.divide(safe, ulp)
+    ulp = ts.where(ts.greater_equal(q, c(256)), ts.multiply(ulp, c(2)),
+      ts.where(ts.less(q, c(128)), ts.maximum(ts.divide(ulp, c(2)), c(2 ^ -133)), ulp))
+    local r = ts.multiply(ts.cast(ts.cast(ts.divide(safe, ulp), "int64"), "float64"), ulp)
+    r = ts.where(ts.less(d, c(0)), ts.negative(r), r)
+    return ts.cast(ts.where(finite, r, d), "float32")
+  end
+
   reg("Cast", function(n)
     local to = n:attr("to")
     if type(to) == "string" then n:fail("attribute to as a string is not supported") end
     local dt = CAST[to]
-    if not dt or dt == "bfloat16" then
-      n:fail(("attribute to = %s is not supported"):format(tostring(to)))
-    end
     local x = n.inputs[1]
-    if to == 9 then return ts.cast(ts.not_equal(x, const_like(0, x)), "uint8") end
-    if to == 2 or to == 3 or to == 4 or to == 5 or to == 6 or to == 12 then
-      n:fail(("attribute to = %d (a narrow integer type) is not supported"):format(to))
+    if dt == "bfloat16" then
+      return to_bf16(x.dtype == "float32" and x or ts.cast(x, "float32"))
     end
+    if not dt then n:fail(("attribute to = %s is not supported"):format(tostring(to))) end
+    if to == 9 then return ts.cast(ts.not_equal(x, const_like(0, x)), "uint8") end
+    -- int8/16/32 and uint16/32 are held as int64 (the dtype table): values are kept, not
+    -- wrapped to the narrow type's range
     return ts.cast(x, dt)
   end)
-  reg("CastLike", function(n) return ts.cast(n.inputs[1], n.inputs[2].dtype) end)
+  reg("CastLike", function(n)
+    if n:elem(2) == "bfloat16" then
+      local x = n.inputs[1]
+      return to_bf16(x.dtype == "float32" and x or ts.cast(x, "float32"))
+    end
+    return ts.cast(n.inputs[1], n.inputs[2].dtype)
+  end)
   reg("Constant", function(n)
     local v = n:attr("value")
     if v then return v end
@@ -636,18 +681,36 @@ return function(reg, ts)
     end
     return y
   end)
+  -- Dropout: inference (the default) passes x through, mask all true. Training mode (opset 12:
+  -- input 3, known or fed at run time; ratio input 2, default 0.5) keeps each element where a
+  -- uniform draw is >= ratio and scales by 1 / (1 - ratio), as ONNX specifies; the draws are
+  -- tensorslow's, so they match no other generator.
   reg("Dropout", function(n)
     local x = n.inputs[1]
-    local training = n.inputs[3] and n:need_const(3, "training_mode")
-    if training and training:reshape({ -1 }):totable()[1] ~= 0 then
-      local ratio = n.inputs[2] and n:need_const(2, "ratio"):reshape({ -1 }):totable()[1] or 0.5
-      if ratio ~= 0 then n:fail("training_mode with ratio > 0 is not supported") end
-    end
     if n.opset < 7 and n:attr("is_test", 0) == 0 then
       n:fail("attribute is_test = 0 (training) is not supported")
     end
-    local y = ts.identity(x)
-    if n.noutputs >= 2 then return { y, ts.cast(ts.ones_like(x), "uint8") } end
+    local ones = ts.cast(ts.ones_like(x), "uint8")
+    local t = n.inputs[3]
+    local tc = n:const(3)
+    if not t or (tc and tc:reshape({ -1 }):totable()[1] == 0) then
+      local y = ts.identity(x)
+      if n.noutputs >= 2 then return { y, ones } end
+      return y
+    end
+    local ratio = n.inputs[2]
+    if ratio then ratio = ts.cast(ts.reshape(ratio, {}), x.dtype)
+    else ratio = const_like(n.opset < 12 and n:attr("ratio", 0.5) or 0.5, x) end
+    local s = known_shape(n, 1, "Dropout in training mode")
+    local seed = n:attr("seed")
+    local u = ts.random_uniform(s, { dtype = x.dtype, seed = seed })
+    local keep = ts.greater_equal(u, ratio)
+    local scaled = ts.divide(ts.multiply(x, ts.cast(keep, x.dtype)),
+      ts.subtract(const_like(1, x), ratio))
+    -- ratio 0 keeps everything (1 / (1 - 0) = 1); training_mode false passes x
+    local on = ts.cast(ts.reshape(t, {}), "uint8")
+    local y = ts.where(on, scaled, x)
+    if n.noutputs >= 2 then return { y, ts.where(on, ts.cast(keep, "uint8"), ones) } end
     return y
   end)
 
@@ -736,7 +799,8 @@ return function(reg, ts)
 
   -- MaxPool with dilations: the maximum over the kernel's offsets of strided gathers
   -- from x padded with -inf (every axis's source indices computed here).
-  local function dilated_max_pool(n, x, k, dil)
+  local function dilated_max_pool(n, x, k, dil, with_indices)
+    local col_major = n:attr("storage_order", 0) == 1
     local s = known_shape(n, 1, "MaxPool with dilations")
     local rank = #k
     local strides = n:attr("strides") or {}
@@ -756,8 +820,37 @@ return function(reg, ts)
     local p = { { 0, 0 }, { 0, 0 } }
     for i = 1, rank do p[i + 2] = pads[i] end
     local xp = ts.pad(x, p, -math.huge)
-    local result
+    local result, indices
     local offs = {}
+    -- with_indices: each window element's flat index into x (N, C and the spatial dims,
+    -- row-major), for the Indices output; the first maximum in kernel order wins
+    local function flat_indices()
+      local count = s[1] * s[2]
+      for a = 1, rank do count = count * outs[a] end
+      local v, pos = {}, {}
+      for i = 1, count do
+        local r = i - 1
+        for a = rank, 1, -1 do
+          pos[a] = r % outs[a]
+          r = r // outs[a]
+        end
+        local src, sp = {}, 1
+        for a = 1, rank do
+          src[a] = pos[a] * (strides[a] or 1) + offs[a] * dil[a] - pads[a][1]
+          sp = sp * s[a + 2]
+        end
+        local flat = 0 -- storage_order 0: row-major; 1: column-major over the spatial dims
+        if col_major then
+          for a = rank, 1, -1 do flat = flat * s[a + 2] + src[a] end
+        else
+          for a = 1, rank do flat = flat * s[a + 2] + src[a] end
+        end
+        v[i] = r * sp + flat -- r = n * C + c
+      end
+      local shp = { s[1], s[2] }
+      for a = 1, rank do shp[a + 2] = outs[a] end
+      return ts.tensor(v, "int64"):reshape(shp)
+    end
     local function visit(i)
       if i > rank then
         local y = xp
@@ -765,6 +858,17 @@ return function(reg, ts)
           local idx = {}
           for o = 0, outs[a] - 1 do idx[#idx + 1] = o * (strides[a] or 1) + offs[a] * dil[a] + 1 end
           y = ts.gather(y, ts.tensor(idx, "int64"), a + 2)
+        end
+        if with_indices then
+          local fi = flat_indices()
+          if result then
+            local better = ts.greater(y, result)
+            indices = ts.where(better, fi, indices)
+            result = ts.where(better, y, result)
+          else
+            result, indices = y, fi
+          end
+          return
         end
         result = result and ts.maximum(result, y) or y
         return
@@ -775,6 +879,7 @@ return function(reg, ts)
       end
     end
     visit(1)
+    if with_indices then return { result, indices } end
     return result
   end
 
@@ -783,14 +888,16 @@ return function(reg, ts)
       local x = n.inputs[1]
       local k = n:attr("kernel_shape")
       local rank = #k
-      if n.noutputs > 1 then n:fail("the Indices output is not supported") end
       local dil = n:attr("dilations")
       local dilated = false
       for _, d in ipairs(dil or {}) do dilated = dilated or d ~= 1 end
-      if n:attr("storage_order", 0) ~= 0 then n:fail("attribute storage_order = 1 is not supported") end
-      if dilated then
+      if dilated or n.noutputs > 1 then
         if avg then n:fail("attribute dilations is not supported") end
-        return dilated_max_pool(n, x, k, dil)
+        if not dil then
+          dil = {}
+          for i = 1, rank do dil[i] = 1 end
+        end
+        return dilated_max_pool(n, x, k, dil, n.noutputs > 1)
       end
       local dt = x.dtype
       if dt ~= "float32" and dt ~= "float64" then x = ts.cast(x, "float64") end
@@ -841,6 +948,32 @@ return function(reg, ts)
     return ts.add(ts.multiply(ts.subtract(x, ts.reshape(mean, shp)), ts.reshape(k, shp)),
       ts.reshape(bias, shp))
   end)
+  -- LRN: the sum of squares over a window of channels (floor((size-1)/2) before, ceil after),
+  -- as the sum of shifted slices of the zero-padded squares
+  reg("LRN", function(n)
+    local x = n.inputs[1]
+    local s = known_shape(n, 1, "LRN")
+    local size = n:attr("size")
+    if not size then n:fail("attribute size is required") end
+    local alpha, beta, bias = n:attr("alpha", 0.0001), n:attr("beta", 0.75), n:attr("bias", 1.0)
+    local before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    local p = {}
+    for i = 1, #s do p[i] = { 0, 0 } end
+    p[2] = { before, after }
+    local sq = ts.pad(ts.square(x), p, 0)
+    local sum
+    for k = 0, size - 1 do
+      local begin, len = {}, {}
+      for i = 1, #s do begin[i], len[i] = 1, -1 end
+      begin[2], len[2] = k + 1, s[2]
+      local part = ts.slice(sq, begin, len)
+      sum = sum and ts.add(sum, part) or part
+    end
+    local den = ts.pow(ts.add(ts.multiply(sum, const_like(alpha / size, x)), const_like(bias, x)),
+      const_like(beta, x))
+    return ts.divide(x, den)
+  end)
+
   reg("LayerNormalization", function(n)
     local x, scale, bias = n.inputs[1], n.inputs[2], n.inputs[3]
     local s = shape_of(n, 1)

@@ -277,10 +277,69 @@ static void push_graph(lua_State *L, const Onnx__GraphProto *g, int depth) {
   if (g->n_sparse_initializer) set_int(L, "sparse_initializers", (lua_Integer)g->n_sparse_initializer);
 }
 
+/* protobuf-c's unpack recurses once per nested message, without a limit: a
+ * file of nested subgraphs (a few bytes a level) would exhaust the C stack.
+ * This walks the wire format first, iteratively, following only the fields
+ * the descriptors say are messages, and refuses nesting deeper than
+ * MAX_WIRE_DEPTH; anything malformed is left for unpack to refuse. */
+#define MAX_WIRE_DEPTH 100
+
+static int read_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *at < n; shift += 7) {
+    uint8_t b = p[(*at)++];
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return 1;
+  }
+  return 0;
+}
+
+static int too_deep(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n) {
+  struct {
+    const ProtobufCMessageDescriptor *d;
+    size_t end;
+  } st[MAX_WIRE_DEPTH + 1];
+  int depth = 0;
+  size_t at = 0;
+  st[0].d = d;
+  st[0].end = n;
+  for (;;) {
+    while (depth > 0 && at >= st[depth].end) depth--;
+    if (at >= st[depth].end) return 0;
+    uint64_t key, v;
+    if (!read_varint(p, st[depth].end, &at, &key)) return 0;
+    switch (key & 7) {
+    case 0:
+      if (!read_varint(p, st[depth].end, &at, &v)) return 0;
+      break;
+    case 1: at += 8; break;
+    case 5: at += 4; break;
+    case 2: {
+      if (!read_varint(p, st[depth].end, &at, &v) || v > st[depth].end - at) return 0;
+      const ProtobufCFieldDescriptor *f =
+          key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(st[depth].d, (unsigned)(key >> 3))
+                                 : NULL;
+      if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor) {
+        if (depth == MAX_WIRE_DEPTH) return 1;
+        depth++;
+        st[depth].d = f->descriptor;
+        st[depth].end = at + (size_t)v;
+      } else {
+        at += (size_t)v;
+      }
+      break;
+    }
+    default: return 0;
+    }
+  }
+}
+
 static ProtobufCMessage *unpack(lua_State *L, const ProtobufCMessageDescriptor *d,
                                 const char *what) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
+  if (too_deep(d, (const uint8_t *)s, len))
+    luaL_error(L, "not a valid ONNX %s: messages nested deeper than %d", what, MAX_WIRE_DEPTH);
   msg_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->m = NULL;
   luaL_setmetatable(L, MSG_BOX);

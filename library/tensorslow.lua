@@ -380,6 +380,17 @@ function Tensor:scatter_elements(indices, updates, axis, opts) end
 ---@return ts.Tensor
 ---@return ts.Tensor
 function Tensor:top_k(k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:argsort(axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:sort(axis, opts) end
 --- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
 --- from the end.
 ---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
@@ -413,6 +424,16 @@ function Tensor:reverse_sequence(seq_lengths, seq_axis, batch_axis) end
 ---@param axis? integer
 ---@return ts.Tensor
 function Tensor:boolean_mask(mask, axis) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+function Tensor:unique(opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -1018,6 +1039,17 @@ function Node:scatter_elements(indices, updates, axis, opts) end
 ---@return ts.Node
 ---@return ts.Node
 function Node:top_k(k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node
+function Node:argsort(axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node
+function Node:sort(axis, opts) end
 --- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
 --- from the end.
 ---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
@@ -1056,6 +1088,16 @@ function Node:reverse_sequence(seq_lengths, seq_axis, batch_axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:boolean_mask(mask, axis, opts) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+function Node:unique(opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -2003,6 +2045,19 @@ function ts.scatter_elements(data, indices, updates, axis, opts) end
 ---@return ts.Node|ts.Tensor values
 ---@return ts.Node|ts.Tensor indices
 function ts.top_k(x, k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param x ts.input
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.argsort(x, axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param x ts.input
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.sort(x, axis, opts) end
 --- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
 --- from the end.
 ---@param x ts.input
@@ -2047,6 +2102,17 @@ function ts.reverse_sequence(x, seq_lengths, seq_axis, batch_axis, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.boolean_mask(tensor, mask, axis, opts) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param x ts.input
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Node|ts.Tensor y
+---@return ts.Node|ts.Tensor idx
+---@return ts.Node|ts.Tensor count
+---@return ts.Node|ts.Tensor first
+function ts.unique(x, opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.

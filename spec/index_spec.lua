@@ -12,6 +12,11 @@ local TOL = R.TOL
 local function apply_case(c, x, idx, u, lengths, mask)
   local k = c.kind
   if k == "where" then return ts.where(x) end
+  if k == "sort" then
+    local o = { direction = c.direction }
+    return ts.sort(x, c.axis, o), ts.argsort(x, c.axis, o)
+  end
+  if k == "unique" then return ts.unique(x, { axis = c.axis, sorted = c.sorted }) end
   if k == "boolean_mask" then return ts.boolean_mask(x, mask, c.axis) end
   if k == "gather_nd" then return ts.gather_nd(x, idx, { batch_dims = c.batch_dims })
   elseif k:find("^tensor_scatter_nd_") then
@@ -54,9 +59,15 @@ describe("index ops against NumPy and PyTorch", function()
         assert.are.same(c.yshape or c.xshape, y.shape, label(i, c))
         local e = R.worst(R.flat(y), fx:slice(c.y), dt)
         assert(e <= TOL[dt], ("%s in %s: error %g"):format(label(i, c), dt, e))
-        if c.kind == "top_k" then
+        if c.kind == "top_k" or c.kind == "sort" then
           assert.are.equal("int64", yi.dtype)
           assert.are.same(fx:slice(c.idx), R.flat(yi), label(i, c))
+        elseif c.kind == "unique" then
+          local _, inverse, count, first = apply_case(c, x)
+          for name, t in pairs { inverse = inverse, count = count, first = first } do
+            assert.are.equal("int64", t.dtype)
+            assert.are.same(fx:slice(c[name]), R.flat(t), label(i, c) .. " " .. name)
+          end
         end
         worst[dt] = math.max(worst[dt] or 0, e)
       end
@@ -111,7 +122,7 @@ describe("index ops against NumPy and PyTorch", function()
   it("move int64 values as they move floats", function()
     local MOVES = { gather_nd = true, gather_elements = true, tensor_scatter_nd_update = true,
       matrix_band_part = true, broadcast_to = true, reverse = true, reverse_sequence = true,
-      tensor_scatter_nd_max = true, tensor_scatter_nd_min = true, boolean_mask = true }
+      tensor_scatter_nd_max = true, tensor_scatter_nd_min = true, boolean_mask = true, unique = true }
     local n = 0
     local function scaled(t) return (t * 1000):cast("int64") end
     for i, c in ipairs(fx.spec.cases) do
@@ -284,6 +295,9 @@ describe("index ops", function()
       "reduction must be none, add, mul, max or min")
     H.fails(function() return ts.top_k(x, 4) end, "k = 4 is out of range for an axis of size 3")
     H.fails(function() return ts.top_k(x, 1.5) end, "top_k: k must be an integer")
+    H.fails(function() return ts.top_k(x, -1) end, "top_k: k = -1 is negative")
+    H.fails(function() return ts.argsort(x, { direction = "UP" }) end,
+      'argsort: direction must be "ASCENDING" or "DESCENDING", got UP')
     H.fails(function() return ts.cumsum(x, 3) end, "axis 3 is out of range for rank 2")
     H.fails(function() return ts.cumsum(x, 0) end, "axis 0 is not valid")
     H.fails(function() return ts.matrix_band_part({ 1, 2 }, 0, 0) end, "rank 2 or more")

@@ -14,7 +14,8 @@
  *                            (0 update, 1 add, 2 mul, 3 max, 4 min)
  *   top_k_indices            (x) i1 = k, axis, v1 = {largest, sorted}: int64
  *                            1-based positions of the k largest (smallest)
- *                            along axis, ties in index order, NaN largest
+ *                            along axis, ties in index order, NaN largest;
+ *                            k = -1: all of them (argsort)
  *   cumsum                   (x) axis, v1 = {exclusive, reverse}
  *   matrix_band_part         (x) v1 = {lo, hi}: keeps x[..., i, j] where
  *                            lo <= j - i <= hi, zeros elsewhere
@@ -24,7 +25,13 @@
  *                            the first lengths[b] entries along seq_axis of
  *                            each batch entry b reversed
  *   where_indices            (x) int64 [count, rank]: the 1-based positions
- *                            of x's nonzero entries in C order (TSI_OP_DYNAMIC) */
+ *                            of x's nonzero entries in C order (TSI_OP_DYNAMIC)
+ *   unique                   (x) axis (none: x flattened), v1 = {sorted},
+ *                            i1 = the output: 0 the 1-based first position
+ *                            of each unique slice along axis, 1 each slice's
+ *                            1-based place among them, 2 their counts
+ *                            (TSI_OP_DYNAMIC; the three nodes of ts.unique
+ *                            each sort the slices) */
 #include <string.h>
 
 #include "ops.h"
@@ -400,8 +407,8 @@ static const tsi_kernels k_topk = TSI_KERNELS_ALL(topk);
 
 static int topk_k(const tsi_node *n, int64_t dim, int64_t *k, tsi_err *e) {
   char nb[128];
-  *k = attr_i1(n);
-  if (*k < 0 || (dim >= 0 && *k > dim))
+  *k = attr_i1(n) == -1 ? dim : attr_i1(n); /* -1: all of them (argsort) */
+  if ((*k < 0 && dim >= 0) || (dim >= 0 && *k > dim))
     return tsi_fail(e, TSI_EARG, "%s: k = %lld is out of range for an axis of size %lld", OPN(n),
                     (long long)*k, (long long)dim);
   return TSI_OK;
@@ -721,6 +728,123 @@ static int run_where_indices(tsi_runctx *ctx, const tsi_node *n, const tsi_tenso
   return TSI_OK;
 }
 
+/* -------------------------------------------------------------- unique */
+
+/* ucmp_<dtype>: compares slices a and b of x seen as (outer, n, inner), entry
+ * by entry in C order: -1, 0 or 1. */
+typedef int (*ucmp_fn)(const void *x, int64_t a, int64_t b, int64_t outer, int64_t n,
+                       int64_t inner);
+#define DEF_UCMP(E, T, S, ...)                                                          \
+  static int ucmp_##S(const void *xv, int64_t a, int64_t b, int64_t outer, int64_t n,   \
+                      int64_t inner) {                                                  \
+    const T *x = xv;                                                                    \
+    for (int64_t o = 0; o < outer; o++)                                                 \
+      for (int64_t i = 0; i < inner; i++) {                                             \
+        T u = x[(o * n + a) * inner + i], v = x[(o * n + b) * inner + i];               \
+        if (u < v) return -1;                                                           \
+        if (u > v) return 1;                                                            \
+      }                                                                                 \
+    return 0;                                                                           \
+  }
+TSI_DTYPES(DEF_UCMP)
+static const tsi_kernels k_ucmp = TSI_KERNELS_ALL(ucmp);
+
+/* x as (outer, n, inner) around the axis, or (1, numel, 1) without one. */
+static int unique_dims(const tsi_node *n, const tsi_tensor *x, int64_t *outer, int64_t *len,
+                       int64_t *inner, tsi_err *e) {
+  char nb[128];
+  if (!n->attrs || !n->attrs->has_axes) {
+    *outer = *inner = 1;
+    *len = x->ndim < 0 ? -1 : tsi_numel(x->ndim, x->shape);
+    return TSI_OK;
+  }
+  if (x->ndim == 0) return tsi_fail(e, TSI_EARG, "%s: x must have rank 1 or more", OPN(n));
+  int64_t ax;
+  int st = one_axis(n, x->ndim, 0, &ax, e);
+  if (st) return st;
+  *outer = tsi_prod(x->shape, 0, (int)ax);
+  *len = x->shape[ax];
+  *inner = tsi_prod(x->shape, (int)ax + 1, x->ndim);
+  return TSI_OK;
+}
+
+static int infer_unique(const tsi_node *n, const tsi_tensor *ins, int nin, tsi_tensor *out,
+                        tsi_err *e) {
+  char nb[128];
+  if (!tsi_kernel(n, &k_ucmp, ins[0].dtype, e)) return e->status;
+  int64_t which = attr_i1(n), outer, len = -1, inner;
+  if (which < 0 || which > 2) return tsi_fail(e, TSI_EARG, "%s: unknown output %lld", OPN(n), (long long)which);
+  if (ins[0].ndim >= 0) {
+    int st = unique_dims(n, &ins[0], &outer, &len, &inner, e);
+    if (st) return st;
+  }
+  out->dtype = TS_INT64;
+  return tsi_out_shape(n, out, 1, (const int64_t[]){which == 1 ? len : -1}, e);
+}
+
+/* Sorts the slices (stable merge sort, as topk_ does), groups equal ones and
+ * writes n's output: the 1-based first position of each unique slice (i1 0),
+ * each slice's 1-based place among the unique ones (1) or their counts (2);
+ * the unique slices sorted, or (v1[0] == 0) in order of first occurrence. */
+static int run_unique(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
+                      tsi_tensor *out, tsi_err *e) {
+  const tsi_tensor *x = &ins[0];
+  int64_t outer, len, inner, which = attr_i1(n);
+  int st = unique_dims(n, x, &outer, &len, &inner, e);
+  if (st) return st;
+  ucmp_fn cmp = (ucmp_fn)tsi_kernel(n, &k_ucmp, x->dtype, e);
+  if (!cmp) return e->status;
+  void *fresh;
+  int64_t *w = tsi_work_begin(ctx, (size_t)(len > 0 ? len : 1) * 5 * sizeof(int64_t), &fresh, e);
+  if (!w) return e->status;
+  int64_t *ord = w, *tmp = w + len, *grp = w + 2 * len, *first = w + 3 * len, *place = w + 4 * len;
+  if (outer * inner == 0) outer = inner = 0; /* empty slices are all equal */
+  for (int64_t i = 0; i < len; i++) ord[i] = i;
+  for (int64_t wd = 1; wd < len; wd *= 2) {
+    for (int64_t lo = 0; lo < len; lo += 2 * wd) {
+      int64_t mid = lo + wd < len ? lo + wd : len, hi = lo + 2 * wd < len ? lo + 2 * wd : len;
+      int64_t a = lo, b = mid, k = lo;
+      while (a < mid && b < hi)
+        tmp[k++] = cmp(x->data, ord[b], ord[a], outer, len, inner) < 0 ? ord[b++] : ord[a++];
+      while (a < mid) tmp[k++] = ord[a++];
+      while (b < hi) tmp[k++] = ord[b++];
+    }
+    memcpy(ord, tmp, (size_t)len * sizeof *ord);
+  }
+  /* groups in sorted order: first[g] its first position, grp[slice] its group */
+  int64_t u = 0;
+  for (int64_t i = 0; i < len; i++) {
+    if (i == 0 || cmp(x->data, ord[i - 1], ord[i], outer, len, inner) != 0) first[u++] = ord[i];
+    grp[ord[i]] = u - 1;
+  }
+  /* place[g]: the group's position in the output order */
+  int sorted = (int)attr_v1(n, 0, 1);
+  for (int64_t g = 0; g < u; g++) place[g] = g;
+  if (!sorted) { /* by first occurrence: scan the slices in order */
+    int64_t next = 0;
+    for (int64_t g = 0; g < u; g++) place[g] = -1;
+    for (int64_t i = 0; i < len; i++)
+      if (place[grp[i]] < 0) place[grp[i]] = next++;
+  }
+  out->dtype = TS_INT64;
+  if ((st = tsi_out_shape(n, out, 1, (const int64_t[]){which == 1 ? len : u}, e)) ||
+      (st = ctx->alloc_out(ctx, out, e))) {
+    tsi_work_end(ctx, fresh);
+    return st;
+  }
+  int64_t *o = out->data;
+  if (which == 0)
+    for (int64_t g = 0; g < u; g++) o[place[g]] = first[g] + 1;
+  else if (which == 1)
+    for (int64_t i = 0; i < len; i++) o[i] = place[grp[i]] + 1;
+  else {
+    for (int64_t g = 0; g < u; g++) o[g] = 0;
+    for (int64_t i = 0; i < len; i++) o[place[grp[i]]]++;
+  }
+  tsi_work_end(ctx, fresh);
+  return TSI_OK;
+}
+
 /* -------------------------------------------------------------- table */
 
 static const scatter_impl scatter_update = {TSI_KERNELS_ALL(combine), RED_UPDATE};
@@ -748,5 +872,6 @@ const tsi_opdef tsi_ops_index[] = {
     OP("reverse", 1, 1, infer_reverse, run_reverse, NULL),
     OP("reverse_sequence", 2, 2, infer_reverse_sequence, run_reverse_sequence, NULL),
     {"where_indices", 1, 1, TSI_OP_DYNAMIC, infer_where_indices, run_where_indices, NULL},
+    {"unique", 1, 1, TSI_OP_DYNAMIC, infer_unique, run_unique, &k_ucmp},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -141,11 +141,39 @@ return function(ts, I)
     local axis = axis_arg(o.axis, "top_k", -1)
     local largest = o.largest == nil or o.largest
     if not (I.is_node(x) or I.is_tensor(x)) then x = ts.tensor(x) end
-    local idx = apply("top_k_indices", { i1 = int_arg(k, "top_k: k"), axis = axis,
+    k = int_arg(k, "top_k: k")
+    if k < 0 then I.raise(("top_k: k = %d is negative"):format(k)) end
+    local idx = apply("top_k_indices", { i1 = k, axis = axis,
       v1 = { largest and 1 or 0, 1 }, name = o.name and o.name .. "_indices" }, { x, n = 1 })
     local values = apply("gather_elements", { axis = axis, name = o.name },
       { x, idx, n = 2 })
     return values, idx
+  end }
+
+  local DIRECTIONS = { ASCENDING = 0, DESCENDING = 1 }
+  local function order(what, x, axis, opts)
+    if opts == nil and is_opts(axis) then axis, opts = nil, axis end
+    local o = opts_of(what, opts, { "direction" })
+    local largest = DIRECTIONS[o.direction or "ASCENDING"]
+    if not largest then
+      I.raise(("%s: direction must be \"ASCENDING\" or \"DESCENDING\", got %s")
+        :format(what, tostring(o.direction)))
+    end
+    if not (I.is_node(x) or I.is_tensor(x)) then x = ts.tensor(x) end
+    axis = axis_arg(axis, what, -1)
+    return x, axis, apply("top_k_indices", { i1 = -1, axis = axis, v1 = { largest, 1 },
+      name = o.name and (what == "sort" and o.name .. "_indices" or o.name) }, { x, n = 1 }), o
+  end
+  --- argsort(x [, axis = -1] [, {direction = "ASCENDING", name=}]): the 1-based positions
+  -- (int64) that sort x along axis; stable (equal values in index order), NaN largest.
+  op { name = "argsort", fn = function(x, axis, opts)
+    local _, _, idx = order("argsort", x, axis, opts)
+    return idx
+  end }
+  --- sort(x [, axis = -1] [, {direction = "ASCENDING", name=}]): x sorted along axis.
+  op { name = "sort", fn = function(x, axis, opts)
+    local t, a, idx, o = order("sort", x, axis, opts)
+    return apply("gather_elements", { axis = a, name = o.name }, { t, idx, n = 2 })
   end }
 
   ----------------------------------------------------------------- cumsum
@@ -268,5 +296,24 @@ return function(ts, I)
     end
     local positions = ts.reshape(I.where_indices(ts.reshape(mask, { -1 })), { -1 })
     return ts.gather(ts.reshape(t, new), positions, a, { name = o.name })
+  end }
+
+  --- unique(x [, {axis=, sorted=, name=}]): the distinct entries of x (flattened), or with
+  -- axis its distinct slices along axis; in order of first occurrence (TF1's unique), or
+  -- sorted (lexicographically for slices). Returns y, idx (for each entry or slice of x its
+  -- 1-based place in y), count (of each in x) and first (the 1-based position in x of each
+  -- one's first occurrence); the last three int64.
+  op { name = "unique", grad = false, fn = function(x, opts)
+    local o = opts_of("unique", opts, { "axis", "sorted" })
+    if not (I.is_node(x) or I.is_tensor(x)) then x = ts.tensor(x) end
+    local axis = axis_arg(o.axis, "unique")
+    local sorted = o.sorted and 1 or 0
+    local function part(which, suffix)
+      return dynamic("unique", { i1 = which, axis = axis, v1 = { sorted },
+        name = o.name and o.name .. suffix }, { x, n = 1 })
+    end
+    local first = part(0, "_first")
+    local y = ts.gather(axis and x or ts.reshape(x, { -1 }), first, axis or 1, { name = o.name })
+    return y, part(1, "_idx"), part(2, "_count"), first
   end }
 end

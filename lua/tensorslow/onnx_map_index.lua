@@ -98,4 +98,11 @@ return function(reg, ts, I)
     if len < dim then cond = ts.pad(cond, { { 0, dim - len } }) end
     return ts.boolean_mask(x, cond, axis, { name = n.name })
   end)
+
+  reg("Unique", function(n)
+    local axis = n:attr("axis")
+    local y, idx, count, first = ts.unique(n.inputs[1], { axis = axis and axis_of(axis),
+      sorted = n:attr("sorted", 1) ~= 0, name = n.name })
+    return { y, first - 1, idx - 1, count }
+  end)
 end

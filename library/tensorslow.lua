@@ -2775,6 +2775,27 @@ function ts.local_response_normalization(x, opts) end
 ---@return ts.Node|ts.Tensor
 function ts.instance_normalization(x, scale, offset, opts) end
 
+--- The sum of products an einsum equation names ("ij,jk->ik", "bij,bjk->bik", "i,i", "ij->ji",
+--- "...ii->...i"; implicit output as NumPy's); inputs of known shapes; a trailing {name=} table.
+---@param equation string
+---@param ... ts.input|ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.einsum(equation, ...) end
+
+-- ts.image: image ops (lua/tensorslow/math2.lua).
+---@class tensorslow.image
+ts.image = {}
+--- images [N, H, W, C] (or [H, W, C]) resized to size = {height, width}: method "bilinear" (default),
+--- "nearest" or "bicubic"; TF1's coordinates (asymmetric; align_corners; half_pixel_centers) or
+--- ONNX's coordinate_transformation_mode ("half_pixel", "pytorch_half_pixel", "align_corners",
+--- "asymmetric", "tf_half_pixel_for_nn") and nearest_mode ("round_prefer_floor", "round_prefer_ceil",
+--- "floor", "ceil"; default floor, round_prefer_ceil with align_corners).
+---@param images ts.input
+---@param size integer[]
+---@param opts? {method?: "bilinear"|"nearest"|"bicubic"|"linear"|"cubic", align_corners?: boolean, half_pixel_centers?: boolean, coordinate_transformation_mode?: string, nearest_mode?: string, cubic_coeff_a?: number, exclude_outside?: boolean, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.image.resize(images, size, opts) end
+
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
 ts.nn = {}

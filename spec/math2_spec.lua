@@ -69,11 +69,18 @@ local function describe_case(c)
   end
   if c.opts then
     local o = {}
-    for k, v in pairs(c.opts) do o[#o + 1] = ("%s=%.4g"):format(k, v) end
+    for k, v in pairs(c.opts) do
+      o[#o + 1] = ("%s=%s"):format(k, type(v) == "number" and ("%.4g"):format(v) or v)
+    end
     table.sort(o)
     parts[#parts + 1] = table.concat(o, " ")
   end
-  if c.dx or c.da then parts[#parts + 1] = "grad" end
+  if c.inputs then parts[#parts + 1] = "[" .. table.concat(c.inputs[1][2], ",") .. "]" end
+  if c.equation then parts[#parts + 1] = c.equation end
+  if c.arg then
+    parts[#parts + 1] = "arg=" .. (type(c.arg) == "table" and table.concat(c.arg, "x") or c.arg)
+  end
+  if c.dx or c.da or c.grads then parts[#parts + 1] = "grad" end
   return table.concat(parts, " ")
 end
 
@@ -111,6 +118,46 @@ local function float_case(c)
   end
 end
 
+-- hardmax, depth_to_space, ...: the op's inputs, block size and options in its order
+local function composed_call(c, ins)
+  if c.equation then return ts.einsum(c.equation, table.unpack(ins)) end
+  local args = { table.unpack(ins) }
+  if c.arg then args[#args + 1] = c.arg end
+  if c.opts then args[#args + 1] = c.opts end
+  local f = ts
+  for part in c.op:gmatch("[^.]+") do f = f[part] end -- image.resize
+  return f(table.unpack(args, 1, #ins + (c.arg and 1 or 0) + (c.opts and 1 or 0)))
+end
+
+local function composed_case(c)
+  for _, dt in ipairs { "float64", "float32" } do
+    local ins = {}
+    for i, v in ipairs(c.inputs) do ins[i] = fx:tensor(v[1], v[2], dt) end
+    for form, y in ipairs(both_forms(function(...) return composed_call(c, { ... }) end, ins)) do
+      assert.are.equal(dt, y.dtype)
+      assert.are.same(c.yshape, y.shape)
+      local e, at = worst(R.flat(y), fx:slice(c.y))
+      if e > (dt == "float64" and 1e-12 or 1e-5) then
+        error(("%s, %s: error %.3g (at %s)"):format(form == 1 and "eager" or "graph", dt, e, tostring(at)))
+      end
+    end
+  end
+  if c.grads then
+    local g = ts.Graph()
+    local phs, feed = {}, {}
+    for i, v in ipairs(c.inputs) do
+      phs[i] = ts.placeholder { graph = g, dtype = "float64", shape = v[2] }
+      feed[phs[i]] = fx:tensor(v[1], v[2])
+    end
+    local y = composed_call(c, phs)
+    local w = ts.constant(fx:tensor(c.w, c.yshape), { graph = g })
+    for i, d in ipairs(ts.gradients(ts.reduce_sum(y * w), phs)) do
+      local e, at = worst(R.flat(H.run(g, d, feed)), fx:slice(c.grads[i]))
+      if e > 1e-10 then error(("gradient of input %d: error %.3g (at %s)"):format(i, e, tostring(at))) end
+    end
+  end
+end
+
 local function int_case(c)
   local ins, shape
   if c.kind == "unary" then
@@ -143,7 +190,8 @@ describe("math2 ops against PyTorch and NumPy (spec/fixtures/math2.*)", function
       "tan", "acosh", "asinh", "atanh", "selu", "celu", "hard_sigmoid", "hard_swish", "shrink",
       "thresholded_relu", "is_nan", "is_inf", "floormod", "truncatemod", "prelu", "logical_and",
       "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-      "bitwise_invert", "left_shift", "right_shift" } do
+      "bitwise_invert", "left_shift", "right_shift", "hardmax", "depth_to_space", "space_to_depth",
+      "local_response_normalization", "instance_normalization", "image.resize", "einsum" } do
       assert(count[op] and count[op] >= 6, op)
     end
     assert.is_true(grads >= 80)
@@ -152,7 +200,8 @@ describe("math2 ops against PyTorch and NumPy (spec/fixtures/math2.*)", function
 
   for k, c in ipairs(fx.spec.cases) do
     it(("case %d: %s"):format(k, describe_case(c)), function()
-      if c.dtype then int_case(c) else float_case(c) end
+      if c.kind == "composed" then composed_case(c)
+      elseif c.dtype then int_case(c) else float_case(c) end
     end)
   end
 end)
@@ -187,6 +236,52 @@ describe("math2 ops", function()
     check(function(a, b) return ts.prelu(a, b) end, { rnd({ 2, 3, 4 }, -2, 2), rnd({ 3, 1 }, -1, 1) })
   end)
 
+  it("gradcheck: depth_to_space, space_to_depth, local_response_normalization and instance norm", function()
+    for _, fmt in ipairs { "NHWC", "NCHW" } do
+      for _, mode in ipairs { "DCR", "CRD" } do
+        local o = { data_format = fmt, mode = mode }
+        check(function(x) return ts.depth_to_space(x, 2, o) end,
+          { rnd(fmt == "NHWC" and { 1, 2, 1, 8 } or { 1, 8, 2, 1 }, -1, 1) })
+        check(function(x) return ts.space_to_depth(x, 2, o) end,
+          { rnd(fmt == "NHWC" and { 1, 2, 4, 2 } or { 1, 2, 2, 4 }, -1, 1) })
+      end
+    end
+    check(function(x) return ts.local_response_normalization(x, { depth_radius = 2, alpha = 0.5 }) end,
+      { rnd({ 2, 2, 6 }, -2, 2) })
+    check(function(x, s, o) return ts.instance_normalization(x, s, o, { epsilon = 0.01 }) end,
+      { rnd({ 2, 3, 2, 3 }, -2, 2), rnd({ 3 }, 0.5, 2), rnd({ 3 }, -1, 1) })
+  end)
+
+  it("refuses bad block sizes, shapes and options of the composed ops", function()
+    local x = ts.zeros({ 1, 2, 2, 8 })
+    H.fails(function() return ts.depth_to_space(x, 3) end, "depth_to_space: 8 channels are not a multiple")
+    H.fails(function() return ts.depth_to_space(x, 0) end, "block_size must be a positive integer")
+    H.fails(function() return ts.depth_to_space(x, 1 << 40) end, "not a multiple of block_size^2")
+    H.tensor(ts.local_response_normalization(ts.tensor { { 1, 2 } }, { depth_radius = 1 << 40 }),
+      { { 1 / math.sqrt(6), 2 / math.sqrt(6) } }, "float64")
+    H.fails(function() return ts.depth_to_space(x, 2, { mode = "XYZ" }) end, "mode must be")
+    H.fails(function() return ts.space_to_depth(x, 4) end, "must be multiples of block_size 4")
+    H.fails(function() return ts.space_to_depth(ts.zeros({ 2, 2 }), 2) end, "known 4 rank")
+    H.fails(function() return ts.hardmax(x, { axis = 5 }) end, "hardmax: axis 5 is out of range")
+    H.fails(function() return ts.local_response_normalization(x, { depth_radius = -1 }) end, "depth_radius")
+    H.fails(function() return ts.instance_normalization(ts.zeros({ 2, 3 })) end, "rank 3 or more")
+    H.fails(function() return ts.image.resize(x, { 0, 2 }) end, "size must be {height, width}")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { method = "area" }) end, "unknown method area")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { nearest_mode = "up" }) end,
+      "unknown nearest_mode")
+    H.fails(function() return ts.image.resize(x, { 2, 2 }, { antialias = true }) end, "unknown option")
+    H.fails(function() return ts.image.resize(ts.zeros({ 2, 2 }), { 2, 2 }) end, "rank 2")
+    local m = ts.zeros({ 2, 3 })
+    H.fails(function() return ts.einsum("ij,jk->ik", m) end, "einsum: the equation has 2 operands, got 1")
+    H.fails(function() return ts.einsum("ijk->i", m) end, "does not match an input of rank 2")
+    H.fails(function() return ts.einsum("ij,ij->i", m, ts.zeros({ 3, 2 })) end, "label i has sizes 2 and 3")
+    H.fails(function() return ts.einsum("ij->k", m) end, "output label k is not in any input")
+    H.fails(function() return ts.einsum("i1->i", m) end, "bad term")
+    local g = ts.Graph()
+    local p = ts.placeholder { graph = g, dtype = "float32", shape = { 1, -1, 2, 8 } }
+    H.fails(function() return ts.depth_to_space(p, 2) end, "needs a known size along axis 2")
+  end)
+
   it("has no gradient for the piecewise constant and integer ops", function()
     local g = ts.Graph()
     local x = ts.placeholder { graph = g, dtype = "float64", shape = { 3 } }
@@ -214,6 +309,12 @@ describe("math2 ops", function()
       H.tensor(ts.is_inf(ts.tensor(x, dt)), { 1, 1, 0, 0, 0, 0 }, "uint8")
       H.tensor(ts.is_nan(ts.tensor(x, dt)), { 0, 0, 1, 1, 0, 0 }, "uint8")
     end)
+  end)
+
+  it("einsum on int64 takes the general path (matmul is float only)", function()
+    local a = ts.tensor({ { 1, 2 }, { 3, 4 } }, "int64")
+    H.tensor(ts.einsum("ij,jk->ik", a, a), { { 7, 10 }, { 15, 22 } }, "int64")
+    H.tensor(ts.einsum("ii->i", a), { 1, 4 }, "int64")
   end)
 
   it("round takes halves to even; integer modulo by 0 and -1 gives 0", function()

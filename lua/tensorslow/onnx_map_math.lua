@@ -13,16 +13,40 @@ return function(reg, ts, I)
 
   ------------------------------------------------------------ element-wise
 
-  for onnx, name in pairs { Erf = "erf", Floor = "floor", Ceil = "ceil", Round = "round",
+  -- f of x (and more) computed in float64 when x is an integer tensor (ONNX's Erf, Shrink and
+  -- PRelu take every numeric type; the tensorslow ops are float), cast back
+  local function in_float(x, f, ...)
+    if x.dtype == "float32" or x.dtype == "float64" then return f(x, ...) end
+    local rest = { ... }
+    for i, v in ipairs(rest) do
+      if (ts.is_node(v) or ts.is_tensor(v)) and v.dtype == x.dtype then rest[i] = ts.cast(v, "float64") end
+    end
+    return ts.cast(f(ts.cast(x, "float64"), table.unpack(rest)), x.dtype)
+  end
+
+  reg("Erf", function(n) return in_float(n.inputs[1], ts.erf) end)
+  for onnx, name in pairs { Floor = "floor", Ceil = "ceil", Round = "round",
     Acos = "acos", Asin = "asin", Atan = "atan", Cosh = "cosh", Sinh = "sinh", Tan = "tan",
     Acosh = "acosh", Asinh = "asinh", Atanh = "atanh", IsNaN = "is_nan", Not = "logical_not",
     HardSwish = "hard_swish" } do
     reg(onnx, function(n) return ts[name](n.inputs[1]) end)
   end
-  for onnx, name in pairs { And = "logical_and", Or = "logical_or", Xor = "logical_xor",
-    PRelu = "prelu" } do
+  for onnx, name in pairs { And = "logical_and", Or = "logical_or", Xor = "logical_xor" } do
     reg(onnx, function(n) return ts[name](n.inputs[1], n.inputs[2]) end)
   end
+
+  -- before opset 7 the slope is one value or one per channel (axis 1); then it broadcasts
+  reg("PRelu", function(n)
+    local x, slope = n.inputs[1], n.inputs[2]
+    local ss = slope.shape
+    if n.opset < 7 and ss and #ss == 1 and ss[1] ~= 1 then
+      local s = shape_of(n, x)
+      local shape = { -1 }
+      for _ = 3, #s do shape[#shape + 1] = 1 end
+      slope = ts.reshape(slope, shape)
+    end
+    return in_float(x, ts.prelu, slope)
+  end)
 
   reg("IsInf", function(n)
     local x = n.inputs[1]
@@ -57,7 +81,7 @@ return function(reg, ts, I)
     return ts.hard_sigmoid(n.inputs[1], { alpha = n:attr("alpha", 0.2), beta = n:attr("beta", 0.5) })
   end)
   reg("Shrink", function(n)
-    return ts.shrink(n.inputs[1], { lambd = n:attr("lambd", 0.5), bias = n:attr("bias", 0.0) })
+    return in_float(n.inputs[1], ts.shrink, { lambd = n:attr("lambd", 0.5), bias = n:attr("bias", 0.0) })
   end)
   reg("ThresholdedRelu", function(n)
     return ts.thresholded_relu(n.inputs[1], { alpha = n:attr("alpha", 1.0) })
@@ -174,5 +198,85 @@ return function(reg, ts, I)
   end)
   reg("SpaceToDepth", function(n)
     return ts.space_to_depth(n.inputs[1], n:attr("blocksize"), { data_format = "NCHW" })
+  end)
+
+  ------------------------------------------------------------ resizing
+
+  local function values(t) return t:reshape({ t:numel() }):cast("float64"):totable() end
+
+  -- Resize (opsets 10 to 13+) and Upsample: scales or sizes must be known at import.
+  local function resize(n, scales_at, roi_at, attr_scales)
+    local x = n.inputs[1]
+    local s = shape_of(n, x)
+    for i = 1, #s do if s[i] < 0 then n:fail("the input's shape must be known") end end
+    local mode = n:attr("mode", "nearest")
+    if mode ~= "nearest" and mode ~= "linear" and mode ~= "cubic" then
+      n:fail(("attribute mode = %s is not supported"):format(mode))
+    end
+    local ctm, nearest = "asymmetric", "floor" -- Upsample and Resize-10
+    if n.op_type == "Resize" and n.opset >= 11 then
+      ctm = n:attr("coordinate_transformation_mode", "half_pixel")
+      nearest = n:attr("nearest_mode", "round_prefer_floor")
+    end
+    local out, scale = {}, {}
+    local sc = attr_scales and ts.tensor(attr_scales)
+      or scales_at and n.inputs[scales_at] and n:need_const(scales_at, "scales")
+    local sizes = n.op_type == "Resize" and n.opset >= 11 and n.inputs[4] and n:need_const(4, "sizes")
+    if sc and sc:numel() > 0 then
+      if sc:numel() ~= #s then n:fail(("scales has %d values for rank %d"):format(sc:numel(), #s)) end
+      local v = values(sc)
+      for i = 1, #s do
+        if v[i] <= 0 then n:fail(("scale %g is not positive"):format(v[i])) end
+        out[i], scale[i] = math.floor(v[i] * s[i]), v[i]
+      end
+    elseif sizes then
+      if sizes:numel() ~= #s then n:fail(("sizes has %d values for rank %d"):format(sizes:numel(), #s)) end
+      local v = values(sizes)
+      for i = 1, #s do out[i], scale[i] = math.tointeger(v[i]), v[i] / s[i] end
+    else
+      n:fail("needs scales or sizes")
+    end
+    for i = 1, #s do -- (the taps are computed in Lua, one per output position)
+      if not out[i] or out[i] < 1 or out[i] > 1 << 24 then
+        n:fail(("output size %s along axis %d is out of range [1, 2^24]"):format(tostring(out[i]), i - 1))
+      end
+    end
+    local roi
+    if ctm == "tf_crop_and_resize" then
+      local rv = roi_at and n.inputs[roi_at] and values(n:need_const(roi_at, "roi"))
+      if not rv or #rv ~= 2 * #s then n:fail("tf_crop_and_resize needs a roi of 2 * rank values") end
+      roi = {}
+      for i = 1, #s do roi[i] = { rv[i], rv[#s + i] } end
+    elseif ctm ~= "half_pixel" and ctm ~= "pytorch_half_pixel" and ctm ~= "align_corners"
+        and ctm ~= "asymmetric" and ctm ~= "tf_half_pixel_for_nn" then
+      n:fail(("attribute coordinate_transformation_mode = %s is not supported"):format(ctm))
+    end
+    if nearest ~= "round_prefer_floor" and nearest ~= "round_prefer_ceil" and nearest ~= "floor"
+        and nearest ~= "ceil" then
+      n:fail(("attribute nearest_mode = %s is not supported"):format(nearest))
+    end
+    return I.resize(x, out, scale, { mode = mode, ctm = ctm, nearest = nearest,
+      a = n:attr("cubic_coeff_a", -0.75), exclude = n:attr("exclude_outside", 0) ~= 0,
+      extrapolation = n:attr("extrapolation_value", 0.0), roi = roi })
+  end
+  reg("Resize", function(n)
+    if n.opset < 11 then return resize(n, 2) end
+    return resize(n, 3, 2)
+  end)
+  reg("Upsample", function(n)
+    if n.opset < 9 then -- scales an attribute
+      local sc = n:attr("scales")
+      if not sc then n:fail("attribute scales is missing") end
+      return resize(n, nil, nil, sc)
+    end
+    return resize(n, 2)
+  end)
+
+  reg("Einsum", function(n)
+    local eq = n:attr("equation")
+    if not eq then n:fail("attribute equation is missing") end
+    local xs = {}
+    for i = 1, n.ninputs do xs[i] = n.inputs[i] end
+    return ts.einsum(eq, table.unpack(xs, 1, n.ninputs))
   end)
 end

@@ -189,8 +189,9 @@ function Tensor:greater(b) end
 ---@return ts.Tensor
 function Tensor:greater_equal(b) end
 --- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
----@param a ts.value
----@param b ts.value
+--- With cond alone: the 1-based positions of its non-zero entries, int64 of shape [count, rank].
+---@param a? ts.value
+---@param b? ts.value
 ---@return ts.Tensor
 function Tensor:where(a, b) end
 
@@ -325,6 +326,114 @@ function Tensor:zeros_like() end
 --- Ones of x's shape and dtype.
 ---@return ts.Tensor
 function Tensor:ones_like() end
+
+-- index ops (lua/tensorslow/index.lua): indices 1-based, negative from the end
+--- Slices of x at the index rows along indices' last axis (TF1's gather_nd); batch_dims
+--- leading axes are shared by x and indices.
+---@param indices ts.value
+---@param opts? {batch_dims?: integer, name?: string}
+---@return ts.Tensor
+function Tensor:gather_nd(indices, opts) end
+--- tensor with the slices at indices (rows along indices' last axis) replaced by updates
+--- (a repeated index: the last update wins).
+---@param indices ts.value
+---@param updates ts.value
+---@return ts.Tensor
+function Tensor:tensor_scatter_nd_update(indices, updates) end
+--- tensor with updates added at indices (repeated indices add up).
+---@param indices ts.value
+---@param updates ts.value
+---@return ts.Tensor
+function Tensor:tensor_scatter_nd_add(indices, updates) end
+--- tensor with updates subtracted at indices.
+---@param indices ts.value
+---@param updates ts.value
+---@return ts.Tensor
+function Tensor:tensor_scatter_nd_sub(indices, updates) end
+--- tensor with the larger of it and updates at indices.
+---@param indices ts.value
+---@param updates ts.value
+---@return ts.Tensor
+function Tensor:tensor_scatter_nd_max(indices, updates) end
+--- tensor with the smaller of it and updates at indices.
+---@param indices ts.value
+---@param updates ts.value
+---@return ts.Tensor
+function Tensor:tensor_scatter_nd_min(indices, updates) end
+--- out[i][j] = x[indices[i][j]][j] for axis 1 (torch.gather): indices has x's rank.
+---@param indices ts.value
+---@param axis? integer
+---@return ts.Tensor
+function Tensor:gather_elements(indices, axis) end
+--- data with updates[i][j] put at [indices[i][j]][j] for axis 1; reduction "none" (the
+--- last of repeated indices wins), "add", "mul", "max" or "min".
+---@param indices ts.value
+---@param updates ts.value
+---@param axis? integer|{reduction?: string, name?: string}
+---@param opts? {reduction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:scatter_elements(indices, updates, axis, opts) end
+--- The k largest (largest = false: smallest) entries along axis (default -1), sorted, and
+--- their 1-based int64 positions; equal values in index order, NaN counted largest.
+---@param k integer
+---@param opts? {axis?: integer, largest?: boolean, sorted?: boolean, name?: string}
+---@return ts.Tensor
+---@return ts.Tensor
+function Tensor:top_k(k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:argsort(axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Tensor
+function Tensor:sort(axis, opts) end
+--- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
+--- from the end.
+---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
+---@param opts? {exclusive?: boolean, reverse?: boolean, name?: string}
+---@return ts.Tensor
+function Tensor:cumsum(axis, opts) end
+--- x's innermost matrices with entries more than num_lower below or num_upper above the
+--- diagonal zeroed (a negative count keeps that whole triangle).
+---@param num_lower integer
+---@param num_upper integer
+---@return ts.Tensor
+function Tensor:matrix_band_part(num_lower, num_upper) end
+--- x repeated along its size-1 or missing leading axes to shape (NumPy broadcasting).
+---@param shape integer[]
+---@return ts.Tensor
+function Tensor:broadcast_to(shape) end
+--- x with the order along the given axis (or axes) reversed.
+---@param axis integer|integer[]
+---@return ts.Tensor
+function Tensor:reverse(axis) end
+--- For each entry b along batch_axis (default 1), the first seq_lengths[b] entries along
+--- seq_axis reversed.
+---@param seq_lengths ts.value
+---@param seq_axis integer
+---@param batch_axis? integer
+---@return ts.Tensor
+function Tensor:reverse_sequence(seq_lengths, seq_axis, batch_axis) end
+--- The entries of tensor where mask (of the shape of tensor's axes axis .. axis + rank(mask) - 1,
+--- default axis 1) is non-zero, those axes flattened into one (TF1's boolean_mask).
+---@param mask ts.value
+---@param axis? integer
+---@return ts.Tensor
+function Tensor:boolean_mask(mask, axis) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+---@return ts.Tensor
+function Tensor:unique(opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -708,8 +817,9 @@ function Node:greater(b, opts) end
 ---@return ts.Node
 function Node:greater_equal(b, opts) end
 --- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
----@param a ts.input
----@param b ts.input
+--- With cond alone: the 1-based positions of its non-zero entries, int64 of shape [count, rank].
+---@param a? ts.input|ts.name_opts
+---@param b? ts.input
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:where(a, b, opts) end
@@ -869,6 +979,125 @@ function Node:zeros_like(opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node
 function Node:ones_like(opts) end
+
+-- index ops (lua/tensorslow/index.lua): indices 1-based, negative from the end
+--- Slices of x at the index rows along indices' last axis (TF1's gather_nd); batch_dims
+--- leading axes are shared by x and indices.
+---@param indices ts.input
+---@param opts? {batch_dims?: integer, name?: string}
+---@return ts.Node
+function Node:gather_nd(indices, opts) end
+--- tensor with the slices at indices (rows along indices' last axis) replaced by updates
+--- (a repeated index: the last update wins).
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tensor_scatter_nd_update(indices, updates, opts) end
+--- tensor with updates added at indices (repeated indices add up).
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tensor_scatter_nd_add(indices, updates, opts) end
+--- tensor with updates subtracted at indices.
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tensor_scatter_nd_sub(indices, updates, opts) end
+--- tensor with the larger of it and updates at indices.
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tensor_scatter_nd_max(indices, updates, opts) end
+--- tensor with the smaller of it and updates at indices.
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:tensor_scatter_nd_min(indices, updates, opts) end
+--- out[i][j] = x[indices[i][j]][j] for axis 1 (torch.gather): indices has x's rank.
+---@param indices ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:gather_elements(indices, axis, opts) end
+--- data with updates[i][j] put at [indices[i][j]][j] for axis 1; reduction "none" (the
+--- last of repeated indices wins), "add", "mul", "max" or "min".
+---@param indices ts.input
+---@param updates ts.input
+---@param axis? integer|{reduction?: string, name?: string}
+---@param opts? {reduction?: string, name?: string}
+---@return ts.Node
+function Node:scatter_elements(indices, updates, axis, opts) end
+--- The k largest (largest = false: smallest) entries along axis (default -1), sorted, and
+--- their 1-based int64 positions; equal values in index order, NaN counted largest.
+---@param k integer
+---@param opts? {axis?: integer, largest?: boolean, sorted?: boolean, name?: string}
+---@return ts.Node
+---@return ts.Node
+function Node:top_k(k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node
+function Node:argsort(axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node
+function Node:sort(axis, opts) end
+--- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
+--- from the end.
+---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
+---@param opts? {exclusive?: boolean, reverse?: boolean, name?: string}
+---@return ts.Node
+function Node:cumsum(axis, opts) end
+--- x's innermost matrices with entries more than num_lower below or num_upper above the
+--- diagonal zeroed (a negative count keeps that whole triangle).
+---@param num_lower integer
+---@param num_upper integer
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:matrix_band_part(num_lower, num_upper, opts) end
+--- x repeated along its size-1 or missing leading axes to shape (NumPy broadcasting).
+---@param shape integer[]
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:broadcast_to(shape, opts) end
+--- x with the order along the given axis (or axes) reversed.
+---@param axis integer|integer[]
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:reverse(axis, opts) end
+--- For each entry b along batch_axis (default 1), the first seq_lengths[b] entries along
+--- seq_axis reversed.
+---@param seq_lengths ts.input
+---@param seq_axis integer
+---@param batch_axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:reverse_sequence(seq_lengths, seq_axis, batch_axis, opts) end
+--- The entries of tensor where mask (of the shape of tensor's axes axis .. axis + rank(mask) - 1,
+--- default axis 1) is non-zero, those axes flattened into one (TF1's boolean_mask).
+---@param mask ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node
+function Node:boolean_mask(mask, axis, opts) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+---@return ts.Node
+function Node:unique(opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -1575,9 +1804,10 @@ function ts.greater(a, b, opts) end
 ---@return ts.Node|ts.Tensor
 function ts.greater_equal(a, b, opts) end
 --- a where cond is non-zero, else b; cond (uint8), a and b broadcast together; result has a's dtype.
+--- With cond alone: the 1-based positions of its non-zero entries, int64 of shape [count, rank].
 ---@param cond ts.input
----@param a ts.input
----@param b ts.input
+---@param a? ts.input|ts.name_opts
+---@param b? ts.input
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.where(cond, a, b, opts) end
@@ -1741,6 +1971,150 @@ function ts.zeros_like(x, opts) end
 ---@param opts? ts.name_opts
 ---@return ts.Node|ts.Tensor
 function ts.ones_like(x, opts) end
+
+-- index ops (lua/tensorslow/index.lua): indices 1-based, negative from the end
+--- Slices of x at the index rows along indices' last axis (TF1's gather_nd); batch_dims
+--- leading axes are shared by x and indices.
+---@param x ts.input
+---@param indices ts.input
+---@param opts? {batch_dims?: integer, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.gather_nd(x, indices, opts) end
+--- tensor with the slices at indices (rows along indices' last axis) replaced by updates
+--- (a repeated index: the last update wins).
+---@param tensor ts.input
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tensor_scatter_nd_update(tensor, indices, updates, opts) end
+--- tensor with updates added at indices (repeated indices add up).
+---@param tensor ts.input
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tensor_scatter_nd_add(tensor, indices, updates, opts) end
+--- tensor with updates subtracted at indices.
+---@param tensor ts.input
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tensor_scatter_nd_sub(tensor, indices, updates, opts) end
+--- tensor with the larger of it and updates at indices.
+---@param tensor ts.input
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tensor_scatter_nd_max(tensor, indices, updates, opts) end
+--- tensor with the smaller of it and updates at indices.
+---@param tensor ts.input
+---@param indices ts.input
+---@param updates ts.input
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.tensor_scatter_nd_min(tensor, indices, updates, opts) end
+--- Zeros of shape with updates added at indices (repeated indices add up).
+---@param indices ts.input
+---@param updates ts.input
+---@param shape integer[]
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.scatter_nd(indices, updates, shape, opts) end
+--- out[i][j] = x[indices[i][j]][j] for axis 1 (torch.gather): indices has x's rank.
+---@param x ts.input
+---@param indices ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.gather_elements(x, indices, axis, opts) end
+--- data with updates[i][j] put at [indices[i][j]][j] for axis 1; reduction "none" (the
+--- last of repeated indices wins), "add", "mul", "max" or "min".
+---@param data ts.input
+---@param indices ts.input
+---@param updates ts.input
+---@param axis? integer|{reduction?: string, name?: string}
+---@param opts? {reduction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.scatter_elements(data, indices, updates, axis, opts) end
+--- The k largest (largest = false: smallest) entries along axis (default -1), sorted, and
+--- their 1-based int64 positions; equal values in index order, NaN counted largest.
+---@param x ts.input
+---@param k integer
+---@param opts? {axis?: integer, largest?: boolean, sorted?: boolean, name?: string}
+---@return ts.Node|ts.Tensor values
+---@return ts.Node|ts.Tensor indices
+function ts.top_k(x, k, opts) end
+--- The 1-based positions (int64) that sort x along axis (default -1), stable (equal values in
+--- index order), NaN largest; direction "ASCENDING" (default) or "DESCENDING".
+---@param x ts.input
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.argsort(x, axis, opts) end
+--- x sorted along axis (default -1); direction "ASCENDING" (default) or "DESCENDING".
+---@param x ts.input
+---@param axis? integer|{direction?: string, name?: string}
+---@param opts? {direction?: string, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.sort(x, axis, opts) end
+--- Running sums along axis (default 1); exclusive leaves the entry itself out, reverse sums
+--- from the end.
+---@param x ts.input
+---@param axis? integer|{exclusive?: boolean, reverse?: boolean, name?: string}
+---@param opts? {exclusive?: boolean, reverse?: boolean, name?: string}
+---@return ts.Node|ts.Tensor
+function ts.cumsum(x, axis, opts) end
+--- x's innermost matrices with entries more than num_lower below or num_upper above the
+--- diagonal zeroed (a negative count keeps that whole triangle).
+---@param x ts.input
+---@param num_lower integer
+---@param num_upper integer
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.matrix_band_part(x, num_lower, num_upper, opts) end
+--- x repeated along its size-1 or missing leading axes to shape (NumPy broadcasting).
+---@param x ts.input
+---@param shape integer[]
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.broadcast_to(x, shape, opts) end
+--- x with the order along the given axis (or axes) reversed.
+---@param x ts.input
+---@param axis integer|integer[]
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.reverse(x, axis, opts) end
+--- For each entry b along batch_axis (default 1), the first seq_lengths[b] entries along
+--- seq_axis reversed.
+---@param x ts.input
+---@param seq_lengths ts.input
+---@param seq_axis integer
+---@param batch_axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.reverse_sequence(x, seq_lengths, seq_axis, batch_axis, opts) end
+--- The entries of tensor where mask (of the shape of tensor's axes axis .. axis + rank(mask) - 1,
+--- default axis 1) is non-zero, those axes flattened into one (TF1's boolean_mask).
+---@param tensor ts.input
+---@param mask ts.input
+---@param axis? integer|ts.name_opts
+---@param opts? ts.name_opts
+---@return ts.Node|ts.Tensor
+function ts.boolean_mask(tensor, mask, axis, opts) end
+--- The distinct entries of x (flattened), or with axis its distinct slices along axis, in
+--- order of first occurrence (TF1's unique) or sorted (slices lexicographically). Returns y,
+--- idx (each entry's or slice's 1-based place in y), count and first (the 1-based position of
+--- each first occurrence in x); the last three int64.
+---@param x ts.input
+---@param opts? {axis?: integer, sorted?: boolean, name?: string}
+---@return ts.Node|ts.Tensor y
+---@return ts.Node|ts.Tensor idx
+---@return ts.Node|ts.Tensor count
+---@return ts.Node|ts.Tensor first
+function ts.unique(x, opts) end
 
 -- neural-network ops (float; also in ts.nn)
 --- exp(x - max) / sum along `axis` (default -1), stable.
@@ -2131,6 +2505,62 @@ function ts.plot.lines(opts) end
 ---@return string svg
 function ts.plot.heatmap(opts) end
 
+---@class ts.OnnxModel
+---@field graph ts.Graph the new graph holding the model
+---@field inputs table<integer|string, ts.Node> placeholders (bound inputs: constants): an array, also by ONNX name
+---@field outputs table<integer|string, ts.Node> the graph outputs: an array (sess:run takes it), also by name
+---@field variables table<integer|string, ts.Node> the float initializers as Variables: an array, also by name
+---@field opset integer the model's ai.onnx opset
+---@field opsets table<string, integer> opset per domain ("" for ai.onnx)
+---@field producer string? producer_name
+---@field ir_version integer?
+
+---@class ts.OnnxLoadOpts
+---@field trainable? boolean false: float initializers become constants, not Variables (default true)
+---@field bind? table<string, ts.Tensor> graph inputs given a value at load time (they become constants)
+---@field allow_missing? boolean build what has converters; nodes of unknown op types are left out
+
+---@class tensorslow.onnx
+ts.onnx = {}
+--- An ONNX model file as a tensorslow graph: graph inputs become placeholders (dtype and shape,
+--- symbolic dims -1), float initializers Variables (integer ones constants), each node the ops
+--- of its converter; names are kept. Errors name the file, the node and the problem.
+---@param path string
+---@param opts? ts.OnnxLoadOpts
+---@return ts.OnnxModel
+function ts.onnx.load(path, opts) end
+--- The same from the model file's bytes (external data is refused: there is no directory).
+---@param bytes string
+---@param opts? ts.OnnxLoadOpts
+---@return ts.OnnxModel
+function ts.onnx.load_string(bytes, opts) end
+--- The tensor stored in a TensorProto file (the ONNX test data's input_0.pb ...), converted
+--- to the nearest dtype (README, "Models from elsewhere").
+---@param path string
+---@return ts.Tensor
+function ts.onnx.load_tensor(path) end
+--- The ONNX op types that have a converter, sorted.
+---@return string[]
+function ts.onnx.ops() end
+
+---@class ts.OnnxSaveOpts
+---@field inputs ts.Node|ts.Node[] the graph inputs (placeholders, or any node to cut the graph at)
+---@field outputs ts.Node|ts.Node[] the graph outputs
+---@field opset? integer the ai.onnx opset declared, 13 to 17 (default 17)
+---@field producer? string producer_name (default "tensorslow")
+---@field names? table<ts.Node, string> ONNX names for nodes (default: the node names)
+---@field feed? table<ts.Node, any> placeholders fixed to a value (e.g. a training flag: 0); a where or dropout choosing on one is simplified
+--- A tensorslow graph as an ONNX model file: the nodes between inputs and outputs become ONNX
+--- nodes, variables and constants initializers (their current values), inputs typed graph
+--- inputs (-1 dims named). An op with no ONNX form is an error naming it and the node. Returns path.
+---@param path string
+---@param opts ts.OnnxSaveOpts
+---@return string path
+function ts.onnx.save(path, opts) end
+--- The same as the model file's bytes.
+---@param opts ts.OnnxSaveOpts
+---@return string bytes
+function ts.onnx.save_string(opts) end
 -- The ops added for ONNX import (issue 15; lua/tensorslow/math2.lua).
 --- The error function, element-wise (float).
 ---@param x ts.input
@@ -2368,44 +2798,6 @@ ts.image = {}
 ---@return ts.Node|ts.Tensor
 function ts.image.resize(images, size, opts) end
 
----@class ts.OnnxModel
----@field graph ts.Graph the new graph holding the model
----@field inputs table<integer|string, ts.Node> placeholders (bound inputs: constants): an array, also by ONNX name
----@field outputs table<integer|string, ts.Node> the graph outputs: an array (sess:run takes it), also by name
----@field variables table<integer|string, ts.Node> the float initializers as Variables: an array, also by name
----@field opset integer the model's ai.onnx opset
----@field opsets table<string, integer> opset per domain ("" for ai.onnx)
----@field producer string? producer_name
----@field ir_version integer?
-
----@class ts.OnnxLoadOpts
----@field trainable? boolean false: float initializers become constants, not Variables (default true)
----@field bind? table<string, ts.Tensor> graph inputs given a value at load time (they become constants)
----@field allow_missing? boolean build what has converters; nodes of unknown op types are left out
-
----@class tensorslow.onnx
-ts.onnx = {}
---- An ONNX model file as a tensorslow graph: graph inputs become placeholders (dtype and shape,
---- symbolic dims -1), float initializers Variables (integer ones constants), each node the ops
---- of its converter; names are kept. Errors name the file, the node and the problem.
----@param path string
----@param opts? ts.OnnxLoadOpts
----@return ts.OnnxModel
-function ts.onnx.load(path, opts) end
---- The same from the model file's bytes (external data is refused: there is no directory).
----@param bytes string
----@param opts? ts.OnnxLoadOpts
----@return ts.OnnxModel
-function ts.onnx.load_string(bytes, opts) end
---- The tensor stored in a TensorProto file (the ONNX test data's input_0.pb ...), converted
---- to the nearest dtype (README, "Models from elsewhere").
----@param path string
----@return ts.Tensor
-function ts.onnx.load_tensor(path) end
---- The ONNX op types that have a converter, sorted.
----@return string[]
-function ts.onnx.ops() end
-
 -- ts.nn: the neural-network ops again.
 ---@class tensorslow.nn
 ts.nn = {}
@@ -2436,6 +2828,7 @@ ts.nn.layer_normalization = ts.layer_normalization
 ts.nn.l2_normalize = ts.l2_normalize
 ts.nn.selu = ts.selu
 ts.nn.local_response_normalization = ts.local_response_normalization
+ts.nn.top_k = ts.top_k
 --- Mean and variance over axes (1-based; the variance is the mean of squared deviations).
 ---@param x ts.input
 ---@param axes integer|integer[]

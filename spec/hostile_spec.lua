@@ -212,13 +212,13 @@ describe("a tensor whose finaliser was called by hand", function()
     -- valid other arguments where the Lua wrapper checks them first
     local args = { dropout = 0.5, leaky_relu = 0.2, elu = 1, log_softmax = -1, softmax = -1,
       split = 2, slice = { 1, 1 }, pad = { { 0, 0 }, { 0, 0 } }, tile = { 1, 1 }, squeeze = 1,
-      transpose = { 2, 1 } }
+      transpose = { 2, 1 }, broadcast_to = { 2, 2 }, reverse = 1 }
     for _, name in ipairs(names) do
       local t = ts.ones { 2, 2 }
       gc(t)
       local a = args[name]
       if a == nil then a = t end
-      local c = name == "where" and t or nil
+      local c = (name == "where" or name:find("scatter")) and t or name == "reverse_sequence" and 2 or nil
       fails_with(function() return t[name](t, a, c) end, { "tensor has been freed" })
     end
   end)

@@ -7,6 +7,7 @@
 extern const tsi_opdef tsi_ops_conv[]; /* ops_conv.c */
 extern const tsi_opdef tsi_ops_norm[]; /* ops_norm.c */
 extern const tsi_opdef tsi_ops_random[]; /* ops_random.c */
+extern const tsi_opdef tsi_ops_index[]; /* ops_index.c */
 
 const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_source,
@@ -20,6 +21,7 @@ const tsi_opdef *const tsi_op_families[] = {
     tsi_ops_conv,
     tsi_ops_norm,
     tsi_ops_random,
+    tsi_ops_index,
     NULL,
 };
 

@@ -445,7 +445,7 @@ end)
 
 -- The rest of the API, one file per area; each extends ts.
 for _, m in ipairs { "math", "shape", "nn", "conv", "norm", "scopes", "train", "schedules", "clip",
-  "layers", "metrics", "io", "data", "viz", "summary", "saver" } do
+  "layers", "metrics", "io", "data", "viz", "summary", "saver", "index" } do
   require("tensorslow." .. m)(ts, I)
 end
 -- the ops added for ONNX import (issue 15)
@@ -474,7 +474,7 @@ end
 do
   local loaded = false
   local stub = {}
-  for _, n in ipairs { "load", "load_string", "load_tensor", "ops" } do
+  for _, n in ipairs { "load", "load_string", "load_tensor", "ops", "save", "save_string" } do
     stub[n] = function(...)
       if not loaded then
         loaded = true

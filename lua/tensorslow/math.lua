@@ -124,6 +124,7 @@ return function(ts, I)
   -- cond is uint8 (a comparison; Lua values become uint8); a and b share a
   -- dtype (Lua values adopt the other's, else float64); all three broadcast.
   op { name = "where", fn = function(cond, a, b, opts)
+    if b == nil and (a == nil or is_opts(a)) then return I.where_indices(cond, a) end -- index.lua
     local dt = "float64"
     for _, v in ipairs { a, b } do
       if is_node(v) or is_tensor(v) then

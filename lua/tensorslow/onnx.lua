@@ -428,5 +428,17 @@ return function(ts, I)
     return r
   end
 
+  -- save/save_string: onnx_export.lua, loaded at the first save (tail calls: errors
+  -- point at the caller)
+  local export
+  function onnx.save(...)
+    export = export or require("tensorslow.onnx_export")(ts, I)
+    return export.save(...)
+  end
+  function onnx.save_string(...)
+    export = export or require("tensorslow.onnx_export")(ts, I)
+    return export.save_string(...)
+  end
+
   return onnx
 end

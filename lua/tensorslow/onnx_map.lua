@@ -97,67 +97,9 @@ return function(reg, ts, I)
 
   reg("LeakyRelu", function(n) return ts.leaky_relu(n.inputs[1], n:attr("alpha", 0.01)) end)
   reg("Elu", function(n) return ts.elu(n.inputs[1], n:attr("alpha", 1.0)) end)
-  reg("Selu", function(n)
-    local x = n.inputs[1]
-    local alpha = n:attr("alpha", 1.67326319217681884765625)
-    local gamma = n:attr("gamma", 1.05070102214813232421875)
-    return ts.multiply(ts.elu(x, alpha), const_like(gamma, x))
-  end)
-  reg("Celu", function(n)
-    local x = n.inputs[1]
-    local alpha = n:attr("alpha", 1.0)
-    -- max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
-    local e = ts.multiply(const_like(alpha, x),
-      ts.subtract(ts.exp(ts.divide(x, const_like(alpha, x))), const_like(1, x)))
-    return ts.add(ts.relu(x), ts.minimum(e, const_like(0, x)))
-  end)
-  reg("ThresholdedRelu", function(n)
-    local x = n.inputs[1]
-    local alpha = n:attr("alpha", 1.0)
-    return ts.where(ts.greater(x, const_like(alpha, x)), x, const_like(0, x))
-  end)
-  reg("HardSigmoid", function(n)
-    local x = n.inputs[1]
-    local y = ts.add(ts.multiply(x, const_like(n:attr("alpha", 0.2), x)), const_like(n:attr("beta", 0.5), x))
-    return ts.minimum(ts.maximum(y, const_like(0, x)), const_like(1, x))
-  end)
-  reg("HardSwish", function(n)
-    local x = n.inputs[1]
-    local y = ts.add(ts.multiply(x, const_like(1 / 6, x)), const_like(0.5, x))
-    return ts.multiply(x, ts.minimum(ts.maximum(y, const_like(0, x)), const_like(1, x)))
-  end)
-  reg("PRelu", function(n)
-    local x, slope = n.inputs[1], n.inputs[2]
-    local sx, ss = shape_of(n, 1), shape_of(n, 2)
-    -- a 1-D slope of the channel count (older exports) lines up with axis 2
-    if #ss == 1 and #sx > 2 and ss[1] == sx[2] and ss[1] ~= sx[#sx] and ss[1] > 1 then
-      local shp = { ss[1] }
-      for _ = 3, #sx do shp[#shp + 1] = 1 end
-      slope = ts.reshape(slope, shp)
-    end
-    return ts.where(ts.less(x, const_like(0, x)), ts.multiply(x, slope),
-      ts.multiply(x, ts.ones_like(slope)))
-  end)
   reg("Mish", function(n)
     local x = n.inputs[1]
     return ts.multiply(x, ts.tanh(ts.softplus(x)))
-  end)
-  reg("Shrink", function(n)
-    local x = n.inputs[1]
-    local lambd, bias = n:attr("lambd", 0.5), n:attr("bias", 0.0)
-    local xf = (x.dtype == "float32" or x.dtype == "float64") and x or ts.cast(x, "float64")
-    local function c(v) return const_like(v, xf) end
-    local y = ts.where(ts.less(xf, c(-lambd)), ts.add(xf, c(bias)),
-      ts.where(ts.greater(xf, c(lambd)), ts.subtract(xf, c(bias)), ts.zeros_like(xf)))
-    return xf == x and y or ts.cast(y, x.dtype)
-  end)
-  reg("MeanVarianceNormalization", function(n)
-    local x = n.inputs[1]
-    local axes = axes_of(n:attr("axes", { 0, 2, 3 }))
-    local mean = ts.reduce_mean(x, axes, true)
-    local d = ts.subtract(x, mean)
-    local var = ts.reduce_mean(ts.square(d), axes, true)
-    return ts.divide(d, ts.add(ts.sqrt(var), const_like(1e-9, var)))
   end)
   reg("Where", function(n)
     local c, a, b = n.inputs[1], n.inputs[2], n.inputs[3]
@@ -303,8 +245,6 @@ return function(reg, ts, I)
   reg("ReduceLogSumExp", reduce(ts.reduce_logsumexp))
   reg("ReduceL1", reduce(function(x, a, k) return ts.reduce_sum(ts.abs(x), a, k) end))
   reg("ReduceL2", reduce(function(x, a, k) return ts.sqrt(ts.reduce_sum(ts.square(x), a, k)) end))
-  reg("ReduceSumSquare", reduce(function(x, a, k) return ts.reduce_sum(ts.square(x), a, k) end))
-  reg("ReduceLogSum", reduce(function(x, a, k) return ts.log(ts.reduce_sum(x, a, k)) end))
 
   local function arg(f)
     return function(n)
@@ -1197,31 +1137,6 @@ return function(reg, ts, I)
     local k = ts.multiply(scale, inv)
     return ts.add(ts.multiply(ts.subtract(x, ts.reshape(mean, shp)), ts.reshape(k, shp)),
       ts.reshape(bias, shp))
-  end)
-  -- LRN: the sum of squares over a window of channels (floor((size-1)/2) before, ceil after),
-  -- as the sum of shifted slices of the zero-padded squares
-  reg("LRN", function(n)
-    local x = n.inputs[1]
-    local s = known_shape(n, 1, "LRN")
-    local size = n:attr("size")
-    if not size then n:fail("attribute size is required") end
-    local alpha, beta, bias = n:attr("alpha", 0.0001), n:attr("beta", 0.75), n:attr("bias", 1.0)
-    local before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
-    local p = {}
-    for i = 1, #s do p[i] = { 0, 0 } end
-    p[2] = { before, after }
-    local sq = ts.pad(ts.square(x), p, 0)
-    local sum
-    for k = 0, size - 1 do
-      local begin, len = {}, {}
-      for i = 1, #s do begin[i], len[i] = 1, -1 end
-      begin[2], len[2] = k + 1, s[2]
-      local part = ts.slice(sq, begin, len)
-      sum = sum and ts.add(sum, part) or part
-    end
-    local den = ts.pow(ts.add(ts.multiply(sum, const_like(alpha / size, x)), const_like(bias, x)),
-      const_like(beta, x))
-    return ts.divide(x, den)
   end)
 
   reg("LayerNormalization", function(n)

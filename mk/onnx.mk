@@ -75,3 +75,11 @@ fuzz-onnx: $(FUZZ_BUILD)/fuzz_onnx
 	@mkdir -p $(FUZZ_BUILD)/corpus/onnx $(FUZZ_BUILD)/artifacts/onnx
 	$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_onnx $(FUZZ_ARGS) -detect_leaks=0 -max_len=4096 \
 	  -artifact_prefix=$(FUZZ_BUILD)/artifacts/onnx/ $(FUZZ_BUILD)/corpus/onnx tests/fuzz/corpus/onnx
+
+# make asan: the conformance run against its ASan/UBSan build (build-asan) as well (it decodes every model
+# and tensor of the test data; a sanitizer report fails it).
+asan-extra::
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=.ci/lsan.supp \
+	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  $(LUA) -e 'package.path="lua/?.lua;lua/?/init.lua;"..package.path; package.cpath="build-asan/?.so;"..package.cpath' \
+	  tools/onnx_test.lua

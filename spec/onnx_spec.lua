@@ -195,6 +195,169 @@ describe("ts.onnx.load_string", function()
       "unknown option 'shape'")
   end)
 
+  it("leaves out unknown ops and what depends on them with allow_missing", function()
+    local m = gemm_model()
+    m.graph.node[1].op_type = "FancyGemm"
+    m.graph.output[2] = vi("h", FLOAT, { -1, 2 })
+    m.graph.node[3] = { name = "neg", op_type = "Neg", input = { "x" }, output = { "z" } }
+    m.graph.output[3] = vi("z", FLOAT, { -1, 3 })
+    H.fails(function() ts.onnx.load_string(pb.encode(m)) end, "unknown op type FancyGemm")
+    local r = ts.onnx.load_string(pb.encode(m), { allow_missing = true })
+    assert.equal(1, #r.outputs)
+    assert.is_nil(r.outputs.y)
+    assert.equal(r.outputs[1], r.outputs.z)
+    H.tensor(run(r, ts.tensor({ { 1, -2, 3 } }, "float32")), { { -1, 2, -3 } }, "float32", 0)
+  end)
+
+  it("reshapes by a shape read while running (PyTorch's x.view(x.size(0), -1))", function()
+    local m = gemm_model {
+      node = {
+        { op_type = "Shape", input = { "x" }, output = { "s" } },
+        { op_type = "Gather", input = { "s", "zero" }, output = { "b" } },
+        { op_type = "Unsqueeze", input = { "b", "axes" }, output = { "b1" } },
+        { op_type = "Concat", input = { "b1", "minus1" }, output = { "shape" },
+          attribute = { { name = "axis", type = 2, i = 0 } } },
+        { name = "flat", op_type = "Reshape", input = { "x", "shape" }, output = { "y" } },
+      },
+      initializer = {
+        { name = "zero", data_type = INT64, dims = {}, bytes = string.pack("<i8", 0) },
+        { name = "axes", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", 0) },
+        { name = "minus1", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", -1) },
+      },
+    }
+    m.graph.input[1].dims = { -1, 2, 3 }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { { 1, 2, 3 }, { 4, 5, 6 } }, { { 7, 8, 9 }, { 10, 11, 12 } } }, "float32")
+    H.tensor(run(r, x), { { 1, 2, 3, 4, 5, 6 }, { 7, 8, 9, 10, 11, 12 } }, "float32", 0)
+    H.tensor(run(r, x[1]:reshape({ 1, 2, 3 })), { { 1, 2, 3, 4, 5, 6 } }, "float32", 0)
+    -- the gradient flows back through the run-time reshape
+    local g = ts.gradients(ts.reduce_sum(ts.square(r.outputs.y)), { r.inputs.x })[1]
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(g, { [r.inputs.x] = x }), { { { 2, 4, 6 }, { 8, 10, 12 } },
+      { { 14, 16, 18 }, { 20, 22, 24 } } }, "float32", 0)
+  end)
+
+  it("follows Range, ConstantOfShape and Expand of values fed at run time", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Range", input = { "a", "b", "c" }, output = { "r" } },
+        { op_type = "ConstantOfShape", input = { "sh" }, output = { "z" } },
+        { op_type = "Expand", input = { "x", "sh" }, output = { "e" } } },
+      input = { vi("a", INT64, {}), vi("b", INT64, {}), vi("c", INT64, {}), vi("sh", INT64, { 2 }),
+        vi("x", FLOAT, { 1, 3 }) },
+      output = { { name = "r" }, { name = "z" }, { name = "e" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local s = ts.Session(r.graph)
+    local i64 = function(v) return ts.tensor(v, "int64") end
+    local out = s:run(r.outputs, { [r.inputs.a] = i64(2), [r.inputs.b] = i64(9), [r.inputs.c] = i64(3),
+      [r.inputs.sh] = i64 { 2, 3 }, [r.inputs.x] = ts.tensor({ { 1, 2, 3 } }, "float32") })
+    H.tensor(out[1], { 2, 5, 8 }, "int64", 0)
+    H.tensor(out[2], { { 0, 0, 0 }, { 0, 0, 0 } }, "float32", 0)
+    H.tensor(out[3], { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
+  end)
+
+  it("slices by starts and ends fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Slice", input = { "x", "st", "en", "ax" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { -1, 4 }), vi("st", INT64, { 1 }), vi("en", INT64, { 1 }) },
+      initializer = { { name = "ax", data_type = INT64, dims = { 1 }, bytes = string.pack("<i8", 1) } },
+      output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3, 4 }, { 5, 6, 7, 8 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.st] = ts.tensor({ 1 }, "int64"),
+      [r.inputs.en] = ts.tensor({ -1 }, "int64") }
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, feed), { { 2, 3 }, { 6, 7 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 0, 4, 6, 0 }, { 0, 12, 14, 0 } }, "float32", 0)
+  end)
+
+  it("squeezes and unsqueezes by axes fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Unsqueeze", input = { "x", "ax" }, output = { "u" } },
+        { op_type = "Squeeze", input = { "u", "ax" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { 2, 3 }), vi("ax", INT64, { 2 }) },
+      output = { { name = "u" }, { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.ax] = ts.tensor({ 0, -1 }, "int64") }
+    local s = ts.Session(r.graph)
+    local out = s:run(r.outputs, feed)
+    assert.same({ 1, 2, 3, 1 }, out[1].shape)
+    H.tensor(out[2], x:totable(), "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.u, r.outputs.u)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 2, 4, 6 }, { 8, 10, 12 } }, "float32", 0)
+  end)
+
+  it("sums over axes fed at run time (ReduceSum, opset 13), gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "ReduceSum", input = { "x", "ax" }, output = { "y" },
+        attribute = { { name = "keepdims", type = 2, i = 0 } } } },
+      input = { vi("x", FLOAT, { 2, 3 }), vi("ax", INT64, { 1 }) }, output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, "float32")
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, { [r.inputs.x] = x, [r.inputs.ax] = ts.tensor({ -1 }, "int64") }),
+      { 6, 15 }, "float32", 0)
+    local feed = { [r.inputs.x] = x, [r.inputs.ax] = ts.tensor({ 0 }, "int64") }
+    H.tensor(s:run(r.outputs.y, feed), { 5, 7, 9 }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, ts.constant(ts.tensor({ 1, 2, 3 },
+      "float32"), { graph = r.graph }))), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 1, 2, 3 }, { 1, 2, 3 } }, "float32", 0)
+  end)
+
+  it("pads by pads fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Pad", input = { "x", "p", "v" }, output = { "y" } } },
+      input = { vi("x", FLOAT, { 1, 2 }), vi("p", INT64, { 4 }), vi("v", FLOAT, {}) },
+      output = { { name = "y" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.p] = ts.tensor({ 1, 0, 0, 1 }, "int64"),
+      [r.inputs.v] = ts.tensor(9, "float32") }
+    local s = ts.Session(r.graph)
+    H.tensor(s:run(r.outputs.y, feed), { { 9, 9, 9 }, { 1, 2, 9 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 2, 4 } }, "float32", 0)
+  end)
+
+  it("tiles and one-hots by values fed at run time, Tile's gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Tile", input = { "x", "rep" }, output = { "y" } },
+        { op_type = "OneHot", input = { "i", "depth", "vals" }, output = { "h" } } },
+      input = { vi("x", FLOAT, { 1, 2 }), vi("rep", INT64, { 2 }), vi("i", INT64, { 2 }),
+        vi("depth", INT64, {}), vi("vals", FLOAT, { 2 }) },
+      output = { { name = "y" }, { name = "h" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local x = ts.tensor({ { 1, 2 } }, "float32")
+    local feed = { [r.inputs.x] = x, [r.inputs.rep] = ts.tensor({ 2, 2 }, "int64"),
+      [r.inputs.i] = ts.tensor({ 0, -1 }, "int64"), [r.inputs.depth] = ts.tensor(3, "int64"),
+      [r.inputs.vals] = ts.tensor({ -1, 5 }, "float32") }
+    local s = ts.Session(r.graph)
+    local out = s:run(r.outputs, feed)
+    H.tensor(out[1], { { 1, 2, 1, 2 }, { 1, 2, 1, 2 } }, "float32", 0)
+    H.tensor(out[2], { { 5, -1, -1 }, { -1, -1, 5 } }, "float32", 0)
+    local g = ts.gradients(ts.reduce_sum(ts.multiply(r.outputs.y, r.outputs.y)), { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 8, 16 } }, "float32", 0)
+  end)
+
+  it("splits by sizes fed at run time, gradient included", function()
+    local m = { opset_import = { { domain = "", version = 13 } }, graph = { name = "g",
+      node = { { op_type = "Split", input = { "x", "sz" }, output = { "a", "b" },
+        attribute = { { name = "axis", type = 2, i = 1 } } } },
+      input = { vi("x", FLOAT, { 1, 3 }), vi("sz", INT64, { 2 }) },
+      output = { { name = "a" }, { name = "b" } } } }
+    local r = ts.onnx.load_string(pb.encode(m))
+    local feed = { [r.inputs.x] = ts.tensor({ { 1, 2, 3 } }, "float32"),
+      [r.inputs.sz] = ts.tensor({ 1, 2 }, "int64") }
+    local s = ts.Session(r.graph)
+    local out = s:run(r.outputs, feed)
+    H.tensor(out[1], { { 1 } }, "float32", 0)
+    H.tensor(out[2], { { 2, 3 } }, "float32", 0)
+    local loss = ts.add(ts.reduce_sum(r.outputs.a), ts.reduce_sum(ts.multiply(r.outputs.b, r.outputs.b)))
+    local g = ts.gradients(loss, { r.inputs.x })[1]
+    H.tensor(s:run(g, feed), { { 1, 4, 6 } }, "float32", 0)
+  end)
+
   it("runs a node test of the ONNX test data", function()
     local d = TESTDATA .. "/node/test_softmax_axis_1/"
     if not io.open(d .. "model.onnx") then return pending("no test data") end
@@ -265,6 +428,12 @@ describe("ts.onnx.load of hostile models", function()
     refuses("huge.onnx", m, "initializer 1 'W'", "hold too many elements")
     m.graph.initializer[1].dims = { -3, 2 }
     refuses("negative.onnx", m, "initializer 1 'W'", "dimension 1 is -3")
+  end)
+
+  it("an input of rank 9", function()
+    local m = gemm_model()
+    m.graph.input[1].dims = { 1, 1, 1, 1, 1, 1, 1, 1, 3 }
+    refuses("rank.onnx", m, "graph input 'x'", "rank")
   end)
 
   it("string and complex data", function()

@@ -23,16 +23,15 @@ local RTOL, ATOL = 1e-3, 1e-7
 
 -- Inputs (1-based positions) whose values decide the shape of an op's output.
 local SHAPE_INPUTS = {
-  Reshape = { 2 }, Expand = { 2 }, Tile = { 2 }, Slice = { 2, 3, 4, 5 }, Squeeze = { 2 },
-  Unsqueeze = { 2 }, ReduceSum = { 2 }, ReduceMean = { 2 }, ReduceMax = { 2 }, ReduceMin = { 2 },
-  ReduceProd = { 2 }, ReduceL1 = { 2 }, ReduceL2 = { 2 }, ReduceLogSum = { 2 },
-  ReduceLogSumExp = { 2 }, ReduceSumSquare = { 2 }, Pad = { 2, 4 }, TopK = { 2 }, Split = { 2 },
-  ConstantOfShape = { 1 }, Range = { 1, 2, 3 }, OneHot = { 2 }, Resize = { 2, 3, 4 },
-  Upsample = { 2 }, CumSum = { 2 }, Trilu = { 2 }, CenterCropPad = { 2 }, NonMaxSuppression = { 3 },
-  EyeLike = {}, Compress = { 2 }, NonZero = {}, Unique = {}, GatherElements = {},
-  MaxUnpool = { 3 }, DFT = { 2 }, STFT = { 2, 4 }, BlackmanWindow = { 1 }, HannWindow = { 1 },
-  HammingWindow = { 1 }, RandomNormalLike = {}, Mod = {},
+  ReduceMean = { 2 }, ReduceMax = { 2 }, ReduceMin = { 2 }, ReduceProd = { 2 }, ReduceL1 = { 2 },
+  ReduceL2 = { 2 }, ReduceLogSum = { 2 }, ReduceLogSumExp = { 2 }, ReduceSumSquare = { 2 },
+  TopK = { 2 }, Resize = { 2, 3, 4 }, Upsample = { 2 },
+  CumSum = { 2 }, Trilu = { 2 }, CenterCropPad = { 2 }, Compress = { 2 }, MaxUnpool = { 3 },
+  DFT = { 2 }, STFT = { 2, 4 }, BlackmanWindow = { 1 }, HannWindow = { 1 }, HammingWindow = { 1 },
 }
+-- Reshape, Expand, ConstantOfShape, Range, Slice, Squeeze, Unsqueeze, ReduceSum, Pad, Tile,
+-- OneHot and Split take their shape inputs at run time (Lua ops when the value is not known at
+-- import): fed like any other input.
 
 local args = { ... }
 local filter, verbose

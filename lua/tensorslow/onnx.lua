@@ -271,7 +271,12 @@ return function(ts, I)
             p = ts.constant(v, { name = name, graph = g })
             consts[name] = v
           else
-            p = ts.placeholder { name = name, graph = g, dtype = DTYPE[kind], shape = vi.dims }
+            local okp, r = pcall(ts.placeholder, { name = name, graph = g, dtype = DTYPE[kind],
+              shape = vi.dims })
+            if not okp then
+              error(("%s: %s"):format(where, (tostring(r):gsub("^[^:\n]*%.lua:%d+: ", ""))), 0)
+            end
+            p = r
           end
           values[name] = p
           elems[name] = kind
@@ -339,14 +344,16 @@ return function(ts, I)
           _names = nd.input, _consts = consts, _elems = elems, _file = file, _dir = dir,
           outputs = nd.output }, N)
         local allconst = #nd.input > 0 or nd.op_type == "Constant"
+        local cut = false -- allow_missing: an input comes from a node left out
         for k, inp in ipairs(nd.input) do
           if inp ~= "" then
             n.inputs[k] = values[inp]
+            if values[inp] == nil then cut = true end
             if consts[inp] == nil then allconst = false end
           end
         end
         local fn = converters[nd.op_type]
-        if fn and (nd.domain == "" or nd.domain == "ai.onnx") then
+        if fn and not cut and (nd.domain == "" or nd.domain == "ai.onnx") then
           local okc, r = xpcall(fn, function(msg)
             msg = tostring(msg)
             if msg:sub(1, #file + 2) == file .. ": " then return msg end

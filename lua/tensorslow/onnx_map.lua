@@ -2,7 +2,7 @@
 -- object `n` is described there and in DEVELOPERS.md, "ONNX import"). ONNX axes are
 -- 0-based: ax() turns a non-negative axis a into a + 1, negative ones stay. A converter
 -- handles every attribute value ONNX allows up to opset 17, or fails naming the value.
-return function(reg, ts)
+return function(reg, ts, I)
   local function ax(a) return a >= 0 and a + 1 or a end
   local function axes_of(list)
     local r = {}
@@ -254,20 +254,45 @@ return function(reg, ts)
 
   ------------------------------------------------------------- reductions
   -- axes from the attribute or (ReduceSum from opset 13, the others from 18) input 2
+  -- f over ONNX axes (empty: all, or none with noop_with_empty_axes)
+  local function reduce_over(f, x, axes, keep, noop)
+    if axes == nil or #axes == 0 then
+      if noop then return ts.identity(x) end
+      axes = {}
+      for i = 1, #x.shape do axes[i] = i - 1 end
+    end
+    if #axes == 0 then return f(x, nil, keep) end
+    return f(x, axes_of(axes), keep)
+  end
   local function reduce(f)
     return function(n)
       local x = n.inputs[1]
       local axes = n:attr("axes")
-      if n.ninputs >= 2 and n.inputs[2] then axes = ints(n, 2, "axes") end
       local keep = n:attr("keepdims", 1) == 1
-      if axes == nil or #axes == 0 then
-        if n:attr("noop_with_empty_axes", 0) == 1 then return ts.identity(x) end
-        local s = shape_of(n, 1)
-        axes = {}
-        for i = 1, #s do axes[i] = i - 1 end
+      local noop = n:attr("noop_with_empty_axes", 0) == 1
+      shape_of(n, 1)
+      if n.ninputs >= 2 and n.inputs[2] then
+        if not n:const(2) and f == ts.reduce_sum then
+          -- ReduceSum's axes fed at run time: a Lua op; its gradient broadcasts g back
+          local decl = {}
+          for i = 1, #x.shape do decl[i] = -1 end
+          return ts.Operation { type = "onnx_reduce_sum", inputs = { x, n.inputs[2] },
+            dtype = x.dtype, shape = keep and decl or nil,
+            compute = function(t, a)
+              return reduce_over(f, t, a:reshape({ -1 }):totable(), keep, noop)
+            end,
+            gradient = function(op, g)
+              return { ts.Operation { type = "onnx_reduce_sum_grad", dtype = x.dtype,
+                shape = x.shape, inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+                compute = function(t, gt, a)
+                  local keepshape = reduce_over(f, t, a:reshape({ -1 }):totable(), true, noop).shape
+                  return ts.multiply(gt:reshape(keepshape), ts.ones(t.shape, t.dtype))
+                end } }
+            end }
+        end
+        axes = ints(n, 2, "axes")
       end
-      if #axes == 0 then return f(x, nil, keep) end
-      return f(x, axes_of(axes), keep)
+      return reduce_over(f, x, axes, keep, noop)
     end
   end
   reg("ReduceSum", reduce(ts.reduce_sum))
@@ -328,22 +353,40 @@ return function(reg, ts)
     if not perm then return ts.transpose(n.inputs[1]) end
     return ts.transpose(n.inputs[1], axes_of(perm))
   end)
-  reg("Reshape", function(n)
-    local x = n.inputs[1]
-    local shape
-    if n.opset < 5 then shape = n:attr("shape") else shape = ints(n, 2, "shape") end
-    local allowzero = n:attr("allowzero", 0) == 1
-    local s = x.shape
+  -- ONNX's target shape: 0 copies x's dimension (unless allowzero)
+  local function target_shape(shape, s, allowzero, fail)
     local out = {}
     for i, d in ipairs(shape) do
       if d == 0 and not allowzero then
-        if not s or not s[i] or s[i] < 0 then n:fail("a 0 in shape copies an unknown dimension") end
+        if not s or not s[i] or s[i] < 0 then fail("a 0 in shape copies an unknown dimension") end
         out[i] = s[i]
       else
         out[i] = d
       end
     end
-    return ts.reshape(x, out)
+    return out
+  end
+  reg("Reshape", function(n)
+    local x = n.inputs[1]
+    local allowzero = n:attr("allowzero", 0) == 1
+    local shape
+    if n.opset < 5 then shape = n:attr("shape")
+    elseif n:const(2) then shape = ints(n, 2, "shape")
+    else
+      -- a shape computed while running (from Shape of a dynamic batch, say): a Lua op
+      local k = shape_of(n, 2)[1]
+      if not k or k < 0 then n:fail("the shape input's length must be known") end
+      local decl = {}
+      for i = 1, k do decl[i] = -1 end
+      return ts.Operation { type = "onnx_reshape", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+        shape = decl,
+        compute = function(t, sh)
+          local out = target_shape(sh:reshape({ -1 }):totable(), t.shape, allowzero, error)
+          return ts.identity(t:reshape(out))
+        end,
+        gradient = function(op, g) return { I.node("reshape_like", nil, g, op.inputs[1]) } end }
+    end
+    return ts.reshape(x, target_shape(shape, x.shape, allowzero, function(m) n:fail(m) end))
   end)
   reg("Flatten", function(n)
     local x = n.inputs[1]
@@ -363,22 +406,52 @@ return function(reg, ts)
     end
     return ts.reshape(x, { outer, -1 })
   end)
-  reg("Squeeze", function(n)
-    local axes = n:attr("axes")
-    if n.opset >= 13 and n.inputs[2] then axes = ints(n, 2, "axes") end
-    if not axes or #axes == 0 then return ts.squeeze(n.inputs[1]) end
-    return ts.squeeze(n.inputs[1], axes_of(axes))
-  end)
-  reg("Unsqueeze", function(n)
-    local axes = n:attr("axes")
-    if n.opset >= 13 then axes = ints(n, 2, "axes") end
-    local x = n.inputs[1]
-    local r = #shape_of(n, 1) + #axes
+  -- Squeeze/Unsqueeze with axes fed at run time: a Lua op reshaping x (gradient reshape_like)
+  local function runtime_reshape(n, type, rank, compute)
+    local decl = {}
+    for i = 1, rank do decl[i] = -1 end
+    return ts.Operation { type = type, inputs = { n.inputs[1], n.inputs[2] },
+      dtype = n.inputs[1].dtype, shape = rank >= 0 and decl or nil, compute = compute,
+      gradient = function(op, g) return { I.node("reshape_like", nil, g, op.inputs[1]) } end }
+  end
+  local function squeeze(x, axes)
+    if not axes or #axes == 0 then return ts.squeeze(x) end
+    return ts.squeeze(x, axes_of(axes))
+  end
+  local function unsqueeze(x, axes, rank)
+    local r = rank + #axes
     local sorted = {}
     for i, a in ipairs(axes) do sorted[i] = norm_axis(a, r) end
     table.sort(sorted)
     for _, a in ipairs(sorted) do x = ts.expand_dims(x, a + 1) end
     return x
+  end
+  reg("Squeeze", function(n)
+    local axes = n:attr("axes")
+    if n.opset >= 13 and n.inputs[2] then
+      if not n:const(2) then
+        local k = shape_of(n, 2)[1]
+        local rank = k and k >= 0 and #shape_of(n, 1) - k or -1
+        return runtime_reshape(n, "onnx_squeeze", rank, function(t, a)
+          return ts.identity(squeeze(t, a:reshape({ -1 }):totable()))
+        end)
+      end
+      axes = ints(n, 2, "axes")
+    end
+    return squeeze(n.inputs[1], axes)
+  end)
+  reg("Unsqueeze", function(n)
+    local axes = n:attr("axes")
+    local rank = #shape_of(n, 1)
+    if n.opset >= 13 then
+      if not n:const(2) then
+        local k = shape_of(n, 2)[1]
+        return runtime_reshape(n, "onnx_unsqueeze", k and k >= 0 and rank + k or -1,
+          function(t, a) return ts.identity(unsqueeze(t, a:reshape({ -1 }):totable(), #t.shape)) end)
+      end
+      axes = ints(n, 2, "axes")
+    end
+    return unsqueeze(n.inputs[1], axes, rank)
   end)
   reg("Concat", function(n)
     local list = {}
@@ -389,6 +462,44 @@ return function(reg, ts)
     local x = n.inputs[1]
     local a = n:attr("axis", 0)
     local split = n:attr("split")
+    if n.opset >= 13 and n.inputs[2] and not n:const(2) then
+      -- sizes fed at run time: one Lua op per piece (gradient: g_k padded back at its offset)
+      local rank = #shape_of(n, 1)
+      local axis = norm_axis(a, rank) + 1
+      local decl = {}
+      for i = 1, rank do decl[i] = -1 end
+      local function span(sizes, k) -- offset (0-based) and size of piece k
+        local off = 0
+        for i = 1, k - 1 do off = off + sizes[i] end
+        return off, sizes[k]
+      end
+      local outs = {}
+      for k = 1, n.noutputs do
+        outs[k] = ts.Operation { type = "onnx_split", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+          shape = decl,
+          compute = function(t, sz)
+            local sizes = sz:reshape({ -1 }):totable()
+            if #sizes ~= n.noutputs then error(("%d sizes for %d outputs"):format(#sizes, n.noutputs)) end
+            local off, len = span(sizes, k)
+            local begin, size = {}, {}
+            for i = 1, #t.shape do begin[i], size[i] = 1, -1 end
+            begin[axis], size[axis] = off + 1, len
+            return ts.slice(t, begin, size)
+          end,
+          gradient = function(op, g)
+            return { ts.Operation { type = "onnx_split_grad", dtype = x.dtype, shape = x.shape,
+              inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+              compute = function(t, gt, sz)
+                local off, len = span(sz:reshape({ -1 }):totable(), k)
+                local p = {}
+                for i = 1, #t.shape do p[i] = { 0, 0 } end
+                p[axis] = { off, t.shape[axis] - off - len }
+                return ts.pad(gt, p, 0)
+              end } }
+          end }
+      end
+      return outs
+    end
     if n.opset >= 13 and n.inputs[2] then split = ints(n, 2, "split") end
     local r
     if split then
@@ -398,31 +509,20 @@ return function(reg, ts)
     end
     return r
   end)
-  reg("Slice", function(n)
-    local x = n.inputs[1]
-    local s = shape_of(n, 1)
-    local starts, ends, axes, steps
-    if n.opset < 10 then
-      starts, ends, axes = n:attr("starts"), n:attr("ends"), n:attr("axes")
-    else
-      starts, ends = ints(n, 2, "starts"), ints(n, 3, "ends")
-      if n.inputs[4] then axes = ints(n, 4, "axes") end
-      if n.inputs[5] then steps = ints(n, 5, "steps") end
-    end
-    local begin, size = {}, {}
-    for i = 1, #s do begin[i], size[i] = 0, -1 end
-    local gathers = {}
+  -- Slice: begin/size for ts.slice (1-based) and, for steps other than 1, the source indices
+  -- gathered along an axis (NumPy's clamping); s is x's shape (the sliced axes known)
+  local function slice_plan(s, starts, ends, axes, steps, fail)
+    local begin, size, gathers = {}, {}, {}
+    for i = 1, #s do begin[i], size[i] = 1, -1 end
     for k, st in ipairs(starts) do
       local a = norm_axis(axes and axes[k] or k - 1, #s)
       local step = steps and steps[k] or 1
-      local d = s[a + 1]
-      if step == 0 then n:fail("a step of 0") end
+      local d, e = s[a + 1], ends[k]
+      if step == 0 then fail("a step of 0") end
+      if not d or d < 0 then fail("the sliced axes' sizes must be known") end
+      if st < 0 then st = st + d end
+      if e < 0 then e = e + d end
       if step ~= 1 then
-        -- strided: the source indices (NumPy's clamping), gathered along the axis
-        if d < 0 then n:fail("Slice with steps needs the sliced axes' sizes known") end
-        local e = ends[k]
-        if st < 0 then st = st + d end
-        if e < 0 then e = e + d end
         local idx = {}
         if step > 0 then
           st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
@@ -432,19 +532,14 @@ return function(reg, ts)
           for j = st, e + 1, step do idx[#idx + 1] = j + 1 end
         end
         gathers[#gathers + 1] = { a + 1, idx }
-        goto next
+      else
+        st, e = math.max(0, math.min(st, d)), math.max(0, math.min(e, d))
+        begin[a + 1], size[a + 1] = st + 1, math.max(0, e - st)
       end
-      if d < 0 then n:fail("Slice needs the sliced axes' sizes known") end
-      local e = ends[k]
-      if st < 0 then st = st + d end
-      if e < 0 then e = e + d end
-      st = math.max(0, math.min(st, d))
-      e = math.max(0, math.min(e, d))
-      begin[a + 1] = st
-      size[a + 1] = math.max(0, e - st)
-      ::next::
     end
-    for i = 1, #s do begin[i] = begin[i] + 1 end
+    return begin, size, gathers
+  end
+  local function apply_slice(x, begin, size, gathers)
     local y = ts.slice(x, begin, size)
     for _, gi in ipairs(gathers) do
       if #gi[2] == 0 then
@@ -456,6 +551,64 @@ return function(reg, ts)
       end
     end
     return y
+  end
+  local function list_of(t) return t and t:reshape({ -1 }):totable() end
+  reg("Slice", function(n)
+    local x = n.inputs[1]
+    local s = shape_of(n, 1)
+    local fail = function(m) n:fail(m) end
+    if n.opset < 10 then
+      return apply_slice(x, slice_plan(s, n:attr("starts"), n:attr("ends"), n:attr("axes"), nil, fail))
+    end
+    local known = n:const(2) and n:const(3) and (not n.inputs[4] or n:const(4)) and
+      (not n.inputs[5] or n:const(5))
+    local starts, ends = list_of(n:const(2)), list_of(n:const(3))
+    local axes, steps = list_of(n:const(4)), list_of(n:const(5))
+    if known then
+      for k in ipairs(starts) do
+        local a = norm_axis(axes and axes[k] or k - 1, #s)
+        known = known and s[a + 1] and s[a + 1] >= 0
+      end
+    end
+    if known then return apply_slice(x, slice_plan(s, starts, ends, axes, steps, fail)) end
+    -- starts/ends/axes/steps or the sliced sizes known only while running: a Lua op (and one
+    -- for its gradient: g padded back into x's shape; not for steps other than 1)
+    local ins, at = { x, n.inputs[2], n.inputs[3] }, {}
+    for k = 4, 5 do
+      if n.inputs[k] then
+        ins[#ins + 1] = n.inputs[k]
+        at[k] = #ins
+      end
+    end
+    local function plan(shape, a)
+      return slice_plan(shape, list_of(a[2]), list_of(a[3]), at[4] and list_of(a[at[4]]),
+        at[5] and list_of(a[at[5]]), error)
+    end
+    local decl = {}
+    for i = 1, #s do decl[i] = -1 end
+    return ts.Operation { type = "onnx_slice", inputs = ins, dtype = x.dtype, shape = decl,
+      compute = function(...)
+        local a = { ... }
+        return apply_slice(a[1], plan(a[1].shape, a))
+      end,
+      gradient = function(op, g)
+        local gins = { op.inputs[1], g }
+        for k = 2, #ins do gins[#gins + 1] = op.inputs[k] end
+        local dx = ts.Operation { type = "onnx_slice_grad", inputs = gins, dtype = x.dtype,
+          shape = s, gradient = false,
+          compute = function(t, gt, ...)
+            local a = { t, ... }
+            local begin, size, gathers = plan(t.shape, a)
+            if #gathers > 0 then error("the gradient of a Slice with steps is not supported") end
+            local p = {}
+            for i, d in ipairs(t.shape) do
+              local len = size[i] < 0 and d - begin[i] + 1 or size[i]
+              p[i] = { begin[i] - 1, d - (begin[i] - 1) - len }
+            end
+            return ts.pad(gt, p, 0)
+          end }
+        return { dx }
+      end }
   end)
   reg("Gather", function(n)
     local x, idx = n.inputs[1], n.inputs[2]
@@ -487,37 +640,41 @@ return function(reg, ts)
     end
     return ts.gather(x, idx, a + 1)
   end)
-  reg("Tile", function(n) return ts.tile(n.inputs[1], ints(n, 2, "repeats")) end)
+  -- Expand: x broadcast with ones of the shape (uint8 through int64: no uint8 multiply)
+  local function expand(x, shape)
+    if x.dtype == "uint8" then
+      return ts.cast(ts.multiply(ts.cast(x, "int64"), ts.ones(shape, "int64")), "uint8")
+    end
+    return ts.multiply(x, ts.ones(shape, x.dtype))
+  end
   reg("Expand", function(n)
     local x = n.inputs[1]
-    local shape = ints(n, 2, "shape")
-    return ts.multiply(x, ts.ones(shape, x.dtype))
+    if n:const(2) then return expand(x, ints(n, 2, "shape")) end
+    local k = shape_of(n, 2)[1]
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl = {}
+    for i = 1, math.max(k, #shape_of(n, 1)) do decl[i] = -1 end
+    return ts.Operation { type = "onnx_expand", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+      shape = decl,
+      compute = function(t, sh) return expand(t, sh:reshape({ -1 }):totable()) end,
+      gradient = function(op, g) return { I.sum_like(g, op.inputs[1]) } end }
   end)
-  reg("Pad", function(n)
-    local x = n.inputs[1]
-    local mode = n:attr("mode", "constant")
-    local pads, value, vnode
-    if n.opset < 11 then
-      pads, value = n:attr("pads"), n:attr("value", 0.0)
-    else
-      pads = ints(n, 2, "pads")
-      if n.inputs[3] then
-        local v = n:const(3)
-        if v then value = v:reshape({ -1 }):totable()[1] else vnode = n.inputs[3] end
-      end
-      value = value or 0
-    end
+  -- Pad of x (shape s, needed for edge and reflect) by ONNX pads with a number value; works on
+  -- nodes and on tensors (the run-time op below)
+  local function pad_values(x, s, pads, mode, value, fail)
     local r = #pads // 2
+    for i = 1, r do
+      if pads[i] < 0 or pads[i + r] < 0 then fail("negative pads are not supported") end
+    end
     if mode == "edge" or mode == "reflect" then
       -- one gather per padded axis with the source index of every output position
-      local s = known_shape(n, 1, "Pad mode " .. mode)
       local y = x
       for i = 1, r do
         local b, a, d = pads[i], pads[i + r], s[i]
-        if b < 0 or a < 0 then n:fail("negative pads are not supported") end
         if b > 0 or a > 0 then
+          if d < 0 then fail("Pad mode " .. mode .. " needs the padded axes' sizes known") end
           if mode == "reflect" and (b >= d or a >= d) then
-            n:fail(("reflect pads of %d and %d on an axis of %d"):format(b, a, d))
+            fail(("reflect pads of %d and %d on an axis of %d"):format(b, a, d))
           end
           local idx = {}
           for k = -b, d - 1 + a do
@@ -532,26 +689,72 @@ return function(reg, ts)
       end
       return y == x and ts.identity(x) or y
     end
-    if mode ~= "constant" then n:fail(("attribute mode = %s is not supported"):format(mode)) end
+    if mode ~= "constant" then fail(("attribute mode = %s is not supported"):format(mode)) end
     local p = {}
-    for i = 1, r do
-      if pads[i] < 0 or pads[i + r] < 0 then n:fail("negative pads are not supported") end
-      p[i] = { pads[i], pads[i + r] }
-    end
-    if vnode then
-      -- a value known only at run time: zeros padded, plus value where the padding is
-      local mask = ts.pad(ts.zeros_like(x), p, 1)
-      return ts.add(ts.pad(x, p, 0), ts.multiply(mask, ts.reshape(vnode, {})))
-    end
+    for i = 1, r do p[i] = { pads[i], pads[i + r] } end
     return ts.pad(x, p, value)
+  end
+  reg("Pad", function(n)
+    local x = n.inputs[1]
+    local mode = n:attr("mode", "constant")
+    local fail = function(m) n:fail(m) end
+    if n.opset < 11 then
+      return pad_values(x, shape_of(n, 1), n:attr("pads"), mode, n:attr("value", 0.0), fail)
+    end
+    local v = n.inputs[3] and n:const(3)
+    if not n:const(2) then
+      -- pads fed at run time: a Lua op; its gradient (constant mode) slices g back
+      if mode ~= "constant" and mode ~= "edge" and mode ~= "reflect" then
+        n:fail(("attribute mode = %s is not supported"):format(mode))
+      end
+      local ins = { x, n.inputs[2], n.inputs[3] }
+      local rank = #shape_of(n, 1)
+      local decl = {}
+      for i = 1, rank do decl[i] = -1 end
+      return ts.Operation { type = "onnx_pad", inputs = ins, dtype = x.dtype, shape = decl,
+        compute = function(t, pd, val)
+          local value = val and val:reshape({ -1 }):totable()[1] or 0
+          return pad_values(t, t.shape, pd:reshape({ -1 }):totable(), mode, value, error)
+        end,
+        gradient = function(op, g)
+          return { ts.Operation { type = "onnx_pad_grad", dtype = x.dtype, shape = x.shape,
+            inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+            compute = function(t, gt, pd)
+              if mode ~= "constant" then error("the gradient of Pad mode " .. mode .. " is not supported") end
+              local pads, begin = pd:reshape({ -1 }):totable(), {}
+              for i = 1, #t.shape do begin[i] = pads[i] + 1 end
+              return ts.slice(gt, begin, t.shape)
+            end } }
+        end }
+    end
+    local pads = ints(n, 2, "pads")
+    if n.inputs[3] and not v then
+      -- a value known only at run time: zeros padded, plus value where the padding is
+      if mode ~= "constant" then return pad_values(x, shape_of(n, 1), pads, mode, 0, fail) end
+      local mask = pad_values(ts.zeros_like(x), shape_of(n, 1), pads, mode, 1, fail)
+      return ts.add(pad_values(x, shape_of(n, 1), pads, mode, 0, fail),
+        ts.multiply(mask, ts.reshape(n.inputs[3], {})))
+    end
+    return pad_values(x, shape_of(n, 1), pads, mode, v and v:reshape({ -1 }):totable()[1] or 0, fail)
   end)
   reg("Shape", function(n)
-    local s = known_shape(n, 1, "Shape")
+    local s = shape_of(n, 1)
     local r = #s
     local st, en = n:attr("start", 0), n:attr("end", r)
     if st < 0 then st = st + r end
     if en < 0 then en = en + r end
     st, en = math.max(0, math.min(st, r)), math.max(0, math.min(en, r))
+    local known = true
+    for i = st + 1, en do known = known and s[i] >= 0 end
+    if not known then -- read at run time (a dynamic batch dimension)
+      return ts.Operation { type = "onnx_shape", inputs = { n.inputs[1] }, dtype = "int64",
+        shape = { en - st }, gradient = false,
+        compute = function(t)
+          local v = {}
+          for i = st + 1, en do v[#v + 1] = t.shape[i] end
+          return ts.tensor(v, "int64")
+        end }
+    end
     local v = {}
     for i = st + 1, en do v[#v + 1] = s[i] end
     if #v == 0 then return ts.zeros({ 0 }, "int64") end
@@ -625,24 +828,38 @@ return function(reg, ts)
     n:fail("only value, value_float(s) and value_int(s) are supported")
   end)
   reg("ConstantOfShape", function(n)
-    local shape = n.inputs[1] and ints(n, 1, "shape") or {}
     local v = n:attr("value")
     local dt, x = "float32", 0
     if v then
       dt = v.dtype
       x = v:reshape({ -1 }):totable()[1]
     end
-    return ts.fill(shape, x, dt)
+    if not n.inputs[1] or n:const(1) then
+      return ts.fill(n.inputs[1] and ints(n, 1, "shape") or {}, x, dt)
+    end
+    local k = shape_of(n, 1)[1]
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl = {}
+    for i = 1, k do decl[i] = -1 end
+    return ts.Operation { type = "onnx_constant_of_shape", inputs = { n.inputs[1] }, dtype = dt,
+      shape = decl, gradient = false,
+      compute = function(sh) return ts.fill(sh:reshape({ -1 }):totable(), x, dt) end }
   end)
-  reg("Range", function(n)
-    local s, l, d = n:need_const(1, "start"), n:need_const(2, "limit"), n:need_const(3, "delta")
-    local function first(t) return t:reshape({ -1 }):totable()[1] end
-    local a, b, c = first(s), first(l), first(d)
+  local function first(t) return t:reshape({ -1 }):totable()[1] end
+  local function range(a, b, c, dtype)
     local count = math.max(math.ceil((b - a) / c), 0)
-    if count == 0 then return ts.zeros({ 0 }, s.dtype) end
+    if count == 0 then return ts.zeros({ 0 }, dtype) end
     local v = {}
     for i = 0, count - 1 do v[#v + 1] = a + i * c end
-    return ts.tensor(v, s.dtype)
+    return ts.tensor(v, dtype)
+  end
+  reg("Range", function(n)
+    local s, l, d = n:const(1), n:const(2), n:const(3)
+    if s and l and d then return range(first(s), first(l), first(d), s.dtype) end
+    local dt = n.inputs[1].dtype
+    return ts.Operation { type = "onnx_range", inputs = { n.inputs[1], n.inputs[2], n.inputs[3] },
+      dtype = dt, shape = { -1 }, gradient = false,
+      compute = function(a, b, c) return range(first(a), first(b), first(c), dt) end }
   end)
   reg("EyeLike", function(n)
     local x = n.inputs[1]
@@ -657,17 +874,12 @@ return function(reg, ts)
     end
     return ts.tensor(v, dt)
   end)
-  reg("OneHot", function(n)
-    local idx, values = n.inputs[1], n.inputs[3]
-    local depth = n:need_const(2, "depth"):reshape({ -1 }):totable()[1]
-    depth = math.tointeger(depth) or math.floor(depth)
-    local axis = n:attr("axis", -1)
+  -- OneHot of idx (rank r - 1) with depth classes and values {off, on}; nodes or tensors
+  local function one_hot(idx, depth, values, axis, r)
     local i64 = ts.cast(idx, "int64")
     -- negative indices count from the end
-    i64 = ts.where(ts.less(i64, ts.constant(0, { dtype = "int64" })),
-      ts.add(i64, ts.constant(depth, { dtype = "int64" })), i64)
-    local oh = ts.one_hot(ts.add(i64, ts.constant(1, { dtype = "int64" })), depth, { dtype = values.dtype })
-    local r = #shape_of(n, 1) + 1
+    i64 = ts.where(ts.less(i64, ts.tensor(0, "int64")), ts.add(i64, ts.tensor(depth, "int64")), i64)
+    local oh = ts.one_hot(ts.add(i64, ts.tensor(1, "int64")), depth, { dtype = values.dtype })
     local off = ts.reshape(ts.slice(values, { 1 }, { 1 }), {})
     local on = ts.reshape(ts.slice(values, { 2 }, { 1 }), {})
     local y = ts.add(ts.multiply(oh, ts.subtract(on, off)), off)
@@ -680,6 +892,44 @@ return function(reg, ts)
       y = ts.transpose(y, perm)
     end
     return y
+  end
+  local function depth_of(t)
+    local d = t:reshape({ -1 }):totable()[1]
+    return math.tointeger(d) or math.floor(d)
+  end
+  reg("OneHot", function(n)
+    local idx, values = n.inputs[1], n.inputs[3]
+    local axis, r = n:attr("axis", -1), #shape_of(n, 1) + 1
+    if n:const(2) then return one_hot(idx, depth_of(n:const(2)), values, axis, r) end
+    -- depth fed at run time: a Lua op (no gradient: ONNX gives none for the indices)
+    local decl = {}
+    for i = 1, r do decl[i] = -1 end
+    return ts.Operation { type = "onnx_one_hot", inputs = { idx, n.inputs[2], values },
+      dtype = values.dtype, shape = decl, gradient = false,
+      compute = function(t, d, v) return one_hot(t, depth_of(d), v, axis, r) end }
+  end)
+  -- Tile with repeats fed at run time: a Lua op; its gradient sums g's tiles
+  reg("Tile", function(n)
+    local x = n.inputs[1]
+    if n:const(2) then return ts.tile(x, ints(n, 2, "repeats")) end
+    local decl = {}
+    for i = 1, #shape_of(n, 1) do decl[i] = -1 end
+    return ts.Operation { type = "onnx_tile", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+      shape = decl,
+      compute = function(t, rep) return ts.tile(t, rep:reshape({ -1 }):totable()) end,
+      gradient = function(op, g)
+        return { ts.Operation { type = "onnx_tile_grad", dtype = x.dtype, shape = x.shape,
+          inputs = { op.inputs[1], g, op.inputs[2] }, gradient = false,
+          compute = function(t, gt, rep)
+            local reps, split, axes = rep:reshape({ -1 }):totable(), {}, {}
+            for i, d in ipairs(t.shape) do
+              split[2 * i - 1], split[2 * i] = reps[i], d
+              axes[i] = 2 * i - 1
+            end
+            if #axes == 0 then return gt end
+            return ts.reduce_sum(gt:reshape(split), axes)
+          end } }
+      end }
   end)
   -- Dropout: inference (the default) passes x through, mask all true. Training mode (opset 12:
   -- input 3, known or fed at run time; ratio input 2, default 0.5) keeps each element where a

@@ -224,6 +224,7 @@ describe("index ops", function()
     end
     H.fails(function() return ts.boolean_mask(xv, { 1, 0 }) end, "does not match")
     H.fails(function() return ts.boolean_mask(xv, { { { 1 } } }) end, "does not fit")
+    H.fails(function() return ts.boolean_mask(xv, { 1, 0 }, math.maxinteger) end, "does not fit axis")
     local u = ts.placeholder { graph = g, dtype = "float32" }
     H.fails(function() return ts.boolean_mask(u, m) end, "ranks of tensor and mask must be known")
   end)

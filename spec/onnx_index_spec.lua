@@ -94,6 +94,17 @@ describe("ONNX index converters", function()
     H.tensor(run(m, { ts.ones({ 2, 3 }, "float32") }), { { 0, 0, 0 }, { 1, 0, 0 } }, "float32")
   end)
 
+  it("expand to a shape fed at run time, with a gradient", function()
+    local m = model("Expand", nil, { vi("x", FLOAT, { 3, 1 }), vi("s", INT64, { 2 }) },
+      { vi("y", FLOAT, { -1, -1 }) })
+    local x = ts.tensor({ { 1 }, { 2 }, { 3 } }, "float32")
+    H.tensor(run(m, { x, ts.tensor({ 3, 2 }, "int64") }), { { 1, 1 }, { 2, 2 }, { 3, 3 } }, "float32")
+    local dx = ts.gradients(ts.reduce_sum(m.outputs[1]), m.inputs[1])[1]
+    local sess <close> = ts.Session(m.graph)
+    H.tensor(sess:run(dx, { [m.inputs[1]] = x, [m.inputs[2]] = ts.tensor({ 1, 4 }, "int64") }),
+      { { 4 }, { 4 }, { 4 } })
+  end)
+
   it("refuse what they do not support by name", function()
     H.fails(function()
       model("ScatterND", { { name = "reduction", type = A_STRING, s = "sum" } },

@@ -276,7 +276,7 @@ return function(ts, I)
     local r, k = #shape, #mshape
     axis = axis_arg(axis, "boolean_mask", 1)
     local a = axis < 0 and axis + r + 1 or axis
-    if k == 0 or a < 1 or a + k - 1 > r then
+    if k == 0 or a < 1 or a > r or k > r - a + 1 then
       I.raise(("boolean_mask: a mask of rank %d does not fit axis %d of a tensor of rank %d")
         :format(k, axis, r))
     end

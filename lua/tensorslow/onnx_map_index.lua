@@ -65,8 +65,26 @@ return function(reg, ts, I)
   end)
 
   reg("Expand", function(n)
-    local shape = n:need_const(2, "shape"):cast("int64")
-    return ts.broadcast_to(n.inputs[1], shape:reshape({ shape:numel() }):totable(), { name = n.name })
+    local x, s = n.inputs[1], n:const(2)
+    if s then
+      s = s:cast("int64")
+      return ts.broadcast_to(x, s:reshape({ s:numel() }):totable(), { name = n.name })
+    end
+    -- a shape fed at run time: a Lua op broadcasting with the value it gets (as onnx_map.lua
+    -- does for Reshape and Tile); its gradient sums g back to x's shape
+    local k, xs = n.inputs[2].shape and n.inputs[2].shape[1], x.shape
+    if not k or k < 0 then n:fail("the shape input's length must be known") end
+    local decl
+    if xs then
+      decl = {}
+      for i = 1, math.max(k, #xs) do decl[i] = -1 end
+    end
+    return ts.Operation { type = "onnx_expand", inputs = { x, n.inputs[2] }, dtype = x.dtype,
+      shape = decl,
+      compute = function(t, shape)
+        return ts.broadcast_to(t, shape:cast("int64"):reshape({ -1 }):totable())
+      end,
+      gradient = function(op, g) return { I.sum_like(g, op.inputs[1]) } end }
   end)
 
   reg("ReverseSequence", function(n)

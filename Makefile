@@ -28,6 +28,10 @@
 #   make bench-dnnl   oneDNN at bench/conv.lua's convolutions (bench/dnnl_conv.c, bench/DNNL.md;
 #                     installs libdnnl-dev if missing; ARGS=key filter)
 #   make clean        removes build/, build-asan/, build-tsan/
+#   mk/*.mk           areas with their own build pieces, included at the end: mk/onnx.mk
+#                     (tensorslow.onnx_pb, make onnx-test, make fuzz-onnx), mk/onnx_export.mk
+#                     (make embed-onnx-test), mk/mpi.mk (tensorslow.mpi_core), mk/speed.mk
+#                     (bench/triad.c); they extend test-extra/asan-extra, all and PKGS
 # Variables: BUILD (build dir), LUA, CC, CFLAGS/OPT, WERROR=1, PREFIX, DESTDIR,
 # LUA_VERSION, LUA_CMOD, LUA_LMOD, LIBDIR, INCDIR, ARGS (examples), FUZZ_TIME,
 # V=1 (print the full compiler and linker command lines), JOBS (parallel jobs of the

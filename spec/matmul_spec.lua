@@ -202,9 +202,10 @@ describe("matmul split over threads, and row/column products", function()
   before_each(function() saved = ts.get_num_threads() end)
   after_each(function() ts.set_num_threads(saved) end)
   -- {m, n, k}: rows split (m large), columns split (m small, n large); a row or a column
-  -- times a matrix (batch-1 inference: gemv)
+  -- times a matrix (batch-1 inference: gemv), split by parts of the result from 512 KiB of
+  -- matrix up (a part a multiple of 16 elements, the last one short: 257, 331)
   for _, s in ipairs { { 130, 97, 400 }, { 5, 1500, 600 }, { 1, 300, 200 }, { 300, 1, 200 },
-    { 1, 10, 256 } } do
+    { 1, 10, 256 }, { 1, 257, 520 }, { 331, 1, 420 } } do
     local m, n, k = s[1], s[2], s[3]
     for _, dt in ipairs { "float32", "float64" } do
       it(("%dx%dx%d %s, 1 to 3 threads, every transpose flag"):format(m, n, k, dt), function()
@@ -233,4 +234,33 @@ describe("matmul split over threads, and row/column products", function()
       end)
     end
   end
+  it("a vector times a matrix of 512 KiB and more, and a matrix times a vector, 1 to 3 threads",
+    function()
+      ts.seed(11)
+      for _, dt in ipairs { "float32", "float64" } do
+        local k, n = 700, 333
+        local v, w = ts.randn({ k }, dt), ts.randn({ n }, dt)
+        local M = ts.randn({ k, n }, dt)
+        local vt, wt, Mt = v:totable(), w:totable(), M:totable()
+        for threads = 1, 3 do
+          ts.set_num_threads(threads)
+          local r, c = ts.matmul(v, M), ts.matmul(M, w)
+          assert.same({ n }, r.shape)
+          assert.same({ k }, c.shape)
+          local worst = 0
+          for j = 1, n, 5 do
+            local e = 0
+            for p = 1, k do e = e + vt[p] * Mt[p][j] end
+            worst = math.max(worst, math.abs(r:get(j) - e) / (1 + math.abs(e)))
+          end
+          for i = 1, k, 5 do
+            local e = 0
+            for p = 1, n do e = e + Mt[i][p] * wt[p] end
+            worst = math.max(worst, math.abs(c:get(i) - e) / (1 + math.abs(e)))
+          end
+          assert.is_true(worst < (dt == "float32" and 1e-4 or 1e-12),
+            ("%s threads=%d: relative error %g"):format(dt, threads, worst))
+        end
+      end
+    end)
 end)

@@ -35,6 +35,13 @@ int tsi_blas_ready(tsi_blas *b, tsi_err *e);
 void tsi_gemm(const tsi_blas *bl, int dtype, int nthreads, int ta, int tb, int64_t m, int64_t n,
               int64_t k, const void *A, int64_t lda, const void *B, int64_t ldb, int beta,
               void *C, int64_t ldc);
+/* y = op(M) x, M row-major rows x cols (leading dimension ld), op(M) = M^T
+ * when trans; y has cols (trans) or rows elements, both sizes >= 1. A matrix
+ * of 512 KiB or more is split over up to nthreads threads by parts of y, the
+ * same part on the same thread from call to call (batch-1 inference: each
+ * core keeps its part of the weights in its cache). */
+void tsi_gemv(const tsi_blas *bl, int dtype, int nthreads, int trans, int64_t rows, int64_t cols,
+              const void *M, int64_t ld, const void *x, void *y);
 void tsi_blas_close(tsi_blas *b);
 
 #endif

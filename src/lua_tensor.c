@@ -229,24 +229,6 @@ static void check_dims(lua_State *L, int nd, const int64_t *shape, const char *w
                  i + 1);
 }
 
-/* Stores Lua number v (at a position described by pos) into element i. */
-static void store_number(lua_State *L, tsi_tensor *t, int64_t i, int vidx, const char *pos) {
-  if (lua_type(L, vidx) != LUA_TNUMBER)
-    luaL_error(L, "expected a number at %s, got %s", pos, luaL_typename(L, vidx));
-  int isint;
-  lua_Integer iv = lua_tointegerx(L, vidx, &isint);
-  if (t->dtype == TS_INT64 || t->dtype == TS_UINT8) {
-    if (!isint)
-      luaL_error(L, "number %f at %s has no %s representation", (double)lua_tonumber(L, vidx),
-                 pos, tsi_dtype_name(t->dtype));
-    if (t->dtype == TS_UINT8 && (iv < 0 || iv > 255))
-      luaL_error(L, "number %I at %s is out of range for uint8 (0..255)", iv, pos);
-    tsi_set_i(t, i, iv);
-  } else {
-    tsi_set_f(t, i, (double)lua_tonumber(L, vidx));
-  }
-}
-
 static const char *pos_str(const int64_t *idx, int depth, char *buf, size_t n) {
   size_t k = 0;
   buf[0] = 0;
@@ -254,6 +236,34 @@ static const char *pos_str(const int64_t *idx, int depth, char *buf, size_t n) {
     k += (size_t)snprintf(buf + k, n - k, "[%lld]", (long long)idx[i] + 1);
   if (depth == 0) snprintf(buf, n, "the top level");
   return buf;
+}
+
+/* Stores the Lua number at vidx into element i; an error names it by label,
+ * or when label is NULL by idx[0..depth), its position in a nested table
+ * (formatted only for the error: a table of a million numbers formats none). */
+#define POS(idx, depth) (label ? label : pos_str(idx, depth, pos, sizeof pos))
+static void store_at(lua_State *L, tsi_tensor *t, int64_t i, int vidx, const char *label,
+                     const int64_t *idx, int depth) {
+  char pos[128];
+  if (lua_type(L, vidx) != LUA_TNUMBER)
+    luaL_error(L, "expected a number at %s, got %s", POS(idx, depth),
+               luaL_typename(L, vidx));
+  int isint;
+  lua_Integer iv = lua_tointegerx(L, vidx, &isint);
+  if (t->dtype == TS_INT64 || t->dtype == TS_UINT8) {
+    if (!isint)
+      luaL_error(L, "number %f at %s has no %s representation", (double)lua_tonumber(L, vidx),
+                 POS(idx, depth), tsi_dtype_name(t->dtype));
+    if (t->dtype == TS_UINT8 && (iv < 0 || iv > 255))
+      luaL_error(L, "number %I at %s is out of range for uint8 (0..255)", iv, POS(idx, depth));
+    tsi_set_i(t, i, iv);
+  } else {
+    tsi_set_f(t, i, (double)lua_tonumber(L, vidx));
+  }
+}
+#undef POS
+static void store_number(lua_State *L, tsi_tensor *t, int64_t i, int vidx, const char *label) {
+  store_at(L, t, i, vidx, label, NULL, 0);
 }
 
 /* Shape of a nested table by following first elements, then a full walk
@@ -292,7 +302,7 @@ static void fill_table(lua_State *L, int tidx, tsi_tensor *t, int depth, int64_t
       if (lua_istable(L, -1))
         luaL_error(L, "ragged nested table at %s: expected a number, got a table",
                    pos_str(pos, depth + 1, pb, sizeof pb));
-      store_number(L, t, (*k)++, lua_gettop(L), pos_str(pos, depth + 1, pb, sizeof pb));
+      store_at(L, t, (*k)++, lua_gettop(L), NULL, pos, depth + 1);
     }
     lua_pop(L, 1);
   }

@@ -100,10 +100,10 @@ static int mm_gemv(const mm_dims *d) {
 TSI_FLOAT_DTYPES(SMALL_COLS)
 
 /* gemm_<dtype> (see ops.h): products through tsi_gemm (threaded by rows or
- * columns of C), matrix-vector ones through BLAS's GEMV_FN (sgemv, dgemv) */
+ * columns of C), matrix-vector ones through tsi_gemv (split by parts of y) */
 typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta, int tb,
                         const void *A, const void *B, void *C);
-#define GEMM(E, T, S, GEMV_FN)                                                        \
+#define GEMM(E, T, S)                                                                \
   static void gemm_##S(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta,     \
                        int tb, const void *Av, const void *Bv, void *Cv) {            \
     const T *A = Av, *B = Bv;                                                         \
@@ -116,13 +116,11 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
     }                                                                                 \
     /* a row times a matrix (batch-1 inference): gemv, no packing of B */           \
     if (mm_gemv(d) && m == 1) {                                                       \
-      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,          \
-                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                       \
+      tsi_gemv(bl, E, nthreads, !tb, tb ? n : k, tb ? k : n, B, tb ? k : n, A, C);    \
       return;                                                                         \
     }                                                                                 \
     if (mm_gemv(d)) {                                                                 \
-      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,          \
-                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                       \
+      tsi_gemv(bl, E, nthreads, ta, ta ? k : m, ta ? m : k, A, ta ? m : k, B, C);     \
       return;                                                                         \
     }                                                                                 \
     if ((int64_t)m * n * k <= SMALL_GEMM || (d->vec_a && d->vec_b)) {                 \
@@ -165,19 +163,17 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
       return;                                                                         \
     }                                                                                 \
     if (d->vec_b) { /* y = op(A) x */                                                 \
-      bl->GEMV_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m,          \
-                  ta ? m : k, 1, A, ta ? m : k, B, 1, 0, C, 1);                       \
+      tsi_gemv(bl, E, nthreads, ta, ta ? k : m, ta ? m : k, A, ta ? m : k, B, C);     \
       return;                                                                         \
     }                                                                                 \
     if (d->vec_a) { /* y = op(B)^T x */                                               \
-      bl->GEMV_FN(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k,          \
-                  tb ? k : n, 1, B, tb ? k : n, A, 1, 0, C, 1);                       \
+      tsi_gemv(bl, E, nthreads, !tb, tb ? n : k, tb ? k : n, B, tb ? k : n, A, C);    \
       return;                                                                         \
     }                                                                                 \
     tsi_gemm(bl, E, nthreads, ta, tb, m, n, k, A, ta ? m : k, B, tb ? k : n, 0, C, n); \
   }
-GEMM(TS_FLOAT32, float, float32, sgemv)
-GEMM(TS_FLOAT64, double, float64, dgemv)
+GEMM(TS_FLOAT32, float, float32)
+GEMM(TS_FLOAT64, double, float64)
 static const tsi_kernels k_matmul = TSI_KERNELS_FLOAT(gemm);
 
 static int run_matmul(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,

@@ -1,7 +1,8 @@
 /* Splitting a loop over threads. Each lua_State keeps a pool of workers
- * (tsi_pool, in its per-state data), started on first need and sleeping on a
- * condition variable between jobs, so work from TSI_PAR_GRAIN elements up is
- * worth splitting. */
+ * (tsi_pool, in its per-state data), started on first need; between jobs a
+ * worker spins for 0.2 ms (a caller running many small jobs in a row finds it
+ * awake) and then sleeps on a condition variable, so work from TSI_PAR_GRAIN
+ * elements up is worth splitting. */
 #ifndef TS_PARALLEL_H
 #define TS_PARALLEL_H
 
@@ -24,11 +25,12 @@ typedef struct tsi_pool {
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
   int nworkers, quit, busy;
-  unsigned gen;
+  unsigned gen; /* also read atomically, without mu, by spinning threads */
   tsi_range_fn fn;
   void *arg;
   int64_t n, per;
-  int parts, next, left;
+  int parts, next;
+  unsigned left; /* as gen */
   pthread_t tid[TSI_PAR_MAX - 1];
 } tsi_pool;
 

@@ -319,6 +319,8 @@ static int exec_steps(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_te
   ctx->g = g;
   *done = 0;
   for (int i = p->pos; i < p->nsteps; i++) {
+    if (p->root[i] != i) continue; /* a fused group's member (never a feed or a source): runs
+                                      with its root; first, before the node is even read */
     if (ran > 0 && ((budget > 0 && ran >= budget) || (deadline > 0 && now_s() >= deadline))) {
       p->pos = i;
       return TSI_OK;
@@ -341,8 +343,7 @@ static int exec_steps(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_te
       }
       continue;
     }
-    if (p->goff[p->root[i] + 1] - p->goff[p->root[i]] >= 2) { /* fused */
-      if (p->root[i] != i) continue; /* runs with its root */
+    if (p->goff[i + 1] - p->goff[i] >= 2) { /* a fused group's root */
       double t0 = ctx->profile ? now_s() : 0;
       if ((st = exec_group(s, p, ctx, i, same, dests, feeds, e))) return st;
       if (ctx->profile) p->prof_s[i] = now_s() - t0;

@@ -11,9 +11,12 @@
  * and sess:run. Every call is a pcall: a Lua error is fine, a crash or a
  * sanitizer report is a finding. */
 #define FUZZ_WITH_LUA
-/* Small: every tensor the program may make is also filled, so a cap of
- * hundreds of MB made most executions slow. */
-#define FUZZ_LUA_MEM ((size_t)24 << 20)
+/* Small: every tensor the program may make is also filled, and under
+ * -fsanitize=fuzzer every element's loop test is traced: at 24 MB a third of
+ * the time went to __sanitizer_cov_trace_cmp8 in kernels. 4 MB runs 1.7x the
+ * executions per second with the same coverage (3299 edges against 3310 on the
+ * same corpus); larger requests still reach the out-of-memory paths. */
+#define FUZZ_LUA_MEM ((size_t)4 << 20)
 #include "fuzz_common.h"
 #include "ops.h"
 

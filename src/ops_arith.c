@@ -25,6 +25,16 @@ typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at)
       }                                                                                       \
       return;                                                                                 \
     }                                                                                         \
+    if (p->ndim == 2 && p->shape[1] < 8) { /* short rows (a bias on 100x2): plain loops, */    \
+      const int64_t R = p->shape[0], n = p->shape[1]; /* no vector set-up per row */          \
+      const int64_t sa0 = p->sa[0], sb0 = p->sb[0], ia = p->sa[1], ib = p->sb[1];             \
+      for (int64_t r = 0; r < R; r++)                                                         \
+        for (int64_t i = 0; i < n; i++) {                                                     \
+          T x = A[r * sa0 + i * ia], y = B[r * sb0 + i * ib];                                 \
+          O[r * n + i] = (TO)(EXPR);                                                          \
+        }                                                                                     \
+      return;                                                                                 \
+    }                                                                                         \
     TSI_BCAST_WALK(p, {                                                                       \
       const T *restrict pa = A + oa;                                                          \
       const T *restrict pb = B + ob;                                                          \

@@ -1,0 +1,75 @@
+-- Binary element-wise kernels on their short paths: up to 4 elements (no broadcast walk)
+-- and 2-D results with rows shorter than 8 (a bias on 100x2: plain loops instead of a
+-- vector set-up per row). Random shapes, each side broadcast or not along each axis, every
+-- dtype, compared element by element with the same arithmetic done in Lua.
+local ts = require "tensorslow"
+
+local function rnd_value(dt)
+  if dt == "int64" then return math.random(-9, 9) end
+  if dt == "uint8" then return math.random(0, 12) end
+  return (math.random() - 0.5) * 8
+end
+
+local function make(shape, dt)
+  local n = 1
+  for _, d in ipairs(shape) do n = n * d end
+  local flat = {}
+  for i = 1, n do flat[i] = rnd_value(dt) end
+  return ts.tensor(flat, dt):reshape(shape), flat
+end
+
+-- element (r, c) (1-based) of a tensor of shape s broadcast to rows x cols
+local function at(flat, s, r, c)
+  if #s == 1 then return flat[s[1] == 1 and 1 or c] end
+  return flat[((s[1] == 1 and 1 or r) - 1) * s[2] + (s[2] == 1 and 1 or c)]
+end
+
+local function f32(v) return string.unpack("f", string.pack("f", v)) end
+
+local OPS = {
+  { "add", function(x, y) return x + y end },
+  { "subtract", function(x, y) return x - y end },
+  { "multiply", function(x, y) return x * y end },
+  { "maximum", function(x, y) return math.max(x, y) end },
+  { "minimum", function(x, y) return math.min(x, y) end },
+  { "less", function(x, y) return x < y and 1 or 0 end, true },
+  { "equal", function(x, y) return x == y and 1 or 0 end, true },
+}
+
+describe("binary kernels on short rows", function()
+  for _, dt in ipairs { "float32", "float64", "int64", "uint8" } do
+    it(dt .. ": 300 random 2-D and tiny cases against Lua arithmetic", function()
+      math.randomseed(20261130)
+      for case = 1, 300 do
+        local rows, cols = math.random(1, 40), math.random(1, 7)
+        if case % 5 == 0 then rows, cols = 1, math.random(1, 4) end -- a few elements
+        local sa = { math.random() < 0.3 and 1 or rows, math.random() < 0.3 and 1 or cols }
+        local sb = { math.random() < 0.3 and 1 or rows, math.random() < 0.3 and 1 or cols }
+        if math.random() < 0.2 then sb = { sb[2] } end -- a row vector against a matrix
+        sa[1], sb[#sb] = rows, cols                     -- the result is rows x cols
+        local a, fa = make(sa, dt)
+        local b, fb = make(sb, dt)
+        -- uint8 has no arithmetic (add, subtract, multiply): the last four ops only
+        local op = dt == "uint8" and OPS[case % 4 + 4] or OPS[case % #OPS + 1]
+        do
+          local r = ts[op[1]](a, b)
+          assert.same({ rows, cols }, r.shape)
+          assert.equal(op[3] and "uint8" or dt, r.dtype)
+          for i = 1, rows do
+            for j = 1, cols do
+              local x, y = at(fa, sa, i, j), at(fb, sb, i, j)
+              if dt == "float32" then x, y = f32(x), f32(y) end
+              local want = op[2](x, y)
+              if dt == "float32" and not op[3] then want = f32(want) end
+              local got = r:get(i, j)
+              if got ~= want then
+                error(("%s %s case %d: a %s, b %s: (%d, %d) is %s, want %s"):format(dt, op[1],
+                  case, table.concat(sa, "x"), table.concat(sb, "x"), i, j, got, want))
+              end
+            end
+          end
+        end
+      end
+    end)
+  end
+end)

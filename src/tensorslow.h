@@ -129,7 +129,10 @@
  * each large product over its own threads, one single-threaded BLAS call
  * per part. A host that raises OpenBLAS's count later
  * (openblas_set_num_threads) makes those calls start OpenBLAS threads too;
- * leave it at 1.
+ * leave it at 1. A state's workers start on its first split job; after each
+ * job they spin for up to 0.2 ms before sleeping (so a host calling a small
+ * model every few microseconds finds them awake), which shows as CPU time
+ * while the host is otherwise idle; ts.set_num_threads(1) starts none.
  */
 #ifndef TENSORSLOW_H
 #define TENSORSLOW_H

@@ -1,11 +1,11 @@
 """PyTorch peer of bench/cnn_infer.lua: the same network (bench/cnn_peer.py's "bn" model) in
 eval mode under no_grad, float32, PyTorch's default NCHW, logits into an out= tensor, at
 TS_THREADS threads. Prints "torch:cnn_infer_b<batch> <seconds per call>"."""
-import os, time
+import os
 import torch
+from peer_common import median
 
 torch.set_num_threads(int(os.environ.get("TS_THREADS", "2")))
-REPS = int(os.environ.get("REPS", "7"))
 torch.manual_seed(1)
 nn = torch.nn
 model = nn.Sequential(
@@ -15,17 +15,6 @@ model = nn.Sequential(
     nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
     nn.Linear(7 * 7 * 64, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
 model.eval()
-
-
-def median(f):
-    f()
-    t = []
-    for _ in range(REPS):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    t.sort()
-    return t[(REPS - 1) // 2]
 
 
 for b in (1, 8):

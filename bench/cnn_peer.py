@@ -1,19 +1,13 @@
 """PyTorch peer of bench/cnn.lua: the same network (examples/cnn_model.lua, "bn"), Adam 1e-3,
 batch 128, float32, PyTorch's default memory format (NCHW), TS_THREADS threads. Prints
 "torch:cnn_step", "torch:cnn_epoch" (469 x the median step) and "torch:cnn_rss_mib"."""
-import gzip, os, resource, time
+import os, resource, time
 import numpy as np
 import torch
 
 torch.set_num_threads(int(os.environ.get("TS_THREADS", "2")))
 STEPS = int(os.environ.get("STEPS", "30"))
-d = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
-
-
-def idx(name, off):
-    with gzip.open(os.path.join(d, name)) as f:
-        return np.frombuffer(f.read(), np.uint8, offset=off)
-
+from peer_common import idx
 
 X = torch.from_numpy(idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).copy())
 Y = torch.from_numpy(idx("train-labels-idx1-ubyte.gz", 8).astype(np.int64))

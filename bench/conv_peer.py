@@ -1,32 +1,18 @@
 """PyTorch peer of bench/conv.lua: the same convolutions and pooling, float32, batch 64,
 NCHW (PyTorch's default memory format) and NHWC (channels_last). Prints "torch:<key> seconds"
 lines, median of REPS runs after a warm-up; TS_THREADS threads like tensorslow's side."""
-import os, sys, time
+import os, sys
 import torch
 import torch.nn.functional as F
 
-REPS = int(os.environ.get("REPS", "7"))
+from peer_common import median, emit
+
 only = sys.argv[1] if len(sys.argv) > 1 else None
 threads = int(os.environ.get("TS_THREADS", "2"))
 torch.set_num_threads(threads)
 print(f"torch:threads {threads}")
 print(f"# OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} torch {torch.__version__} "
       f"mkldnn={torch.backends.mkldnn.is_available()}", flush=True)
-
-
-def median(f, reps=REPS):
-    f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    t.sort()
-    return t[(reps - 1) // 2]
-
-
-def emit(key, v):
-    print(f"torch:{key} {v:.9g}", flush=True)
 
 
 N = 64
@@ -54,8 +40,8 @@ for fmt in ("NHWC", "NCHW"):
             x.grad = None
             w.grad = None
             F.conv2d(x, w, padding="same", groups=groups).sum().backward()
-        emit(key + "_fwd", median(fwd))
-        emit(key + "_fwdbwd", median(fwdbwd))
+        emit("torch", key + "_fwd", median(fwd))
+        emit("torch", key + "_fwdbwd", median(fwdbwd))
     key = f"{fmt.lower()}_maxpool2x2_56x56x64"
     if not only or only in key:
         x = torch.randn(N, 64, 56, 56).contiguous(memory_format=mf)
@@ -63,4 +49,4 @@ for fmt in ("NHWC", "NCHW"):
         def pool():
             with torch.no_grad():
                 F.max_pool2d(x, 2)
-        emit(key, median(pool))
+        emit("torch", key, median(pool))

@@ -1,18 +1,12 @@
 """Fashion-MNIST MLP, peer side: `fashion_peer.py numpy|torch`. Same network, loss, SGD lr 0.1,
 batch 128, float32, batches in file order as bench/fashion.lua. Prints "<peer>:fashion_epoch s"
 (median of EPOCHS epochs after a warm-up) and "<peer>:fashion_rss_mib MiB" (peak RSS)."""
-import gzip, os, resource, sys, time
+import os, resource, sys, time
 import numpy as np
 
 peer = sys.argv[1]
 EPOCHS = int(os.environ.get("EPOCHS", "5"))
-d = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
-
-
-def idx(name, offset):
-    with gzip.open(os.path.join(d, name)) as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
+from peer_common import idx
 
 X = idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)
 Y = idx("train-labels-idx1-ubyte.gz", 8).astype(np.int64)

@@ -11,24 +11,10 @@ Prints "torch:<key> value" lines with the keys of bench/growth.lua.
 """
 import os, sys, time, resource
 import torch
+from peer_common import median, emit
 
 what = sys.argv[1] if len(sys.argv) > 1 else "mlp"
 torch.set_num_threads(int(os.environ.get("TS_THREADS", "2")))
-
-
-def emit(key, v):
-    print(f"torch:{key} {v:.9g}", flush=True)
-
-
-def median(f, reps=5):
-    f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    t.sort()
-    return t[(reps - 1) // 2]
 
 
 def mlp_step(batch, hidden):
@@ -63,11 +49,11 @@ if what == "mlp":
         def rep():
             for _ in range(k):
                 f()
-        return median(rep) / k
+        return median(rep, 5) / k
     for b in (1, 8, 64, 512, 4096):
-        emit(f"growth_mlp_b{b}_h256", per_step(b, 256))
+        emit("torch", f"growth_mlp_b{b}_h256", per_step(b, 256))
     for h in (16, 64, 256, 1024, 4096):
-        emit(f"growth_mlp_b64_h{h}", per_step(64, h))
+        emit("torch", f"growth_mlp_b64_h{h}", per_step(64, h))
 
 if what == "graph":
     max_nodes = int(float(os.environ.get("GROWTH_MAX_NODES", "1e6")))
@@ -118,10 +104,10 @@ if what == "graph":
         torch.autograd.grad(y, [x])
         t_grad = time.perf_counter() - t0
         tag = f"growth_graph_{kind}_{n}"
-        emit(tag + "_ops", ops)
-        emit(tag + "_build_per_node", t_build / ops)
-        emit(tag + "_run_per_node", t_run / ops)
-        emit(tag + "_grad_per_node", t_grad / ops)
+        emit("torch", tag + "_ops", ops)
+        emit("torch", tag + "_build_per_node", t_build / ops)
+        emit("torch", tag + "_run_per_node", t_run / ops)
+        emit("torch", tag + "_grad_per_node", t_grad / ops)
 
     for kind in ("chain", "dag"):
         n = 1000
@@ -155,4 +141,4 @@ if what == "memory":
     for _ in range(5):
         f()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss0
-    emit(f"growth_mem_{model}_peak_rss_bytes", peak)
+    emit("torch", f"growth_mem_{model}_peak_rss_bytes", peak)

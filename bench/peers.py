@@ -1,27 +1,13 @@
 """Peers of bench/ts_bench.lua: NumPy and PyTorch doing the same work.
 Prints "<peer>:<key> seconds" lines, median of REPS runs after a warm-up."""
-import os, sys, time
+import os, sys
 import numpy as np
 import torch
 
-REPS = int(os.environ.get("REPS", "7"))
+from peer_common import median, emit
+
 only = sys.argv[1] if len(sys.argv) > 1 else None
 torch.set_num_threads(int(os.environ.get("TS_THREADS", "2")))
-
-
-def median(f, reps=REPS):
-    f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    t.sort()
-    return t[(reps - 1) // 2]
-
-
-def emit(peer, key, v):
-    print(f"{peer}:{key} {v:.9g}", flush=True)
 
 
 def want(name):
@@ -87,7 +73,6 @@ if want("elementwise"):
 
 
 def load_mlp_fixture():
-    import re
     here = os.path.dirname(os.path.abspath(__file__))
     import json
     with open(os.path.join(here, "..", "spec", "fixtures", "tensorslow_mlp.json")) as f:

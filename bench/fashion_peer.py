@@ -1,12 +1,12 @@
 """Fashion-MNIST MLP, peer side: `fashion_peer.py numpy|torch`. Same network, loss, SGD lr 0.1,
 batch 128, float32, batches in file order as bench/fashion.lua. Prints "<peer>:fashion_epoch s"
 (median of EPOCHS epochs after a warm-up) and "<peer>:fashion_rss_mib MiB" (peak RSS)."""
-import os, resource, sys, time
+import os, resource, sys
 import numpy as np
 
 peer = sys.argv[1]
 EPOCHS = int(os.environ.get("EPOCHS", "5"))
-from peer_common import idx
+from peer_common import idx, median
 
 X = idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)
 Y = idx("train-labels-idx1-ubyte.gz", 8).astype(np.int64)
@@ -58,12 +58,5 @@ else:
             opt.step()
         return loss
 
-epoch()
-t = []
-for _ in range(EPOCHS):
-    t0 = time.perf_counter()
-    epoch()
-    t.append(time.perf_counter() - t0)
-t.sort()
-print(f"{peer}:fashion_epoch {t[(EPOCHS - 1) // 2]:.6f}")
+print(f"{peer}:fashion_epoch {median(epoch, EPOCHS):.6f}")
 print(f"{peer}:fashion_rss_mib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")

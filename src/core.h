@@ -31,12 +31,18 @@ int tsi_fail(tsi_err *e, int status, const char *fmt, ...)
     ;
 int tsi_nomem(tsi_err *e, const char *what);
 
-/* Allocator with lua_Alloc's contract: nsize == 0 frees. */
+/* Allocator with lua_Alloc's contract: nsize == 0 frees. cache: the state's
+ * tensor cache (or NULL), emptied when an allocation through f fails, which
+ * is then tried once more: the blocks it keeps must not make a graph, a plan
+ * or a tensor fail under a host's budget (the cache's own alloc has none). */
 typedef struct tsi_alloc {
   ts_Alloc f;
   void *ud;
+  struct tsi_cache *cache;
 } tsi_alloc;
 
+/* a->f(a->ud, p, osize, nsize), with the retry above when it fails. */
+void *tsi_alloc_call(const tsi_alloc *a, void *p, size_t osize, size_t nsize);
 /* 64-byte aligned blocks through the allocator; NULL on failure. */
 void *tsi_malloc(const tsi_alloc *a, size_t n);
 void tsi_free(const tsi_alloc *a, void *p);

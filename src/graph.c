@@ -3,13 +3,13 @@
 
 #include "core.h"
 
-static void *gmalloc(tsi_graph *g, size_t n) { return g->alloc.f(g->alloc.ud, NULL, 0, n); }
+static void *gmalloc(tsi_graph *g, size_t n) { return tsi_alloc_call(&g->alloc, NULL, 0, n); }
 static void gfree(tsi_graph *g, void *p, size_t n) {
   if (p) g->alloc.f(g->alloc.ud, p, n, 0);
 }
 
 tsi_graph *tsi_graph_new(const tsi_alloc *a) {
-  tsi_graph *g = a->f(a->ud, NULL, 0, sizeof *g);
+  tsi_graph *g = tsi_alloc_call(a, NULL, 0, sizeof *g);
   if (!g) return NULL;
   memset(g, 0, sizeof *g);
   g->alloc = *a;
@@ -43,7 +43,7 @@ static int grow(tsi_graph *g, void **arr, int *cap, int need, size_t elt) {
     if (nc > (1 << 28)) return 0;
     nc *= 2;
   }
-  void *na = g->alloc.f(g->alloc.ud, *arr, elt * (size_t)*cap, elt * (size_t)nc);
+  void *na = tsi_alloc_call(&g->alloc, *arr, elt * (size_t)*cap, elt * (size_t)nc);
   if (!na) return 0;
   *arr = na;
   *cap = nc;

@@ -66,7 +66,8 @@ static tsb_state *make_state(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   S->alloc.f = lua_getallocf(L, &S->alloc.ud);
-  S->cache.alloc = S->alloc;
+  S->alloc.cache = &S->cache;
+  S->cache.alloc = (tsi_alloc){S->alloc.f, S->alloc.ud, NULL};
   S->cache.cap = TSB_CACHE_CAP;
   arm_sentinel(L);
   tsi_rng_seed(&S->rng, 0);
@@ -355,5 +356,6 @@ TS_API void ts_setallocator(lua_State *L, ts_Alloc f, void *ud) {
     S->host_alloc = 0;
   }
   tsi_cache_flush(&S->cache); /* its blocks came from the allocator before */
-  S->cache.alloc = S->alloc;
+  S->alloc.cache = &S->cache;
+  S->cache.alloc = (tsi_alloc){S->alloc.f, S->alloc.ud, NULL};
 }

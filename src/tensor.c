@@ -25,13 +25,22 @@ int tsi_mulsize(size_t n, size_t m, size_t *out) {
   return 1;
 }
 
+void *tsi_alloc_call(const tsi_alloc *a, void *p, size_t osize, size_t nsize) {
+  void *r = a->f(a->ud, p, osize, nsize);
+  if (!r && nsize > 0 && a->cache && a->cache->n > 0) {
+    tsi_cache_flush(a->cache);
+    r = a->f(a->ud, p, osize, nsize);
+  }
+  return r;
+}
+
 /* Blocks carry their raw pointer and size just below the aligned address. */
 #define TSI_ALIGN 64
 void *tsi_malloc(const tsi_alloc *a, size_t n) {
   size_t total;
   if (n > SIZE_MAX - 2 * TSI_ALIGN) return NULL;
   total = n + 2 * TSI_ALIGN;
-  char *raw = a->f(a->ud, NULL, 0, total);
+  char *raw = tsi_alloc_call(a, NULL, 0, total);
   if (!raw) return NULL;
   uintptr_t p = ((uintptr_t)raw + TSI_ALIGN + TSI_ALIGN - 1) & ~(uintptr_t)(TSI_ALIGN - 1);
   void **hdr = (void **)p;

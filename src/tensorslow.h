@@ -227,7 +227,9 @@ TS_API const ts_TensorView *ts_checktensor_dtype(struct lua_State *L, int idx,
  * with f NULL, the state's own allocator (lua_getallocf), the default. Each
  * object frees through the allocator it was made with, so f and ud must stay
  * valid until lua_close. Call it before luaopen_tensorslow_core to cover the
- * default graph too. A failed allocation raises "not enough memory ...". */
+ * default graph too. A failed allocation first empties the state's cache of
+ * freed tensor blocks (which stay in f's counts) and tries once more; then it
+ * raises "not enough memory ...". */
 TS_API void ts_setallocator(struct lua_State *L, ts_Alloc f, void *ud);
 
 /* The peak bytes a run of sess:run(fetch, feed) needs, before running it, as

@@ -60,6 +60,14 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
      * blocks the cache then hands out again) before it is taken. */
     lua_gc(L, LUA_GCSTEP, nb >> 10 < INT_MAX ? (int)(nb >> 10) : INT_MAX);
     t.data = tsi_cache_take(&S->cache, nb ? nb : 1);
+    /* Lua's emergency collection does not run for a block taken from the
+     * allocator directly: collect as it would, twice (a userdata with a
+     * finaliser, as an inline tensor is, is freed the cycle after). The
+     * userdata is on the stack, so its own finaliser cannot run. */
+    for (int i = 0; i < 2 && !t.data; i++) {
+      lua_gc(L, LUA_GCCOLLECT, 0);
+      t.data = tsi_cache_take(&S->cache, nb ? nb : 1);
+    }
     if (!t.data && S->host_alloc)
       luaL_error(L, "not enough memory for a tensor of %I bytes", (lua_Integer)nb);
     if (!t.data) { /* Lua's own allocator: the error Lua raises when it fails */

@@ -228,8 +228,11 @@ TS_API const ts_TensorView *ts_checktensor_dtype(struct lua_State *L, int idx,
  * object frees through the allocator it was made with, so f and ud must stay
  * valid until lua_close. Call it before luaopen_tensorslow_core to cover the
  * default graph too. A failed allocation first empties the state's cache of
- * freed tensor blocks (which stay in f's counts) and tries once more; then it
- * raises "not enough memory ...". */
+ * freed tensor blocks (which stay in f's counts) and tries once more; a
+ * tensor's block (128 KB and more) then also waits for two full collections
+ * (lua_gc, finalisers included), as Lua's own allocations get an emergency
+ * collection; then it raises "not enough memory ...". A session run's buffers
+ * do not collect: after that error, collect and run again. */
 TS_API void ts_setallocator(struct lua_State *L, ts_Alloc f, void *ud);
 
 /* The peak bytes a run of sess:run(fetch, feed) needs, before running it, as

@@ -122,6 +122,30 @@ int main(void) {
                "local ts = require 'tensorslow'\n"
                "collectgarbage()\n"
                "for i = 1, 100 do local t = ts.fill({1 << 20}, i); assert(t:get(7) == i) end\n");
+    /* Tensors under 128 KB live inside their userdata, which a collection
+     * may only finalise: the memory comes back in the next cycle. A large
+     * tensor (its block taken from the allocator directly, where Lua's
+     * emergency collection does not run) must collect before it fails: it
+     * failed with 60 MB of garbage in a 64 MB budget. */
+    bad |= run(L, "garbage before a large tensor",
+               "local ts = require 'tensorslow'\n"
+               "collectgarbage()\n"
+               "do\n"
+               "  local held = {}\n"
+               "  while memleft() > 1 << 20 do held[#held + 1] = ts.zeros({15000}) end\n"
+               "end\n"
+               "collectgarbage()\n"
+               "assert(memleft() < 16 << 20, memleft()) -- the 32 MB below need the garbage\n"
+               "local t = ts.fill({4 << 20}, 3)\n"
+               "assert(t:get(4 << 20) == 3)\n"
+               "t = nil\n"
+               "do\n"
+               "  local held = {}\n"
+               "  while memleft() > 1 << 20 do held[#held + 1] = ts.zeros({15000}) end\n"
+               "end\n"
+               "assert(memleft() < 16 << 20, memleft())\n"
+               "t = ts.tensor({{1, 2}, {3, 4}}):reshape({4}) + ts.zeros({1 << 20, 1})\n"
+               "assert(t.shape[1] == 1 << 20 and t:get(1 << 20, 4) == 4)\n");
     if (b.refused == 0) bad |= 1, fprintf(stderr, "memlimit: the budget never refused\n");
     lua_close(L);
     if (b.used != 0 || b.nalloc != b.nfree) {

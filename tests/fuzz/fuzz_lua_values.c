@@ -249,15 +249,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lua_getglobal(L, "BEGIN");
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     /* Under the small cap, the garbage of earlier inputs (each ends with a
-     * collection step only) can leave too little for BEGIN's graph: a full
-     * collection frees it. Failing again is a leak: a finding. (It found
-     * one: with the first default graph kept for the whole run, every
-     * input's nodes piled up in it, until BEGIN took G as default too.) */
+     * collection step only) can leave too little for BEGIN's graph: two
+     * full collections free it (a userdata with a finaliser, as every
+     * tensor is, goes in the cycle after its finaliser ran). Failing again
+     * is a leak: a finding. (It found one: with the first default graph
+     * kept for the whole run, every input's nodes piled up in it, until
+     * BEGIN took G as default too.) */
+    static long retried;
+    void *ud;
+    lua_getallocf(L, &ud);
+    fprintf(stderr, "BEGIN: %s with %zu bytes in use: collecting (%ld)\n", lua_tostring(L, -1),
+            ((fuzz_mem *)ud)->used, ++retried);
     lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);
     lua_gc(L, LUA_GCCOLLECT, 0);
     lua_getglobal(L, "BEGIN");
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-      fprintf(stderr, "BEGIN: %s (after a full collection)\n", lua_tostring(L, -1));
+      fprintf(stderr, "BEGIN: %s with %zu bytes in use (after two full collections)\n",
+              lua_tostring(L, -1), ((fuzz_mem *)ud)->used);
       abort();
     }
   }

@@ -153,6 +153,40 @@ describe("unary maps", function()
     assert.is_true(nan ~= nan)
   end)
 
+  it("log agrees with math.log over the whole range: float64 to 1 ulp, float32 as the rounded double", function()
+    local xs = { 1, 0.5, 2, 0.7071067811865476, 1.4142135623730951, 1 - 2 ^ -53, 1 + 2 ^ -52,
+      5e-324, 2 ^ -1022, 2 ^ -1022 * 0.75, 1e-310, 1.7976931348623157e308, 2 ^ -149, 3.4e38 }
+    local seed = 12345
+    local function rand() -- a fixed LCG: the same cases on every run
+      seed = (seed * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff
+      return (seed >> 11) / 2 ^ 52
+    end
+    for _ = 1, 3000 do xs[#xs + 1] = (0.5 + rand()) * 2 ^ math.floor(rand() * 2098 - 1074) end
+    for _ = 1, 1000 do xs[#xs + 1] = 0.5 + rand() end -- near 1, where cancellation would show
+    local got = ts.log(ts.tensor(xs)):totable()
+    for i, x in ipairs(xs) do
+      local want = math.log(x)
+      local ulp = want == 0 and 0 or 2 ^ (math.floor(math.log(math.abs(want), 2)) - 52)
+      assert.is_true(math.abs(got[i] - want) <= ulp,
+        ("log(%.17g): %.17g, want %.17g"):format(x, got[i], want))
+    end
+    local t32 = ts.tensor(xs, "float32")
+    local in32, got32 = t32:totable(), ts.log(t32):totable()
+    for i, x in ipairs(in32) do
+      local want = string.unpack("f", string.pack("f", x > 0 and math.log(x) or -math.huge))
+      if x > 0 then
+        assert.are.equal(want, got32[i], ("float32 log(%.9g)"):format(x))
+      end
+    end
+    for _, dt in ipairs { "float64", "float32" } do
+      local sp = ts.log(ts.tensor({ 0, -0.0, -1, math.huge, -math.huge, 0 / 0, 1 }, dt)):totable()
+      assert.are.same({ -math.huge, -math.huge }, { sp[1], sp[2] })
+      assert.is_true(sp[3] ~= sp[3] and sp[5] ~= sp[5] and sp[6] ~= sp[6], dt)
+      assert.are.equal(math.huge, sp[4])
+      assert.are.equal(0, sp[7])
+    end
+  end)
+
   it("relu and sign let NaN through", function()
     local nan = 0 / 0
     local r = ts.relu(ts.tensor { nan, -1 }):totable()

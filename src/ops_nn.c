@@ -111,37 +111,51 @@ DEF_SOFTMAX(float64, double, tsi_exp)
  * simple counted loops the compiler vectorises, rows split over threads. */
 typedef void (*softmax_rows_fn)(const void *X, void *O, int64_t r0, int64_t r1, int64_t len,
                                 int logsm);
+/* Short rows: the exps of a block of rows in one vector loop. Inlined with
+ * len a constant for rows of 2, 3 and 4 (the tutorial's 100x2 softmax), so
+ * the per-row loops unroll instead of each setting up a vector loop. */
+#define DEF_SOFTMAX_SHORT(S, T, EXP, LOG)                                                \
+  static inline __attribute__((always_inline)) void softmax_short_##S(                   \
+      const T *restrict X, T *restrict O, int64_t r0, int64_t r1, int64_t len, int logsm) { \
+    T mm[256];                                                                           \
+    const int64_t per = 256 / len;                                                       \
+    for (int64_t r = r0; r < r1; r += per) {                                             \
+      const int64_t nr = r1 - r < per ? r1 - r : per, ne = nr * len;                     \
+      const T *restrict x = X + r * len;                                                 \
+      T *restrict y = O + r * len;                                                       \
+      for (int64_t b = 0; b < nr; b++) {                                                 \
+        T m = -INFINITY;                                                                 \
+        for (int64_t k = 0; k < len; k++) m = x[b * len + k] > m ? x[b * len + k] : m;   \
+        if (!(m > -INFINITY)) m = 0;                                                     \
+        for (int64_t k = 0; k < len; k++) mm[b * len + k] = m;                           \
+      }                                                                                  \
+      for (int64_t i = 0; i < ne; i++) y[i] = EXP(x[i] - mm[i]);                         \
+      for (int64_t b = 0; b < nr; b++) {                                                 \
+        T s = 0;                                                                         \
+        for (int64_t k = 0; k < len; k++) s += y[b * len + k];                           \
+        if (logsm) {                                                                     \
+          T ls = LOG(s);                                                                 \
+          for (int64_t k = 0; k < len; k++)                                              \
+            y[b * len + k] = (x[b * len + k] - mm[b * len + k]) - ls;                    \
+        } else {                                                                         \
+          T inv = 1 / s;                                                                 \
+          for (int64_t k = 0; k < len; k++) y[b * len + k] *= inv;                       \
+        }                                                                                \
+      }                                                                                  \
+    }                                                                                    \
+  }
 #define DEF_SOFTMAX_ROWS(S, T, EXP, LOG)                                                 \
+  DEF_SOFTMAX_SHORT(S, T, EXP, LOG)                                                      \
   TSI_CLONES static void softmax_rows_##S(const void *Xv, void *Ov, int64_t r0,          \
                                           int64_t r1, int64_t len, int logsm) {          \
     const T *restrict X = Xv;                                                            \
     T *restrict O = Ov;                                                                  \
-    if (len < 16) { /* short rows: the exps of a block of rows in one vector loop */     \
-      T mm[256];                                                                         \
-      const int64_t per = 256 / len;                                                     \
-      for (int64_t r = r0; r < r1; r += per) {                                           \
-        const int64_t nr = r1 - r < per ? r1 - r : per, ne = nr * len;                   \
-        const T *restrict x = X + r * len;                                               \
-        T *restrict y = O + r * len;                                                     \
-        for (int64_t b = 0; b < nr; b++) {                                               \
-          T m = -INFINITY;                                                               \
-          for (int64_t k = 0; k < len; k++) m = x[b * len + k] > m ? x[b * len + k] : m; \
-          if (!(m > -INFINITY)) m = 0;                                                   \
-          for (int64_t k = 0; k < len; k++) mm[b * len + k] = m;                         \
-        }                                                                                \
-        for (int64_t i = 0; i < ne; i++) y[i] = EXP(x[i] - mm[i]);                       \
-        for (int64_t b = 0; b < nr; b++) {                                               \
-          T s = 0;                                                                       \
-          for (int64_t k = 0; k < len; k++) s += y[b * len + k];                         \
-          if (logsm) {                                                                   \
-            T ls = LOG(s);                                                               \
-            for (int64_t k = 0; k < len; k++)                                            \
-              y[b * len + k] = (x[b * len + k] - mm[b * len + k]) - ls;                  \
-          } else {                                                                       \
-            T inv = 1 / s;                                                               \
-            for (int64_t k = 0; k < len; k++) y[b * len + k] *= inv;                     \
-          }                                                                              \
-        }                                                                                \
+    if (len < 16) {                                                                      \
+      switch (len) {                                                                     \
+      case 2: softmax_short_##S(X, O, r0, r1, 2, logsm); break;                          \
+      case 3: softmax_short_##S(X, O, r0, r1, 3, logsm); break;                          \
+      case 4: softmax_short_##S(X, O, r0, r1, 4, logsm); break;                          \
+      default: softmax_short_##S(X, O, r0, r1, len, logsm); break;                       \
       }                                                                                  \
       return;                                                                            \
     }                                                                                    \

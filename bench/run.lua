@@ -24,12 +24,26 @@ for _, b in ipairs { "startup", "overhead", "mlp" } do
   collect(sh(lua .. "bench/ts_bench.lua " .. b))
   if b ~= "startup" then collect(sh(py .. "bench/peers.py " .. b)) end
 end
--- matmul: cblas, tensorslow and the peers back to back for each size, so that
--- the machine's drift between sizes does not land on one side only
+-- matmul: cblas, tensorslow and the peers back to back for each size, three rounds in turn,
+-- each key the median of its rounds: the machine's drift (a shared machine gives 16 ms for
+-- a product in one second and 28 in the next) lands on every side alike
 for _, n in ipairs { 256, 512, 1024, 2048 } do
-  collect((sh("build/bench_gemm 5 " .. n):gsub("gemm_", "cblas:gemm_")))
-  collect(sh("GEMM_N=" .. n .. " " .. lua .. "bench/ts_bench.lua gemm"))
-  collect(sh("GEMM_N=" .. n .. " " .. py .. "bench/peers.py gemm"))
+  local seen = {}
+  for _ = 1, 3 do
+    for _, cmd in ipairs { "build/bench_gemm 5 " .. n, "GEMM_N=" .. n .. " " .. lua .. "bench/ts_bench.lua gemm",
+      "GEMM_N=" .. n .. " " .. py .. "bench/peers.py gemm" } do
+      local out = sh(cmd)
+      if cmd:find("bench_gemm", 1, true) then out = out:gsub("gemm_", "cblas:gemm_") end
+      for key, val in out:gmatch("([%w_:%-]+) ([%d%.e%-]+)") do
+        seen[key] = seen[key] or {}
+        table.insert(seen[key], tonumber(val))
+      end
+    end
+  end
+  for key, list in pairs(seen) do
+    table.sort(list)
+    v[key] = list[(#list + 1) // 2]
+  end
 end
 -- batch-1 inference at 1 thread and at TS_THREADS, beside the machine's limit for it (one read
 -- of the weights, in the same parts per thread: bench_triad read)

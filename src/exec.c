@@ -113,6 +113,18 @@ static void fused_range(void *arg, int64_t b0, int64_t b1) {
   double scratch[J->k][bl]; /* small for small tensors */
   for (int64_t blk = b0; blk < b1; blk += FUSE_BLOCK) {
     int64_t len = b1 - blk < FUSE_BLOCK ? b1 - blk : FUSE_BLOCK;
+    /* The block's inputs of the later members, asked for now: their loads
+     * overlap the first member's pass (exp(x) * y + z: y and z arrive while
+     * exp computes; without, the mul and add passes each wait on memory). */
+    for (int t = 1; t < J->k && len * (int64_t)es >= 256; t++) {
+      int m = J->mem[t];
+      for (int j = p->in_off[m]; j < p->in_off[m + 1]; j++) {
+        const tsi_tensor *v = &p->val[p->in[j]];
+        if (p->fsrc[j] >= 0 || v->numel == 1) continue;
+        const char *a = (const char *)v->data + (size_t)blk * es;
+        for (size_t q = 0; q < (size_t)len * es; q += 64) __builtin_prefetch(a + q, 0, 3);
+      }
+    }
     for (int t = 0; t < J->k; t++) {
       int m = J->mem[t];
       const tsi_node *n = J->g->nodes[p->node[m]];

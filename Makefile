@@ -73,6 +73,10 @@ SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 MODULE   := $(BUILD)/tensorslow/core.so
 STATIC   := $(BUILD)/libtensorslow.a
+# The area modules compiled to bytecode beside core.so (mk/bytecode.lua; init.lua's I.require
+# loads one only when its name carries the hash of the source package.path finds).
+LUA_AREAS := $(filter-out lua/tensorslow/init.lua,$(wildcard lua/tensorslow/*.lua))
+BYTECODE := $(BUILD)/tensorslow/lua/.stamp
 
 # Lua install directories: under PREFIX=/usr the distribution's own (Debian's
 # lua5.4.pc: /usr/lib/<multiarch>/lua/5.4, /usr/share/lua/5.4), else Lua's
@@ -96,7 +100,7 @@ OBJCOPY  ?= objcopy
         check-layout asan bench embed-test host-test asan-host-test tsan-test install-test lua-dirs env \
         fuzz fuzz-build bench-dnnl
 
-all: $(MODULE) $(STATIC)
+all: $(MODULE) $(STATIC) $(BYTECODE)
 
 # Installs the Debian packages the build and tests need, when any is missing.
 deps:
@@ -122,6 +126,13 @@ $(BUILD)/core.map: Makefile
 $(MODULE): $(OBJ) $(BUILD)/core.map Makefile
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -shared -o $@ $(OBJ) -Wl,--version-script=$(BUILD)/core.map $(LDFLAGS) $(LIBS)
+
+$(BYTECODE): $(LUA_AREAS) mk/bytecode.lua
+	@mkdir -p $(dir $@)
+	@rm -f $(dir $@)*.luac
+	@echo "  LUAC    $(dir $@)"
+	$(Q)$(LUA) mk/bytecode.lua $(dir $@) $(LUA_AREAS)
+	@touch $@
 
 # One relocatable object (ld -r) whose hidden symbols, every internal tsi_*
 # and tsb_* name (the objects are compiled with -fvisibility=hidden), are made
@@ -349,6 +360,9 @@ define install-lua-module
 	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow $(DESTDIR)$(LUA_LMOD)/tensorslow
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/tensorslow/core.so
 	install -m 644 lua/tensorslow/*.lua $(DESTDIR)$(LUA_LMOD)/tensorslow/
+	install -d $(DESTDIR)$(LUA_CMOD)/tensorslow/lua
+	rm -f $(DESTDIR)$(LUA_CMOD)/tensorslow/lua/*.luac
+	install -m 644 $(dir $(BYTECODE))*.luac $(DESTDIR)$(LUA_CMOD)/tensorslow/lua/
 endef
 
 install: all
@@ -378,6 +392,9 @@ LUA_LOAD_CHECK := $(LUA_UNDER) package.path, package.cpath = under(package.path)
   local c = package.searchpath("tensorslow.core", package.cpath); \
   local l = package.searchpath("tensorslow", package.path); \
   assert(c and c:sub(1, D:len()) == D and l and l:sub(1, D:len()) == D, "not loaded from " .. D); \
+  local cl = package.searchpath("tensorslow.clip", package.path); \
+  local bc = c:match("^(.*/)") .. "lua/clip-" .. require("tensorslow.core").source_hash(cl) .. ".luac"; \
+  assert(io.open(bc, "rb"), "no bytecode installed: " .. bc):close(); \
   print("install-test: " .. c:sub(D:len() + 1) .. " and " .. l:sub(D:len() + 1) .. \
     " found by the default package.cpath and package.path of $(LUA)")
 LUA_DIRS_CHECK := local p, c, l = os.getenv("P"), os.getenv("CMOD"), os.getenv("LMOD"); \

@@ -35,7 +35,7 @@ return function(ts, I)
   end
   for _, name in ipairs { "tensorslow.onnx_map", "tensorslow.onnx_map_index",
     "tensorslow.onnx_map_math" } do
-    if package.searchpath(name, package.path) then require(name)(reg, ts, I) end
+    if package.searchpath(name, package.path) then I.require(name)(reg, ts, I) end
   end
 
   --- The op types with a converter, sorted.
@@ -432,11 +432,11 @@ return function(ts, I)
   -- point at the caller)
   local export
   function onnx.save(...)
-    export = export or require("tensorslow.onnx_export")(ts, I)
+    export = export or I.require("tensorslow.onnx_export")(ts, I)
     return export.save(...)
   end
   function onnx.save_string(...)
-    export = export or require("tensorslow.onnx_export")(ts, I)
+    export = export or I.require("tensorslow.onnx_export")(ts, I)
     return export.save_string(...)
   end
 

@@ -25,7 +25,8 @@
  * single-threaded BLAS; the forward product with K <= SMALL_K is our own
  * (no packing, no separate zeroing pass); depthwise (multiplier 1) has no
  * columns at all. Channels first, one image at a time ([in/groups x kernel,
- * output positions], the filter's column order). A 1x1 kernel with unit
+ * output positions], the filter's column order); depthwise (multiplier 1)
+ * plane by plane, split by channels, with no columns either. A 1x1 kernel with unit
  * strides and no padding multiplies the input in place. The column buffer is
  * the plan's work area (tsi_work_begin: kept between runs, counted as an
  * allocation; channels last it is small: about nthreads x COL_BYTES). */
@@ -628,6 +629,64 @@ typedef struct ljob {
     }                                                                              \
   }
 
+/* Channels first, depthwise (multiplier 1: filter [C, 1, k...]): each plane
+ * (image, channel) with its channel's kernel directly, no columns and no
+ * products (a 7x7 plane made 64 x 512 calls of a 1 x 49 x 9 gemm). Channels
+ * [b, e) for every image: a channel alone writes its planes of y (conv), of x
+ * (input gradient) and its filter row (filter gradient), so the split needs
+ * no scratch and the sums' order does not depend on the threads. For each
+ * kernel position, rows of the output with the contiguous range of o2 whose
+ * input is inside. */
+typedef struct dwjob {
+  const geo *q;
+  int kind;
+  void *x, *w, *y;
+} dwjob;
+#define DEF_DW_FIRST(NAME, T)                                                      \
+  TSI_CLONES static void NAME(void *arg, int64_t b, int64_t e) {                   \
+    const dwjob *j = arg;                                                          \
+    const geo *q = j->q;                                                           \
+    int64_t C = q->C, S = q->S, P = q->P, K = q->K;                                \
+    int64_t out1 = q->out[1], out2 = q->out[2], in1 = q->in[1], in2 = q->in[2];    \
+    int64_t s2 = q->s[2];                                                          \
+    int kind = j->kind;                                                            \
+    for (int64_t c = b; c < e; c++)                                                \
+      for (int64_t img = 0; img < q->N; img++) {                                   \
+        T *xc = (T *)j->x + (img * C + c) * S, *yc = (T *)j->y + (img * C + c) * P; \
+        T *wc = (T *)j->w + c * K;                                                 \
+        if (kind == K_CONV) memset(yc, 0, sizeof(T) * (size_t)P);                  \
+        int64_t kp = 0;                                                            \
+        for (int64_t k0 = 0; k0 < q->k[0]; k0++)                                   \
+          for (int64_t k1 = 0; k1 < q->k[1]; k1++)                                 \
+            for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                       \
+              /* o2 in [lo, hi): i2 = o2 s2 - t in [0, in2) */                     \
+              int64_t t = q->pb[2] - k2 * q->d[2], u = in2 - 1 + t;                \
+              int64_t lo = t <= 0 ? 0 : (t + s2 - 1) / s2;                         \
+              int64_t hi = u < 0 ? 0 : u / s2 + 1;                                 \
+              if (hi > out2) hi = out2;                                            \
+              if (lo >= hi) continue;                                              \
+              T wk = wc[kp], acc = 0;                                              \
+              for (int64_t o0 = 0; o0 < q->out[0]; o0++) {                         \
+                int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];               \
+                if ((uint64_t)i0 >= (uint64_t)q->in[0]) continue;                  \
+                for (int64_t o1 = 0; o1 < out1; o1++) {                            \
+                  int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];             \
+                  if ((uint64_t)i1 >= (uint64_t)in1) continue;                     \
+                  T *restrict yr = yc + (o0 * out1 + o1) * out2;                   \
+                  T *restrict xr = xc + (i0 * in1 + i1) * in2 - t;                 \
+                  if (kind == K_CONV)                                              \
+                    for (int64_t o2 = lo; o2 < hi; o2++) yr[o2] += wk * xr[o2 * s2]; \
+                  else if (kind == K_BPI)                                          \
+                    for (int64_t o2 = lo; o2 < hi; o2++) xr[o2 * s2] += wk * yr[o2]; \
+                  else                                                             \
+                    for (int64_t o2 = lo; o2 < hi; o2++) acc += xr[o2 * s2] * yr[o2]; \
+                }                                                                  \
+              }                                                                    \
+              if (kind == K_BPF) wc[kp] += acc;                                    \
+            }                                                                      \
+      }                                                                            \
+  }
+
 /* Channels first: elements of one worker slot's scratch: an image's columns
  * (none for the direct 1x1 path), then for the filter gradient its own sum
  * (slot 0's is unused: it sums into w). */
@@ -690,6 +749,7 @@ typedef struct fjob {
   DEF_GEMM(gemm_##SFX, T, GEMM_FN)                                                 \
   DEF_SMALL_GEMM(small_gemm_##SFX, T)                                              \
   DEF_DW_LAST(dw_last_##SFX, T)                                                    \
+  DEF_DW_FIRST(dw_first_##SFX, T)                                                  \
   DEF_CONV_LAST(last_##SFX, T, rows_last_##SFX, add_rows_last_##SFX, gemm_##SFX,   \
                 small_gemm_##SFX)                                                  \
   DEF_CONV_FIRST(first_##SFX, E, T, cols_first_##SFX, add_cols_first_##SFX)         \
@@ -746,6 +806,15 @@ typedef struct fjob {
       }                                                                            \
       return;                                                                      \
     }                                                                              \
+    if (Cg == 1 && Og == 1) { /* depthwise: planes, no columns (dwjob) */          \
+      dwjob dj = {q, kind, x, w, y};                                               \
+      int64_t parts = nt < C ? nt : C;                                             \
+      if (parts > 1 && N * C * (P + S) * K >= TSI_PAR_GRAIN)                       \
+        tsi_parallel_split(ctx->pool, (int)parts, C, dw_first_##SFX, &dj);         \
+      else                                                                         \
+        dw_first_##SFX(&dj, 0, C);                                                 \
+      return;                                                                      \
+    }                                                                              \
     fjob fj = {q, bl, kind, direct, nw > 1 ? 1 : nt, nw, x, w, y, col};            \
     if (nw > 1) tsi_parallel_split(ctx->pool, (int)nw, nw, first_##SFX, &fj);                  \
     else first_##SFX(&fj, 0, 1);                                                   \
@@ -788,7 +857,7 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
       return tsi_nomem(e, "conv column buffer");
     int64_t slot = fslot(&q, kind, direct);
     if (slot > (int64_t)(SIZE_MAX / 16) / nw) return tsi_nomem(e, "conv column buffer");
-    ncol = nw * slot;
+    ncol = q.Cg == 1 && q.Og == 1 ? 0 : nw * slot; /* depthwise: planes, no columns */
   } else if (direct) {
     nblk = per > 0 ? COL_ELEMS / per : q.N;
     if (nblk < 1) nblk = 1;
@@ -1086,7 +1155,7 @@ size_t tsi_conv_work_bytes(const tsi_node *n, const tsi_tensor *ins, int nthread
   if (q.cf) {
     nw = nthreads < q.N ? nthreads : q.N;
     if (nw < 1) nw = 1;
-    ncol = nw * fslot(&q, kind, direct);
+    ncol = q.Cg == 1 && q.Og == 1 ? 0 : nw * fslot(&q, kind, direct);
   } else if (!direct) {
     nblk = q.K > 0 ? COL_BYTES / ((int64_t)es * q.K) : nr;
     if (nblk < MIN_ROWS) nblk = MIN_ROWS;

@@ -170,6 +170,10 @@ describe("small products (the plain-loop paths)", function()
     ts.seed(3)
     for _, dt in ipairs { "float64", "float32" } do
       local sizes = { { 7, 1, 3 }, { 5, 2, 2 }, { 3, 3, 40 }, { 2, 4, 100 }, { 4, 5, 6 }, { 9, 6, 1 } }
+      -- every inner dimension and column count up to 4 (both unrolled: 100x2 by 2x2)
+      for k = 1, 4 do
+        for n = 1, 4 do sizes[#sizes + 1] = { ({ 1, 3, 8, 13 })[(k + n) % 4 + 1], n, k } end
+      end
       for _, mnk in ipairs(sizes) do
         local m, n, k = mnk[1], mnk[2], mnk[3]
         for _, ta in ipairs { false, true } do

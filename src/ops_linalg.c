@@ -82,10 +82,11 @@ static int mm_gemv(const mm_dims *d) {
 /* small_cols_<dtype>: C[m, n] = op(A) op(B) for n <= 4 columns (a constant
  * where it is inlined), B's rows contiguous (stride bp), element (i, p) of
  * op(A) at i * ai + p * ap: each row's n sums in registers, in the order of p
- * (the tutorial's 100x2 by 2x2 products, their gradients' 2x100 by 100x2). */
+ * (the tutorial's 100x2 by 2x2 products, their gradients' 2x100 by 100x2).
+ * Inlined with n, and k up to 4, constants: the loops unroll. */
 #define SMALL_COLS(E, T, S, ...)                                                           \
-  static inline void small_cols_##S(const T *A, const T *B, T *C, int m, int k, int64_t ai, \
-                                    int64_t ap, int64_t bp, int n) {                       \
+  static inline __attribute__((always_inline)) void small_cols_##S(                        \
+      const T *A, const T *B, T *C, int m, int k, int64_t ai, int64_t ap, int64_t bp, int n) { \
     for (int i = 0; i < m; i++) {                                                          \
       T c[4] = {0, 0, 0, 0};                                                               \
       const T *a_ = A + i * ai;                                                            \
@@ -133,6 +134,23 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
         for (int p = 0; p < k; p++)                                                   \
           for (int j = 0; j < n; j++) bt[p * n + j] = B[p * bp + j * bj];             \
         B = bt, bp = n, bj = 1;                                                       \
+      }                                                                               \
+      if (bj == 1 && !d->vec_a && n <= 4 && k <= 4) { /* and a few rows of B too */  \
+        switch (k * 8 + n) { /* k and n constants: both loops unroll (100x2 by 2x2) */ \
+        case 8 + 1: small_cols_##S(A, B, C, m, 1, ai, ap, bp, 1); break;              \
+        case 8 + 2: small_cols_##S(A, B, C, m, 1, ai, ap, bp, 2); break;              \
+        case 16 + 1: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 1); break;             \
+        case 16 + 2: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 2); break;             \
+        case 16 + 3: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 3); break;             \
+        case 16 + 4: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 4); break;             \
+        case 24 + 2: small_cols_##S(A, B, C, m, 3, ai, ap, bp, 2); break;             \
+        case 24 + 3: small_cols_##S(A, B, C, m, 3, ai, ap, bp, 3); break;             \
+        case 32 + 2: small_cols_##S(A, B, C, m, 4, ai, ap, bp, 2); break;             \
+        case 32 + 4: small_cols_##S(A, B, C, m, 4, ai, ap, bp, 4); break;             \
+        default: k = -k; break; /* not one of these: n alone a constant, below */     \
+        }                                                                             \
+        if (k > 0) return;                                                            \
+        k = -k;                                                                       \
       }                                                                               \
       if (bj == 1 && !d->vec_a && n <= 4) { /* a few columns: sums in registers */    \
         switch (n) { /* n a constant in each: the column loops unroll */              \

@@ -16,46 +16,6 @@
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer) && !defined(__SANITIZE_THREAD__)
 #define __SANITIZE_THREAD__ 1
-/* fdlibm's log in double precision, branch-free: x = 2^k (1 + f) with
- * 1 + f in [sqrt(2)/2, sqrt(2)), s = f / (2 + f), log(1 + f) = f - f^2/2 +
- * s (f^2/2 + R(s^2)) with fdlibm's degree-14 R, plus k ln 2 in two parts.
- * Under 1 ulp. Subnormals are scaled by 2^54 first; 0 gives -inf, a negative
- * number NaN, inf and NaN themselves. k comes out of the exponent bits as a
- * double by the 2^52 trick, so the loop stays in 64-bit lanes (AVX2 has no
- * int64 to double conversion). */
-static inline double tsi_log(double x) {
-  const double two54 = 18014398509481984.0, magic = 4503599627370496.0;
-  double xs = x < 2.2250738585072014e-308 ? x * two54 : x;
-  double kadj = x < 2.2250738585072014e-308 ? 54.0 : 0.0;
-  uint64_t u;
-  memcpy(&u, &xs, sizeof u);
-  /* exponent + 1 when the mantissa is at least sqrt(2) */
-  u += (uint64_t)(0x3ff00000 - 0x3fe6a09e) << 32;
-  uint64_t kb = (u >> 52) | 0x4330000000000000ull; /* 2^52 + biased exponent */
-  double dk;
-  memcpy(&dk, &kb, sizeof dk);
-  dk = dk - (magic + 1023.0) - kadj;
-  u = (u & 0x000fffffffffffffull) + ((uint64_t)0x3fe6a09e << 32);
-  double m;
-  memcpy(&m, &u, sizeof m);
-  double f = m - 1.0, hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s, w = z * z;
-  double t1 = w * (3.999999999940941908e-01 +
-                   w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
-  double t2 = z * (6.666666666666735130e-01 +
-                   w * (2.857142874366239149e-01 +
-                        w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
-  double r = t2 + t1;
-  double y = s * (hfsq + r) + dk * 1.90821492927058770002e-10 - hfsq + f +
-             dk * 6.93147180369123816490e-01;
-  y = x == 0 ? -__builtin_inf() : y;
-  y = x < 0 ? __builtin_nan("") : y;
-  y = x == __builtin_inf() ? x : y;
-  return x != x ? x : y;
-}
-
-/* float32 log through tsi_log: the double result rounds once to float. */
-static inline float tsi_logf(float x) { return (float)tsi_log((double)x); }
-
 #endif
 #endif
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(TS_NO_CLONES) && \
@@ -63,46 +23,6 @@ static inline float tsi_logf(float x) { return (float)tsi_log((double)x); }
 #define TSI_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TSI_CLONES
-/* fdlibm's log in double precision, branch-free: x = 2^k (1 + f) with
- * 1 + f in [sqrt(2)/2, sqrt(2)), s = f / (2 + f), log(1 + f) = f - f^2/2 +
- * s (f^2/2 + R(s^2)) with fdlibm's degree-14 R, plus k ln 2 in two parts.
- * Under 1 ulp. Subnormals are scaled by 2^54 first; 0 gives -inf, a negative
- * number NaN, inf and NaN themselves. k comes out of the exponent bits as a
- * double by the 2^52 trick, so the loop stays in 64-bit lanes (AVX2 has no
- * int64 to double conversion). */
-static inline double tsi_log(double x) {
-  const double two54 = 18014398509481984.0, magic = 4503599627370496.0;
-  double xs = x < 2.2250738585072014e-308 ? x * two54 : x;
-  double kadj = x < 2.2250738585072014e-308 ? 54.0 : 0.0;
-  uint64_t u;
-  memcpy(&u, &xs, sizeof u);
-  /* exponent + 1 when the mantissa is at least sqrt(2) */
-  u += (uint64_t)(0x3ff00000 - 0x3fe6a09e) << 32;
-  uint64_t kb = (u >> 52) | 0x4330000000000000ull; /* 2^52 + biased exponent */
-  double dk;
-  memcpy(&dk, &kb, sizeof dk);
-  dk = dk - (magic + 1023.0) - kadj;
-  u = (u & 0x000fffffffffffffull) + ((uint64_t)0x3fe6a09e << 32);
-  double m;
-  memcpy(&m, &u, sizeof m);
-  double f = m - 1.0, hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s, w = z * z;
-  double t1 = w * (3.999999999940941908e-01 +
-                   w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
-  double t2 = z * (6.666666666666735130e-01 +
-                   w * (2.857142874366239149e-01 +
-                        w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
-  double r = t2 + t1;
-  double y = s * (hfsq + r) + dk * 1.90821492927058770002e-10 - hfsq + f +
-             dk * 6.93147180369123816490e-01;
-  y = x == 0 ? -__builtin_inf() : y;
-  y = x < 0 ? __builtin_nan("") : y;
-  y = x == __builtin_inf() ? x : y;
-  return x != x ? x : y;
-}
-
-/* float32 log through tsi_log: the double result rounds once to float. */
-static inline float tsi_logf(float x) { return (float)tsi_log((double)x); }
-
 #endif
 
 static inline float tsi_expf(float x) {

@@ -5,12 +5,7 @@ local ts = require "tensorslow"
 local core = require "tensorslow.core"
 local gen = dofile "tools/annotations.lua"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = require("helpers").read_file
 local text = read(gen.FILE)
 
 local function sorted(set)

@@ -20,12 +20,7 @@ local function write(path, bytes)
   assert(f:close())
 end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = require("helpers").read_file
 
 describe("area modules from bytecode", function()
   it("make compiled every area module under its source's hash (mk/bytecode.lua's = core's)", function()

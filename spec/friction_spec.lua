@@ -291,12 +291,7 @@ describe("names TF users type", function()
 end)
 
 describe("the README", function()
-  local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("a")
-    f:close()
-    return s
-  end
+  local read = H.read_file
 
   it("the Learning block runs as printed and trains", function()
     local readme = read("README.md")

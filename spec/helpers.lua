@@ -117,4 +117,12 @@ function M.scratch()
   return S
 end
 
+--- The whole of a file's bytes (asserts it opens).
+function M.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 return M

@@ -47,6 +47,23 @@ describe("the tensor cache", function()
     assert.equal(0, bytes)
   end)
 
+  it("is empty after collectgarbage(), even of the tensors that collection finalised", function()
+    -- the state's sentinel (the newest object with a finaliser) empties the cache first in
+    -- the cycle; the tensors finalised after it must free their blocks, not keep them
+    local keep = {}
+    for i = 1, 6 do keep[i] = ts.zeros({ BIG * i }) end
+    assert.equal(6, #keep)
+    keep = nil -- luacheck: ignore 311
+    collectgarbage()
+    local n, bytes = core.cache_info()
+    assert.equal(0, n)
+    assert.equal(0, bytes)
+    -- and the next allocation turns caching back on
+    local t = ts.zeros({ BIG })
+    gc(t)
+    assert.equal(1, (core.cache_info()))
+  end)
+
   it("keeps at most its cap", function()
     local keep = {}
     for i = 1, 40 do keep[i] = ts.zeros({ 4 * BIG }) end -- 2 MB each, 80 MB

@@ -58,13 +58,15 @@ typedef struct tsi_cache {
   tsi_alloc alloc;
   size_t bytes, cap;
   int n;
+  int bypass; /* give frees instead of keeping: set by an explicit collection,
+               * cleared by the next take or a cycle the allocations drive */
   void *blk[TSI_CACHE_SLOTS];
 } tsi_cache;
 /* A block of at least n bytes (tsi_malloc's alignment), cached or new; a
  * failed allocation empties the cache and tries once more; NULL then. */
 void *tsi_cache_take(tsi_cache *c, size_t n);
 /* Gives a block of tsi_cache_take (or tsi_malloc from c->alloc) back: kept,
- * or freed when small or the cache is full. */
+ * or freed when small, the cache is full or c->bypass is set. */
 void tsi_cache_give(tsi_cache *c, void *p);
 /* Frees every kept block. */
 void tsi_cache_flush(tsi_cache *c);

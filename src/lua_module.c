@@ -30,8 +30,12 @@ static void arm_sentinel(lua_State *L);
 
 /* Finalised at the end of each collection cycle, when it makes its
  * successor. A cycle ended by collectgarbage() (or by the host's lua_gc, no
- * Lua function running) empties the tensor cache: an explicit collection
- * gives memory back. Cycles the allocations drive keep it. */
+ * Lua function running) empties the tensor cache, and the tensors finalised
+ * after the sentinel in that cycle (it is the newest object with a finaliser,
+ * so it goes first) free their blocks instead of keeping them (bypass, until
+ * the next tensor allocation or a cycle the allocations drive): an explicit
+ * collection gives memory back.
+ * Cycles the allocations drive keep it. */
 static int sentinel_gc(lua_State *L) {
   tsb_state *S = tsb_getstate(L);
   lua_Debug ar;
@@ -44,6 +48,7 @@ static int sentinel_gc(lua_State *L) {
     lua_pop(L, 3);
   }
   if (asked) tsi_cache_flush(&S->cache);
+  S->cache.bypass = asked;
   if (S->cache.cap) arm_sentinel(L);
   return 0;
 }

@@ -69,6 +69,7 @@ static size_t size_class(size_t n) {
 
 void *tsi_cache_take(tsi_cache *c, size_t n) {
   size_t want = size_class(n);
+  c->bypass = 0; /* an allocation: the explicit collection's finalisers are over */
   for (int i = c->n - 1; i >= 0 && want >= TSI_CACHE_MIN; i--) {
     void *p = c->blk[i];
     if (block_size(p) != want) continue;
@@ -87,7 +88,7 @@ void *tsi_cache_take(tsi_cache *c, size_t n) {
 void tsi_cache_give(tsi_cache *c, void *p) {
   if (!p) return;
   size_t n = block_size(p);
-  if (n < TSI_CACHE_MIN || n > c->cap - c->bytes || c->bytes > c->cap ||
+  if (c->bypass || n < TSI_CACHE_MIN || n > c->cap - c->bytes || c->bytes > c->cap ||
       c->n == TSI_CACHE_SLOTS) {
     tsi_free(&c->alloc, p);
     return;

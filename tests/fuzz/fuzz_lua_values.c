@@ -66,6 +66,14 @@ static const char setup[] =
     "    ts.Variable({{1, 2}, {3, 4}}, {graph = G}),\n"
     "    ts.placeholder{graph = G, shape = {-1, 3}, dtype = 'float32'}, SESS}\n"
     "end\n"
+    /* after each input: nothing of it stays reachable (a variable's value in
+     * G can be most of the cap: kept until the next BEGIN had replaced G, it
+     * made BEGIN fail even after full collections) */
+    "local EMPTY = ts.Graph()\n"
+    "function END()\n"
+    "  G, SESS, POOL = nil, nil, nil\n"
+    "  ts.set_default_graph(EMPTY)\n"
+    "end\n"
     "TARGETS = {\n"
     "  function(a, b) return ts.tensor(a, b) end,\n"
     "  function(a, b) return ts.zeros(a, b) end,\n"
@@ -248,13 +256,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   lua_getglobal(L, "BEGIN");
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-    /* Under the small cap, the garbage of earlier inputs (each ends with a
-     * collection step only) can leave too little for BEGIN's graph: two
-     * full collections free it (a userdata with a finaliser, as every
-     * tensor is, goes in the cycle after its finaliser ran). Failing again
-     * is a leak: a finding. (It found one: with the first default graph
-     * kept for the whole run, every input's nodes piled up in it, until
-     * BEGIN took G as default too.) */
+    /* Under the small cap, the garbage of earlier inputs (each ends with
+     * END and a collection step only) can leave too little for BEGIN's
+     * graph: two full collections free it (a userdata with a finaliser, as
+     * every tensor is, goes in the cycle after its finaliser ran). Failing
+     * again is a leak: a finding. (It found harness bugs: the first default
+     * graph kept every input's nodes, until BEGIN took G as default; G kept
+     * its variables' values until the next BEGIN, until END.) */
     static long retried;
     void *ud;
     lua_getallocf(L, &ud);
@@ -275,8 +283,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lua_pushinteger(L, (lua_Integer)size);
   lua_pcall(L, 2, 0, 0); /* an error from the machine itself (out of memory) is fine too */
   lua_settop(L, 0);
-  lua_pushnil(L);
-  lua_setglobal(L, "POOL");
+  lua_getglobal(L, "END");
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    fprintf(stderr, "END: %s\n", lua_tostring(L, -1));
+    abort();
+  }
   lua_gc(L, LUA_GCSTEP, 0);
   return 0;
 }

@@ -100,12 +100,7 @@ function M.scratch()
     f:close()
     return S.path(name)
   end
-  function S.slurp(p)
-    local f = assert(io.open(p, "rb"))
-    local s = f:read("a")
-    f:close()
-    return s
-  end
+  S.slurp = M.read_file
   function S.listing()
     local p = assert(io.popen(M.CLEAN .. "ls -A '" .. S.dir .. "'"))
     local names = {}

@@ -35,10 +35,12 @@ typedef struct tsb_state {
    * (TSB_CACHE_CAP bytes at most) and emptied by an explicit
    * collectgarbage(), an allocation that fails and the state's __gc. */
   tsi_cache cache;
+  int unarmed; /* no sentinel: its allocation failed, the cache keeps nothing */
 } tsb_state;
 #define TSB_CACHE_CAP ((size_t)64 << 20)
 
 tsb_state *tsb_getstate(lua_State *L);
+void tsb_arm_sentinel(lua_State *L, tsb_state *S);
 /* A run context for the state's allocator, generator, threads and BLAS;
  * everything else zero. */
 void tsb_runctx(lua_State *L, tsi_runctx *ctx);

@@ -22,11 +22,11 @@ static int state_gc(lua_State *L) {
     tsi_pool_close(&S->pool);
     tsi_cache_flush(&S->cache);
     S->cache.cap = 0; /* a tensor finalised after this frees its block */
+    S->unarmed = 0;   /* and none arms a sentinel */
   }
   return 0;
 }
 
-static void arm_sentinel(lua_State *L);
 
 /* Finalised at the end of each collection cycle, when it makes its
  * successor. A cycle ended by collectgarbage() (or by the host's lua_gc, no
@@ -49,17 +49,36 @@ static int sentinel_gc(lua_State *L) {
   }
   if (asked) tsi_cache_flush(&S->cache);
   S->cache.bypass = asked;
-  if (S->cache.cap) arm_sentinel(L);
+  if (S->cache.cap) tsb_arm_sentinel(L, S);
   return 0;
 }
 
-static void arm_sentinel(lua_State *L) {
+static int arm(lua_State *L) {
   lua_newuserdatauv(L, 0, 0);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, sentinel_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
+  return 0;
+}
+
+/* Makes the next sentinel, in protected mode: its allocation can fail (under
+ * a budget), in a finaliser, where an error is only a warning and would
+ * leave no sentinel, and the cache would keep its blocks through every
+ * collection. Then the cache keeps nothing (cap 0) until a tensor's block
+ * (tsb_newtensor) arms one again. */
+void tsb_arm_sentinel(lua_State *L, tsb_state *S) {
+  lua_pushcfunction(L, arm);
+  if (lua_pcall(L, 0, 0, 0) == LUA_OK) {
+    S->unarmed = 0;
+    S->cache.cap = TSB_CACHE_CAP;
+    return;
+  }
+  lua_pop(L, 1);
+  S->unarmed = 1;
+  S->cache.cap = 0;
+  tsi_cache_flush(&S->cache);
 }
 
 static tsb_state *make_state(lua_State *L) {
@@ -74,7 +93,7 @@ static tsb_state *make_state(lua_State *L) {
   S->alloc.cache = &S->cache;
   S->cache.alloc = (tsi_alloc){S->alloc.f, S->alloc.ud, NULL};
   S->cache.cap = TSB_CACHE_CAP;
-  arm_sentinel(L);
+  arm(L);
   tsi_rng_seed(&S->rng, 0);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   S->nthreads = cores > 0 ? (cores < 256 ? (int)cores : 256) : 1;

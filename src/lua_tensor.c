@@ -56,6 +56,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
     u->kind = TSB_ALLOC;
     u->alloc = S->alloc;
     luaL_setmetatable(L, TSB_TENSOR);
+    if (S->unarmed) tsb_arm_sentinel(L, S); /* the cache keeps blocks again */
     /* The collector learns of the block (and may finalise tensors whose
      * blocks the cache then hands out again) before it is taken. */
     lua_gc(L, LUA_GCSTEP, nb >> 10 < INT_MAX ? (int)(nb >> 10) : INT_MAX);

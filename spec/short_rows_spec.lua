@@ -1,4 +1,4 @@
--- Binary element-wise kernels on their short paths: up to 4 elements (no broadcast walk)
+-- Binary element-wise kernels and reductions on their short paths: up to 4 elements (no broadcast walk)
 -- and 2-D results with rows shorter than 8 (a bias on 100x2: plain loops instead of a
 -- vector set-up per row). Random shapes, each side broadcast or not along each axis, every
 -- dtype, compared element by element with the same arithmetic done in Lua.
@@ -65,6 +65,103 @@ describe("binary kernels on short rows", function()
               if got ~= want then
                 error(("%s %s case %d: a %s, b %s: (%d, %d) is %s, want %s"):format(dt, op[1],
                   case, table.concat(sa, "x"), table.concat(sb, "x"), i, j, got, want))
+              end
+            end
+          end
+        end
+      end
+    end)
+  end
+end)
+
+-- A row against whole rows (a bias on 100x2), long enough that the row is repeated into a
+-- tile and the rows run as one flat loop: every row length 1..7, row counts around the
+-- tile's size (whole tiles, a partial last one), the row on either side.
+describe("binary kernels: a short row against many rows", function()
+  for _, dt in ipairs { "float64", "float32", "int64", "uint8" } do
+    it(dt, function()
+      math.randomseed(41)
+      local n = 0
+      for cols = 1, 7 do
+        local k = 32 // cols
+        for _, rows in ipairs { 2 * k - 1, 2 * k, 2 * k + 1, 3 * k + 2, 100 } do
+          for side = 1, 2 do
+            local op = dt == "uint8" and OPS[(rows + cols + side) % 4 + 4] or OPS[(rows + cols + side) % #OPS + 1]
+            local sfull, srow = { rows, cols }, (rows + side) % 2 == 0 and { cols } or { 1, cols }
+            local full, ffull = make(sfull, dt)
+            local row, frow = make(srow, dt)
+            local a, b, sa, sb, fa, fb = full, row, sfull, srow, ffull, frow
+            if side == 2 then a, b, sa, sb, fa, fb = row, full, srow, sfull, frow, ffull end
+            local r = ts[op[1]](a, b)
+            assert.same({ rows, cols }, r.shape)
+            local got = r:reshape { rows * cols }:totable()
+            for i = 1, rows do
+              for j = 1, cols do
+                local x, y = at(fa, sa, i, j), at(fb, sb, i, j)
+                if dt == "float32" then x, y = f32(x), f32(y) end
+                local want = op[2](x, y)
+                if dt == "float32" and not op[3] then want = f32(want) end
+                local g = got[(i - 1) * cols + j]
+                if g ~= want then
+                  error(("%s %s %dx%d side %d: (%d, %d) is %s, want %s"):format(dt, op[1], rows,
+                    cols, side, i, j, g, want))
+                end
+                n = n + 1
+              end
+            end
+          end
+        end
+      end
+      assert.is_true(n > 5000)
+    end)
+  end
+end)
+
+-- Reductions over the first axis of [R, c] with c < 8 columns (a bias gradient): a tile of
+-- 32 // c rows at a time in one flat loop, the tile's rows combined at the end. Every
+-- column count, row counts around the tile, every reduction, NaN for max and min.
+describe("reductions over many short rows", function()
+  local REDS = {
+    { "reduce_sum", function(acc, v) return acc + v end, 0 },
+    { "reduce_prod", function(acc, v) return acc * v end, 1 },
+    { "reduce_max", function(acc, v) return (v > acc or v ~= v) and v or acc end, -math.huge },
+    { "reduce_min", function(acc, v) return (v < acc or v ~= v) and v or acc end, math.huge },
+    { "reduce_mean", function(acc, v) return acc + v end, 0, true },
+    { "reduce_logsumexp", function(acc, v) return acc + math.exp(v) end, 0, "lse" },
+  }
+  for _, dt in ipairs { "float64", "float32", "int64" } do
+    it(dt, function()
+      math.randomseed(43)
+      for cols = 2, 7 do
+        local k = 32 // cols
+        for _, rows in ipairs { 2 * k, 2 * k + 1, 3 * k - 1, 100 } do
+          for ri, red in ipairs(REDS) do
+            if dt ~= "int64" or ri <= 4 then
+              local flat = {}
+              for i = 1, rows * cols do
+                flat[i] = dt == "int64" and math.random(-3, 3)
+                  or ri == 2 and 0.9 + math.random() * 0.2 or (math.random() - 0.5) * 4
+              end
+              if ri == 3 or ri == 4 then flat[math.random(rows * cols)] = dt ~= "int64" and 0 / 0 or 7 end
+              local x = ts.tensor(flat, dt):reshape { rows, cols }
+              local got = ts[red[1]](x, 1):totable()
+              assert.equal(cols, #got)
+              for c = 1, cols do
+                local acc = red[3]
+                for r = 1, rows do
+                  local v = flat[(r - 1) * cols + c]
+                  if dt == "float32" then v = f32(v) end
+                  acc = red[2](acc, v)
+                end
+                if red[4] == true then acc = acc / rows elseif red[4] == "lse" then acc = math.log(acc) end
+                local g, ok = got[c]
+                if acc ~= acc then ok = g ~= g
+                elseif dt == "int64" then ok = g == acc
+                else
+                  local tol = dt == "float32" and 1e-5 or 1e-12
+                  ok = math.abs(g - acc) <= tol * math.max(1, math.abs(acc))
+                end
+                assert(ok, ("%s %s %dx%d column %d: %s, want %s"):format(dt, red[1], rows, cols, c, g, acc))
               end
             end
           end

@@ -7,6 +7,9 @@
 #include "parallel.h"
 #include "vmath.h"
 
+/* elements in the tile of a short row repeated (DEF_BINARY) */
+#define BTILE 32
+
 typedef void (*binary_fn)(const tsi_bcast *p, const void *a, const void *b, void *o);
 typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at);
 
@@ -28,6 +31,21 @@ typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at)
     if (p->ndim == 2 && p->shape[1] < 8) { /* short rows (a bias on 100x2): plain loops, */    \
       const int64_t R = p->shape[0], n = p->shape[1]; /* no vector set-up per row */          \
       const int64_t sa0 = p->sa[0], sb0 = p->sb[0], ia = p->sa[1], ib = p->sb[1];             \
+      if (ia == 1 && ib == 1 && R >= 2 * (BTILE / n) && (sa0 == 0) != (sb0 == 0) &&           \
+          (sa0 | sb0) == n) { /* a row against whole rows: the row repeated into a tile */    \
+        const int64_t k = BTILE / n, L = k * n, N = R * n; /* of k rows, then flat loops */   \
+        const T *restrict row = sa0 ? B : A;                                                  \
+        T tile[BTILE];                                                                        \
+        for (int64_t r = 0; r < k; r++)                                                       \
+          for (int64_t i = 0; i < n; i++) tile[r * n + i] = row[i];                           \
+        for (int64_t off = 0; off < N; off += L) {                                            \
+          const int64_t m = N - off < L ? N - off : L;                                        \
+          const T *restrict pa = sa0 ? A + off : tile, *restrict pb = sa0 ? tile : B + off;   \
+          TO *restrict po = O + off;                                                          \
+          for (int64_t i = 0; i < m; i++) { T x = pa[i], y = pb[i]; po[i] = (TO)(EXPR); }     \
+        }                                                                                     \
+        return;                                                                               \
+      }                                                                                       \
       for (int64_t r = 0; r < R; r++)                                                         \
         for (int64_t i = 0; i < n; i++) {                                                     \
           T x = A[r * sa0 + i * ia], y = B[r * sb0 + i * ib];                                 \

@@ -34,6 +34,7 @@ typedef struct reduce_impl {
 } reduce_impl;
 
 #define CHUNK 256
+#define TILE 32
 
 /* Kernel NAME (named NAME_<dtype>, see ops.h) on T accumulating in ACC.
  * INIT(acc, first) (first is only read by ops with nonempty), STEP(acc, v),
@@ -65,6 +66,26 @@ typedef struct reduce_impl {
         }                                                                               \
         for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \
         FIN(O[o], acc, cnt);                                                            \
+      }                                                                                 \
+    } else if (p->kind == R_COLS && p->inner < 8 && p->R >= 2 * (TILE / p->inner)) {    \
+      /* few columns (a bias gradient on 100x2): TILE / inner rows at a time,  */       \
+      /* one flat loop that vectorises, then the tile's rows combined          */       \
+      const int64_t R = p->R, inner = p->inner, k = TILE / inner, L = k * inner;        \
+      const int64_t Rk = R - R % k;                                                     \
+      ACC acc[TILE];                                                                    \
+      for (int64_t o = 0; o < p->outer; o++) {                                          \
+        const T *restrict x = X + o * R * inner;                                        \
+        for (int64_t j = 0; j < k; j++)                                                 \
+          for (int64_t c = 0; c < inner; c++) INIT(acc[j * inner + c], x[c]);           \
+        for (int64_t r = 0; r < Rk; r += k) {                                           \
+          const T *restrict xr = x + r * inner;                                         \
+          for (int64_t i = 0; i < L; i++) { T v = xr[i]; STEP(acc[i], v); }             \
+        }                                                                               \
+        for (int64_t r = Rk; r < R; r++)                                                \
+          for (int64_t c = 0; c < inner; c++) { T v = x[r * inner + c]; STEP(acc[c], v); } \
+        for (int64_t j = 1; j < k; j++)                                                 \
+          for (int64_t c = 0; c < inner; c++) COMBINE(acc[c], acc[j * inner + c]);      \
+        for (int64_t c = 0; c < inner; c++) FIN(O[o * inner + c], acc[c], cnt);         \
       }                                                                                 \
     } else if (p->kind == R_COLS) {                                                     \
       const int64_t R = p->R, inner = p->inner;                                         \

@@ -171,6 +171,52 @@ describe("reductions over many short rows", function()
   end
 end)
 
+-- Reductions over the last axis of rows of 1 to 4 (a softmax gradient on 100x2): the row
+-- length a constant in the kernel.
+describe("reductions along rows of 1 to 4", function()
+  local REDS = {
+    { "reduce_sum", function(acc, v) return acc + v end, 0 },
+    { "reduce_prod", function(acc, v) return acc * v end, 1 },
+    { "reduce_max", function(acc, v) return (v > acc or v ~= v) and v or acc end, -math.huge },
+    { "reduce_min", function(acc, v) return (v < acc or v ~= v) and v or acc end, math.huge },
+    { "reduce_mean", function(acc, v) return acc + v end, 0, true },
+  }
+  for _, dt in ipairs { "float64", "float32", "int64" } do
+    it(dt, function()
+      math.randomseed(47)
+      for len = 1, 4 do
+        for _, rows in ipairs { 2, 3, 37, 100 } do
+          for ri, red in ipairs(REDS) do
+            if dt ~= "int64" or ri <= 4 then
+              local flat = {}
+              for i = 1, rows * len do
+                flat[i] = dt == "int64" and math.random(-3, 3) or (math.random() - 0.5) * 4
+              end
+              if ri >= 3 and ri <= 4 and dt ~= "int64" then flat[math.random(rows * len)] = 0 / 0 end
+              local got = ts[red[1]](ts.tensor(flat, dt):reshape { rows, len }, -1):totable()
+              assert.equal(rows, #got)
+              for r = 1, rows do
+                local acc = red[3]
+                for c = 1, len do
+                  local v = flat[(r - 1) * len + c]
+                  if dt == "float32" then v = f32(v) end
+                  acc = red[2](acc, v)
+                end
+                if red[4] then acc = acc / len end
+                if dt == "float32" then acc = f32(acc) end
+                local g, ok = got[r]
+                if acc ~= acc then ok = g ~= g
+                else ok = math.abs(g - acc) <= 1e-12 * math.max(1, math.abs(acc)) end
+                assert(ok, ("%s %s %dx%d row %d: %s, want %s"):format(dt, red[1], rows, len, r, g, acc))
+              end
+            end
+          end
+        end
+      end
+    end)
+  end
+end)
+
 -- softmax and log_softmax over rows of 1 to 15 (rows of 2, 3 and 4 have their own
 -- unrolled path), blocks of rows crossing the kernel's 256-element block, with
 -- -inf, NaN and large logits, against the same formula in Lua's doubles.

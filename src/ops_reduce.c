@@ -41,6 +41,14 @@ typedef struct reduce_impl {
  * COMBINE(acc, acc2), FIN(dst, acc, count). Contiguous rows accumulate in
  * LANES independent accumulators so that the loop vectorises. */
 #define LANES 8
+#define SHORT_ROWS_(RL, T, ACC, INIT, STEP, FIN)                        \
+  for (int64_t o = 0; o < p->outer; o++) {                              \
+    const T *restrict x = X + o * (RL);                                 \
+    ACC acc;                                                            \
+    INIT(acc, x[0]);                                                    \
+    for (int r = 0; r < (RL); r++) { T v = x[r]; STEP(acc, v); }        \
+    FIN(O[o], acc, cnt);                                                \
+  }
 #define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                              \
   static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) {            \
     const T *restrict X = xv;                                                           \
@@ -51,6 +59,14 @@ typedef struct reduce_impl {
         ACC acc;                                                                        \
         INIT(acc, (T)0);                                                                \
         FIN(O[o], acc, cnt);                                                            \
+      }                                                                                 \
+    } else if (p->kind == R_CONTIG && p->R <= 4 && p->outer > 1) {                      \
+      /* rows of 2-4 (a softmax gradient on 100x2): the row length a constant */        \
+      switch (p->R) {                                                                   \
+      case 1: SHORT_ROWS_(1, T, ACC, INIT, STEP, FIN); break;                           \
+      case 2: SHORT_ROWS_(2, T, ACC, INIT, STEP, FIN); break;                           \
+      case 3: SHORT_ROWS_(3, T, ACC, INIT, STEP, FIN); break;                           \
+      default: SHORT_ROWS_(4, T, ACC, INIT, STEP, FIN); break;                          \
       }                                                                                 \
     } else if (p->kind == R_CONTIG) {                                                   \
       const int64_t R = p->R, R8 = R - R % LANES;                                       \

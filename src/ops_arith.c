@@ -241,6 +241,11 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
     tsi_parallel_for(ctx->pool, ctx->nthreads, out->numel, 64, binary_range, &j);
     return TSI_OK;
   }
+  if (simple) { /* whole or scalar operands: one flat run, no broadcast plan */
+    const void *in[2] = {ins[0].data, ins[1].data};
+    block_binary(n, ins[0].dtype, out->numel, in, j.scalar, out->data);
+    return TSI_OK;
+  }
   tsi_bcast p;
   tsi_bcast_make(&ins[0], &ins[1], out, &p);
   f(&p, ins[0].data, ins[1].data, out->data);

@@ -174,6 +174,11 @@ describe("small products (the plain-loop paths)", function()
       for k = 1, 4 do
         for n = 1, 4 do sizes[#sizes + 1] = { ({ 1, 3, 8, 13 })[(k + n) % 4 + 1], n, k } end
       end
+      -- up to 4 rows and columns with a long inner dimension (a gradient's 2x100 by 100x2:
+      -- one pass over k with every sum in registers)
+      for m = 1, 4 do
+        for n = 1, 4 do sizes[#sizes + 1] = { m, n, ({ 5, 17, 100, 33 })[(m * n) % 4 + 1] } end
+      end
       for _, mnk in ipairs(sizes) do
         local m, n, k = mnk[1], mnk[2], mnk[3]
         for _, ta in ipairs { false, true } do

@@ -99,6 +99,25 @@ static int mm_gemv(const mm_dims *d) {
     }                                                                                      \
   }
 TSI_FLOAT_DTYPES(SMALL_COLS)
+/* small_mn_<dtype>: C[m, n] for m, n <= 4 (constants where inlined) and any
+ * k, in one pass over p with the m x n sums in registers (a gradient's 2x100
+ * by 100x2: A read once, not once per row of C); each sum in the order of p,
+ * as small_cols. */
+#define SMALL_MN(E, T, S, ...)                                                              \
+  static inline __attribute__((always_inline)) void small_mn_##S(                           \
+      const T *A, const T *B, T *C, int m, int n, int k, int64_t ai, int64_t ap, int64_t bp) { \
+    T c[4][4] = {{0}};                                                                      \
+    for (int p = 0; p < k; p++) {                                                           \
+      const T *a_ = A + p * ap, *b = B + p * bp;                                            \
+      for (int i = 0; i < m; i++) {                                                         \
+        const T a = a_[i * ai];                                                             \
+        for (int j = 0; j < n; j++) c[i][j] += a * b[j];                                    \
+      }                                                                                     \
+    }                                                                                       \
+    for (int i = 0; i < m; i++)                                                             \
+      for (int j = 0; j < n; j++) C[i * n + j] = c[i][j];                                   \
+  }
+TSI_FLOAT_DTYPES(SMALL_MN)
 
 /* gemm_<dtype> (see ops.h): products through tsi_gemm (threaded by rows or
  * columns of C), matrix-vector ones through tsi_gemv (split by parts of y) */
@@ -151,6 +170,17 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
         }                                                                             \
         if (k > 0) return;                                                            \
         k = -k;                                                                       \
+      }                                                                               \
+      if (bj == 1 && !d->vec_a && n <= 4 && m <= 4) { /* a few rows and columns */   \
+        switch (m * 8 + n) { /* m and n constants: the loops over them unroll */      \
+        case 8 + 1: small_mn_##S(A, B, C, 1, 1, k, ai, ap, bp); return;               \
+        case 8 + 2: small_mn_##S(A, B, C, 1, 2, k, ai, ap, bp); return;               \
+        case 16 + 1: small_mn_##S(A, B, C, 2, 1, k, ai, ap, bp); return;              \
+        case 16 + 2: small_mn_##S(A, B, C, 2, 2, k, ai, ap, bp); return;              \
+        case 24 + 3: small_mn_##S(A, B, C, 3, 3, k, ai, ap, bp); return;              \
+        case 32 + 4: small_mn_##S(A, B, C, 4, 4, k, ai, ap, bp); return;              \
+        default: break;                                                               \
+        }                                                                             \
       }                                                                               \
       if (bj == 1 && !d->vec_a && n <= 4) { /* a few columns: sums in registers */    \
         switch (n) { /* n a constant in each: the column loops unroll */              \

@@ -637,6 +637,13 @@ typedef struct ljob {
  * no scratch and the sums' order does not depend on the threads. For each
  * kernel position, rows of the output with the contiguous range of o2 whose
  * input is inside. */
+/* A small plane (1-D or 2-D, stride 1, its padded input of at most DW_FLAT
+ * positions) goes through a zero-padded copy of its input, Hp x Wp: the
+ * output kept at the padded width Wp, each kernel position is one flat loop
+ * of L = (out1 - 1) Wp + out2 elements at offset k1 d1 Wp + k2 d2 (the extra
+ * columns are zero, or dropped), instead of rows of out2 with bounds per
+ * row (a 7x7 plane spent its time in the loops' set-up). */
+#define DW_FLAT 2048
 typedef struct dwjob {
   const geo *q;
   int kind;
@@ -650,10 +657,69 @@ typedef struct dwjob {
     int64_t out1 = q->out[1], out2 = q->out[2], in1 = q->in[1], in2 = q->in[2];    \
     int64_t s2 = q->s[2];                                                          \
     int kind = j->kind;                                                            \
+    const int64_t pb1 = q->pb[1], pb2 = q->pb[2], d1 = q->d[1], d2 = q->d[2];      \
+    const int64_t Hp = out1 + (q->k[1] - 1) * d1, Wp = out2 + (q->k[2] - 1) * d2;  \
+    const int64_t L = (out1 - 1) * Wp + out2;                                      \
+    const int flat = q->in[0] == 1 && q->out[0] == 1 && q->k[0] == 1 && q->s[1] == 1 && \
+                     s2 == 1 && pb1 >= 0 && pb2 >= 0 && out1 > 0 && out2 > 0 &&     \
+                     Hp * Wp <= DW_FLAT;                                           \
     for (int64_t c = b; c < e; c++)                                                \
       for (int64_t img = 0; img < q->N; img++) {                                   \
         T *xc = (T *)j->x + (img * C + c) * S, *yc = (T *)j->y + (img * C + c) * P; \
         T *wc = (T *)j->w + c * K;                                                 \
+        if (flat) { /* a small plane, stride 1: see DW_FLAT */                     \
+          T xp_[DW_FLAT], yp_[DW_FLAT];                                            \
+          if (kind == K_BPI) {                                                     \
+            memset(xp_, 0, sizeof(T) * (size_t)(Hp * Wp));                         \
+          } else {                                                                 \
+            /* row r holds input row r - pb1 at columns pb2 .. pb2 + nin - 1 */    \
+            int64_t lead = pb2 < Wp ? pb2 : Wp, nin = Wp - lead < in2 ? Wp - lead : in2; \
+            for (int64_t r = 0; r < Hp; r++) {                                     \
+              int64_t i1 = r - pb1;                                                \
+              T *row = xp_ + r * Wp;                                               \
+              if ((uint64_t)i1 >= (uint64_t)in1) {                                 \
+                memset(row, 0, sizeof(T) * (size_t)Wp);                            \
+                continue;                                                          \
+              }                                                                    \
+              memset(row, 0, sizeof(T) * (size_t)lead);                            \
+              memcpy(row + lead, xc + i1 * in2, sizeof(T) * (size_t)nin);          \
+              memset(row + lead + nin, 0, sizeof(T) * (size_t)(Wp - lead - nin));  \
+            }                                                                      \
+          }                                                                        \
+          if (kind == K_CONV) {                                                    \
+            memset(yp_, 0, sizeof(T) * (size_t)L);                                 \
+          } else {                                                                 \
+            for (int64_t o1 = 0; o1 < out1; o1++) {                                \
+              memcpy(yp_ + o1 * Wp, yc + o1 * out2, sizeof(T) * (size_t)out2);     \
+              memset(yp_ + o1 * Wp + out2, 0, sizeof(T) * (size_t)(Wp - out2));    \
+            }                                                                      \
+          }                                                                        \
+          int64_t kp = 0;                                                          \
+          for (int64_t k1 = 0; k1 < q->k[1]; k1++)                                 \
+            for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                       \
+              T *restrict a = xp_ + k1 * d1 * Wp + k2 * d2;                        \
+              T *restrict yv = yp_;                                                \
+              const T wk = wc[kp];                                                 \
+              if (kind == K_CONV)                                                  \
+                for (int64_t t = 0; t < L; t++) yv[t] += wk * a[t];                \
+              else if (kind == K_BPI)                                              \
+                for (int64_t t = 0; t < L; t++) a[t] += wk * yv[t];                \
+              else {                                                               \
+                T acc = 0;                                                         \
+                for (int64_t t = 0; t < L; t++) acc += a[t] * yv[t];               \
+                wc[kp] += acc;                                                     \
+              }                                                                    \
+            }                                                                      \
+          if (kind == K_CONV) {                                                    \
+            for (int64_t o1 = 0; o1 < out1; o1++)                                  \
+              memcpy(yc + o1 * out2, yp_ + o1 * Wp, sizeof(T) * (size_t)out2);     \
+          } else if (kind == K_BPI) {                                              \
+            for (int64_t i1 = 0; i1 < in1 && i1 + pb1 < Hp; i1++)                  \
+              for (int64_t i2 = 0; i2 < in2 && i2 + pb2 < Wp; i2++)                \
+                xc[i1 * in2 + i2] += xp_[(i1 + pb1) * Wp + i2 + pb2];              \
+          }                                                                        \
+          continue;                                                                \
+        }                                                                          \
         if (kind == K_CONV) memset(yc, 0, sizeof(T) * (size_t)P);                  \
         int64_t kp = 0;                                                            \
         for (int64_t k0 = 0; k0 < q->k[0]; k0++)                                   \

@@ -663,44 +663,38 @@ typedef struct dwjob {
     const int flat = q->in[0] == 1 && q->out[0] == 1 && q->k[0] == 1 && q->s[1] == 1 && \
                      s2 == 1 && pb1 >= 0 && pb2 >= 0 && out1 > 0 && out2 > 0 &&     \
                      Hp * Wp <= DW_FLAT;                                           \
-    for (int64_t c = b; c < e; c++)                                                \
-      for (int64_t img = 0; img < q->N; img++) {                                   \
+    /* flat: the input's rows [r0, r1) of the padded copy, at columns           */ \
+    /* [lead, lead + nin); the rest zero, as dy's extra columns                  */ \
+    const int64_t lead = pb2 < Wp ? pb2 : Wp, nin = Wp - lead < in2 ? Wp - lead : in2; \
+    const int64_t r0 = pb1 < Hp ? pb1 : Hp, r1 = pb1 + in1 < Hp ? pb1 + in1 : Hp;  \
+    T xp_[DW_FLAT], yp_[DW_FLAT];                                                  \
+    if (flat) {                                                                    \
+      memset(xp_, 0, sizeof(T) * (size_t)(Hp * Wp));                               \
+      memset(yp_, 0, sizeof(T) * (size_t)(Hp * Wp));                               \
+    }                                                                              \
+    for (int64_t img = 0; img < q->N; img++) /* planes in memory order */        \
+      for (int64_t c = b; c < e; c++) {                                            \
         T *xc = (T *)j->x + (img * C + c) * S, *yc = (T *)j->y + (img * C + c) * P; \
         T *wc = (T *)j->w + c * K;                                                 \
         if (flat) { /* a small plane, stride 1: see DW_FLAT */                     \
-          T xp_[DW_FLAT], yp_[DW_FLAT];                                            \
           if (kind == K_BPI) {                                                     \
             memset(xp_, 0, sizeof(T) * (size_t)(Hp * Wp));                         \
-          } else {                                                                 \
-            /* row r holds input row r - pb1 at columns pb2 .. pb2 + nin - 1 */    \
-            int64_t lead = pb2 < Wp ? pb2 : Wp, nin = Wp - lead < in2 ? Wp - lead : in2; \
-            for (int64_t r = 0; r < Hp; r++) {                                     \
-              int64_t i1 = r - pb1;                                                \
-              T *row = xp_ + r * Wp;                                               \
-              if ((uint64_t)i1 >= (uint64_t)in1) {                                 \
-                memset(row, 0, sizeof(T) * (size_t)Wp);                            \
-                continue;                                                          \
-              }                                                                    \
-              memset(row, 0, sizeof(T) * (size_t)lead);                            \
-              memcpy(row + lead, xc + i1 * in2, sizeof(T) * (size_t)nin);          \
-              memset(row + lead + nin, 0, sizeof(T) * (size_t)(Wp - lead - nin));  \
-            }                                                                      \
+          } else { /* the interior rows: the borders stay zero */                  \
+            for (int64_t i1 = r0 - pb1; i1 < r1 - pb1; i1++)                       \
+              memcpy(xp_ + (i1 + pb1) * Wp + lead, xc + i1 * in2, sizeof(T) * (size_t)nin); \
           }                                                                        \
-          if (kind == K_CONV) {                                                    \
-            memset(yp_, 0, sizeof(T) * (size_t)L);                                 \
-          } else {                                                                 \
-            for (int64_t o1 = 0; o1 < out1; o1++) {                                \
+          if (kind != K_CONV) /* dy at the padded width, the extra columns zero */ \
+            for (int64_t o1 = 0; o1 < out1; o1++)                                  \
               memcpy(yp_ + o1 * Wp, yc + o1 * out2, sizeof(T) * (size_t)out2);     \
-              memset(yp_ + o1 * Wp + out2, 0, sizeof(T) * (size_t)(Wp - out2));    \
-            }                                                                      \
-          }                                                                        \
           int64_t kp = 0;                                                          \
           for (int64_t k1 = 0; k1 < q->k[1]; k1++)                                 \
             for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                       \
               T *restrict a = xp_ + k1 * d1 * Wp + k2 * d2;                        \
               T *restrict yv = yp_;                                                \
               const T wk = wc[kp];                                                 \
-              if (kind == K_CONV)                                                  \
+              if (kind == K_CONV && kp == 0)                                       \
+                for (int64_t t = 0; t < L; t++) yv[t] = wk * a[t];                 \
+              else if (kind == K_CONV)                                             \
                 for (int64_t t = 0; t < L; t++) yv[t] += wk * a[t];                \
               else if (kind == K_BPI)                                              \
                 for (int64_t t = 0; t < L; t++) a[t] += wk * yv[t];                \
@@ -710,7 +704,9 @@ typedef struct dwjob {
                 wc[kp] += acc;                                                     \
               }                                                                    \
             }                                                                      \
-          if (kind == K_CONV) {                                                    \
+          if (kind == K_CONV && Wp == out2) {                                      \
+            memcpy(yc, yp_, sizeof(T) * (size_t)P);                                \
+          } else if (kind == K_CONV) {                                             \
             for (int64_t o1 = 0; o1 < out1; o1++)                                  \
               memcpy(yc + o1 * out2, yp_ + o1 * Wp, sizeof(T) * (size_t)out2);     \
           } else if (kind == K_BPI) {                                              \

@@ -86,7 +86,8 @@ describe("binary kernels: a short row against many rows", function()
         local k = 32 // cols
         for _, rows in ipairs { 2 * k - 1, 2 * k, 2 * k + 1, 3 * k + 2, 100 } do
           for side = 1, 2 do
-            local op = dt == "uint8" and OPS[(rows + cols + side) % 4 + 4] or OPS[(rows + cols + side) % #OPS + 1]
+            local pick = rows + cols + side
+            local op = dt == "uint8" and OPS[pick % 4 + 4] or OPS[pick % #OPS + 1]
             local sfull, srow = { rows, cols }, (rows + side) % 2 == 0 and { cols } or { 1, cols }
             local full, ffull = make(sfull, dt)
             local row, frow = make(srow, dt)
@@ -117,18 +118,59 @@ describe("binary kernels: a short row against many rows", function()
   end
 end)
 
+-- Reductions and how Lua computes them: {name, step, initial value, finish: true for the
+-- mean, "lse" for logsumexp}. Max and min let NaN win, as the kernels do.
+local REDS = {
+  { "reduce_sum", function(acc, v) return acc + v end, 0 },
+  { "reduce_prod", function(acc, v) return acc * v end, 1 },
+  { "reduce_max", function(acc, v) return (v > acc or v ~= v) and v or acc end, -math.huge },
+  { "reduce_min", function(acc, v) return (v < acc or v ~= v) and v or acc end, math.huge },
+  { "reduce_mean", function(acc, v) return acc + v end, 0, true },
+  { "reduce_logsumexp", function(acc, v) return acc + math.exp(v) end, 0, "lse" },
+}
+
+-- Reduces flat (rows x cols, dtype dt) with red along axis (1: down the columns, -1: along
+-- the rows) and compares every output with the same reduction in Lua.
+local function check_reduction(red, flat, dt, rows, cols, axis)
+  local got = ts[red[1]](ts.tensor(flat, dt):reshape { rows, cols }, axis):totable()
+  local nout, nin = axis == 1 and cols or rows, axis == 1 and rows or cols
+  assert.equal(nout, #got)
+  for o = 1, nout do
+    local acc = red[3]
+    for i = 1, nin do
+      local v = axis == 1 and flat[(i - 1) * cols + o] or flat[(o - 1) * cols + i]
+      if dt == "float32" then v = f32(v) end
+      acc = red[2](acc, v)
+    end
+    if red[4] == true then acc = acc / nin elseif red[4] == "lse" then acc = math.log(acc) end
+    local g, ok = got[o]
+    if acc ~= acc then ok = g ~= g
+    elseif dt == "int64" then ok = g == acc
+    else
+      local tol = dt == "float32" and 1e-5 or 1e-12
+      ok = math.abs(g - acc) <= tol * math.max(1, math.abs(acc))
+    end
+    assert(ok, ("%s %s %dx%d axis %d, output %d: %s, want %s"):format(dt, red[1], rows, cols,
+      axis, o, g, acc))
+  end
+end
+
+-- Random values for a reduction: small integers, values near 1 for products, NaN (or 7 for
+-- int64) at one place for max and min.
+local function red_values(ri, dt, n)
+  local flat = {}
+  for i = 1, n do
+    flat[i] = dt == "int64" and math.random(-3, 3)
+      or ri == 2 and 0.9 + math.random() * 0.2 or (math.random() - 0.5) * 4
+  end
+  if ri == 3 or ri == 4 then flat[math.random(n)] = dt ~= "int64" and 0 / 0 or 7 end
+  return flat
+end
+
 -- Reductions over the first axis of [R, c] with c < 8 columns (a bias gradient): a tile of
 -- 32 // c rows at a time in one flat loop, the tile's rows combined at the end. Every
 -- column count, row counts around the tile, every reduction, NaN for max and min.
 describe("reductions over many short rows", function()
-  local REDS = {
-    { "reduce_sum", function(acc, v) return acc + v end, 0 },
-    { "reduce_prod", function(acc, v) return acc * v end, 1 },
-    { "reduce_max", function(acc, v) return (v > acc or v ~= v) and v or acc end, -math.huge },
-    { "reduce_min", function(acc, v) return (v < acc or v ~= v) and v or acc end, math.huge },
-    { "reduce_mean", function(acc, v) return acc + v end, 0, true },
-    { "reduce_logsumexp", function(acc, v) return acc + math.exp(v) end, 0, "lse" },
-  }
   for _, dt in ipairs { "float64", "float32", "int64" } do
     it(dt, function()
       math.randomseed(43)
@@ -137,32 +179,7 @@ describe("reductions over many short rows", function()
         for _, rows in ipairs { 2 * k, 2 * k + 1, 3 * k - 1, 100 } do
           for ri, red in ipairs(REDS) do
             if dt ~= "int64" or ri <= 4 then
-              local flat = {}
-              for i = 1, rows * cols do
-                flat[i] = dt == "int64" and math.random(-3, 3)
-                  or ri == 2 and 0.9 + math.random() * 0.2 or (math.random() - 0.5) * 4
-              end
-              if ri == 3 or ri == 4 then flat[math.random(rows * cols)] = dt ~= "int64" and 0 / 0 or 7 end
-              local x = ts.tensor(flat, dt):reshape { rows, cols }
-              local got = ts[red[1]](x, 1):totable()
-              assert.equal(cols, #got)
-              for c = 1, cols do
-                local acc = red[3]
-                for r = 1, rows do
-                  local v = flat[(r - 1) * cols + c]
-                  if dt == "float32" then v = f32(v) end
-                  acc = red[2](acc, v)
-                end
-                if red[4] == true then acc = acc / rows elseif red[4] == "lse" then acc = math.log(acc) end
-                local g, ok = got[c]
-                if acc ~= acc then ok = g ~= g
-                elseif dt == "int64" then ok = g == acc
-                else
-                  local tol = dt == "float32" and 1e-5 or 1e-12
-                  ok = math.abs(g - acc) <= tol * math.max(1, math.abs(acc))
-                end
-                assert(ok, ("%s %s %dx%d column %d: %s, want %s"):format(dt, red[1], rows, cols, c, g, acc))
-              end
+              check_reduction(red, red_values(ri, dt, rows * cols), dt, rows, cols, 1)
             end
           end
         end
@@ -174,13 +191,6 @@ end)
 -- Reductions over the last axis of rows of 1 to 4 (a softmax gradient on 100x2): the row
 -- length a constant in the kernel.
 describe("reductions along rows of 1 to 4", function()
-  local REDS = {
-    { "reduce_sum", function(acc, v) return acc + v end, 0 },
-    { "reduce_prod", function(acc, v) return acc * v end, 1 },
-    { "reduce_max", function(acc, v) return (v > acc or v ~= v) and v or acc end, -math.huge },
-    { "reduce_min", function(acc, v) return (v < acc or v ~= v) and v or acc end, math.huge },
-    { "reduce_mean", function(acc, v) return acc + v end, 0, true },
-  }
   for _, dt in ipairs { "float64", "float32", "int64" } do
     it(dt, function()
       math.randomseed(47)
@@ -188,27 +198,7 @@ describe("reductions along rows of 1 to 4", function()
         for _, rows in ipairs { 2, 3, 37, 100 } do
           for ri, red in ipairs(REDS) do
             if dt ~= "int64" or ri <= 4 then
-              local flat = {}
-              for i = 1, rows * len do
-                flat[i] = dt == "int64" and math.random(-3, 3) or (math.random() - 0.5) * 4
-              end
-              if ri >= 3 and ri <= 4 and dt ~= "int64" then flat[math.random(rows * len)] = 0 / 0 end
-              local got = ts[red[1]](ts.tensor(flat, dt):reshape { rows, len }, -1):totable()
-              assert.equal(rows, #got)
-              for r = 1, rows do
-                local acc = red[3]
-                for c = 1, len do
-                  local v = flat[(r - 1) * len + c]
-                  if dt == "float32" then v = f32(v) end
-                  acc = red[2](acc, v)
-                end
-                if red[4] then acc = acc / len end
-                if dt == "float32" then acc = f32(acc) end
-                local g, ok = got[r]
-                if acc ~= acc then ok = g ~= g
-                else ok = math.abs(g - acc) <= 1e-12 * math.max(1, math.abs(acc)) end
-                assert(ok, ("%s %s %dx%d row %d: %s, want %s"):format(dt, red[1], rows, len, r, g, acc))
-              end
+              check_reduction(red, red_values(ri, dt, rows * len), dt, rows, len, -1)
             end
           end
         end

@@ -4,6 +4,7 @@
 
 #include "blas.h"
 #include "ops.h"
+#include "vmath.h"
 
 /* The logical (m, k) of a and (k, n) of b after the transpose flags; batch
  * sizes (meaningful when has_batch_a/b: a batch may be empty). */
@@ -124,7 +125,7 @@ TSI_FLOAT_DTYPES(SMALL_MN)
 typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta, int tb,
                         const void *A, const void *B, void *C);
 #define GEMM(E, T, S)                                                                \
-  static void gemm_##S(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta,     \
+  TSI_CLONES static void gemm_##S(const tsi_blas *bl, int nthreads, const mm_dims *d, int ta, \
                        int tb, const void *Av, const void *Bv, void *Cv) {            \
     const T *A = Av, *B = Bv;                                                         \
     T *C = Cv;                                                                        \

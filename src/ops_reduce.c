@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "vmath.h"
 #include "parallel.h"
 
 enum { R_CONTIG, R_COLS, R_GENERAL };
@@ -50,7 +51,7 @@ typedef struct reduce_impl {
     FIN(O[o], acc, cnt);                                                \
   }
 #define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                              \
-  static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) {            \
+  TSI_CLONES static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) { \
     const T *restrict X = xv;                                                           \
     T *restrict O = ov;                                                                 \
     const int64_t cnt = p->count;                                                       \

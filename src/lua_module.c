@@ -27,7 +27,6 @@ static int state_gc(lua_State *L) {
   return 0;
 }
 
-
 /* Finalised at the end of each collection cycle, when it makes its
  * successor. A cycle ended by collectgarbage() (or by the host's lua_gc, no
  * Lua function running) empties the tensor cache, and the tensors finalised

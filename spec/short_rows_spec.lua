@@ -118,6 +118,31 @@ describe("binary kernels: a short row against many rows", function()
   end
 end)
 
+-- Empty results of two dimensions: nothing to compute, however many rows (a row length of
+-- 0 divided the tile's size: a division by zero trap; 2^63 - 1 rows of 0 looped for ever).
+describe("binary kernels on empty rows", function()
+  it("return empty results of the broadcast shape, even with 2^63 - 1 rows", function()
+    local M = math.maxinteger
+    local cases = { -- a, b, the result's shape
+      { { 40, 0 }, { 0 }, { 40, 0 } }, { { 40, 0 }, { 1, 0 }, { 40, 0 } },
+      { { 1, 0 }, { 40, 0 }, { 40, 0 } }, { { 40, 1 }, { 40, 0 }, { 40, 0 } },
+      { { 0, 3 }, { 3 }, { 0, 3 } }, { { M, 0 }, { 1, 0 }, { M, 0 } }, { { 0 }, { M, 0 }, { M, 0 } },
+    }
+    for _, c in ipairs(cases) do
+      local a, b = ts.zeros(c[1], "float32"), ts.zeros(c[2], "float32")
+      for _, op in ipairs { "add", "less", "maximum" } do
+        local r = ts[op](a, b)
+        assert.same(c[3], r.shape)
+        assert.equal(0, r:numel())
+      end
+    end
+    local rows = ts.zeros({ 40, 0 }, "float64")
+    assert.same({ 0 }, ts.reduce_sum(rows, 1).shape)
+    assert.same({ 40 }, ts.reduce_sum(rows, 2).shape)
+    assert.equal(0, ts.reduce_sum(rows, 2):get(40))
+  end)
+end)
+
 -- Reductions and how Lua computes them: {name, step, initial value, finish: true for the
 -- mean, "lse" for logsumexp}. Max and min let NaN win, as the kernels do.
 local REDS = {

@@ -31,6 +31,7 @@ typedef void (*unary_fn)(int64_t n, const void *a, void *o, const tsi_attrs *at)
     if (p->ndim == 2 && p->shape[1] < 8) { /* short rows (a bias on 100x2): plain loops, */    \
       const int64_t R = p->shape[0], n = p->shape[1]; /* no vector set-up per row */          \
       const int64_t sa0 = p->sa[0], sb0 = p->sb[0], ia = p->sa[1], ib = p->sb[1];             \
+      if (R <= 0 || n <= 0) return; /* empty: [2^63 - 1, 0] would loop, BTILE / 0 trap */    \
       if (ia == 1 && ib == 1 && R >= 2 * (BTILE / n) && (sa0 == 0) != (sb0 == 0) &&           \
           (sa0 | sb0) == n) { /* a row against whole rows: the row repeated into a tile */    \
         const int64_t k = BTILE / n, L = k * n, N = R * n; /* of k rows, then flat loops */   \
@@ -232,6 +233,7 @@ static int run_binary(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins,
   binary_fn f = (binary_fn)tsi_kernel(n, n->op->impl, ins[0].dtype, e);
   int simple = 1;
   if (!f) return e->status;
+  if (out->numel == 0) return TSI_OK; /* nothing to compute, whatever the dims */
   binary_job j = {n, ins, out, {0, 0}};
   for (int i = 0; i < 2; i++) {
     j.scalar[i] = ins[i].numel == 1 && out->numel != 1;

@@ -84,7 +84,8 @@ typedef struct reduce_impl {
         for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \
         FIN(O[o], acc, cnt);                                                            \
       }                                                                                 \
-    } else if (p->kind == R_COLS && p->inner < 8 && p->R >= 2 * (TILE / p->inner)) {    \
+    } else if (p->kind == R_COLS && p->inner > 0 && p->inner < 8 &&                     \
+               p->R >= 2 * (TILE / p->inner)) {                                         \
       /* few columns (a bias gradient on 100x2): TILE / inner rows at a time,  */       \
       /* one flat loop that vectorises, then the tile's rows combined          */       \
       const int64_t R = p->R, inner = p->inner, k = TILE / inner, L = k * inner;        \

@@ -42,6 +42,12 @@ void tsi_gemm(const tsi_blas *bl, int dtype, int nthreads, int ta, int tb, int64
  * core keeps its part of the weights in its cache). */
 void tsi_gemv(const tsi_blas *bl, int dtype, int nthreads, int trans, int64_t rows, int64_t cols,
               const void *M, int64_t ld, const void *x, void *y);
+/* The same product on one thread with our own AVX-512 kernels (gemm512.c),
+ * beta 0 or 1, sizes >= 1: returns 0 without computing anything when the
+ * CPU has no AVX-512F/VL or the build has no clones (TS_NO_CLONES, TSan,
+ * not x86-64), and the caller goes to BLAS. */
+int tsi_gemm512(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
+                int64_t lda, const void *B, int64_t ldb, int beta, void *C, int64_t ldc);
 void tsi_blas_close(tsi_blas *b);
 
 #endif

@@ -18,7 +18,8 @@
  *         f2 = 1 for "SAME" padding (TF's: pads from the run-time input size,
  *         the extra one after; v2 ignored), 0 for the explicit pads of v2.
  *
- * The convolutions are im2col (col2im for the input gradient) + sgemm/dgemm.
+ * The convolutions are im2col (col2im for the input gradient) + sgemm/dgemm
+ * (tsi_gemm512 in place of BLAS on a CPU with AVX-512, small K included).
  * Channels last, the batch's rows (output positions) go in cache-sized
  * blocks (COL_BYTES of columns: rows x (kernel position, channel), the
  * filter's row order) through im2col and the gemm, threaded over blocks with
@@ -498,9 +499,11 @@ typedef struct ljob {
           continue;                                                                \
         }                                                                          \
         ROWS(q, g, x, col, r0, r1);                                                \
-        if (j->kind == K_CONV && K <= SMALL_K)                                     \
-          SMALL(rows, K, Og, col, w + g * Og, O, yb, O);                           \
-        else if (j->kind == K_CONV)                                                \
+        if (j->kind == K_CONV && K <= SMALL_K) {                                   \
+          if (!tsi_gemm512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, 0, 0, rows, Og, K, \
+                           col, K, w + g * Og, O, 0, yb, O))                       \
+            SMALL(rows, K, Og, col, w + g * Og, O, yb, O);                         \
+        } else if (j->kind == K_CONV)                                              \
           GEMM(j->bl, 0, 0, rows, Og, K, col, K, w + g * Og, O, 0, yb, O);         \
         else                                                                       \
           GEMM(j->bl, 1, 0, K, Og, rows, col, K, yb, O, 1, wg, ldw);               \
@@ -563,6 +566,9 @@ typedef struct ljob {
         for (int64_t i = 0; i < m; i++) memset(C + i * ldc, 0, sizeof(T) * (size_t)n); \
       return;                                                                      \
     }                                                                              \
+    if (tsi_gemm512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, ta, tb, m, n, k, A, lda, B, ldb, \
+                    acc, C, ldc))                                                  \
+      return;                                                                      \
     bl->FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, \
            (int)m, (int)n, (int)k, 1, A, (int)lda, B, (int)ldb, acc ? 1 : 0, C, (int)ldc); \
   }

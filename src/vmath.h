@@ -23,6 +23,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(TS_NO_CLONES) && \
     !defined(__SANITIZE_THREAD__)
 #define TSI_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#define TSI_HAVE_CLONES 1
 #else
 #define TSI_CLONES
 #endif

@@ -1,0 +1,111 @@
+-- Matrix products at the edges of the product kernels' blocks (src/gemm512.c on a CPU with
+-- AVX-512, OpenBLAS elsewhere): rows around the 6-row blocks, columns around the 16- and
+-- 64-column panels (8 and 32 in float64), inner sizes around the 64 and 512 blocks, every
+-- transpose flag. Inputs are small integers, so every sum is exact in float32 and float64
+-- and the results must equal the Lua reference exactly, whatever the order of the sums.
+local ts = require "tensorslow"
+
+local MS = { 5, 6, 7, 12, 13, 97 }
+local NS = { 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129 }
+local KS = { 1, 5, 63, 64, 65, 127, 511, 512, 513, 600 }
+
+local function ints(rows, cols, rng)
+  local t = {}
+  for i = 1, rows do
+    local r = {}
+    for j = 1, cols do r[j] = rng(-4, 4) end
+    t[i] = r
+  end
+  return t
+end
+
+local function transpose(a)
+  local t = {}
+  for j = 1, #a[1] do
+    t[j] = {}
+    for i = 1, #a do t[j][i] = a[i][j] end
+  end
+  return t
+end
+
+-- The reference: c[i][j] = sum_p a[i][p] * b[p][j] (a, b as the product sees them).
+local function product(a, b)
+  local m, k, n = #a, #b, #b[1]
+  local c = {}
+  for i = 1, m do
+    local ai, ci = a[i], {}
+    for j = 1, n do ci[j] = 0 end
+    for p = 1, k do
+      local x, bp = ai[p], b[p]
+      if x ~= 0 then
+        for j = 1, n do ci[j] = ci[j] + x * bp[j] end
+      end
+    end
+    c[i] = ci
+  end
+  return c
+end
+
+local function first_difference(got, want)
+  for i = 1, #want do
+    for j = 1, #want[i] do
+      if got[i][j] ~= want[i][j] then
+        return ("[%d][%d]: got %s, want %s"):format(i, j, tostring(got[i][j]), tostring(want[i][j]))
+      end
+    end
+  end
+end
+
+describe("matrix products at the kernels' block edges", function()
+  for _, dt in ipairs { "float32", "float64" } do
+    for _, threads in ipairs { 1, 2 } do
+      it(("are exact for every transpose flag (%s, %d thread%s)"):format(dt, threads,
+        threads > 1 and "s" or ""), function()
+        local saved = ts.get_num_threads()
+        ts.set_num_threads(threads)
+        local rng = math.random
+        math.randomseed(20261201 + threads + #dt)
+        for case = 1, 40 do
+          local m, n, k = MS[rng(#MS)], NS[rng(#NS)], KS[rng(#KS)]
+          local ta, tb = rng(0, 1) == 1, rng(0, 1) == 1
+          if case <= 4 then m, n, k = 97, 129, 600 end -- split over threads, every block size
+          if case <= 4 then ta, tb = case % 2 == 0, case > 2 end
+          local a, b = ints(m, k, rng), ints(k, n, rng)
+          local want = product(a, b)
+          local ta_ = ta and ts.tensor(transpose(a), dt) or ts.tensor(a, dt)
+          local tb_ = tb and ts.tensor(transpose(b), dt) or ts.tensor(b, dt)
+          local got = ts.matmul(ta_, tb_, { transpose_a = ta, transpose_b = tb })
+          assert.are.same({ m, n }, got.shape)
+          assert.are.equal(dt, got.dtype)
+          local diff = first_difference(got:totable(), want)
+          assert(diff == nil, ("m=%d n=%d k=%d ta=%s tb=%s %s"):format(m, n, k, tostring(ta),
+            tostring(tb), tostring(diff)))
+        end
+        ts.set_num_threads(saved)
+      end)
+    end
+
+    it("carries infinities and NaN to the rows and columns they reach (" .. dt .. ")", function()
+      local m, n, k = 7, 33, 70
+      local a, b = ints(m, k, math.random), ints(k, n, math.random)
+      for p = 1, k do a[3][p] = 1 end
+      a[3][5] = math.huge -- row 3 meets b's row 5
+      for j = 1, n do b[5][j] = 1 end
+      b[9][20] = 0 / 0 -- column 20 meets a's column 9
+      for i = 1, m do a[i][9] = 1 end
+      local got = ts.matmul(ts.tensor(a, dt), ts.tensor(b, dt)):totable()
+      for i = 1, m do
+        for j = 1, n do
+          local v = got[i][j]
+          if j == 20 then
+            assert(v ~= v, ("[%d][20] should be NaN, is %s"):format(i, tostring(v)))
+          elseif i == 3 then
+            assert.are.equal(math.huge, v)
+          else
+            assert(v == v and v > -math.huge and v < math.huge, ("[%d][%d] = %s"):format(i, j, tostring(v)))
+          end
+        end
+      end
+    end)
+  end
+end)

@@ -1,0 +1,133 @@
+/* Matrix products with AVX-512 (see blas.h, tsi_gemm512): used instead of
+ * OpenBLAS when the CPU has AVX-512F. Debian's OpenBLAS (0.3.21) runs its
+ * Haswell (AVX2) kernels on the CPUs it does not know, Zen 4 and 5 among
+ * them, and gets half of what their 512-bit units do.
+ *
+ * No packing of A: C is computed in blocks of MR rows x NV vectors of
+ * columns, the MR x NV sums kept in registers over a block of KC of the
+ * inner dimension, each A element broadcast from where it is (so op(A) may
+ * be A or A^T at the same cost), each row of B loaded as NV vectors (the last
+ * one masked). Blocks of MC rows of A and KC of k keep A's rows in L1/L2
+ * while the column panels go by. op(B) = B^T is copied, a KT x (NV vectors)
+ * tile at a time, into a buffer on the stack (16 KiB). Every element of C
+ * is its inner sum in k order, in blocks of KC (KT for B^T) added to C
+ * (the fused multiply-add rounds once per term): the same bits from any
+ * split of the rows or columns over threads. */
+#include <stdint.h>
+
+#include "blas.h"
+#include "vmath.h"
+
+#if defined(TSI_HAVE_CLONES)
+#include <immintrin.h>
+
+#define MR 6
+#define NV 4
+#define KC 512
+#define MC 96
+#define KT 64
+
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+
+/* T: element; V: vector; S: intrinsic suffix; L: lanes; M: mask type. The
+ * micro-kernel is always inlined with constant R (rows) and W (vectors), so
+ * its sums stay in registers. */
+#define DEF_GEMM512(T, V, S, L, M)                                                 \
+  static inline __attribute__((always_inline)) AVX512 void mk_##S(               \
+      const int R, const int W, int64_t k, const T *A, int64_t ra, int64_t ca,    \
+      const T *B, int64_t ldb, T *C, int64_t ldc, int acc, M last) {               \
+    V c[MR][NV];                                                                   \
+    _Pragma("GCC unroll 6") for (int i = 0; i < R; i++)                            \
+      _Pragma("GCC unroll 4") for (int v = 0; v < W; v++) c[i][v] = _mm512_setzero_##S(); \
+    for (int64_t p = 0; p < k; p++) {                                              \
+      V b[NV];                                                                     \
+      const T *bp = B + p * ldb, *ap = A + p * ca;                                 \
+      _Pragma("GCC unroll 4") for (int v = 0; v < W; v++)                          \
+        b[v] = v == W - 1 ? _mm512_maskz_loadu_##S(last, bp + L * v)               \
+                          : _mm512_loadu_##S(bp + L * v);                          \
+      _Pragma("GCC unroll 6") for (int i = 0; i < R; i++) {                        \
+        V a = _mm512_set1_##S(ap[i * ra]);                                         \
+        _Pragma("GCC unroll 4") for (int v = 0; v < W; v++)                        \
+          c[i][v] = _mm512_fmadd_##S(a, b[v], c[i][v]);                            \
+      }                                                                            \
+    }                                                                              \
+    _Pragma("GCC unroll 6") for (int i = 0; i < R; i++)                            \
+      _Pragma("GCC unroll 4") for (int v = 0; v < W; v++) {                        \
+        T *cp = C + i * ldc + L * v;                                               \
+        M mv = v == W - 1 ? last : (M)~(M)0;                                       \
+        V r = c[i][v];                                                             \
+        if (acc) r = _mm512_add_##S(r, _mm512_maskz_loadu_##S(mv, cp));            \
+        _mm512_mask_storeu_##S(cp, mv, r);                                         \
+      }                                                                            \
+  }                                                                                \
+  /* Rows [0, m) of C's columns [0, w) (w <= NV * L), k of A and B. */            \
+  static AVX512 void panel_##S(int64_t m, int64_t w, int64_t k, const T *A,        \
+                               int64_t ra, int64_t ca, const T *B, int64_t ldb,    \
+                               T *C, int64_t ldc, int acc) {                       \
+    int nv = (int)((w + L - 1) / L), rem = (int)(w - L * (nv - 1));                \
+    M last = (M)(((uint32_t)1 << rem) - 1);                                        \
+    for (int64_t i0 = 0; i0 < m; i0 += MR) {                                       \
+      int r = m - i0 < MR ? (int)(m - i0) : MR;                                    \
+      const T *Ai = A + i0 * ra;                                                   \
+      T *Ci = C + i0 * ldc;                                                        \
+      switch (r * 8 + nv) {                                                        \
+        CASES_##S(1) CASES_##S(2) CASES_##S(3) CASES_##S(4) CASES_##S(5) CASES_##S(6) \
+      }                                                                            \
+    }                                                                              \
+  }                                                                                \
+  static AVX512 void gemm_##S(int ta, int tb, int64_t m, int64_t n, int64_t k,     \
+                              const T *A, int64_t lda, const T *B, int64_t ldb,    \
+                              int beta, T *C, int64_t ldc) {                       \
+    int64_t ra = ta ? 1 : lda, ca = ta ? lda : 1, NW = NV * L;                     \
+    if (tb) {                                                                      \
+      T buf[KT * NV * L];                                                          \
+      for (int64_t p0 = 0; p0 < k; p0 += KT) {                                     \
+        int64_t kc = k - p0 < KT ? k - p0 : KT;                                    \
+        for (int64_t j0 = 0; j0 < n; j0 += NW) {                                   \
+          int64_t w = n - j0 < NW ? n - j0 : NW;                                   \
+          for (int64_t j = 0; j < w; j++)                                          \
+            for (int64_t p = 0; p < kc; p++) buf[p * NW + j] = B[(j0 + j) * ldb + p0 + p]; \
+          panel_##S(m, w, kc, A + p0 * ca, ra, ca, buf, NW, C + j0, ldc, beta || p0 > 0); \
+        }                                                                          \
+      }                                                                            \
+      return;                                                                      \
+    }                                                                              \
+    for (int64_t p0 = 0; p0 < k; p0 += KC) {                                       \
+      int64_t kc = k - p0 < KC ? k - p0 : KC;                                      \
+      for (int64_t i0 = 0; i0 < m; i0 += MC) {                                     \
+        int64_t mc = m - i0 < MC ? m - i0 : MC;                                    \
+        for (int64_t j0 = 0; j0 < n; j0 += NW)                                     \
+          panel_##S(mc, n - j0 < NW ? n - j0 : NW, kc, A + i0 * ra + p0 * ca, ra, ca, \
+                    B + p0 * ldb + j0, ldb, C + i0 * ldc + j0, ldc, beta || p0 > 0); \
+      }                                                                            \
+    }                                                                              \
+  }
+
+#define CASE_(S, R, W)                                                             \
+  case R * 8 + W:                                                                  \
+    mk_##S(R, W, k, Ai, ra, ca, B, ldb, Ci, ldc, acc, last);                        \
+    break;
+#define CASES_ps(R) CASE_(ps, R, 1) CASE_(ps, R, 2) CASE_(ps, R, 3) CASE_(ps, R, 4)
+#define CASES_pd(R) CASE_(pd, R, 1) CASE_(pd, R, 2) CASE_(pd, R, 3) CASE_(pd, R, 4)
+
+DEF_GEMM512(float, __m512, ps, 16, __mmask16)
+DEF_GEMM512(double, __m512d, pd, 8, __mmask8)
+
+int tsi_gemm512(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
+                int64_t lda, const void *B, int64_t ldb, int beta, void *C, int64_t ldc) {
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vl")) return 0;
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  if (dtype == TS_FLOAT32)
+    gemm_ps(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+  else
+    gemm_pd(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+  return 1;
+}
+#else
+int tsi_gemm512(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
+                int64_t lda, const void *B, int64_t ldb, int beta, void *C, int64_t ldc) {
+  (void)dtype, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B;
+  (void)ldb, (void)beta, (void)C, (void)ldc;
+  return 0;
+}
+#endif

@@ -532,7 +532,22 @@ typedef struct ljob {
           int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                     \
           int ok = ok0 && (uint64_t)i1 < (uint64_t)in1;                            \
           int64_t off = xc + (i0 * in1 + i1) * in2 - q->pb[2] + k2 * q->d[2];      \
-          int64_t s2 = q->s[2];                                                    \
+          int64_t s2 = q->s[2], c0 = k2 * q->d[2] - q->pb[2];                      \
+          if (ok && s2 == 1) { /* o2 in [lo, hi) read x[off + o2]: one run */      \
+            int64_t lo = c0 < 0 ? -c0 : 0, hi = in2 - c0 < out2 ? in2 - c0 : out2;   \
+            if (lo > out2) lo = out2;                                              \
+            if (hi < lo) hi = lo;                                                  \
+            if (ADD) {                                                             \
+              T *restrict dx = j->dx;                                              \
+              for (int64_t o2 = lo; o2 < hi; o2++) dx[off + o2] += dst[o2];        \
+            } else {                                                               \
+              const T *restrict X = j->x;                                          \
+              for (int64_t o2 = 0; o2 < lo; o2++) dst[o2] = 0;                     \
+              for (int64_t o2 = lo; o2 < hi; o2++) dst[o2] = X[off + o2];          \
+              for (int64_t o2 = hi; o2 < out2; o2++) dst[o2] = 0;                  \
+            }                                                                      \
+            continue;                                                              \
+          }                                                                        \
           if (ADD) {                                                               \
             if (!ok) continue;                                                     \
             T *restrict dx = j->dx;                                                \

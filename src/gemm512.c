@@ -9,7 +9,8 @@
  * be A or A^T at the same cost), each row of B loaded as NV vectors (the last
  * one masked). Blocks of MC rows of A and KC of k keep A's rows in L1/L2
  * while the column panels go by. op(B) = B^T is copied, a KT x (NV vectors)
- * tile at a time, into a buffer on the stack (16 KiB). Every element of C
+ * tile at a time, into a buffer on the stack (16 KiB), transposed in
+ * registers L x L elements at a time. Every element of C
  * is its inner sum in k order, in blocks of KC (KT for B^T) added to C
  * (the fused multiply-add rounds once per term): the same bits from any
  * split of the rows or columns over threads. */
@@ -28,6 +29,52 @@
 #define KT 64
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+
+/* Transposes of an L x L tile in registers (L = 16 floats, 8 doubles):
+ * vector i in, row i of the tile; vector i out, its column i. */
+static inline __attribute__((always_inline)) AVX512 void tr_ps(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int c = 0; c < 4; c++) {
+    t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+    t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
+    t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
+  }
+  for (int c = 0; c < 4; c++) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+    r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xdd);
+  }
+}
+
+static inline __attribute__((always_inline)) AVX512 void tr_pd(__m512d r[8]) {
+  __m512d t[8], u[8];
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; h++) {
+    u[4 * h + 0] = _mm512_shuffle_f64x2(t[4 * h + 0], t[4 * h + 2], 0x88);
+    u[4 * h + 1] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0x88);
+    u[4 * h + 2] = _mm512_shuffle_f64x2(t[4 * h + 0], t[4 * h + 2], 0xdd);
+    u[4 * h + 3] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0xdd);
+  }
+  for (int c = 0; c < 4; c++) {
+    r[c] = _mm512_shuffle_f64x2(u[c], u[4 + c], 0x88);
+    r[4 + c] = _mm512_shuffle_f64x2(u[c], u[4 + c], 0xdd);
+  }
+}
 
 /* T: element; V: vector; S: intrinsic suffix; L: lanes; M: mask type. The
  * micro-kernel is always inlined with constant R (rows) and W (vectors), so
@@ -75,6 +122,21 @@
       }                                                                            \
     }                                                                              \
   }                                                                                \
+  /* buf[p][j] = Bt[j][p] for j < w, p < kc: whole L x L tiles transposed in \
+   * registers, the edges one element at a time. */                               \
+  static inline AVX512 void pack_##S(const T *Bt, int64_t ldb, int64_t w, int64_t kc, \
+                                     T *restrict buf, int64_t ldbuf) {             \
+    int64_t wf = w - w % L, kf = kc - kc % L;                                      \
+    for (int64_t j = 0; j < wf; j += L)                                            \
+      for (int64_t p = 0; p < kf; p += L) {                                        \
+        V r[L];                                                                    \
+        for (int i = 0; i < L; i++) r[i] = _mm512_loadu_##S(Bt + (j + i) * ldb + p); \
+        tr_##S(r);                                                                 \
+        for (int i = 0; i < L; i++) _mm512_storeu_##S(buf + (p + i) * ldbuf + j, r[i]); \
+      }                                                                            \
+    for (int64_t j = 0; j < w; j++)                                                \
+      for (int64_t p = j < wf ? kf : 0; p < kc; p++) buf[p * ldbuf + j] = Bt[j * ldb + p]; \
+  }                                                                                \
   static AVX512 void gemm_##S(int ta, int tb, int64_t m, int64_t n, int64_t k,     \
                               const T *A, int64_t lda, const T *B, int64_t ldb,    \
                               int beta, T *C, int64_t ldc) {                       \
@@ -85,8 +147,7 @@
         int64_t kc = k - p0 < KT ? k - p0 : KT;                                    \
         for (int64_t j0 = 0; j0 < n; j0 += NW) {                                   \
           int64_t w = n - j0 < NW ? n - j0 : NW;                                   \
-          for (int64_t j = 0; j < w; j++)                                          \
-            for (int64_t p = 0; p < kc; p++) buf[p * NW + j] = B[(j0 + j) * ldb + p0 + p]; \
+          pack_##S(B + j0 * ldb + p0, ldb, w, kc, buf, NW);                        \
           panel_##S(m, w, kc, A + p0 * ca, ra, ca, buf, NW, C + j0, ldc, beta || p0 > 0); \
         }                                                                          \
       }                                                                            \

@@ -48,6 +48,13 @@ void tsi_gemv(const tsi_blas *bl, int dtype, int nthreads, int trans, int64_t ro
  * not x86-64), and the caller goes to BLAS. */
 int tsi_gemm512(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
                 int64_t lda, const void *B, int64_t ldb, int beta, void *C, int64_t ldc);
+/* 1 when the CPU has AVX-512F/VL and the build has its kernels. */
+int tsi_have512(void);
+/* With tsi_have512() only, dtype TS_FLOAT32 or TS_FLOAT64: y[c] = the sum
+ * over t < nt of xs[t][c] * ws[t][c] for c < C, each product and sum rounded
+ * in t order as a plain loop would (the depthwise convolution's taps). */
+void tsi_taps512(int dtype, int64_t C, int nt, const void *const *xs, const void *const *ws,
+                 void *y);
 void tsi_blas_close(tsi_blas *b);
 
 #endif

@@ -25,7 +25,7 @@
  * filter's row order) through im2col and the gemm, threaded over blocks with
  * single-threaded BLAS; the forward product with K <= SMALL_K is our own
  * (no packing, no separate zeroing pass); depthwise (multiplier 1) has no
- * columns at all. Channels first, one image at a time ([in/groups x kernel,
+ * columns at all (with AVX-512, a position's taps summed in registers). Channels first, one image at a time ([in/groups x kernel,
  * output positions], the filter's column order); depthwise (multiplier 1)
  * plane by plane, split by channels, with no columns either. A 1x1 kernel with unit
  * strides and no padding multiplies the input in place. The column buffer is
@@ -592,6 +592,9 @@ typedef struct ljob {
  * [k..., 1, C]): no columns, each kernel position a loop along the contiguous
  * channels. Worker slots and row ranges as in ljob; the filter gradient's
  * sums of workers past the first at col + (i - 1) * K * C. */
+/* Kernel positions up to which the forward sums a position's taps in
+ * registers (tsi_taps512) rather than adding each tap's row into y. */
+#define DW_TAPS 64
 #define DEF_DW_LAST(NAME, T)                                                       \
   TSI_CLONES static void NAME(void *arg, int64_t b, int64_t e) {                   \
     const ljob *j = arg;                                                           \
@@ -601,6 +604,8 @@ typedef struct ljob {
     int64_t in1 = q->in[1], in2 = q->in[2];                                        \
     int kind = j->kind;                                                            \
     T *x = j->x, *y = j->y;                                                        \
+    const T *xs[DW_TAPS], *ws[DW_TAPS];                                            \
+    int taps = kind == K_CONV && K <= DW_TAPS && tsi_have512();                    \
     for (int64_t i = b / TSI_PAR_GRAIN; i < (e + TSI_PAR_GRAIN - 1) / TSI_PAR_GRAIN; i++) { \
       int64_t lo, hi;                                                              \
       if (kind == K_BPI)                                                           \
@@ -617,6 +622,25 @@ typedef struct ljob {
       for (int64_t r = lo; r < hi; r++) {                                          \
         T *restrict yr = y + r * C;                                                \
         T *xi = x + img * q->S * C;                                                \
+        if (taps) { /* the valid taps' rows, summed in registers (AVX-512) */      \
+          int nt = 0;                                                              \
+          for (int64_t k0 = 0, kp = 0; k0 < q->k[0]; k0++) {                       \
+            int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                   \
+            int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                           \
+            for (int64_t k1 = 0; k1 < q->k[1]; k1++) {                             \
+              int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                 \
+              int ok1 = ok0 && (uint64_t)i1 < (uint64_t)in1;                       \
+              for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                     \
+                int64_t i2 = o2 * q->s[2] - q->pb[2] + k2 * q->d[2];               \
+                if (!ok1 || (uint64_t)i2 >= (uint64_t)in2) continue;               \
+                xs[nt] = xi + ((i0 * in1 + i1) * in2 + i2) * C, ws[nt++] = w + kp * C; \
+              }                                                                    \
+            }                                                                      \
+          }                                                                        \
+          tsi_taps512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, C, nt,             \
+                      (const void *const *)xs, (const void *const *)ws, yr);       \
+          goto next;                                                               \
+        }                                                                          \
         if (kind == K_CONV) memset(yr, 0, sizeof(T) * (size_t)C);                  \
         int64_t kp = 0;                                                            \
         for (int64_t k0 = 0; k0 < q->k[0]; k0++) {                                 \
@@ -639,6 +663,7 @@ typedef struct ljob {
             }                                                                      \
           }                                                                        \
         }                                                                          \
+      next:                                                                        \
         if (++o2 == out2) {                                                        \
           o2 = 0;                                                                  \
           if (++o1 == out1) {                                                      \
@@ -665,6 +690,10 @@ typedef struct ljob {
  * columns are zero, or dropped), instead of rows of out2 with bounds per
  * row (a 7x7 plane spent its time in the loops' set-up). */
 #define DW_FLAT 2048
+/* The flat path's filter gradient sums each tap's products in this many
+ * partial sums (one vector register of floats with AVX-512), combined in
+ * order at the end: the same bits on every CPU. */
+#define DW_LANES 16
 typedef struct dwjob {
   const geo *q;
   int kind;
@@ -719,9 +748,13 @@ typedef struct dwjob {
                 for (int64_t t = 0; t < L; t++) yv[t] += wk * a[t];                \
               else if (kind == K_BPI)                                              \
                 for (int64_t t = 0; t < L; t++) a[t] += wk * yv[t];                \
-              else {                                                               \
-                T acc = 0;                                                         \
-                for (int64_t t = 0; t < L; t++) acc += a[t] * yv[t];               \
+              else { /* DW_LANES partial sums (vectorised), then in order */      \
+                T part[DW_LANES] = {0}, acc = 0;                                   \
+                int64_t t = 0;                                                     \
+                for (; t + DW_LANES <= L; t += DW_LANES)                           \
+                  for (int l = 0; l < DW_LANES; l++) part[l] += a[t + l] * yv[t + l]; \
+                for (int l = 0; l < DW_LANES; l++) acc += part[l];                 \
+                for (; t < L; t++) acc += a[t] * yv[t];                            \
                 wc[kp] += acc;                                                     \
               }                                                                    \
             }                                                                      \

@@ -943,6 +943,17 @@ typedef struct fjob {
 DEF_CONV(TS_FLOAT32, float, f32, sgemm)
 DEF_CONV(TS_FLOAT64, double, f64, dgemm)
 
+/* Channels last, depthwise: workers over the rows (no column blocks to
+ * share out), at least MIN_ROWS rows each, whole images for the input
+ * gradient; one for less than TSI_PAR_GRAIN multiply-adds. */
+static int64_t dw_last_workers(const geo *q, int kind, int nthreads) {
+  int64_t nw = nthreads, nr = q->N * q->P;
+  if (nw > nr / MIN_ROWS) nw = nr / MIN_ROWS;
+  if ((double)nr * (double)q->C * (double)q->K < (double)TSI_PAR_GRAIN) nw = 1;
+  if (kind == K_BPI && nw > q->N) nw = q->N;
+  return nw < 1 ? 1 : nw;
+}
+
 static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, int nin,
                     tsi_tensor *out, tsi_err *e) {
   (void)nin;
@@ -992,6 +1003,7 @@ static int run_conv(tsi_runctx *ctx, const tsi_node *n, const tsi_tensor *ins, i
     ncol = nw * (nblk * q.K + q.K * q.Og);
     if (q.Cg == 1 && q.Og == 1) { /* depthwise */
       if (q.O > 0 && q.K > (INT64_MAX / 256) / q.O) return tsi_nomem(e, "conv column buffer");
+      nw = dw_last_workers(&q, kind, ctx->nthreads);
       ncol = (kind == K_BPF ? nw - 1 : 0) * q.K * q.O;
     }
   }
@@ -1281,7 +1293,10 @@ size_t tsi_conv_work_bytes(const tsi_node *n, const tsi_tensor *ins, int nthread
     if (kind == K_BPI && nw > q.N) nw = q.N;
     if (nw < 1) nw = 1;
     ncol = nw * (nblk * q.K + q.K * q.Og);
-    if (q.Cg == 1 && q.Og == 1) ncol = (kind == K_BPF ? nw - 1 : 0) * q.K * q.O;
+    if (q.Cg == 1 && q.Og == 1) {
+      nw = dw_last_workers(&q, kind, nthreads);
+      ncol = (kind == K_BPF ? nw - 1 : 0) * q.K * q.O;
+    }
   }
   (void)per;
   return ncol > 0 ? (size_t)ncol * es : 0;

@@ -109,3 +109,27 @@ describe("matrix products at the kernels' block edges", function()
     end)
   end
 end)
+
+describe("OpenBLAS, once loaded", function()
+  it("leaves no worker thread of its own in the process", function()
+    -- a fresh process, so that this is the first product: the library loads OpenBLAS, which
+    -- starts its workers; tensorslow runs it at one thread and stops them
+    local script = [[
+      local ts = require "tensorslow"
+      ts.set_num_threads(1)
+      local function threads() return io.open("/proc/self/status"):read("a"):match("Threads:%s*(%d+)") end
+      local before = threads()
+      local a = ts.randn({ 64, 64 })
+      local y = ts.matmul(ts.randn({ 1, 64 }), a):matmul(a)
+      io.write(before, " ", threads(), " ", y.shape[2])
+    ]]
+    local cmd = ("LUA_PATH=%q LUA_CPATH=%q lua5.4 -e %q 2>&1"):format(package.path, package.cpath, script)
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    p:close()
+    local before, after, n = out:match("^(%d+) (%d+) (%d+)$")
+    assert(before, "unexpected output: " .. out)
+    assert.are.equal("64", n)
+    assert.are.equal(before, after)
+  end)
+end)

@@ -32,6 +32,13 @@ int tsi_blas_ready(tsi_blas *b, tsi_err *e) {
   if (b->set_num_threads && b->threads != 1) {
     b->set_num_threads(1);
     b->threads = 1;
+    /* OpenBLAS started its workers when it loaded (one fewer than the cores);
+     * at one thread they would spin on sched_yield for a while (2^28 cycles)
+     * beside ours, then sleep for ever. Stop them now (OpenBLAS starts them
+     * again itself if anyone in the process asks it for threads). */
+    void (*shutdown)(void);
+    *(void **)&shutdown = dlsym(b->handle, "blas_thread_shutdown_");
+    if (shutdown) shutdown();
   }
   return TSI_OK;
 }

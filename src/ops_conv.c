@@ -592,6 +592,23 @@ typedef struct ljob {
  * [k..., 1, C]): no columns, each kernel position a loop along the contiguous
  * channels. Worker slots and row ranges as in ljob; the filter gradient's
  * sums of workers past the first at col + (i - 1) * K * C. */
+/* For DEF_DW_LAST: the body, for each kernel position kp (counted from 0)
+ * whose input position is inside, with xp its channels' row in image xi. */
+#define DW_LAST_TAPS(T, ...)                                                       \
+  for (int64_t k0 = 0, kp = 0; k0 < q->k[0]; k0++) {                               \
+    int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                           \
+    int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                                   \
+    for (int64_t k1 = 0; k1 < q->k[1]; k1++) {                                     \
+      int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                         \
+      int ok1 = ok0 && (uint64_t)i1 < (uint64_t)in1;                               \
+      for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                             \
+        int64_t i2 = o2 * q->s[2] - q->pb[2] + k2 * q->d[2];                       \
+        if (!ok1 || (uint64_t)i2 >= (uint64_t)in2) continue;                       \
+        T *restrict xp = xi + ((i0 * in1 + i1) * in2 + i2) * C;                    \
+        __VA_ARGS__                                                                \
+      }                                                                            \
+    }                                                                              \
+  }
 /* Kernel positions up to which the forward sums a position's taps in
  * registers (tsi_taps512) rather than adding each tap's row into y. */
 #define DW_TAPS 64
@@ -624,45 +641,19 @@ typedef struct ljob {
         T *xi = x + img * q->S * C;                                                \
         if (taps) { /* the valid taps' rows, summed in registers (AVX-512) */      \
           int nt = 0;                                                              \
-          for (int64_t k0 = 0, kp = 0; k0 < q->k[0]; k0++) {                       \
-            int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                   \
-            int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                           \
-            for (int64_t k1 = 0; k1 < q->k[1]; k1++) {                             \
-              int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                 \
-              int ok1 = ok0 && (uint64_t)i1 < (uint64_t)in1;                       \
-              for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                     \
-                int64_t i2 = o2 * q->s[2] - q->pb[2] + k2 * q->d[2];               \
-                if (!ok1 || (uint64_t)i2 >= (uint64_t)in2) continue;               \
-                xs[nt] = xi + ((i0 * in1 + i1) * in2 + i2) * C, ws[nt++] = w + kp * C; \
-              }                                                                    \
-            }                                                                      \
-          }                                                                        \
+          DW_LAST_TAPS(T, xs[nt] = xp, ws[nt++] = w + kp * C;)                     \
           tsi_taps512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, C, nt,             \
                       (const void *const *)xs, (const void *const *)ws, yr);       \
           goto next;                                                               \
         }                                                                          \
         if (kind == K_CONV) memset(yr, 0, sizeof(T) * (size_t)C);                  \
-        int64_t kp = 0;                                                            \
-        for (int64_t k0 = 0; k0 < q->k[0]; k0++) {                                 \
-          int64_t i0 = o0 * q->s[0] - q->pb[0] + k0 * q->d[0];                     \
-          int ok0 = (uint64_t)i0 < (uint64_t)q->in[0];                             \
-          for (int64_t k1 = 0; k1 < q->k[1]; k1++) {                               \
-            int64_t i1 = o1 * q->s[1] - q->pb[1] + k1 * q->d[1];                   \
-            int ok1 = ok0 && (uint64_t)i1 < (uint64_t)in1;                         \
-            for (int64_t k2 = 0; k2 < q->k[2]; k2++, kp++) {                       \
-              int64_t i2 = o2 * q->s[2] - q->pb[2] + k2 * q->d[2];                 \
-              if (!ok1 || (uint64_t)i2 >= (uint64_t)in2) continue;                 \
-              T *restrict xp = xi + ((i0 * in1 + i1) * in2 + i2) * C;              \
-              T *restrict wk = w + kp * C;                                         \
-              if (kind == K_CONV)                                                  \
-                for (int64_t c = 0; c < C; c++) yr[c] += xp[c] * wk[c];            \
-              else if (kind == K_BPI)                                              \
-                for (int64_t c = 0; c < C; c++) xp[c] += yr[c] * wk[c];            \
-              else                                                                 \
-                for (int64_t c = 0; c < C; c++) wk[c] += xp[c] * yr[c];            \
-            }                                                                      \
-          }                                                                        \
-        }                                                                          \
+        DW_LAST_TAPS(T, T *restrict wk = w + kp * C;                               \
+                     if (kind == K_CONV)                                           \
+                       for (int64_t c = 0; c < C; c++) yr[c] += xp[c] * wk[c];     \
+                     else if (kind == K_BPI)                                       \
+                       for (int64_t c = 0; c < C; c++) xp[c] += yr[c] * wk[c];     \
+                     else                                                          \
+                       for (int64_t c = 0; c < C; c++) wk[c] += xp[c] * yr[c];)    \
       next:                                                                        \
         if (++o2 == out2) {                                                        \
           o2 = 0;                                                                  \

@@ -293,7 +293,7 @@ UN_FLOAT(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
 UN_FLOAT(recip, 1.0f / x, 1.0 / x)
 UN_FLOAT(sin, sinf(x), sin(x))
 UN_FLOAT(cos, cosf(x), cos(x))
-UN_FLOAT(tanh, tanhf(x), tanh(x))
+UN_FLOAT(tanh, tsi_tanhf(x), tsi_tanh(x))
 /* One exp, of a non-positive number only: no overflow, sigmoid(-1000) = 0 */
 static inline float sigmoidf_(float x) {
   float e = tsi_expf(-fabsf(x)), r = 1.0f / (1.0f + e);

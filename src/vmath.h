@@ -88,6 +88,40 @@ static inline double tsi_exp(double x) {
   return x != x ? x : y;
 }
 
+/* Cephes' tanhf, branch-free: |x| >= 0.625, 1 - 2 / (exp(2|x|) + 1) with
+ * the sign of x (exp's overflow to inf gives 1); below, x + x^3 P(x^2) with
+ * Cephes' degree-4 P. Within 1 ulp of mpmath on spec/fixtures/tanh.lua's
+ * 4118 cases (libm's: 2); -0, NaN and +-inf come out as tanhf's.
+ * (libm's tanhf is a call per element, 60x slower on 1M floats.) */
+static inline float tsi_tanhf(float x) {
+  float z = x < 0 ? -x : x;
+  float e = tsi_expf(z + z), big = 1.0f - 2.0f / (e + 1.0f);
+  big = x < 0 ? -big : big;
+  float w = x * x;
+  float p = -5.70498872745E-3f;
+  p = p * w + 2.06390887954E-2f;
+  p = p * w - 5.37397155531E-2f;
+  p = p * w + 1.33314422036E-1f;
+  p = p * w - 3.33332819422E-1f;
+  float small = x == 0 ? x : p * w * x + x;
+  return z >= 0.625f ? big : small;
+}
+
+/* Cephes' tanh in double precision, the same way: x + x^3 P(x^2) / Q(x^2)
+ * (degrees 2 and 3) below 0.625. Within 1 ulp on the same cases (libm's: 2). */
+static inline double tsi_tanh(double x) {
+  double z = x < 0 ? -x : x;
+  double e = tsi_exp(z + z), big = 1.0 - 2.0 / (e + 1.0);
+  big = x < 0 ? -big : big;
+  double w = x * x;
+  double p = (-9.64399179425052238628E-1 * w - 9.92877231001918586564E1) * w -
+             1.61468768441708447952E3;
+  double q = ((w + 1.12811678491632931402E2) * w + 2.23548839060100448583E3) * w +
+             4.84406305325125486048E3;
+  double small = x == 0 ? x : x + x * w * (p / q);
+  return z >= 0.625 ? big : small;
+}
+
 /* fdlibm's log in double precision, branch-free: x = 2^k (1 + f) with
  * 1 + f in [sqrt(2)/2, sqrt(2)), s = f / (2 + f), log(1 + f) = f - f^2/2 +
  * s (f^2/2 + R(s^2)) with fdlibm's degree-14 R, plus k ln 2 in two parts.

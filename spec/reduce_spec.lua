@@ -220,6 +220,42 @@ describe("reductions", function()
     end
   end)
 
+  it("max and min along rows of 1-40: the extreme at every position, NaN at every position", function()
+    -- the lanes' vector loop (8 lanes, a tail) for every dtype that has one
+    for _, dt in ipairs { "float32", "float64", "int64", "uint8" } do
+      for R = 1, 40 do
+        local rows, nanrows = {}, {}
+        for p = 1, R do -- row p: its maximum at p, its minimum at R + 1 - p
+          local r = {}
+          for j = 1, R do r[j] = 50 + (j * 7) % 13 end
+          r[p], r[R + 1 - p] = 100, 10
+          if p == R + 1 - p then r[p] = 100 end
+          rows[p] = r
+          if dt:sub(1, 5) == "float" then
+            local n = {}
+            for j = 1, R do n[j] = r[j] end
+            n[p] = 0 / 0
+            nanrows[p] = n
+          end
+        end
+        local mx = ts.reduce_max(ts.tensor(rows, dt), 2):totable()
+        local mn = ts.reduce_min(ts.tensor(rows, dt), 2):totable()
+        for p = 1, R do
+          local hi, lo = math.max(table.unpack(rows[p])), math.min(table.unpack(rows[p]))
+          assert(mx[p] == hi, ("%s max of row %d of %d: %s, want %s"):format(dt, p, R, tostring(mx[p]), hi))
+          assert(mn[p] == lo, ("%s min of row %d of %d: %s, want %s"):format(dt, p, R, tostring(mn[p]), lo))
+        end
+        if #nanrows > 0 then
+          for _, op in ipairs { "reduce_max", "reduce_min" } do
+            for p, v in ipairs(ts[op](ts.tensor(nanrows, dt), 2):totable()) do
+              assert(v ~= v, ("%s %s with NaN at %d of %d: %s"):format(dt, op, p, R, tostring(v)))
+            end
+          end
+        end
+      end
+    end
+  end)
+
   it("long rows with infinities (accumulator lanes)", function()
     local long = {}
     for i = 1, 37 do long[i] = -math.huge end

@@ -50,6 +50,32 @@ typedef struct reduce_impl {
     for (int r = 0; r < (RL); r++) { T v = x[r]; STEP(acc, v); }        \
     FIN(O[o], acc, cnt);                                                \
   }
+/* The lanes' loop over a row's first R8 elements: lane l takes elements
+ * l, l + LANES, ... For max and min, GCC vector types (the compiler does not
+ * vectorise a float max that lets NaN win): per lane the same select as
+ * STEP_MAX / STEP_MIN, so the same result to the bit, NaN and -0 included. */
+#define LANES_SCALAR_(T, x, R8, lane, STEP)                                        \
+  for (int64_t r = 0; r < (R8); r += LANES)                                        \
+    for (int l = 0; l < LANES; l++) { T v = (x)[r + l]; STEP((lane)[l], v); }
+#define LANES_VEC_(T, x, R8, lane, CMP)                                            \
+  do {                                                                             \
+    typedef T V_ __attribute__((vector_size(sizeof(T) * LANES)));                  \
+    V_ a_, v_;                                                                     \
+    memcpy(&a_, (lane), sizeof a_);                                                \
+    for (int64_t r = 0; r < (R8); r += LANES) {                                    \
+      memcpy(&v_, (x) + r, sizeof v_);                                             \
+      __typeof__(v_ > v_) m_ = (v_ CMP a_) | (v_ != v_);                           \
+      a_ = (V_)(((__typeof__(m_))v_ & m_) | ((__typeof__(m_))a_ & ~m_));           \
+    }                                                                              \
+    memcpy((lane), &a_, sizeof a_);                                                \
+  } while (0)
+#define LANES_STEP_ADD LANES_SCALAR_
+#define LANES_STEP_ADD_U LANES_SCALAR_
+#define LANES_STEP_MUL LANES_SCALAR_
+#define LANES_STEP_MUL_U LANES_SCALAR_
+#define LANES_STEP_LSE LANES_SCALAR_
+#define LANES_STEP_MAX(T, x, R8, lane, STEP) LANES_VEC_(T, x, R8, lane, >)
+#define LANES_STEP_MIN(T, x, R8, lane, STEP) LANES_VEC_(T, x, R8, lane, <)
 #define DEF_REDUCE(NAME, T, ACC, INIT, STEP, COMBINE, FIN)                              \
   TSI_CLONES static void NAME(const rplan *p, const void *xv, void *ov, int64_t nout) { \
     const T *restrict X = xv;                                                           \
@@ -77,8 +103,7 @@ typedef struct reduce_impl {
         INIT(acc, x[0]);                                                                \
         if (R8) {                                                                       \
           for (int l = 0; l < LANES; l++) INIT(lane[l], x[0]);                          \
-          for (int64_t r = 0; r < R8; r += LANES)                                       \
-            for (int l = 0; l < LANES; l++) { T v = x[r + l]; STEP(lane[l], v); }       \
+          LANES_##STEP(T, x, R8, lane, STEP);                                           \
           for (int l = 0; l < LANES; l++) COMBINE(acc, lane[l]);                        \
         }                                                                               \
         for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \

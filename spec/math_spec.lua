@@ -180,6 +180,36 @@ describe("unary maps", function()
     end
   end)
 
+  it("float32 elu, selu and celu: expm1 within 1 ulp of mpmath over x <= 0, -0, -inf and NaN", function()
+    -- spec/fixtures/expm1.lua (make_expm1.py): 4061 cases, { x, expm1(x) }, float32
+    local rows = dofile("spec/fixtures/expm1.lua")
+    local xs, want = {}, {}
+    for i, r in ipairs(rows) do xs[i], want[i] = r[1], r[2] end
+    local x = ts.tensor(xs, "float32")
+    local selu_a, selu_g = 1.6732632423543772, 1.0507009873554805
+    for _, c in ipairs {
+      { "elu", ts.elu(x), 1 },
+      { "celu", ts.celu(ts.tensor(xs, "float32") * 2, { alpha = 2 }), 2 },
+      { "selu", ts.selu(x), nil },
+    } do
+      local got = c[2]:totable()
+      for i, w in ipairs(want) do
+        local v = got[i]
+        if c[1] == "selu" then w = w * selu_a * selu_g end
+        if c[3] then w = w * c[3] end
+        if w ~= w then
+          assert(v ~= v, ("%s(%.9g) = %.9g, want NaN"):format(c[1], xs[i], v))
+        else
+          local e = w == 0 and -126 or math.max(math.floor(math.log(math.abs(w), 2)), -126)
+          local ulps = c[1] == "selu" and 3 or 1 -- selu: two more roundings (the scale)
+          assert(math.abs(v - w) <= ulps * 2 ^ (e - 23),
+            ("%s(%.9g) = %.9g, want %.9g"):format(c[1], xs[i], v, w))
+          if w == 0 then assert.are.equal(1 / w, 1 / v) end
+        end
+      end
+    end
+  end)
+
   it("log agrees with math.log over the whole range (float64 1 ulp, float32 the rounded double)", function()
     local xs = { 1, 0.5, 2, 0.7071067811865476, 1.4142135623730951, 1 - 2 ^ -53, 1 + 2 ^ -52,
       5e-324, 2 ^ -1022, 2 ^ -1022 * 0.75, 1e-310, 1.7976931348623157e308, 2 ^ -149, 3.4e38 }

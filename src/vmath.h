@@ -88,6 +88,25 @@ static inline double tsi_exp(double x) {
   return x != x ? x : y;
 }
 
+/* expm1 in float32, branch-free: below 1 in magnitude the Taylor series to
+ * x^10 (the first term left out is under 3e-8 of the result), from there
+ * tsi_expf(x) - 1; -0, NaN and +-inf as expm1f's. (libm's expm1f is a call
+ * per element: elu, selu and celu were 30x slower than exp.) */
+static inline float tsi_expm1f(float x) {
+  float p = 1.0f / 3628800.0f;
+  p = p * x + 1.0f / 362880.0f;
+  p = p * x + 1.0f / 40320.0f;
+  p = p * x + 1.0f / 5040.0f;
+  p = p * x + 1.0f / 720.0f;
+  p = p * x + 1.0f / 120.0f;
+  p = p * x + 1.0f / 24.0f;
+  p = p * x + 1.0f / 6.0f;
+  p = p * x + 0.5f;
+  float small = x == 0 ? x : x + x * x * p;
+  float big = tsi_expf(x) - 1.0f;
+  return (x < 1.0f && x > -1.0f) ? small : big;
+}
+
 /* Cephes' tanhf, branch-free: |x| >= 0.625, 1 - 2 / (exp(2|x|) + 1) with
  * the sign of x (exp's overflow to inf gives 1); below, x + x^3 P(x^2) with
  * Cephes' degree-4 P. Within 1 ulp of mpmath on spec/fixtures/tanh.lua's

@@ -210,6 +210,29 @@ describe("unary maps", function()
     end
   end)
 
+  it("float32 log1p and softplus within 1 ulp of mpmath over their whole range", function()
+    -- spec/fixtures/log1p.lua (make_log1p.py): 3761 log1p cases (x > -1, 1e-40 to 1e30, near
+    -- -1 and 2^-29, -1, -2, +-inf, NaN) and 4010 softplus cases (|x| up to 120, both tails)
+    local fx = dofile("spec/fixtures/log1p.lua")
+    for _, name in ipairs { "log1p", "softplus" } do
+      local xs, want = {}, {}
+      for i, r in ipairs(fx[name]) do xs[i], want[i] = r[1], r[2] end
+      local got = ts[name](ts.tensor(xs, "float32")):totable()
+      for i, w in ipairs(want) do
+        local v = got[i]
+        if w ~= w then
+          assert(v ~= v, ("%s(%.9g) = %.9g, want NaN"):format(name, xs[i], v))
+        elseif math.abs(w) == math.huge then
+          assert.are.equal(w, v)
+        else
+          local e = w == 0 and -126 or math.max(math.floor(math.log(math.abs(w), 2)), -126)
+          assert(math.abs(v - w) <= 2 ^ (e - 23), ("%s(%.9g) = %.9g, want %.9g"):format(name, xs[i], v, w))
+          if w == 0 then assert.are.equal(1 / w, 1 / v) end
+        end
+      end
+    end
+  end)
+
   it("log agrees with math.log over the whole range (float64 1 ulp, float32 the rounded double)", function()
     local xs = { 1, 0.5, 2, 0.7071067811865476, 1.4142135623730951, 1 - 2 ^ -53, 1 + 2 ^ -52,
       5e-324, 2 ^ -1022, 2 ^ -1022 * 0.75, 1e-310, 1.7976931348623157e308, 2 ^ -149, 3.4e38 }

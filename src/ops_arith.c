@@ -287,7 +287,7 @@ UN_FLOAT(square, x * x, x * x)
 DEF_UNARY(square_int64, int64_t, (int64_t)((uint64_t)x * (uint64_t)x))
 UN_FLOAT(exp, tsi_expf(x), exp(x))
 UN_FLOAT(log, tsi_logf(x), tsi_log(x))
-UN_FLOAT(log1p, log1pf(x), log1p(x))
+UN_FLOAT(log1p, tsi_log1pf(x), log1p(x))
 UN_FLOAT(sqrt, sqrtf(x), sqrt(x))
 UN_FLOAT(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
 UN_FLOAT(recip, 1.0f / x, 1.0 / x)
@@ -309,7 +309,7 @@ UN_FLOAT(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)
 UN_FLOAT_A(lrelu, 0.2, x < 0 ? al * x : x, x < 0 ? al * x : x)
 UN_FLOAT_A(elu, 1.0, x < 0 ? al * tsi_expm1f(x) : x, x < 0 ? al * expm1(x) : x)
 /* max(x, 0) + log1p(exp(-|x|)): softplus(1000) = 1000 */
-UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))),
+UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + tsi_log1pf(tsi_expf(-fabsf(x))),
          (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))))
 /* exact form x Phi(x) = x erfc(-x / sqrt 2) / 2: 1 + erf(x / sqrt 2) would
  * cancel in the negative tail (-0 below x = -8.3); float32 in double, as

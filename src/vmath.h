@@ -181,4 +181,12 @@ static inline double tsi_log(double x) {
 /* float32 log through tsi_log: the double result rounds once to float. */
 static inline float tsi_logf(float x) { return (float)tsi_log((double)x); }
 
+/* log1p in float32: 1 + x is exact in double for |x| >= 2^-29 (a float has
+ * 24 significant bits), and below that log1p(x) rounds to x; -0, -1, NaN and
+ * +-inf as log1pf's. Branch-free, so it vectorises (libm's log1pf does not). */
+static inline float tsi_log1pf(float x) {
+  float l = (float)tsi_log(1.0 + (double)x);
+  return (x < 0x1p-29f && x > -0x1p-29f) ? x : l;
+}
+
 #endif

@@ -180,31 +180,34 @@ describe("unary maps", function()
     end
   end)
 
-  it("float32 elu, selu and celu: expm1 within 1 ulp of mpmath over x <= 0, -0, -inf and NaN", function()
-    -- spec/fixtures/expm1.lua (make_expm1.py): 4061 cases, { x, expm1(x) }, float32
-    local rows = dofile("spec/fixtures/expm1.lua")
-    local xs, want = {}, {}
-    for i, r in ipairs(rows) do xs[i], want[i] = r[1], r[2] end
-    local x = ts.tensor(xs, "float32")
-    local selu_a, selu_g = 1.6732632423543772, 1.0507009873554805
-    for _, c in ipairs {
-      { "elu", ts.elu(x), 1 },
-      { "celu", ts.celu(ts.tensor(xs, "float32") * 2, { alpha = 2 }), 2 },
-      { "selu", ts.selu(x), nil },
-    } do
-      local got = c[2]:totable()
-      for i, w in ipairs(want) do
-        local v = got[i]
-        if c[1] == "selu" then w = w * selu_a * selu_g end
-        if c[3] then w = w * c[3] end
-        if w ~= w then
-          assert(v ~= v, ("%s(%.9g) = %.9g, want NaN"):format(c[1], xs[i], v))
-        else
-          local e = w == 0 and -126 or math.max(math.floor(math.log(math.abs(w), 2)), -126)
-          local ulps = c[1] == "selu" and 3 or 1 -- selu: two more roundings (the scale)
-          assert(math.abs(v - w) <= ulps * 2 ^ (e - 23),
-            ("%s(%.9g) = %.9g, want %.9g"):format(c[1], xs[i], v, w))
-          if w == 0 then assert.are.equal(1 / w, 1 / v) end
+  it("elu, selu and celu: expm1 within 1 ulp of mpmath over x <= 0, -0, -inf and NaN", function()
+    -- spec/fixtures/expm1.lua and expm1_64.lua (make_expm1.py): 4088 cases each, { x, expm1(x) }
+    for _, f in ipairs { { "expm1.lua", "float32", 23, -126 }, { "expm1_64.lua", "float64", 52, -1022 } } do
+      local rows = dofile("spec/fixtures/" .. f[1])
+      local dt, bits, emin = f[2], f[3], f[4]
+      local xs, want = {}, {}
+      for i, r in ipairs(rows) do xs[i], want[i] = r[1], r[2] end
+      local x = ts.tensor(xs, dt)
+      local selu_a, selu_g = 1.6732632423543772, 1.0507009873554805
+      for _, c in ipairs {
+        { "elu", ts.elu(x), 1 },
+        { "celu", ts.celu(ts.tensor(xs, dt) * 2, { alpha = 2 }), 2 },
+        { "selu", ts.selu(x), nil },
+      } do
+        local got = c[2]:totable()
+        for i, w in ipairs(want) do
+          local v = got[i]
+          if c[1] == "selu" then w = w * selu_a * selu_g end
+          if c[3] then w = w * c[3] end
+          if w ~= w then
+            assert(v ~= v, ("%s %s(%.17g) = %.17g, want NaN"):format(dt, c[1], xs[i], v))
+          else
+            local e = w == 0 and emin or math.max(math.floor(math.log(math.abs(w), 2)), emin)
+            local ulps = c[1] == "selu" and 3 or 1 -- selu: two more roundings (the scale)
+            assert(math.abs(v - w) <= ulps * 2 ^ (e - bits),
+              ("%s %s(%.17g) = %.17g, want %.17g"):format(dt, c[1], xs[i], v, w))
+            if w == 0 then assert.are.equal(1 / w, 1 / v) end
+          end
         end
       end
     end

@@ -307,7 +307,7 @@ UN_FLOAT(sigmoid, sigmoidf_(x), sigmoid_(x))
 /* x < 0 rather than x > 0 so that NaN goes through */
 UN_FLOAT(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)
 UN_FLOAT_A(lrelu, 0.2, x < 0 ? al * x : x, x < 0 ? al * x : x)
-UN_FLOAT_A(elu, 1.0, x < 0 ? al * tsi_expm1f(x) : x, x < 0 ? al * expm1(x) : x)
+UN_FLOAT_A(elu, 1.0, x < 0 ? al * tsi_expm1f(x) : x, x < 0 ? al * tsi_expm1(x) : x)
 /* max(x, 0) + log1p(exp(-|x|)): softplus(1000) = 1000 */
 UN_FLOAT(softplus, (x > 0 ? x : 0.0f) + tsi_log1pf(tsi_expf(-fabsf(x))),
          (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))))
@@ -364,9 +364,9 @@ UN_FLOAT(asinh, asinhf(x), asinh(x))
 UN_FLOAT(atanh, atanhf(x), atanh(x))
 /* selu: be (gamma) * (x > 0 ? x : al (alpha) * expm1(x)); x <= 0 so NaN goes through */
 UN_FLOAT_AB(selu, 1.6732632423543772848, 1.0507009873554804934,
-            be * (x <= 0 ? al * tsi_expm1f(x) : x), be * (x <= 0 ? al * expm1(x) : x))
+            be * (x <= 0 ? al * tsi_expm1f(x) : x), be * (x <= 0 ? al * tsi_expm1(x) : x))
 /* celu: max(0, x) + min(0, al expm1(x / al)) */
-UN_FLOAT_A(celu, 1.0, x <= 0 ? al * tsi_expm1f(x / al) : x, x <= 0 ? al * expm1(x / al) : x)
+UN_FLOAT_A(celu, 1.0, x <= 0 ? al * tsi_expm1f(x / al) : x, x <= 0 ? al * tsi_expm1(x / al) : x)
 /* clamp to [0, hi], NaN through (as np.clip) */
 #define CLAMP_(V, HI) ((V) < 0 ? 0 : ((V) > (HI) ? (HI) : (V)))
 /* hard_sigmoid: max(0, min(1, al x + be)) */

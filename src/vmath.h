@@ -107,6 +107,32 @@ static inline float tsi_expm1f(float x) {
   return (x < 1.0f && x > -1.0f) ? small : big;
 }
 
+/* expm1 in double precision, the same way: below ln 2 in magnitude the
+ * Taylor series to x^17 (the first term left out is under 1e-18 of the
+ * result), from there tsi_exp(x) - 1 (whose result is then at least 1/2 in
+ * magnitude, so the subtraction adds no more than rounding). */
+static inline double tsi_expm1(double x) {
+  double p = 1.0 / 355687428096000.0; /* 1/17!, then 1/16! ... 1/2! */
+  p = p * x + 1.0 / 20922789888000.0;
+  p = p * x + 1.0 / 1307674368000.0;
+  p = p * x + 1.0 / 87178291200.0;
+  p = p * x + 1.0 / 6227020800.0;
+  p = p * x + 1.0 / 479001600.0;
+  p = p * x + 1.0 / 39916800.0;
+  p = p * x + 1.0 / 3628800.0;
+  p = p * x + 1.0 / 362880.0;
+  p = p * x + 1.0 / 40320.0;
+  p = p * x + 1.0 / 5040.0;
+  p = p * x + 1.0 / 720.0;
+  p = p * x + 1.0 / 120.0;
+  p = p * x + 1.0 / 24.0;
+  p = p * x + 1.0 / 6.0;
+  p = p * x + 0.5;
+  double small = x == 0 ? x : x + x * x * p;
+  double big = tsi_exp(x) - 1.0;
+  return (x < 0.6931471805599453 && x > -0.6931471805599453) ? small : big;
+}
+
 /* Cephes' tanhf, branch-free: |x| >= 0.625, 1 - 2 / (exp(2|x|) + 1) with
  * the sign of x (exp's overflow to inf gives 1); below, x + x^3 P(x^2) with
  * Cephes' degree-4 P. Within 1 ulp of mpmath on spec/fixtures/tanh.lua's

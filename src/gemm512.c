@@ -1,7 +1,7 @@
 /* Matrix products with AVX-512 (see blas.h, tsi_gemm512): used instead of
  * OpenBLAS when the CPU has AVX-512F. On a Zen 5, one core: as fast as
  * Debian's OpenBLAS (0.3.21) with its own AVX-512 (Cooperlake) kernels on
- * large products (0.93-1.05x), faster on the convolutions' blocks of few
+ * large products (0.93-1.06x), faster on the convolutions' blocks of few
  * rows (1.1-1.3x), twice its AVX2 (Haswell) kernels, which it runs when
  * OPENBLAS_CORETYPE=Haswell (as on the machine where this was measured).
  *

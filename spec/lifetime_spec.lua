@@ -80,6 +80,35 @@ describe("a node outliving its graph", function()
   end)
 end)
 
+describe("a tensor outliving a collection", function()
+  -- Small tensors (their data inside the userdata, under 128 KiB) are not
+  -- finalised: a finaliser that resurrects one gets it whole. A large one
+  -- gave its block back to the cache when the collector finalised it, and a
+  -- view (of either) was finalised too: both are then clean errors.
+  it("small: kept whole; large: a clean 'tensor has been freed' error", function()
+    local got = resurrect(function(keep)
+      keep.small = ts.tensor({ { 1, 2 }, { 3, 4 } }, "float32")
+      keep.view = keep.small[2]
+      keep.big = ts.fill({ 256, 256 }, 7)
+    end)
+    assert.is_table(got)
+    H.tensor(got.small, { { 1, 2 }, { 3, 4 } })
+    assert.equal("float32", got.small.dtype)
+    H.fails(function() return got.view:sum() end, "tensor has been freed")
+    H.tensor(got.small + 1, { { 2, 3 }, { 4, 5 } })
+    H.fails(function() return got.big:sum() end, "tensor has been freed")
+    H.fails(function() return tostring(got.big) end, "tensor has been freed")
+  end)
+
+  it("small: __gc called by hand still frees it, twice harmlessly", function()
+    local t = ts.tensor({ 1, 2, 3 })
+    local gc = core.Tensor_mt.__gc
+    gc(t)
+    gc(t)
+    H.fails(function() return t:sum() end, "tensor has been freed")
+  end)
+end)
+
 describe("finalisers called by hand", function()
   it("a graph's __gc makes its sessions and nodes clean errors", function()
     local g = ts.Graph()

@@ -23,6 +23,30 @@ int tsb_raise(lua_State *L, const tsi_err *e) { return tsb_raise_in(L, NULL, e);
 
 static void check_dims(lua_State *L, int nd, const int64_t *shape, const char *what);
 
+/* Sets the tensor metatable on the new inline tensor on top without
+ * registering it for finalisation: its memory is its userdata's, so its
+ * __gc would give nothing back (and a finaliser call per small result was
+ * 7% of a small training step). Lua registers an object when its metatable
+ * has __gc at the moment the metatable is set, so the field is taken out for
+ * that moment. Nothing here allocates (the key keeps its slot in the table,
+ * and no collection step runs in between to clear it) or can raise. Such a
+ * tensor is freed when unreachable, like a table; __gc called by hand still
+ * marks it freed. */
+static void set_inline_metatable(lua_State *L) {
+  luaL_getmetatable(L, TSB_TENSOR);
+  lua_pushliteral(L, "__gc");
+  lua_rawget(L, -2);
+  lua_pushliteral(L, "__gc");
+  lua_pushnil(L);
+  lua_rawset(L, -4); /* mt.__gc = nil */
+  lua_pushvalue(L, -2);
+  lua_setmetatable(L, -4);
+  lua_pushliteral(L, "__gc");
+  lua_insert(L, -2);
+  lua_rawset(L, -3); /* mt.__gc back */
+  lua_pop(L, 1);
+}
+
 void tsb_sync_view(tsb_tensor *u) {
   u->view.dtype = (ts_dtype)u->t.dtype;
   u->view.ndim = u->t.ndim;
@@ -44,6 +68,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   if (!S->host_alloc && nb < TSI_CACHE_MIN) {
     if (nb > SIZE_MAX - sizeof(tsb_tensor) - 64)
       luaL_error(L, "not enough memory for a tensor of %I elements", (lua_Integer)t.numel);
+    luaL_checkstack(L, 5, "tensor"); /* set_inline_metatable's, before the userdata */
     u = lua_newuserdatauv(L, sizeof(tsb_tensor) + nb + 64, 0);
     memset(u, 0, sizeof *u);
     u->kind = TSB_INLINE;
@@ -63,8 +88,8 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
     t.data = tsi_cache_take(&S->cache, nb ? nb : 1);
     /* Lua's emergency collection does not run for a block taken from the
      * allocator directly: collect as it would, twice (a userdata with a
-     * finaliser, as an inline tensor is, is freed the cycle after). The
-     * userdata is on the stack, so its own finaliser cannot run. */
+     * finaliser, as every tensor but an inline one is, is freed the cycle
+     * after). The userdata is on the stack, so its own finaliser cannot run. */
     for (int i = 0; i < 2 && !t.data; i++) {
       lua_gc(L, LUA_GCCOLLECT, 0);
       t.data = tsi_cache_take(&S->cache, nb ? nb : 1);
@@ -78,7 +103,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   }
   u->t = t;
   tsb_sync_view(u);
-  if (u->kind == TSB_INLINE) luaL_setmetatable(L, TSB_TENSOR);
+  if (u->kind == TSB_INLINE) set_inline_metatable(L);
   return u;
 }
 

@@ -109,7 +109,7 @@ typedef struct reduce_impl {
         for (int64_t r = R8; r < R; r++) { T v = x[r]; STEP(acc, v); }                  \
         FIN(O[o], acc, cnt);                                                            \
       }                                                                                 \
-    } else if (p->kind == R_COLS && p->inner > 0 && p->inner < 8 &&                     \
+    } else if (p->kind == R_COLS && p->inner > 0 && p->inner <= 16 &&                   \
                p->R >= 2 * (TILE / p->inner)) {                                         \
       /* few columns (a bias gradient on 100x2): TILE / inner rows at a time,  */       \
       /* one flat loop that vectorises, then the tile's rows combined          */       \
@@ -126,9 +126,13 @@ typedef struct reduce_impl {
         }                                                                               \
         for (int64_t r = Rk; r < R; r++)                                                \
           for (int64_t c = 0; c < inner; c++) { T v = x[r * inner + c]; STEP(acc[c], v); } \
-        for (int64_t j = 1; j < k; j++)                                                 \
-          for (int64_t c = 0; c < inner; c++) COMBINE(acc[c], acc[j * inner + c]);      \
-        for (int64_t c = 0; c < inner; c++) FIN(O[o * inner + c], acc[c], cnt);         \
+        /* per column in a register, in the order of j (a loop over j outside  */     \
+        /* kept acc[c] in memory: a store-to-load chain, half the kernel's time) */     \
+        for (int64_t c = 0; c < inner; c++) {                                           \
+          ACC s_ = acc[c];                                                              \
+          for (int64_t j = 1; j < k; j++) COMBINE(s_, acc[j * inner + c]);             \
+          FIN(O[o * inner + c], s_, cnt);                                               \
+        }                                                                               \
       }                                                                                 \
     } else if (p->kind == R_COLS) {                                                     \
       const int64_t R = p->R, inner = p->inner;                                         \

@@ -44,6 +44,7 @@ void tsb_arm_sentinel(lua_State *L, tsb_state *S);
 /* A run context for the state's allocator, generator, threads and BLAS;
  * everything else zero. */
 void tsb_runctx(lua_State *L, tsi_runctx *ctx);
+void tsb_state_runctx(tsb_state *S, tsi_runctx *ctx); /* the same from the state */
 /* With the module table on top: creates the metatable name ("tensorslow.X")
  * with the metamethods meta, publishes it as module.X_mt and the methods as
  * module.x_methods (the table Lua code extends). __index is the methods
@@ -124,6 +125,7 @@ typedef struct tsb_graph {
 } tsb_graph;
 typedef struct tsb_node {
   tsi_graph *g;
+  const struct tsb_graph *gu; /* the graph userdata it holds (user value 1, never changed) */
   int id;
 } tsb_node;
 /* Raise "graph has been freed" (or a type error); never return a dead one. */

@@ -23,9 +23,7 @@ tsb_graph *tsb_checkgraph(lua_State *L, int idx) {
 /* n (the node at idx) if its graph is alive, else an error naming it. */
 static tsb_node *node_live(lua_State *L, int idx, tsb_node *n) {
   if (!n) return NULL;
-  lua_getiuservalue(L, idx, 1);
-  const tsb_graph *g = lua_touserdata(L, -1);
-  lua_pop(L, 1);
+  const tsb_graph *g = n->gu; /* alive: the node holds it */
   if (g && g->g && g->g == n->g) return n;
   lua_getiuservalue(L, idx, 2);
   const char *name = lua_tostring(L, -1);
@@ -94,6 +92,7 @@ void tsb_pushnode(lua_State *L, int gidx, int id) {
     lua_pushstring(L, g->g->nodes[id]->name);
     tsb_node *n = lua_newuserdatauv(L, sizeof *n, 2);
     n->g = g->g; /* NULL if a finaliser freed it just now: then born dead */
+    n->gu = g;
     n->id = id;
     luaL_setmetatable(L, TSB_NODE);
     lua_insert(L, -2);

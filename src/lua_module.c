@@ -108,8 +108,9 @@ tsb_state *tsb_getstate(lua_State *L) {
   return S;
 }
 
-void tsb_runctx(lua_State *L, tsi_runctx *ctx) {
-  tsb_state *S = tsb_getstate(L);
+void tsb_runctx(lua_State *L, tsi_runctx *ctx) { tsb_state_runctx(tsb_getstate(L), ctx); }
+
+void tsb_state_runctx(tsb_state *S, tsi_runctx *ctx) {
   memset(ctx, 0, sizeof *ctx);
   ctx->alloc = S->alloc;
   ctx->rng = &S->rng;

@@ -27,6 +27,7 @@
 
 typedef struct tsb_session {
   tsi_session s;
+  tsb_state *S; /* the state's (in the registry for the state's life) */
   int open;
   int depth; /* runs in progress (nested from custom ops) */
 } tsb_session;
@@ -115,8 +116,9 @@ static void guard_clear(lua_State *L, int uv, int n) {
   lua_pop(L, 1);
 }
 
-static int guard_close(lua_State *L) {
-  run_guard *r = luaL_checkudata(L, 1, TSB_RUNGUARD);
+static int guard_close(lua_State *L) { /* upvalue 1: the guards' metatable */
+  run_guard *r = tsb_testudata_at(L, 1, lua_upvalueindex(1));
+  if (!r) luaL_typeerror(L, 1, TSB_RUNGUARD);
   run_end(r);
   guard_clear(L, 2, r->nanchor);
   guard_clear(L, 3, r->nouts);
@@ -219,7 +221,8 @@ static int l_session(lua_State *L) {
   luaL_setmetatable(L, TSB_SESSION);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
-  tsi_session_init(&s->s, g->g, &tsb_getstate(L)->alloc);
+  s->S = tsb_getstate(L);
+  tsi_session_init(&s->s, g->g, &s->S->alloc);
   s->open = 1;
   return 1;
 }
@@ -421,9 +424,21 @@ static int fetch_box(lua_State *L, tsi_graph *g, int **ids, fetch_form *form, in
   return n;
 }
 
+/* Whether t's data lies in one of the n feeds' memory (a fetched feed, or a
+ * view of one): such a result is read from the feed's tensor. */
+static int views_feed(const tsi_tensor *t, const tsi_tensor *feeds, int n) {
+  uintptr_t d = (uintptr_t)t->data;
+  for (int k = 0; k < n; k++) {
+    uintptr_t b = (uintptr_t)feeds[k].data;
+    if (b && d >= b && d - b < tsi_nbytes(&feeds[k])) return 1;
+  }
+  return 0;
+}
+
 /* Pushes fetch i's result: a fresh tensor, or the caller's out tensor (at
  * index i of the table at outtab, when there is one) holding it. t may view
- * a feed: checked after each allocation (a finaliser may free it by hand). */
+ * a feed: checked after each allocation (a finaliser may free it by hand);
+ * the plan's own memory stays while the run holds it. */
 static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int strict, int i,
                         const cb_ctx *c, int tmt) {
   if (t->dtype < 0) { /* an op that yields nothing */
@@ -438,7 +453,8 @@ static void push_result(lua_State *L, const tsi_tensor *t, int outtab, int stric
   }
   if (!o) {
     tsb_tensor *r = tsb_newtensor(L, t->dtype, t->ndim, t->shape);
-    check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
+    if (views_feed(t, c->feeds, c->nfeed))
+      check_intact(L, c->anchor, c->feeds, c->nfeed, 0, NULL, 0, tmt);
     if (tsi_nbytes(t)) memcpy(r->t.data, t->data, tsi_nbytes(t));
     return;
   }
@@ -750,8 +766,9 @@ static int session_run(lua_State *L) {
   /* feeds: ids, views, and the tensors kept alive in the guard's anchor */
   lua_getiuservalue(L, gslot, 2);
   int anchor = lua_gettop(L);
+  int converted_any = 0; /* a feed converted from a Lua value: an allocation after the first */
   if (nfeed) {
-    int k = 0;
+    int k = 0, converted = 1; /* (the checks since the last allocation) */
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       int id = -1;
@@ -769,7 +786,7 @@ static int session_run(lua_State *L) {
           luaL_error(L, "run: feed keys must be placeholder nodes or their names, got %s",
                      luaL_typename(L, -2));
         /* converting the last feed may have run a finaliser */
-        check_still_live(L, 1, s, "run");
+        if (converted) check_still_live(L, 1, s, "run");
         if (n->g != g)
           luaL_error(L, "run: cannot feed '%s': it belongs to another graph than the session's",
                      n->g->nodes[n->id]->name);
@@ -782,6 +799,8 @@ static int session_run(lua_State *L) {
         luaL_error(L, "run: cannot feed '%s': it is a %s, not a placeholder", pn->name,
                    pn->op->name);
       tsb_tensor *t = tsb_totensor_at(L, -1, UV_TENSOR); /* a tensor is fed as it is */
+      converted = !t;
+      converted_any |= converted;
       if (t) {
         lua_pushvalue(L, -1);
       } else { /* a Lua value becomes a tensor of the placeholder's dtype */
@@ -810,7 +829,10 @@ static int session_run(lua_State *L) {
   run_state local, *rs = &local;
   if (yields) rs = lua_newuserdatauv(L, sizeof *rs, 0); /* the last allocation before the run */
   check_still_live(L, 1, s, "run"); /* finalisers may have run: nothing allocates from here on */
-  check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch, UV_TENSOR);
+  /* The feeds were read with nothing allocated since, unless one was
+   * converted, results were allocated up front (outtab) or the run state was */
+  if (converted_any || outtab || yields)
+    check_intact(L, anchor, feeds, nfeed, outtab, dests, nfetch, UV_TENSOR);
   *rs = (run_state){s,      r,      fetch,  feed_ids, feeds,   dests,
                     nfetch, nfeed,  keys,   gidx,     anchor,  outtab,
                     strict, errslot, profile, 0,      form,    (long)every,
@@ -821,7 +843,7 @@ static int session_run(lua_State *L) {
   s->depth++;
   r->armed = 1;
   tsi_runctx ctx;
-  tsb_runctx(L, &ctx);
+  tsb_state_runctx(s->S, &ctx);
   ctx.profile = profile;
   tsi_err e;
   if (tsi_session_start(&s->s, &ctx, nfetch, fetch, nfeed, feed_ids, feeds, budget_left(L),
@@ -1000,9 +1022,11 @@ static const luaL_Reg session_meta[] = {{"__gc", session_close},
 
 void tsb_open_session(lua_State *L) {
   luaL_newmetatable(L, TSB_RUNGUARD);
-  lua_pushcfunction(L, guard_close);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, guard_close, 1);
   lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, guard_close); /* a suspended run whose coroutine is collected */
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, guard_close, 1); /* a suspended run whose coroutine is collected */
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_session);

@@ -32,19 +32,19 @@ static void check_dims(lua_State *L, int nd, const int64_t *shape, const char *w
  * and no collection step runs in between to clear it) or can raise. Such a
  * tensor is freed when unreachable, like a table; __gc called by hand still
  * marks it freed. */
+static const char TENSOR_MT = 'm'; /* the registry's key for {metatable, "__gc", tensor_gc} */
 static void set_inline_metatable(lua_State *L) {
-  luaL_getmetatable(L, TSB_TENSOR);
-  lua_pushliteral(L, "__gc");
-  lua_rawget(L, -2);
-  lua_pushliteral(L, "__gc");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &TENSOR_MT); /* (no string to intern: cheaper) */
+  lua_rawgeti(L, -1, 1); /* mt */
+  lua_rawgeti(L, -2, 2); /* "__gc" */
   lua_pushnil(L);
-  lua_rawset(L, -4); /* mt.__gc = nil */
-  lua_pushvalue(L, -2);
-  lua_setmetatable(L, -4);
-  lua_pushliteral(L, "__gc");
-  lua_insert(L, -2);
+  lua_rawset(L, -3); /* mt.__gc = nil */
+  lua_setmetatable(L, -3);
+  lua_rawgeti(L, -1, 1);
+  lua_rawgeti(L, -2, 2);
+  lua_rawgeti(L, -3, 3); /* tensor_gc */
   lua_rawset(L, -3); /* mt.__gc back */
-  lua_pop(L, 1);
+  lua_pop(L, 2);
 }
 
 void tsb_sync_view(tsb_tensor *u) {
@@ -68,7 +68,7 @@ tsb_tensor *tsb_newtensor(lua_State *L, int dtype, int ndim, const int64_t *shap
   if (!S->host_alloc && nb < TSI_CACHE_MIN) {
     if (nb > SIZE_MAX - sizeof(tsb_tensor) - 64)
       luaL_error(L, "not enough memory for a tensor of %I elements", (lua_Integer)t.numel);
-    luaL_checkstack(L, 5, "tensor"); /* set_inline_metatable's, before the userdata */
+    luaL_checkstack(L, 4, "tensor"); /* set_inline_metatable's, before the userdata */
     u = lua_newuserdatauv(L, sizeof(tsb_tensor) + nb + 64, 0);
     memset(u, 0, sizeof *u);
     u->kind = TSB_INLINE;
@@ -1061,5 +1061,13 @@ void tsb_open_tensor(lua_State *L) {
   /* getmetatable(t) gives this string: scripts cannot reach __gc. */
   lua_pushstring(L, TSB_TENSOR);
   lua_setfield(L, -2, "__metatable");
+  lua_createtable(L, 3, 0); /* for set_inline_metatable */
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_pushliteral(L, "__gc");
+  lua_rawseti(L, -2, 2);
+  lua_pushcfunction(L, tensor_gc);
+  lua_rawseti(L, -2, 3);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &TENSOR_MT);
   lua_pop(L, 1);
 }

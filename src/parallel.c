@@ -156,6 +156,10 @@ void tsi_pool_close(tsi_pool *p) {
 void tsi_parallel_for(tsi_pool *pool, int nthreads, int64_t n, int64_t align, tsi_range_fn fn,
                       void *arg) {
   if (n <= 0) return;
+  if (nthreads <= 1 || n < TSI_PAR_GRAIN) { /* one part (as below, without its divisions) */
+    fn(arg, 0, n);
+    return;
+  }
   if (align < 1) align = 1;
   int64_t maxparts = n / (TSI_PAR_GRAIN / 2);
   int parts = nthreads < TSI_PAR_MAX ? nthreads : TSI_PAR_MAX;
@@ -170,7 +174,10 @@ void tsi_parallel_split(tsi_pool *pool, int parts, int64_t n, tsi_range_fn fn, v
   if (n <= 0) return;
   if (parts > TSI_PAR_MAX) parts = TSI_PAR_MAX;
   if (parts > n) parts = (int)n;
-  if (parts < 1) parts = 1;
+  if (parts <= 1) {
+    fn(arg, 0, n);
+    return;
+  }
   int64_t per = (n + parts - 1) / parts;
   split(pool, (int)((n + per - 1) / per), n, per, fn, arg);
 }

@@ -110,6 +110,67 @@ describe("matrix products at the kernels' block edges", function()
   end
 end)
 
+-- Products of two columns (the tutorial's 100x2 by 2x2 and its gradients' 2x100 by 100x2) run
+-- two rows at a time in vectors of 4: every row count and inner size around the pairs, each
+-- transpose flag, integers (exact), reals (against the Lua sum) and the sign of zero.
+describe("products with two columns", function()
+  local dtype
+  local function reals(rows, cols) -- values the dtype holds exactly
+    local t = {}
+    for i = 1, rows do
+      t[i] = {}
+      for j = 1, cols do
+        local v = (math.random() - 0.5) * 6
+        t[i][j] = dtype == "float32" and string.unpack("f", string.pack("f", v)) or v
+      end
+    end
+    return t
+  end
+  local function check(a, b, ta, tb, dt, exact)
+    local want = product(a, b)
+    local ta_ = ta and ts.tensor(transpose(a), dt) or ts.tensor(a, dt)
+    local tb_ = tb and ts.tensor(transpose(b), dt) or ts.tensor(b, dt)
+    local got = ts.matmul(ta_, tb_, { transpose_a = ta, transpose_b = tb }):totable()
+    -- rounding: at most k roundings of the sum of the terms' magnitudes
+    local eps = exact and 0 or (dt == "float32" and 2 ^ -24 or 2 ^ -53) * (#b + 1)
+    for i = 1, #want do
+      for j = 1, #want[i] do
+        local g, w, mag = got[i][j], want[i][j], 0
+        for p = 1, #b do mag = mag + math.abs(a[i][p] * b[p][j]) end
+        assert(math.abs(g - w) <= eps * mag, ("%s %dx%d by %dx%d ta=%s tb=%s [%d][%d]: got %s, want %s"):format(
+          dt, #a, #a[1], #b, #b[1], tostring(ta), tostring(tb), i, j, tostring(g), tostring(w)))
+      end
+    end
+  end
+  for _, dt in ipairs { "float32", "float64" } do
+    it(dt, function()
+      math.randomseed(20261201)
+      dtype = dt
+      local sizes = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 101 }
+      for _, r in ipairs(sizes) do
+        for _, exact in ipairs { true, false } do
+          local gen = exact and function(x, y) return ints(x, y, math.random) end or reals
+          for flags = 0, 3 do
+            local ta, tb = flags % 2 == 1, flags >= 2
+            check(gen(r, 2), gen(2, 2), ta, tb, dt, exact)      -- [r, 2] by [2, 2]
+            check(gen(2, r), gen(r, 2), ta, tb, dt, exact)      -- [2, r] by [r, 2]
+          end
+        end
+      end
+      -- a product of only negative zeros sums to +0, as 0 + (-0) + (-0) does
+      local z = ts.matmul(ts.tensor({ { -1, -1 }, { -1, -1 }, { -1, -1 } }, dt), ts.zeros({ 2, 2 }, dt))
+      for _, row in ipairs(z:totable()) do
+        for _, v in ipairs(row) do assert.are.equal(math.huge, 1 / v) end
+      end
+      local zt = ts.matmul(ts.tensor({ { -1, -1 }, { -1, -1 }, { -1, -1 } }, dt), ts.zeros({ 3, 2 }, dt),
+        { transpose_a = true })
+      for _, row in ipairs(zt:totable()) do
+        for _, v in ipairs(row) do assert.are.equal(math.huge, 1 / v) end
+      end
+    end)
+  end
+end)
+
 describe("OpenBLAS, once loaded", function()
   it("leaves no worker thread of its own in the process", function()
     -- a fresh process, so that this is the first product: the library loads OpenBLAS, which

@@ -100,6 +100,52 @@ static int mm_gemv(const mm_dims *d) {
     }                                                                                      \
   }
 TSI_FLOAT_DTYPES(SMALL_COLS)
+/* pairs22_<dtype>: C[m, 2] = A[m, 2] B[2, 2], all rows contiguous (the
+ * tutorial's 100x2 by 2x2 products): two rows of A in one vector of 4, each
+ * element of C as small_cols sums it, (0 + a0 b0) + a1 b1, so the same bits. */
+#define PAIRS22(E, T, S, ...)                                                              \
+  static inline __attribute__((always_inline)) void pairs22_##S(const T *A, const T *B,    \
+                                                                T *C, int m) {             \
+    typedef T V_ __attribute__((vector_size(sizeof(T) * 4)));                              \
+    const V_ b0 = {B[0], B[1], B[0], B[1]}, b1 = {B[2], B[3], B[2], B[3]}, z = {0};         \
+    int i = 0;                                                                             \
+    for (; i + 2 <= m; i += 2) {                                                           \
+      V_ x;                                                                                \
+      memcpy(&x, A + 2 * (int64_t)i, sizeof x);                                            \
+      const V_ a0 = __builtin_shufflevector(x, x, 0, 0, 2, 2);                             \
+      const V_ a1 = __builtin_shufflevector(x, x, 1, 1, 3, 3);                             \
+      const V_ c = (z + a0 * b0) + a1 * b1;                                                \
+      memcpy(C + 2 * (int64_t)i, &c, sizeof c);                                            \
+    }                                                                                      \
+    if (i < m) small_cols_##S(A + 2 * (int64_t)i, B, C + 2 * (int64_t)i, m - i, 2, 2, 1, 2, 2); \
+  }
+TSI_FLOAT_DTYPES(PAIRS22)
+/* pairs_mn22_<dtype>: C[2, 2] = A[k, 2]^T B[k, 2], rows contiguous (the
+ * tutorial's weight gradients, 2x100 by 100x2): two rows of each in a vector
+ * of 4, so each element of C is two partial sums, of the even and of the odd
+ * p in the order of p, added at the end (a fixed order: the same bits on every
+ * CPU and at any thread count). */
+#define PAIRS_MN22(E, T, S, ...)                                                           \
+  static inline __attribute__((always_inline)) void pairs_mn22_##S(                        \
+      const T *A, const T *B, T *C, int k) {                                               \
+    typedef T V_ __attribute__((vector_size(sizeof(T) * 4)));                              \
+    V_ c0 = {0}, c1 = {0};                                                                 \
+    int p = 0;                                                                             \
+    for (; p + 2 <= k; p += 2) {                                                           \
+      V_ x, y;                                                                             \
+      memcpy(&x, A + 2 * (int64_t)p, sizeof x);                                            \
+      memcpy(&y, B + 2 * (int64_t)p, sizeof y);                                            \
+      c0 += __builtin_shufflevector(x, x, 0, 0, 2, 2) * y;                                 \
+      c1 += __builtin_shufflevector(x, x, 1, 1, 3, 3) * y;                                 \
+    }                                                                                      \
+    T r[4] = {c0[0] + c0[2], c0[1] + c0[3], c1[0] + c1[2], c1[1] + c1[3]};                 \
+    if (p < k) { /* an odd k: the last p */                                                \
+      const T *a = A + 2 * (int64_t)p, *b = B + 2 * (int64_t)p;                            \
+      r[0] += a[0] * b[0], r[1] += a[0] * b[1], r[2] += a[1] * b[0], r[3] += a[1] * b[1];  \
+    }                                                                                      \
+    memcpy(C, r, sizeof r);                                                                \
+  }
+TSI_FLOAT_DTYPES(PAIRS_MN22)
 /* small_mn_<dtype>: C[m, n] for m, n <= 4 (constants where inlined) and any
  * k, in one pass over p with the m x n sums in registers (a gradient's 2x100
  * by 100x2: A read once, not once per row of C); each sum in the order of p,
@@ -160,7 +206,10 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
         case 8 + 1: small_cols_##S(A, B, C, m, 1, ai, ap, bp, 1); break;              \
         case 8 + 2: small_cols_##S(A, B, C, m, 1, ai, ap, bp, 2); break;              \
         case 16 + 1: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 1); break;             \
-        case 16 + 2: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 2); break;             \
+        case 16 + 2:                                                                  \
+          if (ai == 2 && ap == 1 && bp == 2) pairs22_##S(A, B, C, m);                 \
+          else small_cols_##S(A, B, C, m, 2, ai, ap, bp, 2);                          \
+          break;                                                                      \
         case 16 + 3: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 3); break;             \
         case 16 + 4: small_cols_##S(A, B, C, m, 2, ai, ap, bp, 4); break;             \
         case 24 + 2: small_cols_##S(A, B, C, m, 3, ai, ap, bp, 2); break;             \
@@ -177,7 +226,10 @@ typedef void (*gemm_fn)(const tsi_blas *bl, int nthreads, const mm_dims *d, int 
         case 8 + 1: small_mn_##S(A, B, C, 1, 1, k, ai, ap, bp); return;               \
         case 8 + 2: small_mn_##S(A, B, C, 1, 2, k, ai, ap, bp); return;               \
         case 16 + 1: small_mn_##S(A, B, C, 2, 1, k, ai, ap, bp); return;              \
-        case 16 + 2: small_mn_##S(A, B, C, 2, 2, k, ai, ap, bp); return;              \
+        case 16 + 2:                                                                  \
+          if (ai == 1 && ap == 2 && bp == 2) pairs_mn22_##S(A, B, C, k);              \
+          else small_mn_##S(A, B, C, 2, 2, k, ai, ap, bp);                            \
+          return;                                                                     \
         case 24 + 3: small_mn_##S(A, B, C, 3, 3, k, ai, ap, bp); return;              \
         case 32 + 4: small_mn_##S(A, B, C, 4, 4, k, ai, ap, bp); return;              \
         default: break;                                                               \

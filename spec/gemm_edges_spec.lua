@@ -137,8 +137,9 @@ describe("products with two columns", function()
       for j = 1, #want[i] do
         local g, w, mag = got[i][j], want[i][j], 0
         for p = 1, #b do mag = mag + math.abs(a[i][p] * b[p][j]) end
-        assert(math.abs(g - w) <= eps * mag, ("%s %dx%d by %dx%d ta=%s tb=%s [%d][%d]: got %s, want %s"):format(
-          dt, #a, #a[1], #b, #b[1], tostring(ta), tostring(tb), i, j, tostring(g), tostring(w)))
+        assert(math.abs(g - w) <= eps * mag,
+          ("%s %dx%d by %dx%d ta=%s tb=%s [%d][%d]: got %s, want %s"):format(dt, #a, #a[1], #b,
+            #b[1], tostring(ta), tostring(tb), i, j, tostring(g), tostring(w)))
       end
     end
   end

@@ -118,8 +118,10 @@ typedef struct reduce_impl {
       ACC acc[TILE];                                                                    \
       for (int64_t o = 0; o < p->outer; o++) {                                          \
         const T *restrict x = X + o * R * inner;                                        \
-        for (int64_t j = 0; j < k; j++)                                                 \
-          for (int64_t c = 0; c < inner; c++) INIT(acc[j * inner + c], x[c]);           \
+        /* (one flat loop: GCC made the nested one a rep stos per row, 30 cycles */   \
+        /* each before any work, a third of a 100x2 bias gradient's time)        */   \
+        for (int64_t i = 0, c = 0; i < L; i++, c = c + 1 == inner ? 0 : c + 1)        \
+          INIT(acc[i], x[c]);                                                           \
         for (int64_t r = 0; r < Rk; r += k) {                                           \
           const T *restrict xr = x + r * inner;                                         \
           for (int64_t i = 0; i < L; i++) { T v = xr[i]; STEP(acc[i], v); }             \

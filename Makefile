@@ -52,7 +52,15 @@ WARN     += -Werror
 endif
 # x86-64: the AVX-512 clones of the hot kernels (TSI_CLONES, src/vmath.h) vectorise with the
 # full 512-bit registers (GCC's generic tuning would keep them at 256); the other clones cannot.
-VEC_FLAGS := $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine 2>/dev/null)),-mprefer-vector-width=512)
+# Small memsets and memcpys (a tensor struct, a kernel's accumulators) inline as unrolled
+# stores rather than GCC's rep stos/movs, whose start-up (~30 cycles) cost more than a small
+# op's arithmetic; larger ones call libc's.
+# (GCC's options; clang, for the fuzzers, has none of the kind.)
+STRINGOP := unrolled_loop:256:noalign,libcall:-1:noalign
+STRINGOP_FLAGS := $(shell $(CC) -mmemset-strategy=$(STRINGOP) -mmemcpy-strategy=$(STRINGOP) \
+  -Werror -E -x c /dev/null >/dev/null 2>&1 && echo -mmemset-strategy=$(STRINGOP) -mmemcpy-strategy=$(STRINGOP))
+VEC_FLAGS := $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine 2>/dev/null)),-mprefer-vector-width=512 \
+  $(STRINGOP_FLAGS))
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -fopenmp-simd -fno-trapping-math -fno-math-errno $(WARN) $(CFLAGS) \
               $(VEC_FLAGS) $(LUA_CFLAGS) $(BLAS_CFLAGS) -Isrc
 # OpenBLAS is opened with dlopen on first use (src/blas.c), not linked.

@@ -103,9 +103,9 @@ local function row(name, unit, scale, ts_key, peers, target)
 end
 
 row("per-node overhead (1000 adds x 100)", "ns/node", 1e9 / 1e5, "overhead_chain1000x100",
-  { "numpy", "torch" }, "<= 40 ns/node")
+  { "numpy", "torch" }, "<= 25 ns/node")
 row("tutorial MLP, 1000 steps", "us/step", 1e6 / 1000, "mlp_1000_steps", { "numpy", "torch" },
-  "<= 5 us/step, >= 5x NumPy")
+  "<= 5 us/step, >= 10x NumPy")
 for _, n in ipairs { 256, 512, 1024, 2048 } do
   for _, dt in ipairs { "float32", "float64" } do
     row(("matmul %s n=%d (out=)"):format(dt, n), "ms", 1e3, ("gemm_%s_%d"):format(dt, n),

@@ -1563,6 +1563,14 @@ function ts.set_num_threads(n) end
 --- The number of threads set by ts.set_num_threads.
 ---@return integer
 function ts.get_num_threads() end
+--- Which kernel runs this state's matrix products (matmul, the convolutions' blocks): "auto"
+--- (default) is tensorslow's own AVX-512 kernel where the CPU has AVX-512F/VL, OpenBLAS
+--- elsewhere; "openblas" is OpenBLAS everywhere.
+---@param name "auto"|"openblas"
+function ts.set_matmul_kernel(name) end
+--- "tensorslow" when this state's products run tensorslow's AVX-512 kernel, else "openblas".
+---@return "tensorslow"|"openblas"
+function ts.get_matmul_kernel() end
 --- Seconds from a monotonic clock, for timing.
 ---@return number
 function ts.clock() end

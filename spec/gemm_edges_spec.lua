@@ -172,6 +172,64 @@ describe("products with two columns", function()
   end
 end)
 
+describe("ts.set_matmul_kernel", function()
+  after_each(function() ts.set_matmul_kernel("auto") end)
+
+  it("says which kernel runs, and switches to OpenBLAS and back", function()
+    local own = ts.get_matmul_kernel()
+    assert.is_true(own == "tensorslow" or own == "openblas")
+    ts.set_matmul_kernel("openblas")
+    assert.are.equal("openblas", ts.get_matmul_kernel())
+    ts.set_matmul_kernel("auto")
+    assert.are.equal(own, ts.get_matmul_kernel())
+  end)
+
+  it("gives exact products and the same convolutions either way", function()
+    math.randomseed(5)
+    for _, dt in ipairs { "float32", "float64" } do
+      for _, sz in ipairs { { 13, 65, 70 }, { 97, 33, 513 }, { 2, 2, 100 } } do
+        local m, n, k = table.unpack(sz)
+        local a, b = ints(m, k, math.random), ints(k, n, math.random)
+        local want = product(a, b)
+        for _, kern in ipairs { "auto", "openblas" } do
+          ts.set_matmul_kernel(kern)
+          local got = ts.matmul(ts.tensor(a, dt), ts.tensor(b, dt)):totable()
+          local diff = first_difference(got, want)
+          assert(diff == nil, ("%s %s %dx%dx%d: %s"):format(kern, dt, m, n, k, tostring(diff)))
+        end
+      end
+    end
+    local x = ts.randn({ 4, 9, 9, 8 }, "float32")
+    local w = ts.randn({ 3, 3, 8, 16 }, "float32")
+    ts.set_matmul_kernel("auto")
+    local y1 = ts.nn.conv2d(x, w, { padding = "SAME" })
+    ts.set_matmul_kernel("openblas")
+    local y2 = ts.nn.conv2d(x, w, { padding = "SAME" })
+    local d = ts.reduce_max(ts.abs(y1 - y2)):item()
+    assert(d < 1e-4, "the two kernels' convolutions differ by " .. d)
+  end)
+
+  it("takes effect: the two kernels round a large float32 product differently", function()
+    if ts.get_matmul_kernel() ~= "tensorslow" then return end -- one kernel only on this CPU
+    local a, b = ts.randn({ 256, 512 }, "float32"), ts.randn({ 512, 256 }, "float32")
+    local own = ts.matmul(a, b)
+    ts.set_matmul_kernel("openblas")
+    local blas = ts.matmul(a, b)
+    local d = ts.reduce_max(ts.abs(own - blas)):item()
+    assert(d > 0, "the products are bit for bit the same: the setting changed nothing")
+    assert(d < 1e-3, "the two kernels differ by " .. d)
+  end)
+
+  it("names the allowed values", function()
+    local ok, err = pcall(ts.set_matmul_kernel, "mkl")
+    assert.is_false(ok)
+    assert.truthy(err:find("set_matmul_kernel: 'mkl' is not one of 'auto', 'openblas'", 1, true), err)
+    ok, err = pcall(ts.set_matmul_kernel)
+    assert.is_false(ok)
+    assert.truthy(err:find("string expected", 1, true), err)
+  end)
+end)
+
 describe("OpenBLAS, once loaded", function()
   it("leaves no worker thread of its own in the process", function()
     -- a fresh process, so that this is the first product: the library loads OpenBLAS, which

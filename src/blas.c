@@ -73,7 +73,8 @@ static void gemm_part(void *arg, int64_t b, int64_t e) {
     C += (size_t)(b * j->ldc) * es;
     m = e - b;
   }
-  if (tsi_gemm512(j->dtype, j->ta, j->tb, m, n, j->k, A, j->lda, B, j->ldb, j->beta, C, j->ldc))
+  if (!j->bl->openblas_only &&
+      tsi_gemm512(j->dtype, j->ta, j->tb, m, n, j->k, A, j->lda, B, j->ldb, j->beta, C, j->ldc))
     return;
   enum CBLAS_TRANSPOSE ta = j->ta ? CblasTrans : CblasNoTrans, tb = j->tb ? CblasTrans : CblasNoTrans;
   if (j->dtype == TS_FLOAT32)

@@ -17,6 +17,7 @@ struct tsi_blas {
   __typeof__(cblas_dgemv) *dgemv;
   void (*set_num_threads)(int);
   int threads; /* what this state last asked for */
+  int openblas_only; /* products to OpenBLAS even where tsi_gemm512 would run (ts.set_matmul_kernel) */
   struct tsi_pool *pool; /* the state's workers, which tsi_gemm splits products over */
 };
 typedef struct tsi_blas tsi_blas;

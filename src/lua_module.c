@@ -165,6 +165,28 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
+/* ts.set_matmul_kernel("auto" | "openblas"): per state, which kernel runs
+ * matrix products (matmul, the convolutions' blocks): "auto" is tensorslow's
+ * own AVX-512 kernel where the CPU has AVX-512F/VL, OpenBLAS elsewhere;
+ * "openblas" is OpenBLAS everywhere. */
+static int l_set_matmul_kernel(lua_State *L) {
+  static const char *const names[] = {"auto", "openblas", NULL};
+  const char *s = luaL_checkstring(L, 1);
+  int i = 0;
+  while (names[i] && strcmp(names[i], s) != 0) i++;
+  if (!names[i])
+    return luaL_error(L, "set_matmul_kernel: '%s' is not one of 'auto', 'openblas'", s);
+  tsb_getstate(L)->blas.openblas_only = i == 1;
+  return 0;
+}
+
+/* ts.get_matmul_kernel(): "tensorslow" (our AVX-512 kernel runs the products)
+ * or "openblas". */
+static int l_get_matmul_kernel(lua_State *L) {
+  lua_pushstring(L, !tsb_getstate(L)->blas.openblas_only && tsi_have512() ? "tensorslow" : "openblas");
+  return 1;
+}
+
 /* core.cache_info(): blocks and bytes the state's tensor cache keeps (specs). */
 static int l_cache_info(lua_State *L) {
   tsb_state *S = tsb_getstate(L);
@@ -229,6 +251,8 @@ static const luaL_Reg module_funcs[] = {{"set_profile_builder", l_set_profile_bu
                                         {"set_default_graph", l_set_default_graph},
                                         {"set_num_threads", l_set_num_threads},
                                         {"get_num_threads", l_get_num_threads},
+                                        {"set_matmul_kernel", l_set_matmul_kernel},
+                                        {"get_matmul_kernel", l_get_matmul_kernel},
                                         {"cache_info", l_cache_info},
                                         {NULL, NULL}};
 

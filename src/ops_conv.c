@@ -500,7 +500,8 @@ typedef struct ljob {
         }                                                                          \
         ROWS(q, g, x, col, r0, r1);                                                \
         if (j->kind == K_CONV && K <= SMALL_K) {                                   \
-          if (!tsi_gemm512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, 0, 0, rows, Og, K, \
+          if (j->bl->openblas_only ||                                              \
+              !tsi_gemm512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, 0, 0, rows, Og, K, \
                            col, K, w + g * Og, O, 0, yb, O))                       \
             SMALL(rows, K, Og, col, w + g * Og, O, yb, O);                         \
         } else if (j->kind == K_CONV)                                              \
@@ -581,7 +582,8 @@ typedef struct ljob {
         for (int64_t i = 0; i < m; i++) memset(C + i * ldc, 0, sizeof(T) * (size_t)n); \
       return;                                                                      \
     }                                                                              \
-    if (tsi_gemm512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, ta, tb, m, n, k, A, lda, B, ldb, \
+    if (!bl->openblas_only &&                                                      \
+        tsi_gemm512(sizeof(T) == 4 ? TS_FLOAT32 : TS_FLOAT64, ta, tb, m, n, k, A, lda, B, ldb, \
                     acc, C, ldc))                                                  \
       return;                                                                      \
     bl->FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, \

@@ -27,7 +27,8 @@ function I.require(name)
 end
 local require = I.require
 for _, k in ipairs { "_VERSION", "tensor", "zeros", "ones", "fill", "eye", "arange", "rand",
-  "randn", "seed", "set_num_threads", "get_num_threads", "clock", "is_tensor", "Graph",
+  "randn", "seed", "set_num_threads", "get_num_threads", "set_matmul_kernel", "get_matmul_kernel",
+  "clock", "is_tensor", "Graph",
   "set_default_graph", "Session" } do
   ts[k] = core[k]
 end

@@ -1563,9 +1563,10 @@ function ts.set_num_threads(n) end
 --- The number of threads set by ts.set_num_threads.
 ---@return integer
 function ts.get_num_threads() end
---- Which kernel runs this state's matrix products (matmul, the convolutions' blocks): "auto"
---- (default) is tensorslow's own AVX-512 kernel where the CPU has AVX-512F/VL, OpenBLAS
---- elsewhere; "openblas" is OpenBLAS everywhere.
+--- Which kernels run this state's matrix products (matmul, the convolutions' blocks, a row
+--- times a matrix): "auto" (default) is tensorslow's own where the CPU has them (AVX-512F/VL;
+--- AVX2+FMA for a row times a matrix), OpenBLAS elsewhere; "openblas" is OpenBLAS everywhere.
+--- Products of at most 4096 multiply-adds stay in tensorslow's small loops either way.
 ---@param name "auto"|"openblas"
 function ts.set_matmul_kernel(name) end
 --- "tensorslow" when this state's products run tensorslow's AVX-512 kernel, else "openblas".

@@ -184,7 +184,8 @@ static void gemv_part(void *arg, int64_t b, int64_t e) {
   if (e > j->len) e = j->len;
 #ifdef TS_VM_AVX2
   /* x M with M's rows contiguous: whole blocks of columns here, the rest to BLAS */
-  if (j->trans && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  if (j->trans && !j->bl->openblas_only && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma")) {
     int64_t blk = j->dtype == TS_FLOAT32 ? 64 : 32, whole = (e - b) / blk * blk;
     if (j->dtype == TS_FLOAT32)
       vm_f32((const float *)j->x, (const float *)j->M + b, (float *)j->y + b, j->rows, whole,

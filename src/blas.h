@@ -17,7 +17,8 @@ struct tsi_blas {
   __typeof__(cblas_dgemv) *dgemv;
   void (*set_num_threads)(int);
   int threads; /* what this state last asked for */
-  int openblas_only; /* products to OpenBLAS even where tsi_gemm512 would run (ts.set_matmul_kernel) */
+  int openblas_only; /* products to OpenBLAS even where tsi_gemm512 or vm_f32/vm_f64 would run
+                        (ts.set_matmul_kernel) */
   struct tsi_pool *pool; /* the state's workers, which tsi_gemm splits products over */
 };
 typedef struct tsi_blas tsi_blas;

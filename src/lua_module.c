@@ -166,9 +166,11 @@ static int l_get_num_threads(lua_State *L) {
 }
 
 /* ts.set_matmul_kernel("auto" | "openblas"): per state, which kernel runs
- * matrix products (matmul, the convolutions' blocks): "auto" is tensorslow's
- * own AVX-512 kernel where the CPU has AVX-512F/VL, OpenBLAS elsewhere;
- * "openblas" is OpenBLAS everywhere. */
+ * matrix products (matmul, the convolutions' blocks, a row times a matrix):
+ * "auto" is tensorslow's own kernels where the CPU has them (AVX-512F/VL;
+ * AVX2+FMA for a row times a matrix), OpenBLAS elsewhere; "openblas" is
+ * OpenBLAS everywhere. Products of at most 4096 multiply-adds stay in
+ * tensorslow's small loops either way. */
 static int l_set_matmul_kernel(lua_State *L) {
   static const char *const names[] = {"auto", "openblas", NULL};
   const char *s = luaL_checkstring(L, 1);

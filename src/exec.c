@@ -337,8 +337,7 @@ static int exec_steps(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_te
       p->pos = i;
       return TSI_OK;
     }
-    const tsi_node *n = p->nd[i];
-    const unsigned fl = p->oflags[i];
+    const tsi_node *n = g->nodes[p->node[i]];
     tsi_tensor *out = &p->val[i];
     int st;
     if (p->feed_of[i] >= 0) {
@@ -347,7 +346,7 @@ static int exec_steps(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_te
       *out = *v;
       continue;
     }
-    if (fl & TSI_OP_SOURCE) {
+    if (n->op->flags & TSI_OP_SOURCE) {
       *out = *n->value;
       if (p->snapshot[i]) {
         if ((st = step_buffer(s, p, i, out, e))) return st;
@@ -371,20 +370,20 @@ static int exec_steps(tsi_session *s, tsi_plan *p, tsi_runctx *ctx, const tsi_te
       /* out still holds last run's shape; its buffer may have been grown since
        * by a later step sharing it */
       if (out->data) out->data = p->buf[p->slot[i]];
-    } else if (fl & TSI_OP_DYNAMIC) {
+    } else if (n->op->flags & TSI_OP_DYNAMIC) {
       memset(out, 0, sizeof *out);
       dyn.step = i;
     } else {
       memset(out, 0, sizeof *out);
       if (n->op->infer && (st = n->op->infer(n, ins, ni, out, e))) return st;
-      if (fl & TSI_OP_NOOUTPUT) {
+      if (n->op->flags & TSI_OP_NOOUTPUT) {
         out->data = NULL;
         out->dtype = -1;
       } else if ((st = step_buffer(s, p, i, out, e))) {
         return st;
       }
     }
-    if (dests && !(fl & (TSI_OP_DYNAMIC | TSI_OP_NOOUTPUT))) {
+    if (dests && !(n->op->flags & (TSI_OP_DYNAMIC | TSI_OP_NOOUTPUT))) {
       const tsi_tensor *d = direct_dest(p, i, out, dests, feeds);
       if (d) out->data = d->data;
     }

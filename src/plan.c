@@ -15,8 +15,6 @@ static void plan_free(const tsi_alloc *a, tsi_plan *p) {
   PFREE(p->fetch, sizeof(int) * (size_t)p->nfetch);
   PFREE(p->feed, sizeof(int) * (size_t)p->nfeed);
   PFREE(p->node, sizeof(int) * ns);
-  PFREE(p->nd, sizeof *p->nd * ns);
-  PFREE(p->oflags, sizeof *p->oflags * ns);
   if (p->in_off) PFREE(p->in, sizeof(int) * (size_t)p->in_off[ns]);
   if (p->in_off) PFREE(p->fsrc, sizeof(int) * (size_t)p->in_off[ns]);
   PFREE(p->in_off, sizeof(int) * (ns + 1));
@@ -278,8 +276,6 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
   int ns = norder, k = 0, any_late = 0;
   p->nsteps = ns;
   p->node = zalloc(a, sizeof(int) * (size_t)ns);
-  p->nd = zalloc(a, sizeof *p->nd * (size_t)ns);
-  p->oflags = zalloc(a, sizeof *p->oflags * (size_t)ns);
   p->in_off = zalloc(a, sizeof(int) * ((size_t)ns + 1));
   p->feed_of = zalloc(a, sizeof(int) * (size_t)ns);
   p->snapshot = zalloc(a, (size_t)ns);
@@ -287,7 +283,7 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
   p->feed = zalloc(a, sizeof(int) * (size_t)nfeed);
   p->fetch_step = zalloc(a, sizeof(int) * (size_t)nfetch);
   p->nfetch = nfetch, p->nfeed = nfeed;
-  if (!p->node || !p->nd || !p->oflags || !p->in_off || !p->feed_of || !p->snapshot || !p->fetch || !p->feed ||
+  if (!p->node || !p->in_off || !p->feed_of || !p->snapshot || !p->fetch || !p->feed ||
       !p->fetch_step) {
     st = tsi_nomem(e, "a plan");
     goto done;
@@ -300,8 +296,6 @@ static int plan_build(tsi_session *s, int nfetch, const int *fetch, int nfeed,
   int maxin = 0;
   for (int i = 0; i < ns; i++) {
     tsi_node *n = g->nodes[p->node[i]];
-    p->nd[i] = n;
-    p->oflags[i] = (unsigned)n->op->flags;
     mark[n->id] = i; /* node -> step */
     p->feed_of[i] = feedidx[n->id];
     int ni = p->feed_of[i] >= 0 ? 0 : n->ninputs;

@@ -21,8 +21,6 @@ struct tsi_plan {
   int *fetch, *feed;   /* the cache key, as given */
   int nsteps;
   int *node;           /* node id of each step, in execution order */
-  const tsi_node **nd; /* its node, and the node's op flags: what the executor reads */
-  unsigned *oflags;    /* first of each step, without chasing the node and its op */
   int *in_off, *in;    /* inputs of step i: in[in_off[i] .. in_off[i+1]) as step indices */
   int maxin;           /* most inputs of one step */
   int *fetch_step;     /* step of each fetch */

@@ -185,7 +185,8 @@ static int l_set_matmul_kernel(lua_State *L) {
 /* ts.get_matmul_kernel(): "tensorslow" (our AVX-512 kernel runs the products)
  * or "openblas". */
 static int l_get_matmul_kernel(lua_State *L) {
-  lua_pushstring(L, !tsb_getstate(L)->blas.openblas_only && tsi_have512() ? "tensorslow" : "openblas");
+  int own = !tsb_getstate(L)->blas.openblas_only && tsi_have512();
+  lua_pushstring(L, own ? "tensorslow" : "openblas");
   return 1;
 }
 

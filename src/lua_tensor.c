@@ -29,9 +29,11 @@ static void check_dims(lua_State *L, int nd, const int64_t *shape, const char *w
  * 7% of a small training step). Lua registers an object when its metatable
  * has __gc at the moment the metatable is set, so the field is taken out for
  * that moment. Nothing here allocates (the key keeps its slot in the table,
- * and no collection step runs in between to clear it) or can raise. Such a
- * tensor is freed when unreachable, like a table; __gc called by hand still
- * marks it freed. */
+ * and no collection step runs in between to clear it), unless a script took
+ * __gc out of core.Tensor_mt and a collection cleared its slot: putting it
+ * back may then raise a memory error, which leaks nothing (the userdata is
+ * Lua's). Such a tensor is freed when unreachable, like a table; __gc called
+ * by hand still marks it freed. */
 static const char TENSOR_MT = 'm'; /* the registry's key for {metatable, "__gc", tensor_gc} */
 static void set_inline_metatable(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &TENSOR_MT); /* (no string to intern: cheaper) */
